@@ -1,0 +1,443 @@
+//! The sans-IO engine: frames with timestamps in, connection table and
+//! finished connections out. No clocks, threads or I/O.
+
+use crate::dpi::{DpiInput, DpiState};
+use crate::time::Timestamp;
+use crate::track::frag::{DatagramId, FragTable};
+use crate::track::table::{Entry, Table};
+use crate::track::{
+    Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port,
+};
+use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub dpi: bool,
+    pub max_connections: usize,
+    pub timeouts: Timeouts,
+    /// Addresses of the capturing host (live capture); empty for files.
+    pub local_addrs: HashSet<IpAddr>,
+    /// Record new flows for the process resolver (`take_new_flows`).
+    pub report_new_flows: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dpi: true,
+            max_connections: 100_000,
+            timeouts: Timeouts::default(),
+            local_addrs: HashSet::new(),
+            report_new_flows: false,
+        }
+    }
+}
+
+/// Packet counters; everything not tracked is counted somewhere here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub packets: u64,
+    pub bytes: u64,
+    /// Truncated or invalid headers.
+    pub malformed: u64,
+    /// Frames of link types we do not decode; the types seen are in `unknown_link_types`.
+    pub unknown_link: u64,
+    pub unknown_link_types: Vec<u32>,
+    /// Valid frames that carry neither IP nor ARP.
+    pub non_ip: u64,
+    /// IP protocols other than TCP/UDP/ICMP (GRE, ESP, …).
+    pub other_ip: u64,
+    /// Later fragments whose first fragment never came.
+    pub orphan_fragments: u64,
+    /// Connections removed early because the table was full.
+    pub evicted: u64,
+}
+
+/// A flow just created, for the process resolver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewFlow {
+    pub id: u64,
+    pub proto: Proto,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    pub ts: Timestamp,
+}
+
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// The connection tracker.
+#[derive(Debug)]
+pub struct Engine {
+    cfg: Config,
+    table: Table,
+    frags: FragTable,
+    stats: Stats,
+    finished: Vec<Connection>,
+    new_flows: Vec<NewFlow>,
+    next_id: u64,
+    id_step: u64,
+    now: Timestamp,
+    next_sweep: Timestamp,
+}
+
+impl Engine {
+    pub fn new(cfg: Config) -> Self {
+        Engine {
+            table: Table::new(cfg.max_connections),
+            cfg,
+            frags: FragTable::default(),
+            stats: Stats::default(),
+            finished: Vec::new(),
+            new_flows: Vec::new(),
+            next_id: 1,
+            id_step: 1,
+            now: Timestamp::ZERO,
+            next_sweep: Timestamp::ZERO,
+        }
+    }
+
+    /// Ids start at `first` and step by `step`, so several engines (one per
+    /// worker) hand out distinct ids.
+    pub fn with_ids(mut self, first: u64, step: u64) -> Self {
+        self.next_id = first;
+        self.id_step = step.max(1);
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Latest packet (or `advance`) time seen.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.table.map.is_empty()
+    }
+
+    pub fn connections(&self) -> impl Iterator<Item = &Connection> {
+        self.table.map.values().map(|e| &e.conn)
+    }
+
+    /// For the shell to attach process and host names.
+    pub fn connections_mut(&mut self) -> impl Iterator<Item = &mut Connection> {
+        self.table.map.values_mut().map(|e| &mut e.conn)
+    }
+
+    /// Connections that left the table since the last call.
+    pub fn take_finished(&mut self, out: &mut Vec<Connection>) {
+        out.append(&mut self.finished);
+    }
+
+    /// Flows created since the last call (if `report_new_flows`).
+    pub fn take_new_flows(&mut self, out: &mut Vec<NewFlow>) {
+        out.append(&mut self.new_flows);
+    }
+
+    /// Moves every remaining connection to the finished list (end of input).
+    pub fn finish_all(&mut self) {
+        self.stats.orphan_fragments += self.frags.pending_packets();
+        self.finished
+            .extend(self.table.map.drain().map(|(_, e)| e.conn));
+    }
+
+    /// Advances the clock without a packet (live capture while idle) and
+    /// expires what has timed out.
+    pub fn advance(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
+        }
+        if self.now >= self.next_sweep {
+            self.sweep();
+        }
+    }
+
+    fn sweep(&mut self) {
+        let now = self.now;
+        self.next_sweep = now + SWEEP_EVERY;
+        let t = &self.cfg.timeouts;
+        let finished = &mut self.finished;
+        self.table.map.retain(|_, e| {
+            let idle = now.since(e.conn.last_seen);
+            let keep = idle < t.idle_limit(e.conn.state);
+            if !keep {
+                finished.push(e.conn.clone());
+            }
+            keep
+        });
+        self.stats.orphan_fragments += self.frags.sweep(now);
+    }
+
+    /// Processes one captured frame. `wire_len` is its length on the wire.
+    pub fn process(&mut self, link: LinkType, ts: Timestamp, frame: &[u8], wire_len: u32) {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(wire_len);
+        self.advance(ts);
+        let pkt = match wire::parse(link, frame) {
+            Ok(p) => p,
+            Err(e) => return self.count_error(e),
+        };
+        let (proto, src, dst) = match endpoints(&pkt) {
+            Some(x) => x,
+            None => {
+                if let L4::Fragment { proto } = pkt.l4 {
+                    return self.later_fragment(&pkt, proto, ts, wire_len);
+                }
+                self.stats.other_ip += 1;
+                return;
+            }
+        };
+        let key = FlowKey::new(proto, src, dst);
+        let early = match pkt.frag {
+            Some(f) if f.first => self
+                .frags
+                .first(datagram(&pkt, ip_proto(proto), f.id), key, ts),
+            _ => None,
+        };
+        let from_local = self.upsert(key, &pkt, src, dst, ts);
+        let Some(entry) = self.table.map.get_mut(&key) else {
+            return;
+        };
+        if let Some(p) = early {
+            entry.conn.tx_packets += if from_local { p.packets } else { 0 };
+            entry.conn.rx_packets += if from_local { 0 } else { p.packets };
+            entry.conn.tx_bytes += if from_local { p.bytes } else { 0 };
+            entry.conn.rx_bytes += if from_local { 0 } else { p.bytes };
+        }
+        entry.conn.count(ts, from_local, wire_len);
+        update_state(entry, &pkt, from_local);
+    }
+
+    fn count_error(&mut self, e: ParseError) {
+        match e {
+            ParseError::Link(LinkError::UnknownLinkType(n)) => {
+                self.stats.unknown_link += 1;
+                if !self.stats.unknown_link_types.contains(&n) {
+                    self.stats.unknown_link_types.push(n);
+                }
+            }
+            ParseError::Link(LinkError::NotIp) => self.stats.non_ip += 1,
+            ParseError::Link(LinkError::Truncated) | ParseError::Malformed => {
+                self.stats.malformed += 1
+            }
+        }
+    }
+
+    fn later_fragment(&mut self, pkt: &Packet<'_>, proto: u8, ts: Timestamp, wire_len: u32) {
+        let Some(f) = pkt.frag else { return };
+        let Some(key) = self.frags.later(datagram(pkt, proto, f.id), ts, wire_len) else {
+            return;
+        };
+        if let Some(e) = self.table.map.get_mut(&key) {
+            let from_local = e.conn.local.addr == pkt.src;
+            e.conn.count(ts, from_local, wire_len);
+        }
+    }
+
+    /// Finds or creates the connection; returns whether the packet is from its local side.
+    fn upsert(
+        &mut self,
+        key: FlowKey,
+        pkt: &Packet<'_>,
+        src: Endpoint,
+        dst: Endpoint,
+        ts: Timestamp,
+    ) -> bool {
+        if let Some(e) = self.table.map.get(&key) {
+            if !is_new_tcp_open(e, pkt) {
+                return e.conn.local == src;
+            }
+            // Port reuse: a fresh SYN after the old connection closed.
+            if let Some(old) = self.table.map.remove(&key) {
+                self.finished.push(old.conn);
+            }
+        }
+        self.stats.evicted += self.table.make_room(&mut self.finished);
+        let src_is_local = self.src_is_local(pkt, src, dst);
+        let (local, remote) = if src_is_local { (src, dst) } else { (dst, src) };
+        let id = self.next_id;
+        self.next_id += self.id_step;
+        let initial = initial_state(key.proto);
+        let mut conn = Connection::new(id, key, local, remote, ts, initial);
+        conn.first_seen = ts;
+        let dpi = (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::new()));
+        if self.cfg.report_new_flows && key.proto.has_ports() {
+            self.new_flows.push(NewFlow {
+                id,
+                proto: key.proto,
+                local,
+                remote,
+                ts,
+            });
+        }
+        self.table.map.insert(
+            key,
+            Entry {
+                conn,
+                tcp: TcpTracker::new(),
+                dpi,
+                app_state: None,
+            },
+        );
+        src_is_local
+    }
+
+    /// DESIGN.md's rule: live, the end with a local address; otherwise the
+    /// opener, unless the first packet comes from a service port to a non-service port.
+    fn src_is_local(&self, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint) -> bool {
+        let locals = &self.cfg.local_addrs;
+        let (s, d) = (locals.contains(&src.addr), locals.contains(&dst.addr));
+        if s != d {
+            return s;
+        }
+        match pkt.l4 {
+            L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => flags & tcp_flags::ACK == 0,
+            L4::Icmp { v6, icmp_type, .. } => !is_echo_reply(v6, icmp_type),
+            L4::Arp { op } => op != 2,
+            L4::Tcp { .. } | L4::Udp { .. } => !(well_known(src.port) && !well_known(dst.port)),
+            _ => true,
+        }
+    }
+}
+
+fn well_known(port: u16) -> bool {
+    port < 1024 || is_service_port(port)
+}
+
+fn is_echo_reply(v6: bool, t: u8) -> bool {
+    if v6 { t == 129 } else { t == 0 }
+}
+
+fn ip_proto(p: Proto) -> u8 {
+    match p {
+        Proto::Tcp => 6,
+        Proto::Udp => 17,
+        Proto::Icmp => 1,
+        Proto::Icmpv6 => 58,
+        Proto::Arp => 0,
+    }
+}
+
+fn datagram(p: &Packet<'_>, proto: u8, id: u32) -> DatagramId {
+    (p.src, p.dst, proto, id)
+}
+
+fn initial_state(p: Proto) -> State {
+    match p {
+        Proto::Tcp => State::Established,
+        Proto::Udp => State::UdpActive,
+        Proto::Icmp | Proto::Icmpv6 => State::IcmpOther,
+        Proto::Arp => State::ArpRequest,
+    }
+}
+
+/// (protocol, source, destination) of a trackable packet.
+fn endpoints(p: &Packet<'_>) -> Option<(Proto, Endpoint, Endpoint)> {
+    let ep = Endpoint::new;
+    Some(match p.l4 {
+        L4::Tcp { sport, dport, .. } => (Proto::Tcp, ep(p.src, sport), ep(p.dst, dport)),
+        L4::Udp { sport, dport, .. } => (Proto::Udp, ep(p.src, sport), ep(p.dst, dport)),
+        L4::Icmp { v6, echo_id, .. } => {
+            let id = echo_id.unwrap_or(0);
+            (
+                if v6 { Proto::Icmpv6 } else { Proto::Icmp },
+                ep(p.src, id),
+                ep(p.dst, id),
+            )
+        }
+        L4::Arp { .. } => (Proto::Arp, ep(p.src, 0), ep(p.dst, 0)),
+        L4::Fragment { .. } | L4::Other { .. } => return None,
+    })
+}
+
+fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
+    let L4::Tcp { flags, .. } = p.l4 else {
+        return false;
+    };
+    let pure_syn = flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN;
+    pure_syn && matches!(e.tcp.state(), State::Closed | State::TimeWait)
+}
+
+fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
+    let first = e.conn.tx_packets + e.conn.rx_packets == 1;
+    let (tcp, payload) = match p.l4 {
+        L4::Tcp {
+            seq,
+            ack,
+            flags,
+            payload,
+            ..
+        } => {
+            e.tcp
+                .on_segment(from_local, flags, seq, ack, payload.len(), first);
+            (Some((seq, flags)), payload)
+        }
+        L4::Udp { payload, .. } => (None, payload),
+        L4::Icmp { v6, icmp_type, .. } => {
+            e.conn.state = match (v6, icmp_type) {
+                (false, 8) | (true, 128) => State::EchoRequest,
+                (false, 0) | (true, 129) => State::EchoReply,
+                _ => State::IcmpOther,
+            };
+            return;
+        }
+        L4::Arp { op } => {
+            e.conn.state = if op == 2 {
+                State::ArpReply
+            } else {
+                State::ArpRequest
+            };
+            return;
+        }
+        L4::Fragment { .. } | L4::Other { .. } => return,
+    };
+    if let Some(dpi) = e.dpi.as_mut() {
+        let has_fin = tcp.is_some_and(|(_, f)| f & tcp_flags::FIN != 0);
+        if !payload.is_empty() || has_fin {
+            let input = DpiInput {
+                proto: e.conn.proto,
+                from_local,
+                local_port: e.conn.local.port,
+                remote_port: e.conn.remote.port,
+                tcp,
+                payload,
+            };
+            if let Some(s) = dpi.inspect(&input, &mut e.conn.app) {
+                e.app_state = Some(s);
+            }
+            if dpi.is_done() {
+                e.dpi = None;
+            }
+        }
+    }
+    e.conn.state = shown_state(e);
+}
+
+/// TCP teardown wins over an application state; otherwise the application's
+/// state (DNS, SSH, QUIC) wins over the transport's.
+fn shown_state(e: &Entry) -> State {
+    match e.conn.proto {
+        Proto::Tcp => {
+            let t = e.tcp.state();
+            match e.app_state {
+                Some(a) if !t.is_tcp_closing() && t == State::Established => a,
+                _ => t,
+            }
+        }
+        _ => e.app_state.unwrap_or(State::UdpActive),
+    }
+}

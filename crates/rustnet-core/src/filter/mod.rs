@@ -1,0 +1,1 @@
+//! Filter language (to be written).

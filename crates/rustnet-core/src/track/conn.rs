@@ -1,0 +1,117 @@
+//! The public record of one connection: what the UI, filter and JSON see.
+
+use super::key::{Endpoint, FlowKey, Proto};
+use super::lifecycle::Timeouts;
+use super::rate::RateMeter;
+use super::services::{is_service_port, service_name};
+use super::state::State;
+use crate::dpi::AppInfo;
+use crate::time::Timestamp;
+
+/// The local process that owns a connection's socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub pid: u32,
+    pub name: String,
+    /// Full command line, for the details view.
+    pub cmdline: Option<String>,
+}
+
+/// A tracked connection, from the local side's point of view.
+#[derive(Clone, Debug)]
+pub struct Connection {
+    /// Unique per engine; stable for the connection's life (UI selection).
+    pub id: u64,
+    pub key: FlowKey,
+    pub proto: Proto,
+    pub local: Endpoint,
+    pub remote: Endpoint,
+    /// Transport or application state as of the last packet (see `state_at`).
+    pub state: State,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub tx_packets: u64,
+    pub rx_packets: u64,
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    pub rate: RateMeter,
+    pub app: Option<AppInfo>,
+    pub process: Option<ProcessInfo>,
+    /// Name of the remote address (from DNS answers seen, or reverse DNS).
+    pub hostname: Option<String>,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        id: u64,
+        key: FlowKey,
+        local: Endpoint,
+        remote: Endpoint,
+        ts: Timestamp,
+        state: State,
+    ) -> Self {
+        Connection {
+            id,
+            key,
+            proto: key.proto,
+            local,
+            remote,
+            state,
+            first_seen: ts,
+            last_seen: ts,
+            tx_packets: 0,
+            rx_packets: 0,
+            tx_bytes: 0,
+            rx_bytes: 0,
+            rate: RateMeter::default(),
+            app: None,
+            process: None,
+            hostname: None,
+        }
+    }
+
+    /// The state as shown at `now`: UDP activity states age with idle time.
+    pub fn state_at(&self, now: Timestamp, t: &Timeouts) -> State {
+        match self.state {
+            State::UdpActive | State::UdpIdle | State::UdpStale => {
+                t.udp_state(now.since(self.last_seen))
+            }
+            s => s,
+        }
+    }
+
+    /// Well-known name of the server port: the remote port if it has one, else the local.
+    pub fn service(&self) -> Option<&'static str> {
+        if !self.proto.has_ports() {
+            return None;
+        }
+        let (r, l) = (self.remote.port, self.local.port);
+        if is_service_port(r) || !is_service_port(l) {
+            service_name(self.proto, r).or_else(|| service_name(self.proto, l))
+        } else {
+            service_name(self.proto, l)
+        }
+    }
+
+    /// (tx, rx) bytes per second at `now`.
+    pub fn rates(&self, now: Timestamp) -> (f64, f64) {
+        self.rate.rates(now)
+    }
+
+    pub(crate) fn count(&mut self, ts: Timestamp, from_local: bool, bytes: u32) {
+        if from_local {
+            self.tx_packets += 1;
+            self.tx_bytes += u64::from(bytes);
+        } else {
+            self.rx_packets += 1;
+            self.rx_bytes += u64::from(bytes);
+        }
+        if ts > self.last_seen {
+            self.last_seen = ts;
+        }
+        if ts < self.first_seen {
+            self.first_seen = ts;
+        }
+        self.rate.add(ts, from_local, bytes);
+    }
+}

@@ -1,0 +1,76 @@
+//! IP fragments: later fragments carry no ports, so they are counted on the
+//! flow that the datagram's first fragment named.
+
+use super::key::FlowKey;
+use crate::time::Timestamp;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// A datagram: (src, dst, ip protocol, identification).
+pub type DatagramId = (IpAddr, IpAddr, u8, u32);
+
+/// Fragments seen before their first fragment, waiting for its flow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub packets: u64,
+    pub bytes: u64,
+    pub last: Timestamp,
+}
+
+/// Bounded maps from datagram to flow, and of orphans.
+#[derive(Debug, Default)]
+pub struct FragTable {
+    known: HashMap<DatagramId, (FlowKey, Timestamp)>,
+    pending: HashMap<DatagramId, Pending>,
+}
+
+/// RFC 791's suggested reassembly lifetime upper bound is 15 s; 30 s covers slow links.
+const LIFETIME: Duration = Duration::from_secs(30);
+const MAX_ENTRIES: usize = 65_536;
+
+impl FragTable {
+    /// The first fragment of `id` belongs to `key`; returns fragments that came early.
+    pub fn first(&mut self, id: DatagramId, key: FlowKey, ts: Timestamp) -> Option<Pending> {
+        if self.known.len() < MAX_ENTRIES {
+            self.known.insert(id, (key, ts));
+        }
+        self.pending.remove(&id)
+    }
+
+    /// The flow of a later fragment, or None (then it is held as pending).
+    pub fn later(&mut self, id: DatagramId, ts: Timestamp, bytes: u32) -> Option<FlowKey> {
+        if let Some((k, seen)) = self.known.get_mut(&id) {
+            *seen = ts;
+            return Some(*k);
+        }
+        if self.pending.len() < MAX_ENTRIES || self.pending.contains_key(&id) {
+            let p = self.pending.entry(id).or_default();
+            p.packets += 1;
+            p.bytes += u64::from(bytes);
+            p.last = ts;
+        }
+        None
+    }
+
+    /// Drops entries idle for longer than the reassembly lifetime; returns
+    /// the number of orphan fragments given up on.
+    pub fn sweep(&mut self, now: Timestamp) -> u64 {
+        self.known
+            .retain(|_, (_, seen)| now.since(*seen) < LIFETIME);
+        let mut orphans = 0;
+        self.pending.retain(|_, p| {
+            let keep = now.since(p.last) < LIFETIME;
+            if !keep {
+                orphans += p.packets;
+            }
+            keep
+        });
+        orphans
+    }
+
+    /// Fragments still waiting for a first fragment (end of input).
+    pub fn pending_packets(&self) -> u64 {
+        self.pending.values().map(|p| p.packets).sum()
+    }
+}

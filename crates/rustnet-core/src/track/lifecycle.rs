@@ -1,0 +1,75 @@
+//! How long a connection stays in the table after its last packet, by state.
+
+use super::state::State;
+use std::time::Duration;
+
+/// Lifecycle timeouts (DESIGN.md defaults); one place to configure them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub tcp_closed: Duration,
+    pub tcp_time_wait: Duration,
+    /// Handshake and teardown states other than TIME_WAIT/CLOSED.
+    pub tcp_transient: Duration,
+    pub tcp_established: Duration,
+    pub quic_draining: Duration,
+    pub quic_closed: Duration,
+    pub dns: Duration,
+    pub ssh: Duration,
+    pub udp_active: Duration,
+    pub udp_stale_after: Duration,
+    pub udp_remove: Duration,
+    pub icmp_arp: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let s = Duration::from_secs;
+        Timeouts {
+            tcp_closed: s(5),
+            tcp_time_wait: s(5),
+            tcp_transient: s(120),
+            tcp_established: s(300),
+            quic_draining: s(10),
+            quic_closed: s(1),
+            dns: s(30),
+            ssh: s(1800),
+            udp_active: s(10),
+            udp_stale_after: s(60),
+            udp_remove: s(120),
+            icmp_arp: s(10),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Idle time after which a connection in `state` leaves the table.
+    pub fn idle_limit(&self, state: State) -> Duration {
+        use State::*;
+        match state {
+            Closed => self.tcp_closed,
+            TimeWait => self.tcp_time_wait,
+            SynSent | SynRecv | FinWait1 | FinWait2 | CloseWait | LastAck | Closing => {
+                self.tcp_transient
+            }
+            Established => self.tcp_established,
+            SshBanner | SshKeyExchange | SshAuthentication | SshEstablished => self.ssh,
+            QuicDraining => self.quic_draining,
+            QuicClosed => self.quic_closed,
+            QuicInitial | QuicHandshake | QuicConnected => self.udp_remove,
+            DnsQuery | DnsResponse => self.dns,
+            UdpActive | UdpIdle | UdpStale => self.udp_remove,
+            EchoRequest | EchoReply | ArpRequest | ArpReply | IcmpOther => self.icmp_arp,
+        }
+    }
+
+    /// The UDP activity state after `idle` without packets.
+    pub fn udp_state(&self, idle: Duration) -> State {
+        if idle < self.udp_active {
+            State::UdpActive
+        } else if idle < self.udp_stale_after {
+            State::UdpIdle
+        } else {
+            State::UdpStale
+        }
+    }
+}

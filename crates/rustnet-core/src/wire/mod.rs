@@ -1,0 +1,352 @@
+//! Zero-copy packet views: link framing by hand (`link`), IP and transport
+//! headers through etherparse. Nothing here allocates or panics on bad input.
+
+mod link;
+
+pub use link::{ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LinkError, LinkPayload, LinkType};
+
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice, ip_number};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// TCP flag bits as on the wire.
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+/// Transport-level content of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L4<'a> {
+    Tcp {
+        sport: u16,
+        dport: u16,
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &'a [u8],
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+        payload: &'a [u8],
+    },
+    /// ICMPv4 or ICMPv6; `echo_id` is set for echo request/reply.
+    Icmp {
+        v6: bool,
+        icmp_type: u8,
+        code: u8,
+        echo_id: Option<u16>,
+    },
+    /// ARP; addresses are the sender/target protocol addresses.
+    Arp { op: u16 },
+    /// A non-first IP fragment: no transport header of its own.
+    Fragment { proto: u8 },
+    /// Another IP protocol (GRE, ESP, …).
+    Other { proto: u8 },
+}
+
+/// IP fragmentation of the packet, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Frag {
+    pub id: u32,
+    /// Offset zero: carries the transport header.
+    pub first: bool,
+}
+
+/// A parsed packet: addresses, transport content, fragmentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub l4: L4<'a>,
+    pub frag: Option<Frag>,
+    pub vlan: Option<u16>,
+}
+
+/// Why a frame gave no packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    Link(LinkError),
+    /// IP or ARP header truncated or invalid.
+    Malformed,
+}
+
+const MAX_TUNNEL_DEPTH: u8 = 2;
+
+/// Parses one captured frame.
+pub fn parse(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, ParseError> {
+    let lp = link::decode(link, frame).map_err(ParseError::Link)?;
+    let rest = frame.get(lp.offset..).ok_or(ParseError::Malformed)?;
+    let sliced = LaxSlicedPacket::from_ether_type(EtherType(lp.ether_type), rest);
+    let mut p = from_sliced(&sliced, 0)?;
+    p.vlan = lp.vlan;
+    Ok(p)
+}
+
+fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, ParseError> {
+    let net = s.net.as_ref().ok_or(ParseError::Malformed)?;
+    let (src, dst, payload, frag) = match net {
+        LaxNetSlice::Arp(arp) => {
+            let (spa, tpa) = (arp.sender_protocol_addr(), arp.target_protocol_addr());
+            let v4 = |b: &[u8]| -> Option<IpAddr> {
+                let a: [u8; 4] = b.try_into().ok()?;
+                Some(IpAddr::V4(Ipv4Addr::from(a)))
+            };
+            let (Some(src), Some(dst)) = (v4(spa), v4(tpa)) else {
+                return Err(ParseError::Malformed);
+            };
+            return Ok(Packet {
+                src,
+                dst,
+                l4: L4::Arp {
+                    op: arp.operation().0,
+                },
+                frag: None,
+                vlan: None,
+            });
+        }
+        LaxNetSlice::Ipv4(ip) => {
+            let h = ip.header();
+            let frag = ip.is_payload_fragmented().then(|| Frag {
+                id: u32::from(h.identification()),
+                first: h.fragments_offset().value() == 0,
+            });
+            (
+                IpAddr::V4(h.source_addr()),
+                IpAddr::V4(h.destination_addr()),
+                ip.payload(),
+                frag,
+            )
+        }
+        LaxNetSlice::Ipv6(ip) => {
+            let h = ip.header();
+            let frag = if ip.is_payload_fragmented() {
+                ip.extensions().clone().into_iter().find_map(|e| match e {
+                    etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(Frag {
+                        id: f.identification(),
+                        first: f.fragment_offset().value() == 0,
+                    }),
+                    _ => None,
+                })
+            } else {
+                None
+            };
+            (
+                IpAddr::V6(Ipv6Addr::from(h.source())),
+                IpAddr::V6(Ipv6Addr::from(h.destination())),
+                ip.payload(),
+                frag,
+            )
+        }
+    };
+    let proto = payload.ip_number;
+    if let Some(f) = frag {
+        let l4 = if f.first {
+            first_fragment_l4(proto, payload.payload)
+        } else {
+            L4::Fragment { proto: proto.0 }
+        };
+        return Ok(Packet {
+            src,
+            dst,
+            l4,
+            frag: Some(f),
+            vlan: None,
+        });
+    }
+    // IP-in-IP (6in4, 4in4): the flow is the inner one.
+    if (proto == ip_number::IPV6 || proto == ip_number::IPV4) && depth < MAX_TUNNEL_DEPTH {
+        if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload) {
+            if let Ok(p) = from_sliced(&inner, depth + 1) {
+                return Ok(p);
+            }
+        }
+    }
+    let l4 = match &s.transport {
+        Some(TransportSlice::Tcp(t)) => L4::Tcp {
+            sport: t.source_port(),
+            dport: t.destination_port(),
+            seq: t.sequence_number(),
+            ack: t.acknowledgment_number(),
+            flags: tcp_flag_byte(t.slice()),
+            payload: t.payload(),
+        },
+        Some(TransportSlice::Udp(u)) => L4::Udp {
+            sport: u.source_port(),
+            dport: u.destination_port(),
+            payload: u.payload(),
+        },
+        Some(TransportSlice::Icmpv4(i)) => {
+            let (t, c) = (i.type_u8(), i.code_u8());
+            L4::Icmp {
+                v6: false,
+                icmp_type: t,
+                code: c,
+                echo_id: icmp_echo_id(t == 0 || t == 8, i.slice()),
+            }
+        }
+        Some(TransportSlice::Icmpv6(i)) => {
+            let (t, c) = (i.type_u8(), i.code_u8());
+            L4::Icmp {
+                v6: true,
+                icmp_type: t,
+                code: c,
+                echo_id: icmp_echo_id(t == 128 || t == 129, i.slice()),
+            }
+        }
+        _ => transport_fallback(proto, payload.payload)?,
+    };
+    Ok(Packet {
+        src,
+        dst,
+        l4,
+        frag: None,
+        vlan: None,
+    })
+}
+
+/// The 13th byte of a TCP header holds the classic flags.
+fn tcp_flag_byte(tcp_header: &[u8]) -> u8 {
+    tcp_header.get(13).copied().unwrap_or(0)
+}
+
+fn icmp_echo_id(is_echo: bool, icmp: &[u8]) -> Option<u16> {
+    if !is_echo {
+        return None;
+    }
+    icmp.get(4..6).map(|b| u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// Transport header etherparse rejected (truncated): TCP/UDP/ICMP are malformed,
+/// other protocols are just not ours to read.
+fn transport_fallback(proto: IpNumber, _payload: &[u8]) -> Result<L4<'static>, ParseError> {
+    match proto {
+        ip_number::TCP | ip_number::UDP | ip_number::ICMP | ip_number::IPV6_ICMP => {
+            Err(ParseError::Malformed)
+        }
+        other => Ok(L4::Other { proto: other.0 }),
+    }
+}
+
+/// The first fragment carries the ports (same offsets in TCP and UDP); the
+/// payload is incomplete, so DPI does not see it.
+fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
+    let ports = d.get(0..4).map(|b| {
+        (
+            u16::from_be_bytes([b[0], b[1]]),
+            u16::from_be_bytes([b[2], b[3]]),
+        )
+    });
+    match (proto, ports) {
+        (ip_number::UDP, Some((sport, dport))) => L4::Udp {
+            sport,
+            dport,
+            payload: &[],
+        },
+        (ip_number::TCP, Some((sport, dport))) => {
+            let be32 = |at: usize| {
+                d.get(at..at + 4)
+                    .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            };
+            L4::Tcp {
+                sport,
+                dport,
+                seq: be32(4),
+                ack: be32(8),
+                flags: d.get(13).copied().unwrap_or(0),
+                payload: &[],
+            }
+        }
+        (ip_number::ICMP, _) | (ip_number::IPV6_ICMP, _) => {
+            let t = d.first().copied().unwrap_or(0);
+            let v6 = proto == ip_number::IPV6_ICMP;
+            let echo = if v6 {
+                t == 128 || t == 129
+            } else {
+                t == 0 || t == 8
+            };
+            L4::Icmp {
+                v6,
+                icmp_type: t,
+                code: d.get(1).copied().unwrap_or(0),
+                echo_id: icmp_echo_id(echo, d),
+            }
+        }
+        _ => L4::Other { proto: proto.0 },
+    }
+}
+
+/// A cheap hash of the unordered address pair (and protocol), used to send all
+/// packets of a flow, fragments included, to the same worker. Frames that do not
+/// parse hash to 0.
+pub fn flow_hash(link: LinkType, frame: &[u8]) -> u64 {
+    let Ok(lp) = link::decode(link, frame) else {
+        return 0;
+    };
+    let Some(ip) = frame.get(lp.offset..) else {
+        return 0;
+    };
+    let (a, b): (&[u8], &[u8]) = match lp.ether_type {
+        ETHERTYPE_IPV4 if ip.len() >= 20 => (&ip[12..16], &ip[16..20]),
+        ETHERTYPE_IPV6 if ip.len() >= 40 => (&ip[8..24], &ip[24..40]),
+        ETHERTYPE_ARP if ip.len() >= 28 => (&ip[14..18], &ip[24..28]),
+        _ => return 0,
+    };
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    // FNV-1a: tiny, stable across runs, and good enough to spread address pairs.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &x in lo.iter().chain(hi) {
+        h ^= u64::from(x);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn udp_frame(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(5353, 53);
+        let mut v = Vec::new();
+        // Writing into a Vec cannot fail.
+        b.write(&mut v, payload).expect("vec write");
+        v
+    }
+
+    #[test]
+    fn udp_over_ethernet() {
+        let f = udp_frame(b"hello");
+        let p = parse(LinkType::Ethernet, &f).unwrap();
+        assert_eq!(p.src, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            p.l4,
+            L4::Udp {
+                sport: 5353,
+                dport: 53,
+                payload: b"hello"
+            }
+        );
+        assert_eq!(flow_hash(LinkType::Ethernet, &f), {
+            let mut g = f.clone();
+            g.swap(26, 30); // swap first octets of src/dst
+            flow_hash(LinkType::Ethernet, &g)
+        });
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_or_a_packet() {
+        let f = udp_frame(b"some payload bytes");
+        for n in 0..f.len() {
+            let _ = parse(LinkType::Ethernet, &f[..n]);
+            let _ = flow_hash(LinkType::Ethernet, &f[..n]);
+        }
+        assert!(parse(LinkType::Ethernet, &f[..30]).is_err());
+    }
+}
