@@ -1,1 +1,3 @@
+mod snapshot;
+
 fn main() {}

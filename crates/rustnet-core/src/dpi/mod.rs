@@ -2,6 +2,8 @@
 //! protocols from payloads until the connection is classified and its fields
 //! are complete, then stops.
 
+pub mod quic;
+
 use crate::track::{Proto, State};
 use serde::Serialize;
 
