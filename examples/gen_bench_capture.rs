@@ -11,14 +11,14 @@ use rustnet::capture::file::read_file;
 use rustnet_core::wire::LinkType;
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 struct Template {
     packets: Vec<(u64, Vec<u8>, u32)>, // (ns since template start, frame, wire len)
 }
 
-fn load(path: &PathBuf) -> Template {
+fn load(path: &Path) -> Template {
     let mut packets = Vec::new();
     let mut t0 = None;
     let r = read_file(path, &mut |p| {
@@ -80,7 +80,7 @@ fn main() {
         eprintln!("usage: gen_bench_capture OUT PACKETS TEMPLATE...");
         std::process::exit(2);
     };
-    let templates: Vec<Template> = args[2..].iter().map(|p| load(&PathBuf::from(p))).collect();
+    let templates: Vec<Template> = args[2..].iter().map(|p| load(Path::new(p))).collect();
     let per_round: usize = templates.iter().map(|t| t.packets.len()).sum();
     assert!(per_round > 0, "no usable Ethernet/IPv4 packets in the templates");
     // Copies start 200 µs apart; each copy keeps its template's own timing.
