@@ -1,6 +1,6 @@
 use anyhow::Context;
 use clap::Parser;
-use crossbeam_channel::unbounded;
+use crossbeam_channel::bounded;
 use rustnet::capture::file::{FileError, read_file};
 use rustnet::cli::Cli;
 use rustnet::pipeline::{NoEnrich, Pipeline, PipelineConfig, View};
@@ -54,7 +54,8 @@ fn run() -> anyhow::Result<i32> {
     let Some(path) = cli.read.clone() else {
         anyhow::bail!("live capture is not built yet; use --read FILE");
     };
-    let (rec_tx, rec_rx) = unbounded();
+    // Bounded: a slow stdout slows the workers instead of growing memory.
+    let (rec_tx, rec_rx) = bounded(16);
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), rec_tx);
     let mut disp = pipeline.dispatcher(false);
     let stop_reader = stop.clone();

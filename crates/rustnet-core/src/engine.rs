@@ -149,7 +149,9 @@ impl Engine {
     /// Moves every remaining connection to the finished list (end of input).
     pub fn finish_all(&mut self) {
         self.stats.orphan_fragments += self.frags.pending_packets();
-        self.finished.extend(self.table.map.drain().map(|(_, e)| e.conn));
+        let map = std::mem::take(&mut self.table.map);
+        self.finished.reserve(map.len());
+        self.finished.extend(map.into_values().map(|e| e.conn));
     }
 
     /// Advances the clock without a packet (live capture while idle) and
@@ -264,7 +266,7 @@ impl Engine {
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
-        self.table.map.insert(key, Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None });
+        self.table.map.insert(key, Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None }));
         src_is_local
     }
 
