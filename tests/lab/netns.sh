@@ -16,6 +16,8 @@
 #               keep the prefix at most 8 characters.
 #   LAB_MTU     if set, MTU for both veth ends.  Below 1280 the kernel turns
 #               IPv6 off on the link, so no IPv6 addresses are added.
+#   LAB_OFFLOADS  "off" (default): disable checksum/TSO/GSO/GRO offloads with
+#               ethtool so captures show wire-sized packets; "on": leave them.
 #   LAB_V4_CLI LAB_V4_SRV LAB_V6_CLI LAB_V6_SRV   override the addresses
 #               (without prefix length; /24 and /64 are used).
 #
@@ -49,9 +51,11 @@ down() {
 setup_end() {
     local ns=$1 ifc=$2 v4=$3 v6=$4
     ip -n "$ns" link set lo up
-    # Keep IPv6 on (some hosts disable it by default in new namespaces).
+    # Keep IPv6 on (some hosts disable it by default in new namespaces); no
+    # router solicitations (there is no router), which keeps captures quiet.
     ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 2>/dev/null || true
     ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=0" 2>/dev/null || true
+    ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.accept_ra=0" 2>/dev/null || true
     if [ -n "${LAB_MTU:-}" ]; then
         ip -n "$ns" link set "$ifc" mtu "$LAB_MTU"
     fi
@@ -61,6 +65,17 @@ setup_end() {
         ip -n "$ns" -6 addr add "$v6/64" dev "$ifc" nodad
     fi
     ip -n "$ns" link set "$ifc" up
+    # veth does TSO/GSO and checksum offload by default: a capture on it would
+    # then show 64 KB "segments" and unfilled checksums.  Turn that off so the
+    # packets look like what a real wire carries (LAB_OFFLOADS=on keeps them).
+    if [ "${LAB_OFFLOADS:-off}" = off ]; then
+        if command -v ethtool >/dev/null; then
+            ip netns exec "$ns" ethtool -K "$ifc" tx off rx off tso off gso off gro off >/dev/null 2>&1 ||
+                echo "netns.sh: warning: ethtool -K $ifc failed" >&2
+        else
+            echo "netns.sh: warning: ethtool missing; offloads stay on (giant segments in captures)" >&2
+        fi
+    fi
 }
 
 up() {
