@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Check tests/fixtures/expected.json against tshark's view (<file>.json).
 
-  check_fixtures.py [FIXTURES_DIR]
+  check_fixtures.py [--expected FILE] [FIXTURES_DIR [NAME ...]]
+
+NAME (e.g. http_curl or http_curl.pcap) limits the check to those captures.
 
 expected.json says what the clients were told to send; <file>.json (from
 make_truth.py) says what tshark saw in the capture.  Every fact listed in
@@ -118,12 +120,21 @@ def check(name, exp, t, err):
 
 
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
-    expected = json.load(open(os.path.join(d, "expected.json")))
+    import argparse
+    ap = argparse.ArgumentParser()
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--expected", default=os.path.join(here, "..", "fixtures", "expected.json"))
+    ap.add_argument("dir", nargs="?", default=os.path.join(here, "..", "fixtures"))
+    ap.add_argument("names", nargs="*")
+    a = ap.parse_args()
+    d = a.dir
+    expected = json.load(open(a.expected))
+    only = {n if n.endswith(".pcap") else n + ".pcap" for n in a.names}
     err = []
     checked = 0
     for name, exp in sorted(expected.items()):
+        if only and name not in only:
+            continue
         tp = os.path.join(d, name + ".json")
         if not os.path.exists(tp) or not os.path.exists(os.path.join(d, name)):
             err.append("%s: capture or its truth json missing" % name)
