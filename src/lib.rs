@@ -3,10 +3,12 @@
 
 pub mod capture;
 pub mod cli;
+pub mod host;
 pub mod logging;
 pub mod output;
 pub mod pipeline;
 pub mod snapshot;
+pub mod source;
 
 /// Shown after `--help`.
 pub const PERMISSIONS_NOTE: &str = "\

@@ -8,27 +8,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-type Key = (String, (String, u16), (String, u16));
-
-/// Sums our records per conversation (port reuse gives several records).
-fn ours(records: &[Value]) -> BTreeMap<Key, (u64, u64)> {
-    let mut m = BTreeMap::new();
-    for r in records {
-        let proto = r["proto"].as_str().unwrap_or_default();
-        if proto != "tcp" && proto != "udp" {
-            continue;
-        }
-        let l = split_endpoint(r["local"].as_str().unwrap_or_default());
-        let rr = split_endpoint(r["remote"].as_str().unwrap_or_default());
-        let e = m.entry(conv_key(proto, l, rr)).or_insert((0, 0));
-        let n = |k: &str| r[k].as_u64().unwrap_or(0);
-        e.0 += n("tx_packets") + n("rx_packets");
-        e.1 += n("tx_bytes") + n("rx_bytes");
-    }
-    m
-}
-
-fn theirs(truth: &Value) -> BTreeMap<Key, (u64, u64)> {
+fn theirs(truth: &Value) -> BTreeMap<ConvKey, (u64, u64)> {
     let mut m = BTreeMap::new();
     for (list, proto) in [("tcp_conversations", "tcp"), ("udp_conversations", "udp")] {
         for c in truth[list].as_array().into_iter().flatten() {
@@ -60,7 +40,7 @@ fn conversations_match_tshark() {
         if is_exception(&exc, &name, "conversations") {
             continue;
         }
-        let (ours, theirs) = (ours(&run.records), theirs(&truth));
+        let (ours, theirs) = (record_conversations(&run.records), theirs(&truth));
         for (k, t) in &theirs {
             convs += 1;
             match ours.get(k) {
