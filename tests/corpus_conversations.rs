@@ -22,22 +22,17 @@ fn theirs(truth: &Value) -> BTreeMap<ConvKey, (u64, u64)> {
     m
 }
 
-#[test]
-fn conversations_match_tshark() {
-    let Some(dir) = corpus_dir() else {
-        eprintln!("note: RUSTNET_CORPUS not set; corpus conversation test skipped");
-        return;
-    };
-    let exc = exceptions();
+/// Checks every capture of `dir` that has a truth file; returns (files, conversations, failures).
+fn check_dir(dir: &std::path::Path, exc: &[(String, String, String)]) -> (usize, usize, Vec<String>) {
     let (mut files, mut convs, mut failures) = (0, 0, Vec::new());
-    for cap in captures(&dir) {
+    for cap in captures(dir) {
         let name = cap.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let run = run_json(&cap, &[]);
         assert!(run.status.code().is_some(), "{name}: killed by a signal: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{name}: panic: {}", run.stderr);
         let Some(truth) = truth(&cap) else { continue };
         files += 1;
-        if is_exception(&exc, &name, "conversations") {
+        if is_exception(exc, &name, "conversations") {
             continue;
         }
         let (ours, theirs) = (record_conversations(&run.records), theirs(&truth));
@@ -53,7 +48,27 @@ fn conversations_match_tshark() {
             failures.push(format!("{name}: {k:?}: reported, but tshark has no such conversation"));
         }
     }
+    (files, convs, failures)
+}
+
+#[test]
+fn conversations_match_tshark() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("note: RUSTNET_CORPUS not set; corpus conversation test skipped");
+        return;
+    };
+    let (files, convs, failures) = check_dir(&dir, &exceptions());
     eprintln!("corpus: {files} files with truth, {convs} conversations checked, {} failures", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(files > 0, "no truth files found in the corpus");
+}
+
+/// Our own fixtures (real programs in the namespace lab), against tshark's view of them.
+#[test]
+fn fixture_conversations_match_tshark() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let (files, convs, failures) = check_dir(&dir, &exceptions());
+    eprintln!("fixtures: {files} files, {convs} conversations checked, {} failures", failures.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(files >= 10, "fixtures missing: {files}");
 }

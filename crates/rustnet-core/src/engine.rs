@@ -280,7 +280,7 @@ impl Engine {
         }
         match pkt.l4 {
             L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => flags & tcp_flags::ACK == 0,
-            L4::Icmp { v6, icmp_type, .. } => !is_echo_reply(v6, icmp_type),
+            L4::Icmp { v6, icmp_type, .. } => !is_icmp_response(v6, icmp_type),
             L4::Arp { op } => op != 2,
             L4::Tcp { .. } | L4::Udp { .. } => !well_known(src.port) || well_known(dst.port),
             _ => true,
@@ -292,8 +292,22 @@ fn well_known(port: u16) -> bool {
     port < 1024 || is_service_port(port)
 }
 
-fn is_echo_reply(v6: bool, t: u8) -> bool {
-    if v6 { t == 129 } else { t == 0 }
+/// ICMP messages sent in answer to another host's packet (replies, errors,
+/// neighbour/router advertisements): their receiver is the local end.
+fn is_icmp_response(v6: bool, t: u8) -> bool {
+    if v6 { matches!(t, 1..=4 | 129 | 134 | 136) } else { matches!(t, 0 | 3 | 4 | 5 | 11 | 12 | 14 | 16 | 18) }
+}
+
+/// DESIGN.md names echo and ARP states only. IPv6 neighbour and router
+/// discovery is IPv6's ARP, so it shows ARP's names; other ICMP shows as a
+/// request or a reply by its role.
+fn icmp_state(v6: bool, t: u8) -> State {
+    match (v6, t) {
+        (true, 133 | 135) => State::ArpRequest,
+        (true, 134 | 136) => State::ArpReply,
+        _ if is_icmp_response(v6, t) => State::EchoReply,
+        _ => State::EchoRequest,
+    }
 }
 
 fn ip_proto(p: Proto) -> u8 {
@@ -314,7 +328,7 @@ fn initial_state(p: Proto) -> State {
     match p {
         Proto::Tcp => State::Established,
         Proto::Udp => State::UdpActive,
-        Proto::Icmp | Proto::Icmpv6 => State::IcmpOther,
+        Proto::Icmp | Proto::Icmpv6 => State::EchoRequest,
         Proto::Arp => State::ArpRequest,
     }
 }
@@ -351,11 +365,7 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
         }
         L4::Udp { payload, .. } => (None, payload),
         L4::Icmp { v6, icmp_type, .. } => {
-            e.conn.state = match (v6, icmp_type) {
-                (false, 8) | (true, 128) => State::EchoRequest,
-                (false, 0) | (true, 129) => State::EchoReply,
-                _ => State::IcmpOther,
-            };
+            e.conn.state = icmp_state(v6, icmp_type);
             return;
         }
         L4::Arp { op } => {
