@@ -3,7 +3,7 @@
 
 use crate::dpi::{DpiInput, DpiState};
 use crate::time::Timestamp;
-use crate::track::frag::{DatagramId, FragTable};
+use crate::track::frag::{DatagramId, FragTable, Pending};
 use crate::track::table::{Entry, Table};
 use crate::track::{Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port};
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
@@ -205,18 +205,17 @@ impl Engine {
             Some(f) if f.first => self.frags.first(datagram(&pkt, ip_proto(proto), f.id), key, ts),
             _ => None,
         };
-        let from_local = self.upsert(key, &pkt, src, dst, ts);
-        let Some(entry) = self.table.map.get_mut(&key) else {
-            return;
-        };
-        if let Some(p) = early {
-            entry.conn.tx_packets += if from_local { p.packets } else { 0 };
-            entry.conn.rx_packets += if from_local { 0 } else { p.packets };
-            entry.conn.tx_bytes += if from_local { p.bytes } else { 0 };
-            entry.conn.rx_bytes += if from_local { 0 } else { p.bytes };
+        // One lookup for packets of known flows (the common case).
+        if let Some(e) = self.table.map.get_mut(&key)
+            && !is_new_tcp_open(e, &pkt)
+        {
+            let from_local = e.conn.local == src;
+            return account(e, &pkt, early, from_local, ts, wire_len);
         }
-        entry.conn.count(ts, from_local, wire_len);
-        update_state(entry, &pkt, from_local);
+        let from_local = self.create(key, &pkt, src, dst, ts);
+        if let Some(e) = self.table.map.get_mut(&key) {
+            account(e, &pkt, early, from_local, ts, wire_len);
+        }
     }
 
     fn count_error(&mut self, e: ParseError) {
@@ -244,15 +243,12 @@ impl Engine {
     }
 
     /// Finds or creates the connection; returns whether the packet is from its local side.
-    fn upsert(&mut self, key: FlowKey, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint, ts: Timestamp) -> bool {
-        if let Some(e) = self.table.map.get(&key) {
-            if !is_new_tcp_open(e, pkt) {
-                return e.conn.local == src;
-            }
-            // Port reuse: a fresh SYN after the old connection closed.
-            if let Some(old) = self.table.map.remove(&key) {
-                self.finished.push(old.conn);
-            }
+    /// Creates the connection (ending a closed one on the same key); returns
+    /// whether the packet is from its local side.
+    fn create(&mut self, key: FlowKey, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint, ts: Timestamp) -> bool {
+        // Port reuse: a fresh SYN after the old connection closed.
+        if let Some(old) = self.table.map.remove(&key) {
+            self.finished.push(old.conn);
         }
         self.stats.evicted += self.table.make_room(&mut self.finished);
         let src_is_local = self.src_is_local(pkt, src, dst);
@@ -354,6 +350,22 @@ fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
     };
     let pure_syn = flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN;
     pure_syn && matches!(e.tcp.state(), State::Closed | State::TimeWait)
+}
+
+/// Counts a packet (and fragments that came before it) and updates state.
+fn account(e: &mut Entry, p: &Packet<'_>, early: Option<Pending>, from_local: bool, ts: Timestamp, wire_len: u32) {
+    if let Some(f) = early {
+        let c = &mut e.conn;
+        if from_local {
+            c.tx_packets += f.packets;
+            c.tx_bytes += f.bytes;
+        } else {
+            c.rx_packets += f.packets;
+            c.rx_bytes += f.bytes;
+        }
+    }
+    e.conn.count(ts, from_local, wire_len);
+    update_state(e, p, from_local);
 }
 
 fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
