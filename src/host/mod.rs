@@ -1,0 +1,5 @@
+//! The host around the engine: process attribution, host names, privileges.
+
+pub mod process;
+#[cfg(test)]
+mod testns;
