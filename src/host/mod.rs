@@ -1,6 +1,7 @@
 //! The host around the engine: process attribution, host names, privileges.
 
 pub mod names;
+pub mod privileges;
 pub mod process;
 #[cfg(test)]
 mod testns;
