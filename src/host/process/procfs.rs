@@ -6,7 +6,7 @@
 //! index entry also keeps the process's start time, checked again before a
 //! name is handed out, so a stale entry never names the wrong process.
 
-use procfs::process::{FDTarget, Process};
+use procfs::process::Process;
 use rustnet_core::track::ProcessInfo;
 use std::collections::{HashMap, HashSet};
 
@@ -98,7 +98,7 @@ impl ProcIndex {
                 left.remove(&ino);
                 inodes.insert(ino, id);
             }
-            if early_stop && left.is_empty() && !all {
+            if early_stop && left.is_empty() {
                 break;
             }
         }
@@ -136,8 +136,8 @@ impl ProcIndex {
             name: stat.comm,
             cmdline,
         };
-        // Re-check after reading the command line: a process that exec'd or
-        // exited in between must not give a mixed record.
+        // Re-check after reading the command line: a process that exited in
+        // between (and a successor with its pid) must not give a mixed record.
         if p.stat().ok()?.starttime != id.start {
             return None;
         }
@@ -157,19 +157,39 @@ impl ProcIndex {
 }
 
 /// The socket inodes a process holds, with its identity; None if it is gone.
+/// The fd links are read by path (one readlink each; procfs's fd() costs
+/// four syscalls per fd), then the start time through `p`'s directory
+/// handle: that read fails if the process that handle was opened for has
+/// exited, so the links cannot belong to a successor with the same pid.
 fn sockets_of(p: &Process, pid: u32) -> Option<(ProcId, Vec<u64>)> {
-    let fds = p.fd().ok()?;
-    let socks: Vec<u64> = fds
-        .filter_map(Result::ok)
-        .filter_map(|fd| match fd.target {
-            FDTarget::Socket(ino) => Some(ino),
-            _ => None,
-        })
-        .collect();
+    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let mut socks = Vec::new();
+    for e in dir.flatten() {
+        let Ok(target) = std::fs::read_link(e.path()) else {
+            continue; // closed meanwhile
+        };
+        if let Some(ino) = socket_inode(target.as_os_str().as_encoded_bytes()) {
+            socks.push(ino);
+        }
+    }
     if socks.is_empty() {
         return None;
     }
-    // Read after the fds: the handle refers to the process that had them.
     let start = p.stat().ok()?.starttime;
     Some((ProcId { pid, start }, socks))
+}
+
+/// The inode of a "socket:[12345]" fd link.
+fn socket_inode(link: &[u8]) -> Option<u64> {
+    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+#[test]
+fn socket_links() {
+    assert_eq!(socket_inode(b"socket:[4242]"), Some(4242));
+    assert_eq!(socket_inode(b"pipe:[4242]"), None);
+    assert_eq!(socket_inode(b"socket:[]"), None);
+    assert_eq!(socket_inode(b"socket:[42"), None);
 }

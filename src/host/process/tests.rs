@@ -5,7 +5,7 @@
 use super::procfs::{ProcId, ProcIndex};
 use super::sock_diag::SockDiag;
 use super::*;
-use crate::host::testns::{Kid, Netns, PY_TCP_SERVER, PY_UDP_CLIENT, PY_UDP_SERVER};
+use super::super::testns::{Kid, Netns, PY_TCP_SERVER, PY_UDP_CLIENT, PY_UDP_SERVER};
 use rustnet_core::Timestamp;
 use std::net::IpAddr;
 
@@ -206,5 +206,32 @@ fn reused_pid_is_not_named_after_the_old_process() {
         let _sleeper = fork_with_pid(pid, "sleep", &["30"]).expect("could not reuse the pid");
         assert_eq!(index.info(old), None);
         assert_eq!(index.owner(sock.inode), None, "stale index entry kept");
+    });
+}
+
+#[test]
+fn proc_net_fallback_finds_the_same_sockets() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
+        let port = srv.line();
+        let url = format!("http://127.0.0.1:{port}/");
+        let _cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+        let cport = srv.line();
+        let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
+        let mut udp = Kid::spawn("python3", &["-c", PY_UDP_SERVER, "0.0.0.0"]);
+        let uport = udp.line();
+        let (u, peer) = (ep("127.0.0.1", &uport), ep("127.0.0.1", "5353"));
+
+        let mut diag = SockDiag::open().expect("sock_diag");
+        let mut pn = proc_net::ProcNet::open().expect("/proc/thread-self/net");
+        for (proto, l, r) in [(Proto::Tcp, c, s), (Proto::Tcp, s, c), (Proto::Udp, u, peer)] {
+            let a = diag.find(proto, l, r).expect("diag").expect("socket via sock_diag");
+            let b = pn.find(proto, l, r).expect("proc").expect("socket via /proc/net");
+            assert_eq!(a, b, "{proto:?} {l:?} {r:?}");
+            assert_ne!(a.inode, 0);
+        }
+        // Nothing for a port no socket uses.
+        assert_eq!(pn.find(Proto::Tcp, c, ep("127.0.0.1", "1")).expect("proc"), None);
     });
 }
