@@ -5,16 +5,7 @@
 //! children (new pids). Run: `cargo bench --bench process_lookup [-- N]`.
 //! Traffic stays on 127.0.0.1.
 
-// The application is a binary crate; its module is compiled in directly.
-#[allow(dead_code)]
-#[path = "../src/host/process/mod.rs"]
-mod process;
-// process's unit tests (compiled here under cfg(test), not run) use it as `super::super::testns`.
-#[allow(dead_code)]
-#[path = "../src/host/testns.rs"]
-mod testns;
-
-use process::ProcessResolver;
+use rustnet::host::process::ProcessResolver;
 use rustnet_core::track::{Endpoint, Proto};
 use rustnet_core::{NewFlow, Timestamp};
 use std::io::{Read, Write};
@@ -27,13 +18,7 @@ fn ep(a: SocketAddr) -> Endpoint {
 }
 
 fn flow(local: SocketAddr, remote: SocketAddr) -> NewFlow {
-    NewFlow {
-        id: 0,
-        proto: Proto::Tcp,
-        local: ep(local),
-        remote: ep(remote),
-        ts: Timestamp::ZERO,
-    }
+    NewFlow { id: 0, proto: Proto::Tcp, local: ep(local), remote: ep(remote), ts: Timestamp::ZERO }
 }
 
 /// Waits up to `limit` for an answer; the latency if one came.
@@ -69,10 +54,7 @@ fn report(what: &str, n: usize, mut lat: Vec<Duration>, mut cost: Vec<Duration>)
 }
 
 fn main() -> std::io::Result<()> {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1000);
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1000);
     let r = ProcessResolver::start();
     let lis = TcpListener::bind("127.0.0.1:0")?;
     let server = lis.local_addr()?;

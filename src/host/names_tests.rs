@@ -6,11 +6,7 @@ use crate::host::testns::Netns;
 use rustnet_core::dpi::{DnsAnswer, DnsQuestion};
 
 fn ans(name: &str, rtype: &str, data: &str) -> DnsAnswer {
-    DnsAnswer {
-        name: name.into(),
-        rtype: rtype.into(),
-        data: data.into(),
-    }
+    DnsAnswer { name: name.into(), rtype: rtype.into(), data: data.into() }
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -22,10 +18,7 @@ fn ip(s: &str) -> IpAddr {
 /// `e1.cdn.test A 192.0.2.10 / AAAA 2001:db8::10`.
 fn cname_chain() -> DnsInfo {
     DnsInfo {
-        queries: vec![DnsQuestion {
-            name: "www.example.test".into(),
-            qtype: "A".into(),
-        }],
+        queries: vec![DnsQuestion { name: "www.example.test".into(), qtype: "A".into() }],
         answers: vec![
             ans("www.example.test", "CNAME", "edge.cdn.test"),
             ans("edge.cdn.test", "CNAME", "e1.cdn.test."),
@@ -59,10 +52,7 @@ fn answer_without_matching_question_keeps_its_own_name() {
 #[test]
 fn cname_loop_and_bad_data_do_not_hang_or_panic() {
     let d = DnsInfo {
-        queries: vec![DnsQuestion {
-            name: "x.test".into(),
-            qtype: "A".into(),
-        }],
+        queries: vec![DnsQuestion { name: "x.test".into(), qtype: "A".into() }],
         answers: vec![
             ans("a.test", "CNAME", "b.test"),
             ans("b.test", "CNAME", "a.test"),
@@ -82,11 +72,7 @@ fn passive_map_is_bounded() {
     let c = NameCache::new(false);
     for i in 0..(PASSIVE_CAP as u32 + 10) {
         let a = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
-        let d = DnsInfo {
-            queries: vec![],
-            answers: vec![ans("h.test", "A", &a)],
-            rcode: None,
-        };
+        let d = DnsInfo { queries: vec![], answers: vec![ans("h.test", "A", &a)], rcode: None };
         c.learn_from_dns(&d);
     }
     let p = c.inner.passive.read().expect("lock");

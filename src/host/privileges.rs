@@ -47,11 +47,7 @@ pub struct PrivilegeSummary {
 impl fmt::Display for PrivilegeSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let list = |v: &[String]| {
-            if v.is_empty() {
-                "none".to_string()
-            } else {
-                v.join(",")
-            }
+            if v.is_empty() { "none".to_string() } else { v.join(",") }
         };
         write!(
             f,
@@ -80,10 +76,7 @@ pub fn drop_privileges() -> PrivilegeSummary {
 /// [`drop_privileges`] with an explicit keep list (the pipeline may need
 /// e.g. CAP_NET_RAW to reopen a capture).
 pub fn drop_all_except(keep: &[Capability]) -> PrivilegeSummary {
-    let mut s = PrivilegeSummary {
-        via_sudo: std::env::var_os("SUDO_UID").is_some(),
-        ..Default::default()
-    };
+    let mut s = PrivilegeSummary { via_sudo: std::env::var_os("SUDO_UID").is_some(), ..Default::default() };
     let permitted = match caps::read(None, CapSet::Permitted) {
         Ok(p) => p,
         Err(e) => {
@@ -91,11 +84,7 @@ pub fn drop_all_except(keep: &[Capability]) -> PrivilegeSummary {
             CapsHashSet::new()
         }
     };
-    let kept: CapsHashSet = permitted
-        .iter()
-        .copied()
-        .filter(|c| keep.contains(c))
-        .collect();
+    let kept: CapsHashSet = permitted.iter().copied().filter(|c| keep.contains(c)).collect();
     s.kept = names(&kept);
     s.dropped = names(&permitted.difference(&kept).copied().collect());
 

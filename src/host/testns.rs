@@ -16,11 +16,7 @@ pub struct Netns {
 
 impl Netns {
     pub fn new() -> Netns {
-        let name = format!(
-            "rnp{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("rnp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         run(&["ip", "netns", "add", &name]);
         run(&["ip", "-n", &name, "link", "set", "lo", "up"]);
         Netns { name }
@@ -47,9 +43,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
     }
 }
 

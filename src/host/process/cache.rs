@@ -3,7 +3,7 @@
 //! refresh it without writing the map.
 
 use super::sock_diag::unspecified;
-use rustnet_core::track::{Endpoint, Proto, ProcessInfo};
+use rustnet_core::track::{Endpoint, ProcessInfo, Proto};
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,11 +21,7 @@ pub struct SockKey {
 impl SockKey {
     pub fn new(proto: Proto, local: Endpoint, remote: Endpoint) -> SockKey {
         let c = |e: Endpoint| Endpoint::new(e.addr.to_canonical(), e.port);
-        SockKey {
-            proto,
-            local: c(local),
-            remote: c(remote),
-        }
+        SockKey { proto, local: c(local), remote: c(remote) }
     }
 
     pub fn is_wildcard(&self) -> bool {
@@ -49,11 +45,7 @@ pub struct ResultCache {
 
 impl ResultCache {
     pub fn new(cap: usize) -> ResultCache {
-        ResultCache {
-            map: RwLock::new(HashMap::new()),
-            epoch: Instant::now(),
-            cap,
-        }
+        ResultCache { map: RwLock::new(HashMap::new()), epoch: Instant::now(), cap }
     }
 
     fn now_ms(&self) -> u64 {
@@ -88,10 +80,7 @@ impl ResultCache {
 
     /// Whether `key` was resolved (to `inode`, if given) at or after `since`.
     pub fn fresh(&self, key: &SockKey, since: Instant) -> bool {
-        self.map
-            .read()
-            .map(|m| m.get(key).is_some_and(|c| c.resolved_at >= since))
-            .unwrap_or(false)
+        self.map.read().map(|m| m.get(key).is_some_and(|c| c.resolved_at >= since)).unwrap_or(false)
     }
 
     pub fn inode_of(&self, key: &SockKey) -> Option<u64> {
@@ -110,15 +99,7 @@ impl ResultCache {
             if map.len() >= self.cap && !map.contains_key(&key) {
                 continue; // full: keep the older answers rather than thrash
             }
-            map.insert(
-                key,
-                Cached {
-                    info,
-                    inode,
-                    last_used: AtomicU64::new(now),
-                    resolved_at: Instant::now(),
-                },
-            );
+            map.insert(key, Cached { info, inode, last_used: AtomicU64::new(now), resolved_at: Instant::now() });
         }
     }
 

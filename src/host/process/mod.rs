@@ -62,6 +62,8 @@ pub struct ResolverStats {
     pub reconciled: u64,
     pub full_scans: u64,
     pub new_pid_scans: u64,
+    /// Answers held in the cache.
+    pub cached: usize,
     /// request() → answer available, for hits (most recent samples).
     pub latencies: Vec<Duration>,
 }
@@ -139,9 +141,7 @@ impl ProcessResolver {
             unowned: HashSet::new(),
             next_reconcile: Instant::now(),
         };
-        let spawned = std::thread::Builder::new()
-            .name("rustnet-procs".into())
-            .spawn(move || worker.run());
+        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || worker.run());
         if let Err(e) = spawned {
             log::error!("cannot start the process lookup thread: {e}");
         }
@@ -183,12 +183,8 @@ impl ProcessResolver {
             reconciled: l(&c.reconciled),
             full_scans: l(&c.full_scans),
             new_pid_scans: l(&c.new_pid_scans),
-            latencies: self
-                .shared
-                .latencies
-                .lock()
-                .map(|v| v.iter().copied().collect())
-                .unwrap_or_default(),
+            cached: self.shared.cache.len(),
+            latencies: self.shared.latencies.lock().map(|v| v.iter().copied().collect()).unwrap_or_default(),
         }
     }
 }
@@ -243,13 +239,7 @@ impl Worker {
     fn run(mut self) {
         loop {
             let now = Instant::now();
-            let next = self
-                .pending
-                .iter()
-                .map(|p| p.due)
-                .min()
-                .unwrap_or(self.next_reconcile)
-                .min(self.next_reconcile);
+            let next = self.pending.iter().map(|p| p.due).min().unwrap_or(self.next_reconcile).min(self.next_reconcile);
             match self.rx.recv_timeout(next.saturating_duration_since(now)) {
                 Ok(r) => self.accept(r),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -278,12 +268,7 @@ impl Worker {
         }
         // An older answer for the same 5-tuple belongs to a previous socket.
         self.shared.cache.remove(&key);
-        self.pending.push(Pending {
-            key,
-            asked,
-            tries: 0,
-            due: Instant::now(),
-        });
+        self.pending.push(Pending { key, asked, tries: 0, due: Instant::now() });
     }
 
     fn record_hit(&self, asked: Instant) {
@@ -298,8 +283,7 @@ impl Worker {
 
     fn attempt_due(&mut self) {
         let now = Instant::now();
-        let (due, later): (Vec<Pending>, Vec<Pending>) =
-            self.pending.drain(..).partition(|p| p.due <= now);
+        let (due, later): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.due <= now);
         self.pending = later;
         if due.is_empty() {
             return;
@@ -363,13 +347,9 @@ impl Worker {
             .filter(|(k, _)| !(k.proto == Proto::Tcp && k.is_wildcard()))
             .collect();
         self.shared.cache.touch(keyed.iter().map(|(k, _)| k));
-        let new: Vec<(SockKey, u64)> = keyed
-            .into_iter()
-            .filter(|(k, i)| self.shared.cache.inode_of(k) != Some(*i))
-            .collect();
-        let needs_scan = new
-            .iter()
-            .any(|(_, i)| self.index.owner(*i).is_none() && !self.unowned.contains(i));
+        let new: Vec<(SockKey, u64)> =
+            keyed.into_iter().filter(|(k, i)| self.shared.cache.inode_of(k) != Some(*i)).collect();
+        let needs_scan = new.iter().any(|(_, i)| self.index.owner(*i).is_none() && !self.unowned.contains(i));
         if needs_scan {
             self.index.full_rescan();
             self.sync_scan_stats();
@@ -390,10 +370,7 @@ impl Worker {
         }
         let n = answers.len() as u64;
         self.shared.cache.insert_all(answers);
-        self.shared
-            .counters
-            .reconciled
-            .fetch_add(n, Ordering::Relaxed);
+        self.shared.counters.reconciled.fetch_add(n, Ordering::Relaxed);
         self.shared.cache.expire(KEEP);
     }
 

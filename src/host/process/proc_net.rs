@@ -6,8 +6,8 @@
 //! so re-reading after a rewind stays in the capture's namespace.
 
 use super::sock_diag::{SockEntry, SockRef, canonical};
-use procfs::{FromBufReadSI, current_system_info};
 use procfs::net::{TcpNetEntries, UdpNetEntries};
+use procfs::{FromBufReadSI, current_system_info};
 use rustnet_core::track::{Endpoint, Proto};
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
@@ -24,10 +24,7 @@ impl ProcNet {
         let tcp: Vec<File> = ["tcp", "tcp6"].iter().filter_map(|n| open(n).ok()).collect();
         let udp: Vec<File> = ["udp", "udp6"].iter().filter_map(|n| open(n).ok()).collect();
         if tcp.is_empty() && udp.is_empty() {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                "no /proc/thread-self/net socket tables",
-            ));
+            return Err(io::Error::new(io::ErrorKind::NotFound, "no /proc/thread-self/net socket tables"));
         }
         Ok(ProcNet { tcp, udp })
     }
@@ -62,12 +59,7 @@ impl ProcNet {
 
     /// The socket of a flow: exact match, else (UDP) one bound to the local
     /// port on the flow's address or the wildcard address.
-    pub fn find(
-        &mut self,
-        proto: Proto,
-        local: Endpoint,
-        remote: Endpoint,
-    ) -> io::Result<Option<SockRef>> {
+    pub fn find(&mut self, proto: Proto, local: Endpoint, remote: Endpoint) -> io::Result<Option<SockRef>> {
         let mut all = Vec::new();
         self.dump(proto, &mut all)?;
         let local = Endpoint::new(canonical(local.addr), local.port);

@@ -126,16 +126,8 @@ impl ProcIndex {
         if let Some(i) = self.infos.get(&id) {
             return Some(i.clone());
         }
-        let cmdline = p
-            .cmdline()
-            .ok()
-            .filter(|c| !c.is_empty())
-            .map(|c| c.join(" "));
-        let info = ProcessInfo {
-            pid: id.pid,
-            name: stat.comm,
-            cmdline,
-        };
+        let cmdline = p.cmdline().ok().filter(|c| !c.is_empty()).map(|c| c.join(" "));
+        let info = ProcessInfo { pid: id.pid, name: stat.comm, cmdline };
         // Re-check after reading the command line: a process that exited in
         // between (and a successor with its pid) must not give a mixed record.
         if p.stat().ok()?.starttime != id.start {

@@ -7,9 +7,7 @@
 //! rather than hand-rolled structs: they encode/decode inet_diag_req_v2 and
 //! inet_diag_msg safely, so this module needs no `unsafe`.
 
-use netlink_packet_core::{
-    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
-};
+use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
@@ -52,32 +50,19 @@ impl SockDiag {
         let mut sock = Socket::new(NETLINK_SOCK_DIAG)?;
         sock.bind_auto()?;
         sock.connect(&SocketAddr::new(0, 0))?;
-        Ok(SockDiag {
-            sock,
-            seq: 0,
-            buf: vec![0; 64 * 1024],
-        })
+        Ok(SockDiag { sock, seq: 0, buf: vec![0; 64 * 1024] })
     }
 
     /// The socket owning `local`↔`remote`. For UDP the kernel does the
     /// receive-path lookup, so an unconnected socket bound to the local
     /// port (or the wildcard address) is found too; a dual-stack IPv6
     /// socket is found for an IPv4 flow.
-    pub fn find(
-        &mut self,
-        proto: Proto,
-        local: Endpoint,
-        remote: Endpoint,
-    ) -> io::Result<Option<SockRef>> {
+    pub fn find(&mut self, proto: Proto, local: Endpoint, remote: Endpoint) -> io::Result<Option<SockRef>> {
         let protocol = ip_protocol(proto)?;
         let (local, remote) = same_family(local, remote);
         // udp_dump_one looks up with source and destination swapped
         // (net/ipv4/udp_diag.c: "src and dst are swapped for historical reasons").
-        let (src, dst) = if proto == Proto::Udp {
-            (remote, local)
-        } else {
-            (local, remote)
-        };
+        let (src, dst) = if proto == Proto::Udp { (remote, local) } else { (local, remote) };
         let id = SocketId {
             source_port: src.port,
             destination_port: dst.port,
@@ -119,12 +104,7 @@ impl SockDiag {
 
     /// Sends one request and feeds each socket of the answer to `each`.
     /// ENOENT (no such socket) is an empty answer.
-    fn exchange(
-        &mut self,
-        req: InetRequest,
-        dump: bool,
-        mut each: impl FnMut(SockEntry),
-    ) -> io::Result<()> {
+    fn exchange(&mut self, req: InetRequest, dump: bool, mut each: impl FnMut(SockEntry)) -> io::Result<()> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let mut hdr = NetlinkHeader::default();
@@ -158,14 +138,8 @@ impl SockDiag {
                         each(SockEntry {
                             proto: Proto::Tcp,
                             local: Endpoint::new(canonical(id.source_address), id.source_port),
-                            remote: Endpoint::new(
-                                canonical(id.destination_address),
-                                id.destination_port,
-                            ),
-                            sock: SockRef {
-                                inode: u64::from(h.inode),
-                                uid: h.uid,
-                            },
+                            remote: Endpoint::new(canonical(id.destination_address), id.destination_port),
+                            sock: SockRef { inode: u64::from(h.inode), uid: h.uid },
                         });
                         if !dump {
                             return Ok(());
@@ -189,10 +163,7 @@ fn ip_protocol(p: Proto) -> io::Result<u8> {
     match p {
         Proto::Tcp => Ok(IPPROTO_TCP),
         Proto::Udp => Ok(IPPROTO_UDP),
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "sock_diag: only TCP and UDP have sockets to look up",
-        )),
+        _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "sock_diag: only TCP and UDP have sockets to look up")),
     }
 }
 

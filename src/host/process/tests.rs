@@ -5,7 +5,7 @@
 use super::procfs::{ProcId, ProcIndex};
 use super::sock_diag::SockDiag;
 use super::*;
-use super::super::testns::{Kid, Netns, PY_TCP_SERVER, PY_UDP_CLIENT, PY_UDP_SERVER};
+use crate::host::testns::{Kid, Netns, PY_TCP_SERVER, PY_UDP_CLIENT, PY_UDP_SERVER};
 use rustnet_core::Timestamp;
 use std::net::IpAddr;
 
@@ -15,23 +15,11 @@ fn ep(a: &str, port: &str) -> Endpoint {
 }
 
 fn flow(proto: Proto, local: Endpoint, remote: Endpoint) -> NewFlow {
-    NewFlow {
-        id: 1,
-        proto,
-        local,
-        remote,
-        ts: Timestamp::ZERO,
-    }
+    NewFlow { id: 1, proto, local, remote, ts: Timestamp::ZERO }
 }
 
 /// Polls `lookup` until it answers or `within` passes.
-fn wait_for(
-    within: Duration,
-    r: &ProcessResolver,
-    proto: Proto,
-    l: Endpoint,
-    rem: Endpoint,
-) -> Option<ProcessInfo> {
+fn wait_for(within: Duration, r: &ProcessResolver, proto: Proto, l: Endpoint, rem: Endpoint) -> Option<ProcessInfo> {
     let end = Instant::now() + within;
     while Instant::now() < end {
         if let Some(p) = r.lookup(proto, l, rem) {
@@ -101,10 +89,7 @@ fn udp_connected_dig_and_unconnected_sender() {
         let mut srv = Kid::spawn("python3", &["-c", PY_UDP_SERVER, "127.0.0.1"]);
         let port = srv.line();
         let p = format!("-p{port}");
-        let dig = Kid::spawn(
-            "dig",
-            &["@127.0.0.1", &p, "+tries=1", "+time=20", "example.test"],
-        );
+        let dig = Kid::spawn("dig", &["@127.0.0.1", &p, "+tries=1", "+time=20", "example.test"]);
         let dport = srv.line();
         let (s, d) = (ep("127.0.0.1", &port), ep("127.0.0.1", &dport));
         r.request(&flow(Proto::Udp, d, s));
