@@ -3,8 +3,9 @@ use clap::Parser;
 use crossbeam_channel::bounded;
 use rustnet::capture::live::LiveCapture;
 use rustnet::cli::Cli;
-use rustnet::host::interfaces;
-use rustnet::pipeline::{NoEnrich, Pipeline, PipelineConfig, View};
+use rustnet::host::enrich::{FileEnrich, HostEnrich};
+use rustnet::host::{interfaces, privileges};
+use rustnet::pipeline::{Enrich, Pipeline, PipelineConfig, View};
 use rustnet::source::{self, SourceCounters, SourceEnd};
 use rustnet::{logging, output};
 use rustnet_core::filter::Filter;
@@ -71,15 +72,24 @@ fn run() -> anyhow::Result<i32> {
                 }
             };
             engine.local_addrs = interfaces::local_addresses(&iface);
+            engine.report_new_flows = true;
             log::info!("capturing on {iface}; local addresses {:?}", engine.local_addrs);
+            // The socket is open: give up what is no longer needed, before any
+            // thread starts (capabilities are per thread).
+            log::info!("privileges: {}", privileges::drop_privileges());
             Some(cap)
         }
+    };
+    let host = live.is_some().then(|| Arc::new(HostEnrich::start(!cli.no_resolve_dns)));
+    let enrich: Arc<dyn Enrich> = match &host {
+        Some(h) => h.clone(),
+        None => Arc::new(FileEnrich::new()),
     };
     let cfg =
         PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live: live.is_some() };
     // Bounded: a slow stdout slows the workers instead of growing memory.
     let (rec_tx, rec_rx) = bounded(16);
-    let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), rec_tx);
+    let pipeline = Pipeline::start(&cfg, enrich, rec_tx);
     let disp = pipeline.dispatcher(cfg.live);
     let counters = Arc::new(SourceCounters::default());
     let (stop_src, counters_src) = (stop.clone(), counters.clone());
@@ -105,6 +115,9 @@ fn run() -> anyhow::Result<i32> {
         eprintln!("rustnet: warning: the kernel dropped {drops} packets (capture ring full)");
     }
     log::info!("done: {stats:?}");
+    if let Some(h) = &host {
+        log::info!("process lookups: {:?}", h.procs.stats());
+    }
     match end {
         SourceEnd::Done => Ok(0),
         SourceEnd::Damaged(e) => {

@@ -52,12 +52,15 @@ pub struct RingConfig {
     pub frame_size: u32,
     /// A block is handed over after this long even if not full, so quiet
     /// links still deliver promptly.
+    /// A partly filled block is handed over after this long. Short, so that a
+    /// new flow reaches the process resolver while its (maybe short-lived)
+    /// process still holds the socket.
     pub block_timeout_ms: u32,
 }
 
 impl Default for RingConfig {
     fn default() -> Self {
-        RingConfig { block_size: 1 << 20, block_count: 64, frame_size: 2048, block_timeout_ms: 50 }
+        RingConfig { block_size: 1 << 20, block_count: 64, frame_size: 2048, block_timeout_ms: 2 }
     }
 }
 
