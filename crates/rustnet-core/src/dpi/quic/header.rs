@@ -49,34 +49,46 @@ pub struct InitialProtection {
     pub v2_labels: bool,
 }
 
-/// Initial protection of an IETF QUIC version, None when unknown.
+const P_V1: InitialProtection = InitialProtection {
+    salt: &SALT_V1,
+    v2_labels: false,
+};
+const P_V2: InitialProtection = InitialProtection {
+    salt: &SALT_V2,
+    v2_labels: true,
+};
+const P_D23: InitialProtection = InitialProtection {
+    salt: &SALT_D23,
+    v2_labels: false,
+};
+const P_D29: InitialProtection = InitialProtection {
+    salt: &SALT_D29,
+    v2_labels: false,
+};
+
+/// Candidate Initial protections of a version, most likely first; empty
+/// when unknown.
 ///
 /// Reserved "greasing" versions (0x?a?a?a?a, RFC 9000 §15) define no keys;
-/// clients that send them (to force Version Negotiation) protect their
-/// Initials like v1 in practice, and AEAD authentication rejects a wrong
-/// guess, so v1 keys are tried for them as well.
-pub fn initial_protection(version: u32) -> Option<InitialProtection> {
-    let v1 = InitialProtection {
-        salt: &SALT_V1,
-        v2_labels: false,
-    };
+/// clients that send them to force Version Negotiation protect their
+/// Initials like the version they mean to speak, in practice draft-29 or
+/// v1. AEAD authentication rejects a wrong guess, so both are tried.
+pub fn initial_protections(version: u32) -> &'static [InitialProtection] {
     match version {
-        V1 => Some(v1),
-        V2 => Some(InitialProtection {
-            salt: &SALT_V2,
-            v2_labels: true,
-        }),
-        0xff00_0017..=0xff00_001c => Some(InitialProtection {
-            salt: &SALT_D23,
-            v2_labels: false,
-        }),
-        0xff00_001d..=0xff00_0020 => Some(InitialProtection {
-            salt: &SALT_D29,
-            v2_labels: false,
-        }),
-        v if is_reserved(v) => Some(v1),
-        _ => None,
+        V1 => &[P_V1],
+        V2 => &[P_V2],
+        0xff00_0017..=0xff00_001c => &[P_D23],
+        0xff00_001d..=0xff00_0020 => &[P_D29],
+        // Facebook mvfst versions based on draft-27.
+        0xface_b002 | 0xface_b00e => &[P_D23],
+        v if is_reserved(v) => &[P_D29, P_V1],
+        _ => &[],
     }
+}
+
+/// The (first) Initial protection of a version.
+pub fn initial_protection(version: u32) -> Option<InitialProtection> {
+    initial_protections(version).first().copied()
 }
 
 /// Reserved versions of RFC 9000 §15 (0x?a?a?a?a), used to force negotiation.

@@ -81,7 +81,7 @@ impl QuicState {
             Some(h) if h.version == NEGOTIATION => {
                 // The version list must be whole and not empty.
                 let list = 7 + h.dcid.len() + h.scid.len();
-                payload.len() > list && (payload.len() - list) % 4 == 0
+                payload.len() > list && (payload.len() - list).is_multiple_of(4)
             }
             Some(h) => payload[0] & 0x40 != 0 && header::is_known_version(h.version),
             None => false,
@@ -197,9 +197,10 @@ fn on_initial(
     if inner.decrypts >= MAX_DECRYPTS {
         return;
     }
-    let Some(prot) = header::initial_protection(h.version) else {
+    let prots = header::initial_protections(h.version);
+    if prots.is_empty() {
         return;
-    };
+    }
     inner.decrypts += 1;
     let dir = usize::from(!from_client);
     let try_open = |keys: &crypto::InitialKeys, scratch: &mut Vec<u8>| {
@@ -223,8 +224,11 @@ fn on_initial(
         } else {
             inner.keys.as_ref().map(|k| k.dcid.as_slice())
         };
-        let fresh = dcid.and_then(|d| crypto::initial_keys(h.version, prot, d));
-        if let Some(keys) = fresh {
+        for &prot in prots {
+            let fresh = dcid.and_then(|d| crypto::initial_keys(h.version, prot, d));
+            let Some(keys) = fresh else {
+                continue;
+            };
             opened = try_open(&keys, &mut inner.scratch);
             if opened.is_some() {
                 if inner.crypto_version != h.version {
@@ -233,6 +237,7 @@ fn on_initial(
                     inner.crypto_version = h.version;
                 }
                 inner.keys = Some(keys);
+                break;
             }
         }
     }
@@ -285,11 +290,11 @@ fn on_gquic(
 ) -> Option<State> {
     inner.gquic = true;
     let version = gquic::version(payload).filter(|_| from_client);
-    if let Some(v) = version {
-        if inner.version != Some(v) {
-            inner.version = Some(v);
-            info.version = Some(header::version_name(v));
-        }
+    if let Some(v) = version
+        && inner.version != Some(v)
+    {
+        inner.version = Some(v);
+        info.version = Some(header::version_name(v));
     }
     if from_client && !inner.hello_done {
         inner.gquic_chlo_packets += 1;
