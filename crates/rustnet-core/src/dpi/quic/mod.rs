@@ -52,8 +52,28 @@ struct Inner {
     version: Option<u32>,
     gquic: bool,
     gquic_chlo_packets: u16,
+    /// The caller's `from_client` value of the side that sent the first
+    /// Initial (or gQUIC version packet): that side is the client, whatever
+    /// the caller thinks (a live capture on a server sees clients as remote).
+    client_flag: Option<bool>,
     /// Decryption buffer, reused.
     scratch: Vec<u8>,
+}
+
+impl Inner {
+    /// Whether this datagram comes from the QUIC client.
+    fn orient(&mut self, from_client: bool, payload: &[u8]) -> bool {
+        if self.client_flag.is_none() {
+            let opens = gquic::version(payload).is_some()
+                || header::parse_long(payload).is_some_and(|h| {
+                    matches!(h.ptype, Some(LongType::Initial | LongType::ZeroRtt))
+                });
+            if opens {
+                self.client_flag = Some(from_client);
+            }
+        }
+        self.client_flag.map_or(from_client, |c| c == from_client)
+    }
 }
 
 /// Order of QUIC states: the state only moves forward.
@@ -88,7 +108,9 @@ impl QuicState {
         }
     }
 
-    /// Feeds one UDP datagram; returns the QUIC state.
+    /// Feeds one UDP datagram; returns the QUIC state. `from_client` only
+    /// tells the two directions apart: the side that sends the first
+    /// Initial is taken as the client.
     pub fn on_datagram(
         &mut self,
         from_client: bool,
@@ -99,6 +121,7 @@ impl QuicState {
             return self.state;
         }
         let inner = self.inner.get_or_insert_with(Box::default);
+        let from_client = inner.orient(from_client, payload);
         inner.datagrams = inner.datagrams.saturating_add(1);
         let mut reached = self.state;
         if inner.gquic || gquic::version(payload).is_some() {

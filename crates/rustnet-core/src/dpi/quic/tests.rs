@@ -317,3 +317,20 @@ proptest::proptest! {
         q.on_datagram(true, &p, &mut info);
     }
 }
+
+#[test]
+fn client_is_whoever_sends_the_first_initial() {
+    // A server-side capture: the caller calls the client's packets remote.
+    let client = hex(include_str!("testdata/rfc9001_client_initial.hex"));
+    let server = hex(include_str!("testdata/rfc9001_server_initial.hex"));
+    let mut q = QuicState::default();
+    let mut info = QuicInfo::default();
+    q.on_datagram(false, &client, &mut info);
+    q.on_datagram(true, &server, &mut info);
+    assert_eq!(info.sni.as_deref(), Some("example.com"));
+    assert_eq!(
+        q.inner.as_ref().and_then(|i| i.largest_pn[1]),
+        Some(1),
+        "server Initial opened"
+    );
+}
