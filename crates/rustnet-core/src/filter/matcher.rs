@@ -2,9 +2,83 @@
 
 use super::{Field, Needle, Term};
 use crate::dpi::AppInfo;
-use crate::track::{Connection, Endpoint, State};
+use crate::track::{Connection, Endpoint, Proto, State};
 use std::fmt::{self, Write};
 use std::net::IpAddr;
+
+/// Every state, for the per-needle bit set; `exhaustive` keeps it complete.
+pub(super) const ALL_STATES: [State; 29] = {
+    use State::*;
+    [
+        SynSent,
+        SynRecv,
+        Established,
+        FinWait1,
+        FinWait2,
+        TimeWait,
+        CloseWait,
+        LastAck,
+        Closing,
+        Closed,
+        QuicInitial,
+        QuicHandshake,
+        QuicConnected,
+        QuicDraining,
+        QuicClosed,
+        UdpActive,
+        UdpIdle,
+        UdpStale,
+        DnsQuery,
+        DnsResponse,
+        SshBanner,
+        SshKeyExchange,
+        SshAuthentication,
+        SshEstablished,
+        EchoRequest,
+        EchoReply,
+        ArpRequest,
+        ArpReply,
+        IcmpOther,
+    ]
+};
+
+pub(super) const ALL_PROTOS: [Proto; 5] = [
+    Proto::Tcp,
+    Proto::Udp,
+    Proto::Icmp,
+    Proto::Icmpv6,
+    Proto::Arp,
+];
+
+/// Application protocol names, indexed by `app_bit`.
+pub(super) const APP_NAMES: [&str; 5] = ["HTTP", "TLS", "DNS", "SSH", "QUIC"];
+
+fn app_bit(a: &AppInfo) -> u8 {
+    match a {
+        AppInfo::Http(_) => 0,
+        AppInfo::Tls(_) => 1,
+        AppInfo::Dns(_) => 2,
+        AppInfo::Ssh(_) => 3,
+        AppInfo::Quic(_) => 4,
+    }
+}
+
+/// Fails to compile when a State or Proto variant is added, as a reminder to
+/// add it to ALL_STATES / ALL_PROTOS (checked by the `lists_are_complete` test).
+#[allow(dead_code)]
+fn exhaustive(s: State, p: Proto) {
+    use State::*;
+    match s {
+        SynSent | SynRecv | Established | FinWait1 | FinWait2 | TimeWait | CloseWait | LastAck
+        | Closing | Closed | QuicInitial | QuicHandshake | QuicConnected | QuicDraining
+        | QuicClosed | UdpActive | UdpIdle | UdpStale | DnsQuery | DnsResponse | SshBanner
+        | SshKeyExchange | SshAuthentication | SshEstablished | EchoRequest | EchoReply
+        | ArpRequest | ArpReply | IcmpOther => {}
+    }
+    match p {
+        Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6 | Proto::Arp => {}
+    }
+}
 
 pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
     let n = &t.needle;
@@ -16,12 +90,10 @@ pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
         Field::Dport => ports && port(n, c.remote.port),
         Field::Src => addr(n, c.local.addr),
         Field::Dst => addr(n, c.remote.addr) || opt(n, c.hostname.as_deref()),
-        Field::Proto => {
-            found(n, c.proto.name()) || c.app.as_ref().is_some_and(|a| found(n, a.protocol()))
-        }
+        Field::Proto => proto(n, c.proto) || app(n, c.app.as_ref()),
         Field::Process => process(n, c),
-        Field::Service => opt(n, c.service()),
-        Field::State => found(n, state.name()),
+        Field::Service => service(n, c),
+        Field::State => n.states & (1 << state as u32) != 0,
         Field::Sni => opt(n, sni(c.app.as_ref())),
         Field::Host => host(n, c),
         Field::Ssh => match &c.app {
@@ -33,9 +105,8 @@ pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
             _ => false,
         },
         Field::App => match &c.app {
-            Some(AppInfo::Ssh(s)) => found(n, "SSH") || opt(n, s.software.as_deref()),
-            Some(a) => found(n, a.protocol()),
-            None => false,
+            Some(AppInfo::Ssh(s)) => app(n, c.app.as_ref()) || opt(n, s.software.as_deref()),
+            a => app(n, a.as_ref()),
         },
     }
 }
@@ -44,9 +115,9 @@ pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
 fn any_field(n: &Needle, c: &Connection, state: State) -> bool {
     endpoint(n, c, &c.local)
         || endpoint(n, c, &c.remote)
-        || found(n, c.proto.name())
-        || found(n, state.name())
-        || opt(n, c.service())
+        || proto(n, c.proto)
+        || n.states & (1 << state as u32) != 0
+        || service(n, c)
         || process(n, c)
         || opt(n, c.hostname.as_deref())
         || c.app.as_ref().is_some_and(|a| app_any(n, a))
@@ -55,7 +126,7 @@ fn any_field(n: &Needle, c: &Connection, state: State) -> bool {
 /// Every text field DPI found.
 fn app_any(n: &Needle, app: &AppInfo) -> bool {
     let list = |v: &[String]| v.iter().any(|s| found(n, s));
-    found(n, app.protocol())
+    self::app(n, Some(app))
         || match app {
             AppInfo::Http(h) => {
                 opt(n, h.host.as_deref())
@@ -108,14 +179,26 @@ fn host(n: &Needle, c: &Connection) -> bool {
 fn process(n: &Needle, c: &Connection) -> bool {
     c.process
         .as_ref()
-        .is_some_and(|p| found(n, &p.name) || (n.digits && number(n, u64::from(p.pid))))
+        .is_some_and(|p| found(n, &p.name) || (n.ports.is_some() && number(n, p.pid)))
 }
 
 fn port(n: &Needle, p: u16) -> bool {
-    n.digits && number(n, u64::from(p))
+    n.ports.as_ref().is_some_and(|s| s.contains(p))
 }
 
-fn number(n: &Needle, v: u64) -> bool {
+fn proto(n: &Needle, p: Proto) -> bool {
+    n.protos & (1 << p as u8) != 0
+}
+
+fn app(n: &Needle, a: Option<&AppInfo>) -> bool {
+    a.is_some_and(|a| n.apps & (1 << app_bit(a)) != 0)
+}
+
+fn service(n: &Needle, c: &Connection) -> bool {
+    n.service && opt(n, c.service())
+}
+
+fn number(n: &Needle, v: u32) -> bool {
     found(n, itoa::Buffer::new().format(v))
 }
 
@@ -124,7 +207,7 @@ fn addr(n: &Needle, a: IpAddr) -> bool {
         return false;
     }
     let mut buf = StackText::new();
-    write!(buf, "{a}").is_ok() && found(n, buf.as_str())
+    write_ip(&mut buf, a).is_ok() && found(n, buf.as_str())
 }
 
 /// The endpoint as the UI and JSON show it (`10.0.0.5:443`, `[::1]:443`, `10.0.0.5`).
@@ -133,17 +216,49 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
         return false;
     }
     let mut buf = StackText::new();
-    write!(buf, "{}", ep.display(c.proto)).is_ok() && found(n, buf.as_str())
+    let text = match (c.proto.has_ports(), ep.addr) {
+        (false, a) => write_ip(&mut buf, a),
+        (true, a @ IpAddr::V4(_)) => write_ip(&mut buf, a).and_then(|_| buf.write_char(':')),
+        (true, a @ IpAddr::V6(_)) => buf
+            .write_char('[')
+            .and_then(|_| write_ip(&mut buf, a))
+            .and_then(|_| buf.write_str("]:")),
+    };
+    text.is_ok()
+        && (!c.proto.has_ports() || buf.write_str(itoa::Buffer::new().format(ep.port)).is_ok())
+        && found(n, buf.as_str())
+}
+
+/// IPv4 by hand with itoa: std's Display goes through `fmt` four times and
+/// dominates the cost of address filters. IPv6 keeps std's RFC 5952 text.
+fn write_ip(buf: &mut StackText, a: IpAddr) -> fmt::Result {
+    match a {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.write_char('.')?;
+                }
+                buf.write_str(digits.format(o))?;
+            }
+            Ok(())
+        }
+        IpAddr::V6(v6) => write!(buf, "{v6}"),
+    }
 }
 
 fn opt(n: &Needle, hay: Option<&str>) -> bool {
     hay.is_some_and(|h| found(n, h))
 }
 
-/// ASCII-case-insensitive substring search; the needle is already lowercase.
-/// By hand: std and memchr only search case-sensitively.
 fn found(n: &Needle, hay: &str) -> bool {
-    let (h, p) = (hay.as_bytes(), n.text.as_bytes());
+    contains(&n.text, hay)
+}
+
+/// ASCII-case-insensitive substring search; `needle` is already lowercase.
+/// By hand: std and memchr only search case-sensitively.
+pub(super) fn contains(needle: &str, hay: &str) -> bool {
+    let (h, p) = (hay.as_bytes(), needle.as_bytes());
     let Some((&first, tail)) = p.split_first() else {
         return true;
     };
@@ -209,6 +324,67 @@ mod tests {
         assert!(found(&needle("é"), "café"));
         // Non-ASCII letters are not case-folded (documented).
         assert!(!found(&needle("é"), "CAFÉ"));
+    }
+
+    #[test]
+    fn lists_are_complete() {
+        for (i, s) in ALL_STATES.iter().enumerate() {
+            assert_eq!(*s as usize, i, "{s:?}");
+        }
+        assert!(ALL_STATES.len() < 64);
+        for (i, p) in ALL_PROTOS.iter().enumerate() {
+            assert_eq!(*p as usize, i, "{p:?}");
+        }
+        let apps = [
+            AppInfo::Http(Default::default()),
+            AppInfo::Tls(Default::default()),
+            AppInfo::Dns(Default::default()),
+            AppInfo::Ssh(Default::default()),
+            AppInfo::Quic(Default::default()),
+        ];
+        for a in &apps {
+            assert_eq!(APP_NAMES[usize::from(app_bit(a))], a.protocol());
+        }
+    }
+
+    /// The hand-written endpoint text equals the JSON/UI form.
+    #[test]
+    fn endpoint_text_is_the_display_form() {
+        let cases = [
+            ("192.168.1.13", 443, Proto::Tcp),
+            ("0.0.0.0", 0, Proto::Udp),
+            ("255.255.255.255", 65535, Proto::Udp),
+            ("10.0.0.1", 7, Proto::Icmp),
+            ("fe80::1", 22, Proto::Tcp),
+            ("2001:db8::ff00:42:8329", 9, Proto::Icmpv6),
+            ("::ffff:1.2.3.4", 80, Proto::Tcp),
+        ];
+        for (a, port, proto) in cases {
+            let ep = Endpoint::new(a.parse().unwrap(), port);
+            let shown = ep.display(proto).to_string();
+            let mut c = crate::track::Connection::new(
+                1,
+                crate::track::FlowKey::new(proto, ep, ep),
+                ep,
+                ep,
+                crate::time::Timestamp::ZERO,
+                State::Established,
+            );
+            c.proto = proto;
+            assert!(
+                endpoint(&needle(&format!("\"{shown}\"")), &c, &ep),
+                "{shown}"
+            );
+            // One more character at either end must not match.
+            assert!(
+                !endpoint(&needle(&format!("\"{shown}0\"")), &c, &ep),
+                "{shown}"
+            );
+            assert!(
+                !endpoint(&needle(&format!("\"0{shown}\"")), &c, &ep),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -75,14 +75,34 @@ enum Field {
     App,
 }
 
-/// A lowercased needle plus what its characters allow it to match.
+/// A lowercased needle plus, computed once at parse time, which of the
+/// small closed sets of names and numbers it occurs in: matching then tests
+/// a bit instead of searching text.
 #[derive(Clone, Debug)]
 struct Needle {
     text: Box<str>,
-    /// Only ASCII digits: can occur in a port or pid.
-    digits: bool,
+    /// Only ASCII digits: ports whose decimal text contains the needle.
+    ports: Option<Box<PortSet>>,
     /// Only hex digits, `.`, `:`, `[`, `]`: can occur in an endpoint's text.
     addr: bool,
+    /// Bit `State as u32`: the state's name contains the needle.
+    states: u64,
+    /// Bit `Proto as u8`: the transport's name contains the needle.
+    protos: u8,
+    /// Bit per application protocol (see `matcher::app_bit`).
+    apps: u8,
+    /// Some well-known service name contains the needle.
+    service: bool,
+}
+
+/// One bit per port number.
+#[derive(Clone, Debug)]
+struct PortSet([u64; 1024]);
+
+impl PortSet {
+    fn contains(&self, port: u16) -> bool {
+        self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
 }
 
 /// One compiled term.

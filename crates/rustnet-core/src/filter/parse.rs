@@ -1,7 +1,8 @@
 //! Filter text to terms. Hand-written: the grammar is one loop over
 //! whitespace-separated terms with quotes, smaller than any parser crate's setup.
 
-use super::{Field, FilterError, Needle, Term};
+use super::{Field, FilterError, Needle, PortSet, Term, matcher};
+use crate::track::all_service_names;
 
 /// Keywords in the order the error message lists them.
 const KEYWORDS: [(&str, Field); 13] = [
@@ -162,14 +163,42 @@ fn example(field: Field) -> &'static str {
 }
 
 fn needle(text: String) -> Needle {
-    let digits = text.bytes().all(|b| b.is_ascii_digit());
+    let found = |hay: &str| matcher::contains(&text, hay);
+    let ports = (text.bytes().all(|b| b.is_ascii_digit())).then(|| {
+        let mut set = Box::new(PortSet([0; 1024]));
+        let mut buf = itoa::Buffer::new();
+        for p in 0..=u16::MAX {
+            if found(buf.format(p)) {
+                set.0[usize::from(p >> 6)] |= 1 << (p & 63);
+            }
+        }
+        set
+    });
     let addr = text
         .bytes()
         .all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'));
+    let states = matcher::ALL_STATES
+        .iter()
+        .filter(|s| found(s.name()))
+        .fold(0u64, |m, s| m | 1 << (*s as u32));
+    let protos = matcher::ALL_PROTOS
+        .iter()
+        .filter(|p| found(p.name()))
+        .fold(0u8, |m, p| m | 1 << (*p as u8));
+    let apps = matcher::APP_NAMES
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| found(name))
+        .fold(0u8, |m, (i, _)| m | 1 << i);
+    let service = all_service_names().any(found);
     Needle {
-        text: text.into_boxed_str(),
-        digits,
+        ports,
         addr,
+        states,
+        protos,
+        apps,
+        service,
+        text: text.into_boxed_str(),
     }
 }
 
@@ -197,13 +226,17 @@ mod tests {
             (t.field, &*t.needle.text, t.negate),
             (Field::Port, "443", false)
         );
-        assert!(t.needle.digits && t.needle.addr);
+        assert!(t.needle.addr);
+        let ports = t.needle.ports.as_ref().unwrap();
+        assert!(ports.contains(443) && ports.contains(4430) && ports.contains(8443));
+        assert!(!ports.contains(44) && !ports.contains(4343) && !ports.contains(0));
         let t = one("!state:SYN_RECV");
         assert_eq!(
             (t.field, &*t.needle.text, t.negate),
             (Field::State, "syn_recv", true)
         );
-        assert!(!t.needle.digits && !t.needle.addr);
+        assert!(t.needle.ports.is_none() && !t.needle.addr);
+        assert_eq!(t.needle.states, 1 << (crate::track::State::SynRecv as u32));
         let t = one("process:\"Web Content\"");
         assert_eq!((t.field, &*t.needle.text), (Field::Process, "web content"));
         let t = one("\"a:b c\"");
