@@ -48,13 +48,14 @@ const STATES: [State; 10] = [
     State::DnsQuery,
     State::SshEstablished,
 ];
-const PROCS: [&str; 6] = [
+const PROCS: [&str; 7] = [
     "firefox",
     "Web Content",
     "curl",
     "ssh",
     "systemd-resolve",
     "chrome",
+    "sshd",
 ];
 const HOSTS: [&str; 6] = [
     "www.google.com",
@@ -126,7 +127,7 @@ fn connections() -> Vec<Connection> {
             c.key = FlowKey::new(c.proto, c.local, c.remote);
             c.state = STATES[i % STATES.len()];
             c.app = app(i);
-            c.process = (i % 5 != 0).then(|| ProcessInfo {
+            c.process = (i % 11 != 10).then(|| ProcessInfo {
                 pid: 1000 + n,
                 name: PROCS[i % PROCS.len()].into(),
                 cmdline: None,
@@ -149,7 +150,20 @@ fn bench(c: &mut Criterion) {
         "process:firefox state:quic_connected",
         "dport:22 ssh:openssh !state:closed",
     ];
+    println!(
+        "{N} connections of {} bytes each",
+        std::mem::size_of::<Connection>()
+    );
     let mut g = c.benchmark_group("filter_100k");
+    // The floor: reading one field of every connection, no filter.
+    g.bench_function("baseline: proto == udp", |b| {
+        b.iter(|| {
+            black_box(&conns)
+                .iter()
+                .filter(|c| c.proto == Proto::Udp)
+                .count()
+        })
+    });
     for text in filters {
         let f = Filter::parse(text).expect("bench filters are valid");
         let hits = conns.iter().filter(|c| f.matches(c)).count();

@@ -80,6 +80,17 @@ fn exhaustive(s: State, p: Proto) {
     }
 }
 
+/// Relative cost of a term, to test cheap terms first (all must match, so
+/// the order does not change the result).
+pub(super) fn cost(t: &Term) -> u8 {
+    match t.field {
+        Field::State | Field::Proto | Field::Port | Field::Sport | Field::Dport => 0,
+        Field::Service | Field::Process | Field::Sni | Field::Ssh | Field::App => 1,
+        Field::Host | Field::Src | Field::Dst => 2,
+        Field::Any => 3,
+    }
+}
+
 pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
     let n = &t.needle;
     let ports = c.proto.has_ports();
@@ -113,14 +124,15 @@ pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
 
 /// A bare word: every field a user can see for the connection.
 fn any_field(n: &Needle, c: &Connection, state: State) -> bool {
-    endpoint(n, c, &c.local)
-        || endpoint(n, c, &c.remote)
-        || proto(n, c.proto)
+    // Cheapest first: bit tests, then text fields, then formatted endpoints.
+    proto(n, c.proto)
         || n.states & (1 << state as u32) != 0
         || service(n, c)
         || process(n, c)
         || opt(n, c.hostname.as_deref())
         || c.app.as_ref().is_some_and(|a| app_any(n, a))
+        || endpoint(n, c, &c.local)
+        || endpoint(n, c, &c.remote)
 }
 
 /// Every text field DPI found.
@@ -203,7 +215,7 @@ fn number(n: &Needle, v: u32) -> bool {
 }
 
 fn addr(n: &Needle, a: IpAddr) -> bool {
-    if !n.addr {
+    if !n.addr || (n.dotted && !shows_dots(a)) {
         return false;
     }
     let mut buf = StackText::new();
@@ -212,7 +224,7 @@ fn addr(n: &Needle, a: IpAddr) -> bool {
 
 /// The endpoint as the UI and JSON show it (`10.0.0.5:443`, `[::1]:443`, `10.0.0.5`).
 fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
-    if !n.addr {
+    if !n.addr || (n.dotted && !shows_dots(ep.addr)) {
         return false;
     }
     let mut buf = StackText::new();
@@ -227,6 +239,15 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
     text.is_ok()
         && (!c.proto.has_ports() || buf.write_str(itoa::Buffer::new().format(ep.port)).is_ok())
         && found(n, buf.as_str())
+}
+
+/// Whether the address's text has dots: IPv4, and IPv4-mapped IPv6
+/// (`::ffff:1.2.3.4`), the only IPv6 form std prints with dots.
+fn shows_dots(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
+    }
 }
 
 /// IPv4 by hand with itoa: std's Display goes through `fmt` four times and

@@ -85,6 +85,8 @@ struct Needle {
     ports: Option<Box<PortSet>>,
     /// Only hex digits, `.`, `:`, `[`, `]`: can occur in an endpoint's text.
     addr: bool,
+    /// Contains a `.`: only dotted (IPv4 or IPv4-mapped) address text can hold it.
+    dotted: bool,
     /// Bit `State as u32`: the state's name contains the needle.
     states: u64,
     /// Bit `Proto as u8`: the transport's name contains the needle.
@@ -122,9 +124,9 @@ pub struct Filter {
 impl Filter {
     /// Compiles `text`; errors name the offending term and what was expected.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
-        Ok(Filter {
-            terms: parse::parse(text)?,
-        })
+        let mut terms = parse::parse(text)?;
+        terms.sort_by_key(matcher::cost);
+        Ok(Filter { terms })
     }
 
     pub fn is_empty(&self) -> bool {

@@ -194,6 +194,7 @@ fn needle(text: String) -> Needle {
     Needle {
         ports,
         addr,
+        dotted: text.contains('.'),
         states,
         protos,
         apps,

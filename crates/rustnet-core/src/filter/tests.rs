@@ -198,6 +198,10 @@ fn addresses() {
     check("dst:github.com", &["tls"]);
     check("src:github", &[]);
     check("dst:8.8.8.8", &["ping"]);
+    let mut mapped = ping();
+    mapped.remote.addr = "::ffff:8.8.4.4".parse().unwrap();
+    assert!(Filter::parse("dst:8.8.4").unwrap().matches(&mapped));
+    assert!(Filter::parse("8.8.4.4").unwrap().matches(&mapped));
 }
 
 #[test]
