@@ -1,8 +1,45 @@
 //! Filter language (DESIGN.md): space-separated terms, all must match,
 //! case-insensitive substring matching, keywords and `!` negation.
-//! Parsed once into a [`Filter`], matched per connection without allocating.
+//!
+//! ```text
+//! google  port:44  sport:80  dport:443  src:192.168  dst:github.com
+//! process:"Web Content"  state:fin_wait  !proto:udp  dport:22 ssh:openssh
+//! ```
+//!
+//! Keywords (the part before `:`):
+//! - `port` either port, `sport` the local port, `dport` the remote port
+//!   (decimal text; only for TCP/UDP).
+//! - `src` the local address, `dst` the remote address or remote hostname.
+//! - `proto` transport name (`tcp`, `udp`, `icmp`, `icmpv6`, `arp`) or the
+//!   application protocol found by DPI (`http`, `tls`, `dns`, `ssh`, `quic`).
+//! - `process` process name or pid; `service` well-known port name.
+//! - `state` state name (`ESTABLISHED`, `FIN_WAIT1`, `QUIC_CONNECTED` …).
+//! - `sni` TLS/QUIC server name; `host` HTTP host, SNI or resolved hostname.
+//! - `ssh` SSH banners and software; `app` application protocol name or
+//!   SSH software.
+//!
+//! A bare word matches any of these fields and also the endpoint text
+//! (`10.0.0.5:443`), HTTP method/path, DNS questions and answers, TLS/QUIC
+//! version and ALPN. A value may be quoted to hold spaces or a colon:
+//! `process:"Web Content"`, `"a:b"`.
+//!
+//! Case folding is ASCII only: needles are ASCII-lowercased once at parse
+//! time and compared with ASCII case folding, so non-ASCII letters must
+//! match exactly. Matching never allocates: numbers and addresses are
+//! formatted into stack buffers.
+//!
+//! Time: a connection's stored `state` is as of its last packet, but UDP
+//! activity states age with idle time. [`Filter::matches`] uses the stored
+//! state (what a JSON record carries); [`Filter::matches_at`] uses
+//! [`Connection::state_at`], which is what a live view shows.
 
-use crate::track::Connection;
+mod matcher;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use crate::time::Timestamp;
+use crate::track::{Connection, Timeouts};
 use std::fmt;
 
 /// A parse error, with a message fit for the filter bar or stderr.
@@ -19,23 +56,97 @@ impl fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
+/// The field a term looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Any,
+    Port,
+    Sport,
+    Dport,
+    Src,
+    Dst,
+    Proto,
+    Process,
+    Service,
+    State,
+    Sni,
+    Host,
+    Ssh,
+    App,
+}
+
+/// A lowercased needle plus, computed once at parse time, which of the
+/// small closed sets of names and numbers it occurs in: matching then tests
+/// a bit instead of searching text.
+#[derive(Clone, Debug)]
+struct Needle {
+    text: Box<str>,
+    /// Only ASCII digits: ports whose decimal text contains the needle.
+    ports: Option<Box<PortSet>>,
+    /// Only hex digits, `.`, `:`, `[`, `]`: can occur in an endpoint's text.
+    addr: bool,
+    /// Contains a `.`: only dotted (IPv4 or IPv4-mapped) address text can hold it.
+    dotted: bool,
+    /// Bit `State as u32`: the state's name contains the needle.
+    states: u64,
+    /// Bit `Proto as u8`: the transport's name contains the needle.
+    protos: u8,
+    /// Bit per application protocol (see `matcher::app_bit`).
+    apps: u8,
+    /// Some well-known service name contains the needle.
+    service: bool,
+}
+
+/// One bit per port number.
+#[derive(Clone, Debug)]
+struct PortSet([u64; 1024]);
+
+impl PortSet {
+    fn contains(&self, port: u16) -> bool {
+        self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+}
+
+/// One compiled term.
+#[derive(Clone, Debug)]
+struct Term {
+    negate: bool,
+    field: Field,
+    needle: Needle,
+}
+
 /// A compiled filter. The empty filter matches everything.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    terms: Vec<String>,
+    terms: Vec<Term>,
 }
 
 impl Filter {
+    /// Compiles `text`; errors name the offending term and what was expected.
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
-        Ok(Filter { terms: text.split_whitespace().map(str::to_lowercase).collect() })
+        let mut terms = parse::parse(text)?;
+        terms.sort_by_key(matcher::cost);
+        Ok(Filter { terms })
     }
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
 
+    /// Matches against the state stored in the connection (as of its last packet).
     pub fn matches(&self, conn: &Connection) -> bool {
-        let _ = conn;
-        true
+        self.matches_state(conn, conn.state)
+    }
+
+    /// Matches against the state shown at `now` (UDP states age with idle time).
+    pub fn matches_at(&self, conn: &Connection, now: Timestamp, timeouts: &Timeouts) -> bool {
+        if self.terms.is_empty() {
+            return true;
+        }
+        self.matches_state(conn, conn.state_at(now, timeouts))
+    }
+
+    fn matches_state(&self, conn: &Connection, state: crate::track::State) -> bool {
+        self.terms.iter().all(|t| matcher::term_matches(t, conn, state) != t.negate)
     }
 }

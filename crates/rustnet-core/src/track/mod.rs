@@ -15,6 +15,7 @@ pub use conn::{Connection, ProcessInfo};
 pub use key::{Endpoint, EndpointDisplay, FlowKey, Proto};
 pub use lifecycle::Timeouts;
 pub use rate::RateMeter;
+pub(crate) use services::all_service_names;
 pub use services::{is_service_port, service_name};
 pub use state::State;
 pub use tcp::TcpTracker;

@@ -18,6 +18,12 @@ pub fn service_name(proto: Proto, port: u16) -> Option<&'static str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// Every registered service name (either transport), for the filter's
+/// parse-time precomputation.
+pub(crate) fn all_service_names() -> impl Iterator<Item = &'static str> {
+    table::SERVICES.iter().flat_map(|(_, tcp, udp)| [*tcp, *udp]).filter(|n| !n.is_empty())
+}
+
 /// Whether a port is a well-known server port (has a service name).
 pub fn is_service_port(port: u16) -> bool {
     table::SERVICES.binary_search_by_key(&port, |r| r.0).is_ok()

@@ -1,0 +1,383 @@
+//! Matching one term against one connection, without allocating.
+
+use super::{Field, Needle, Term};
+use crate::dpi::AppInfo;
+use crate::track::{Connection, Endpoint, Proto, State};
+use std::fmt::{self, Write};
+use std::net::IpAddr;
+
+/// Every state, for the per-needle bit set; `exhaustive` keeps it complete.
+pub(super) const ALL_STATES: [State; 28] = {
+    use State::*;
+    [
+        SynSent,
+        SynRecv,
+        Established,
+        FinWait1,
+        FinWait2,
+        TimeWait,
+        CloseWait,
+        LastAck,
+        Closing,
+        Closed,
+        QuicInitial,
+        QuicHandshake,
+        QuicConnected,
+        QuicDraining,
+        QuicClosed,
+        UdpActive,
+        UdpIdle,
+        UdpStale,
+        DnsQuery,
+        DnsResponse,
+        SshBanner,
+        SshKeyExchange,
+        SshAuthentication,
+        SshEstablished,
+        EchoRequest,
+        EchoReply,
+        ArpRequest,
+        ArpReply,
+    ]
+};
+
+pub(super) const ALL_PROTOS: [Proto; 5] = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6, Proto::Arp];
+
+/// Application protocol names, indexed by `app_bit`.
+pub(super) const APP_NAMES: [&str; 5] = ["HTTP", "TLS", "DNS", "SSH", "QUIC"];
+
+fn app_bit(a: &AppInfo) -> u8 {
+    match a {
+        AppInfo::Http(_) => 0,
+        AppInfo::Tls(_) => 1,
+        AppInfo::Dns(_) => 2,
+        AppInfo::Ssh(_) => 3,
+        AppInfo::Quic(_) => 4,
+    }
+}
+
+/// Fails to compile when a State or Proto variant is added, as a reminder to
+/// add it to ALL_STATES / ALL_PROTOS (checked by the `lists_are_complete` test).
+#[allow(dead_code)]
+fn exhaustive(s: State, p: Proto) {
+    use State::*;
+    match s {
+        SynSent | SynRecv | Established | FinWait1 | FinWait2 | TimeWait | CloseWait | LastAck | Closing | Closed
+        | QuicInitial | QuicHandshake | QuicConnected | QuicDraining | QuicClosed | UdpActive | UdpIdle | UdpStale
+        | DnsQuery | DnsResponse | SshBanner | SshKeyExchange | SshAuthentication | SshEstablished | EchoRequest
+        | EchoReply | ArpRequest | ArpReply => {}
+    }
+    match p {
+        Proto::Tcp | Proto::Udp | Proto::Icmp | Proto::Icmpv6 | Proto::Arp => {}
+    }
+}
+
+/// Relative cost of a term, to test cheap terms first (all must match, so
+/// the order does not change the result).
+pub(super) fn cost(t: &Term) -> u8 {
+    match t.field {
+        Field::State | Field::Proto | Field::Port | Field::Sport | Field::Dport => 0,
+        Field::Service | Field::Process | Field::Sni | Field::Ssh | Field::App => 1,
+        Field::Host | Field::Src | Field::Dst => 2,
+        Field::Any => 3,
+    }
+}
+
+pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
+    let n = &t.needle;
+    let ports = c.proto.has_ports();
+    match t.field {
+        Field::Any => any_field(n, c, state),
+        Field::Port => ports && (port(n, c.local.port) || port(n, c.remote.port)),
+        Field::Sport => ports && port(n, c.local.port),
+        Field::Dport => ports && port(n, c.remote.port),
+        Field::Src => addr(n, c.local.addr),
+        Field::Dst => addr(n, c.remote.addr) || opt(n, c.hostname.as_deref()),
+        Field::Proto => proto(n, c.proto) || app(n, c.app.as_ref()),
+        Field::Process => process(n, c),
+        Field::Service => service(n, c),
+        Field::State => n.states & (1 << state as u32) != 0,
+        Field::Sni => opt(n, sni(c.app.as_ref())),
+        Field::Host => host(n, c),
+        Field::Ssh => match &c.app {
+            Some(AppInfo::Ssh(s)) => {
+                opt(n, s.client.as_deref()) || opt(n, s.server.as_deref()) || opt(n, s.software.as_deref())
+            }
+            _ => false,
+        },
+        Field::App => match &c.app {
+            Some(AppInfo::Ssh(s)) => app(n, c.app.as_ref()) || opt(n, s.software.as_deref()),
+            a => app(n, a.as_ref()),
+        },
+    }
+}
+
+/// A bare word: every field a user can see for the connection.
+fn any_field(n: &Needle, c: &Connection, state: State) -> bool {
+    // Cheapest first: bit tests, then text fields, then formatted endpoints.
+    proto(n, c.proto)
+        || n.states & (1 << state as u32) != 0
+        || service(n, c)
+        || process(n, c)
+        || opt(n, c.hostname.as_deref())
+        || c.app.as_ref().is_some_and(|a| app_any(n, a))
+        || endpoint(n, c, &c.local)
+        || endpoint(n, c, &c.remote)
+}
+
+/// Every text field DPI found.
+fn app_any(n: &Needle, app: &AppInfo) -> bool {
+    let list = |v: &[String]| v.iter().any(|s| found(n, s));
+    self::app(n, Some(app))
+        || match app {
+            AppInfo::Http(h) => {
+                opt(n, h.host.as_deref())
+                    || opt(n, h.method.as_deref())
+                    || opt(n, h.path.as_deref())
+                    || opt(n, h.user_agent.as_deref())
+            }
+            AppInfo::Tls(t) => opt(n, t.sni.as_deref()) || list(&t.alpn) || opt(n, t.version.as_deref()),
+            AppInfo::Dns(d) => {
+                d.queries.iter().any(|q| found(n, &q.name) || found(n, &q.qtype))
+                    || d.answers.iter().any(|a| found(n, &a.name) || found(n, &a.rtype) || found(n, &a.data))
+                    || opt(n, d.rcode.as_deref())
+            }
+            AppInfo::Ssh(s) => {
+                opt(n, s.client.as_deref()) || opt(n, s.server.as_deref()) || opt(n, s.software.as_deref())
+            }
+            AppInfo::Quic(q) => {
+                opt(n, q.version.as_deref())
+                    || opt(n, q.sni.as_deref())
+                    || list(&q.alpn)
+                    || q.close.as_ref().is_some_and(|c| found(n, &c.reason))
+            }
+        }
+}
+
+fn sni(app: Option<&AppInfo>) -> Option<&str> {
+    match app? {
+        AppInfo::Tls(t) => t.sni.as_deref(),
+        AppInfo::Quic(q) => q.sni.as_deref(),
+        _ => None,
+    }
+}
+
+fn host(n: &Needle, c: &Connection) -> bool {
+    let http = match &c.app {
+        Some(AppInfo::Http(h)) => h.host.as_deref(),
+        _ => None,
+    };
+    opt(n, http) || opt(n, sni(c.app.as_ref())) || opt(n, c.hostname.as_deref())
+}
+
+fn process(n: &Needle, c: &Connection) -> bool {
+    c.process.as_ref().is_some_and(|p| found(n, &p.name) || (n.ports.is_some() && number(n, p.pid)))
+}
+
+fn port(n: &Needle, p: u16) -> bool {
+    n.ports.as_ref().is_some_and(|s| s.contains(p))
+}
+
+fn proto(n: &Needle, p: Proto) -> bool {
+    n.protos & (1 << p as u8) != 0
+}
+
+fn app(n: &Needle, a: Option<&AppInfo>) -> bool {
+    a.is_some_and(|a| n.apps & (1 << app_bit(a)) != 0)
+}
+
+fn service(n: &Needle, c: &Connection) -> bool {
+    n.service && opt(n, c.service())
+}
+
+fn number(n: &Needle, v: u32) -> bool {
+    found(n, itoa::Buffer::new().format(v))
+}
+
+fn addr(n: &Needle, a: IpAddr) -> bool {
+    if !n.addr || (n.dotted && !shows_dots(a)) {
+        return false;
+    }
+    let mut buf = StackText::new();
+    write_ip(&mut buf, a).is_ok() && found(n, buf.as_str())
+}
+
+/// The endpoint as the UI and JSON show it (`10.0.0.5:443`, `[::1]:443`, `10.0.0.5`).
+fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
+    if !n.addr || (n.dotted && !shows_dots(ep.addr)) {
+        return false;
+    }
+    let mut buf = StackText::new();
+    let text = match (c.proto.has_ports(), ep.addr) {
+        (false, a) => write_ip(&mut buf, a),
+        (true, a @ IpAddr::V4(_)) => write_ip(&mut buf, a).and_then(|_| buf.write_char(':')),
+        (true, a @ IpAddr::V6(_)) => {
+            buf.write_char('[').and_then(|_| write_ip(&mut buf, a)).and_then(|_| buf.write_str("]:"))
+        }
+    };
+    text.is_ok()
+        && (!c.proto.has_ports() || buf.write_str(itoa::Buffer::new().format(ep.port)).is_ok())
+        && found(n, buf.as_str())
+}
+
+/// Whether the address's text has dots: IPv4, and IPv4-mapped IPv6
+/// (`::ffff:1.2.3.4`), the only IPv6 form std prints with dots.
+fn shows_dots(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
+    }
+}
+
+/// IPv4 by hand with itoa: std's Display goes through `fmt` four times and
+/// dominates the cost of address filters. IPv6 keeps std's RFC 5952 text.
+fn write_ip(buf: &mut StackText, a: IpAddr) -> fmt::Result {
+    match a {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    buf.write_char('.')?;
+                }
+                buf.write_str(digits.format(o))?;
+            }
+            Ok(())
+        }
+        IpAddr::V6(v6) => write!(buf, "{v6}"),
+    }
+}
+
+fn opt(n: &Needle, hay: Option<&str>) -> bool {
+    hay.is_some_and(|h| found(n, h))
+}
+
+fn found(n: &Needle, hay: &str) -> bool {
+    contains(&n.text, hay)
+}
+
+/// ASCII-case-insensitive substring search; `needle` is already lowercase.
+/// By hand: std and memchr only search case-sensitively.
+pub(super) fn contains(needle: &str, hay: &str) -> bool {
+    let (h, p) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, tail)) = p.split_first() else {
+        return true;
+    };
+    if p.len() > h.len() {
+        return false;
+    }
+    h.windows(p.len()).any(|w| {
+        w[0].to_ascii_lowercase() == first && w[1..].iter().zip(tail).all(|(a, b)| a.to_ascii_lowercase() == *b)
+    })
+}
+
+/// Fixed-size text buffer on the stack: an endpoint's text is at most
+/// 47 bytes (`[` + 39-byte IPv6 + `]:` + 5 digits).
+struct StackText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl StackText {
+    fn new() -> Self {
+        StackText { buf: [0; 64], len: 0 }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s are ever copied in, so the prefix is UTF-8.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needle(s: &str) -> Needle {
+        let t = super::super::parse::parse(s).unwrap();
+        t[0].needle.clone()
+    }
+
+    #[test]
+    fn substring_ascii_case_insensitive() {
+        assert!(found(&needle("open"), "SSH-2.0-OpenSSH_9.2"));
+        assert!(found(&needle("OPENSSH_9"), "SSH-2.0-OpenSSH_9.2"));
+        assert!(found(&needle("2"), "SSH-2.0-OpenSSH_9.2"));
+        assert!(!found(&needle("opensshx"), "OpenSSH"));
+        assert!(!found(&needle("long-needle"), "short"));
+        assert!(found(&needle("é"), "café"));
+        // Non-ASCII letters are not case-folded (documented).
+        assert!(!found(&needle("é"), "CAFÉ"));
+    }
+
+    #[test]
+    fn lists_are_complete() {
+        for (i, s) in ALL_STATES.iter().enumerate() {
+            assert_eq!(*s as usize, i, "{s:?}");
+        }
+        assert!(ALL_STATES.len() < 64);
+        for (i, p) in ALL_PROTOS.iter().enumerate() {
+            assert_eq!(*p as usize, i, "{p:?}");
+        }
+        let apps = [
+            AppInfo::Http(Default::default()),
+            AppInfo::Tls(Default::default()),
+            AppInfo::Dns(Default::default()),
+            AppInfo::Ssh(Default::default()),
+            AppInfo::Quic(Default::default()),
+        ];
+        for a in &apps {
+            assert_eq!(APP_NAMES[usize::from(app_bit(a))], a.protocol());
+        }
+    }
+
+    /// The hand-written endpoint text equals the JSON/UI form.
+    #[test]
+    fn endpoint_text_is_the_display_form() {
+        let cases = [
+            ("192.168.1.13", 443, Proto::Tcp),
+            ("0.0.0.0", 0, Proto::Udp),
+            ("255.255.255.255", 65535, Proto::Udp),
+            ("10.0.0.1", 7, Proto::Icmp),
+            ("fe80::1", 22, Proto::Tcp),
+            ("2001:db8::ff00:42:8329", 9, Proto::Icmpv6),
+            ("::ffff:1.2.3.4", 80, Proto::Tcp),
+        ];
+        for (a, port, proto) in cases {
+            let ep = Endpoint::new(a.parse().unwrap(), port);
+            let shown = ep.display(proto).to_string();
+            let mut c = crate::track::Connection::new(
+                1,
+                crate::track::FlowKey::new(proto, ep, ep),
+                ep,
+                ep,
+                crate::time::Timestamp::ZERO,
+                State::Established,
+            );
+            c.proto = proto;
+            assert!(endpoint(&needle(&format!("\"{shown}\"")), &c, &ep), "{shown}");
+            // One more character at either end must not match.
+            assert!(!endpoint(&needle(&format!("\"{shown}0\"")), &c, &ep), "{shown}");
+            assert!(!endpoint(&needle(&format!("\"0{shown}\"")), &c, &ep), "{shown}");
+        }
+    }
+
+    #[test]
+    fn stack_text_holds_the_longest_endpoint() {
+        let ep = Endpoint::new("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(), 65535);
+        let mut b = StackText::new();
+        write!(b, "{}", ep.display(crate::track::Proto::Tcp)).unwrap();
+        assert_eq!(b.as_str(), "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
+        let mut b = StackText::new();
+        assert!(write!(b, "{}", "x".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,245 @@
+//! Filter text to terms. Hand-written: the grammar is one loop over
+//! whitespace-separated terms with quotes, smaller than any parser crate's setup.
+
+use super::{Field, FilterError, Needle, PortSet, Term, matcher};
+use crate::track::all_service_names;
+
+/// Keywords in the order the error message lists them.
+const KEYWORDS: [(&str, Field); 13] = [
+    ("port", Field::Port),
+    ("sport", Field::Sport),
+    ("dport", Field::Dport),
+    ("src", Field::Src),
+    ("dst", Field::Dst),
+    ("proto", Field::Proto),
+    ("process", Field::Process),
+    ("service", Field::Service),
+    ("state", Field::State),
+    ("sni", Field::Sni),
+    ("host", Field::Host),
+    ("ssh", Field::Ssh),
+    ("app", Field::App),
+];
+
+pub(super) fn parse(text: &str) -> Result<Vec<Term>, FilterError> {
+    let mut terms = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Ok(terms);
+        }
+        let (term, after) = one_term(rest)?;
+        terms.push(term);
+        rest = after;
+    }
+}
+
+fn err(message: String) -> FilterError {
+    FilterError { message }
+}
+
+/// Parses the term at the start of `s` (no leading whitespace); returns it
+/// and the text after it.
+fn one_term(s: &str) -> Result<(Term, &str), FilterError> {
+    let (negate, body) = match s.strip_prefix('!') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    if body.is_empty() || body.starts_with(char::is_whitespace) {
+        return Err(err("\"!\" must be followed by a term, e.g. !proto:udp".to_string()));
+    }
+    if negate && body.starts_with('!') {
+        return Err(err(format!("\"{}\": use a single \"!\" to negate a term", raw_term(s))));
+    }
+    let mut field = Field::Any;
+    let mut keyword_done = false;
+    let mut in_quote = false;
+    let mut quoted = false;
+    let mut value = String::new();
+    let mut end = body.len();
+    for (i, c) in body.char_indices() {
+        if c == '"' {
+            in_quote = !in_quote;
+            quoted = true;
+            keyword_done = true;
+        } else if in_quote {
+            value.push(c);
+        } else if c.is_whitespace() {
+            end = i;
+            break;
+        } else if c == ':' && !keyword_done {
+            keyword_done = true;
+            match keyword(&value, s)? {
+                Some(f) => {
+                    field = f;
+                    value.clear();
+                }
+                None => value.push(c),
+            }
+        } else {
+            value.push(c);
+        }
+    }
+    let raw = &s[..end + (s.len() - body.len())];
+    if in_quote {
+        return Err(err(format!("unterminated quote in {raw}")));
+    }
+    if value.is_empty() {
+        return Err(err(match field {
+            Field::Any if quoted => format!("empty quoted term {raw}"),
+            _ => format!("empty value after \"{raw}\", e.g. {}", example(field)),
+        }));
+    }
+    value.make_ascii_lowercase();
+    let term = Term { negate, field, needle: needle(value) };
+    Ok((term, &body[end..]))
+}
+
+/// The whitespace-delimited start of `s`, for messages.
+fn raw_term(s: &str) -> &str {
+    s.split(char::is_whitespace).next().unwrap_or(s)
+}
+
+/// The keyword named by `prefix` (text before the first unquoted `:`), or
+/// None when the colon is part of a bare word (an IPv6 address like
+/// `fe80::1` or `dead:beef::1`, an endpoint like `10.0.0.1:443`).
+fn keyword(prefix: &str, term: &str) -> Result<Option<Field>, FilterError> {
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_') {
+        return Ok(None);
+    }
+    if let Some((_, f)) = KEYWORDS.iter().find(|(k, _)| k.eq_ignore_ascii_case(prefix)) {
+        return Ok(Some(*f));
+    }
+    // Hex-only words up to 4 letters are IPv6 groups, not keywords.
+    if prefix.len() <= 4 && prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let known: Vec<&str> = KEYWORDS.iter().map(|(k, _)| *k).collect();
+    let lower = prefix.to_ascii_lowercase();
+    let hint = KEYWORDS
+        .iter()
+        .map(|(k, _)| (*k, strsim::levenshtein(k, &lower)))
+        .filter(|(_, d)| *d <= 2)
+        .min_by_key(|(_, d)| *d)
+        .map(|(k, _)| format!(" (did you mean \"{k}:\"?)"))
+        .unwrap_or_default();
+    Err(err(format!("unknown keyword \"{prefix}:\" in {}{hint} — known: {}", raw_term(term), known.join(", "))))
+}
+
+fn example(field: Field) -> &'static str {
+    match field {
+        Field::Any => "google",
+        Field::Port => "port:443",
+        Field::Sport => "sport:80",
+        Field::Dport => "dport:443",
+        Field::Src => "src:192.168",
+        Field::Dst => "dst:github.com",
+        Field::Proto => "proto:tcp",
+        Field::Process => "process:firefox",
+        Field::Service => "service:https",
+        Field::State => "state:established",
+        Field::Sni => "sni:api",
+        Field::Host => "host:example.com",
+        Field::Ssh => "ssh:openssh",
+        Field::App => "app:quic",
+    }
+}
+
+fn needle(text: String) -> Needle {
+    let found = |hay: &str| matcher::contains(&text, hay);
+    let ports = (text.bytes().all(|b| b.is_ascii_digit())).then(|| {
+        let mut set = Box::new(PortSet([0; 1024]));
+        let mut buf = itoa::Buffer::new();
+        for p in 0..=u16::MAX {
+            if found(buf.format(p)) {
+                set.0[usize::from(p >> 6)] |= 1 << (p & 63);
+            }
+        }
+        set
+    });
+    let addr = text.bytes().all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'));
+    let states = matcher::ALL_STATES.iter().filter(|s| found(s.name())).fold(0u64, |m, s| m | 1 << (*s as u32));
+    let protos = matcher::ALL_PROTOS.iter().filter(|p| found(p.name())).fold(0u8, |m, p| m | 1 << (*p as u8));
+    let apps = matcher::APP_NAMES.iter().enumerate().filter(|(_, name)| found(name)).fold(0u8, |m, (i, _)| m | 1 << i);
+    let service = all_service_names().any(found);
+    Needle { ports, addr, dotted: text.contains('.'), states, protos, apps, service, text: text.into_boxed_str() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(s: &str) -> Term {
+        let mut t = parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(t.len(), 1, "{s}");
+        t.remove(0)
+    }
+
+    fn error(s: &str) -> String {
+        match parse(s) {
+            Ok(t) => panic!("{s} parsed to {t:?}"),
+            Err(e) => e.message,
+        }
+    }
+
+    #[test]
+    fn keywords_and_values() {
+        let t = one("PORT:443");
+        assert_eq!((t.field, &*t.needle.text, t.negate), (Field::Port, "443", false));
+        assert!(t.needle.addr);
+        let ports = t.needle.ports.as_ref().unwrap();
+        assert!(ports.contains(443) && ports.contains(4430) && ports.contains(8443));
+        assert!(!ports.contains(44) && !ports.contains(4343) && !ports.contains(0));
+        let t = one("!state:SYN_RECV");
+        assert_eq!((t.field, &*t.needle.text, t.negate), (Field::State, "syn_recv", true));
+        assert!(t.needle.ports.is_none() && !t.needle.addr);
+        assert_eq!(t.needle.states, 1 << (crate::track::State::SynRecv as u32));
+        let t = one("process:\"Web Content\"");
+        assert_eq!((t.field, &*t.needle.text), (Field::Process, "web content"));
+        let t = one("\"a:b c\"");
+        assert_eq!((t.field, &*t.needle.text), (Field::Any, "a:b c"));
+        for (kw, f) in KEYWORDS {
+            assert_eq!(one(&format!("{kw}:x")).field, f);
+        }
+    }
+
+    #[test]
+    fn colons_in_bare_words() {
+        for w in ["fe80::1", "dead:beef::1", "::1", "10.0.0.1:443", "[::1]:443"] {
+            let t = one(w);
+            assert_eq!((t.field, &*t.needle.text), (Field::Any, w), "{w}");
+            assert!(t.needle.addr, "{w}");
+        }
+        // The value of a keyword may hold colons.
+        let t = one("dst:fe80::1");
+        assert_eq!((t.field, &*t.needle.text), (Field::Dst, "fe80::1"));
+    }
+
+    #[test]
+    fn several_terms() {
+        let t = parse("  sport:443   state:syn_recv\t!udp ").unwrap();
+        let got: Vec<_> = t.iter().map(|t| (t.field, &*t.needle.text, t.negate)).collect();
+        assert_eq!(got, [(Field::Sport, "443", false), (Field::State, "syn_recv", false), (Field::Any, "udp", true)]);
+        assert!(parse("").unwrap().is_empty());
+        assert!(parse(" \t ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_are_clear() {
+        let e = error("prot:tcp");
+        assert!(e.contains("unknown keyword \"prot:\""), "{e}");
+        assert!(e.contains("did you mean \"proto:\""), "{e}");
+        assert!(e.contains("known: port, sport, dport, src, dst, proto"), "{e}");
+        assert!(error("port:").contains("empty value after \"port:\""));
+        assert!(error("google port: tcp").contains("empty value after \"port:\""));
+        assert!(error("!").contains("\"!\" must be followed by a term"));
+        assert!(error("tcp ! udp").contains("\"!\" must be followed"));
+        assert!(error("!!tcp").contains("single \"!\""));
+        assert!(error("process:\"Web Content").contains("unterminated quote"));
+        assert!(error("\"\"").contains("empty quoted term"));
+        assert!(error("sni:\"\"").contains("empty value"));
+        assert!(error("zzzzz:1").contains("unknown keyword \"zzzzz:\""));
+        assert!(!error("zzzzz:1").contains("did you mean"));
+    }
+}

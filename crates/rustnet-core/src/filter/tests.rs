@@ -1,0 +1,254 @@
+//! Per-keyword tests on hand-built connections, and property tests.
+
+use super::Filter;
+use crate::dpi::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
+use crate::time::Timestamp;
+use crate::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, State, Timeouts};
+use proptest::prelude::*;
+use std::time::Duration;
+
+fn conn(proto: Proto, local: &str, lport: u16, remote: &str, rport: u16, state: State) -> Connection {
+    let l = Endpoint::new(local.parse().unwrap(), lport);
+    let r = Endpoint::new(remote.parse().unwrap(), rport);
+    Connection::new(1, FlowKey::new(proto, l, r), l, r, Timestamp::from_nanos(1), state)
+}
+
+/// A browser's HTTPS connection.
+fn tls() -> Connection {
+    let mut c = conn(Proto::Tcp, "192.168.1.13", 55523, "140.82.121.4", 443, State::Established);
+    c.app = Some(AppInfo::Tls(TlsInfo {
+        sni: Some("api.github.com".into()),
+        alpn: vec!["h2".into()],
+        version: Some("TLSv1.3".into()),
+        ech: false,
+    }));
+    c.process = Some(ProcessInfo {
+        pid: 4242,
+        name: "Web Content".into(),
+        cmdline: Some("/usr/lib/firefox/firefox -contentproc".into()),
+    });
+    c.hostname = Some("lb-140-82-121-4-fra.github.com".into());
+    c
+}
+
+/// An SSH session in FIN_WAIT2.
+fn ssh() -> Connection {
+    let mut c = conn(Proto::Tcp, "10.0.0.5", 40022, "10.0.0.9", 22, State::FinWait2);
+    c.app = Some(AppInfo::Ssh(SshInfo {
+        client: Some("SSH-2.0-OpenSSH_9.2p1 Debian-2".into()),
+        server: Some("SSH-2.0-dropbear_2022.83".into()),
+        software: Some("dropbear_2022.83".into()),
+    }));
+    c.process = Some(ProcessInfo { pid: 777, name: "ssh".into(), cmdline: None });
+    c
+}
+
+fn http() -> Connection {
+    let mut c = conn(Proto::Tcp, "fd00::2", 8080, "fd00::1", 51000, State::SynRecv);
+    c.app = Some(AppInfo::Http(HttpInfo {
+        host: Some("intranet.example".into()),
+        method: Some("POST".into()),
+        path: Some("/upload/form".into()),
+        user_agent: Some("curl/8.5.0".into()),
+    }));
+    c
+}
+
+fn dns() -> Connection {
+    let mut c = conn(Proto::Udp, "192.168.1.13", 5353, "192.168.1.1", 53, State::DnsQuery);
+    c.app = Some(AppInfo::Dns(DnsInfo {
+        queries: vec![DnsQuestion { name: "www.wikipedia.org".into(), qtype: "AAAA".into() }],
+        answers: vec![DnsAnswer {
+            name: "www.wikipedia.org".into(),
+            rtype: "CNAME".into(),
+            data: "dyna.wikimedia.org".into(),
+        }],
+        rcode: Some("NOERROR".into()),
+    }));
+    c
+}
+
+fn quic() -> Connection {
+    let mut c = conn(Proto::Udp, "192.168.1.13", 60000, "142.250.1.1", 443, State::QuicConnected);
+    c.app = Some(AppInfo::Quic(QuicInfo {
+        version: Some("v1".into()),
+        sni: Some("www.youtube.com".into()),
+        alpn: vec!["h3".into()],
+        close: None,
+    }));
+    c
+}
+
+fn ping() -> Connection {
+    conn(Proto::Icmp, "192.168.1.13", 4443, "8.8.8.8", 4443, State::EchoRequest)
+}
+
+fn all() -> Vec<(&'static str, Connection)> {
+    vec![("tls", tls()), ("ssh", ssh()), ("http", http()), ("dns", dns()), ("quic", quic()), ("ping", ping())]
+}
+
+/// Asserts that `filter` matches exactly the connections named in `want`.
+fn check(filter: &str, want: &[&str]) {
+    let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+    let got: Vec<&str> = all().into_iter().filter(|(_, c)| f.matches(c)).map(|(n, _)| n).collect();
+    assert_eq!(got, want, "filter {filter:?}");
+}
+
+#[test]
+fn empty_filter_matches_all() {
+    let f = Filter::parse("  ").unwrap();
+    assert!(f.is_empty());
+    check("", &["tls", "ssh", "http", "dns", "quic", "ping"]);
+}
+
+#[test]
+fn ports() {
+    // The ICMP echo id lives in `port` but is no port.
+    check("port:44", &["tls", "quic"]);
+    check("port:443", &["tls", "quic"]);
+    check("port:8080", &["http"]);
+    check("sport:80", &["http"]);
+    check("dport:80", &[]);
+    check("dport:443", &["tls", "quic"]);
+    check("sport:443", &[]);
+    check("port:22", &["ssh"]);
+    check("port:x", &[]);
+}
+
+#[test]
+fn addresses() {
+    check("src:192.168", &["tls", "dns", "quic", "ping"]);
+    check("dst:192.168", &["dns"]);
+    check("src:fd00::2", &["http"]);
+    check("dst:FD00::1", &["http"]);
+    check("dst:github.com", &["tls"]);
+    check("src:github", &[]);
+    check("dst:8.8.8.8", &["ping"]);
+    let mut mapped = ping();
+    mapped.remote.addr = "::ffff:8.8.4.4".parse().unwrap();
+    assert!(Filter::parse("dst:8.8.4").unwrap().matches(&mapped));
+    assert!(Filter::parse("8.8.4.4").unwrap().matches(&mapped));
+}
+
+#[test]
+fn proto_process_service() {
+    check("proto:tcp", &["tls", "ssh", "http"]);
+    check("proto:udp", &["dns", "quic"]);
+    check("proto:icmp", &["ping"]);
+    check("proto:quic", &["quic"]);
+    check("proto:tls", &["tls"]);
+    check("process:ssh", &["ssh"]);
+    check("process:\"web content\"", &["tls"]);
+    check("process:4242", &["tls"]);
+    check("process:firefox", &[]);
+    check("service:https", &["tls", "quic"]);
+    check("service:domain", &["dns"]);
+    check("service:ssh", &["ssh"]);
+}
+
+#[test]
+fn states() {
+    check("state:established", &["tls"]);
+    check("state:fin_wait", &["ssh"]);
+    check("state:fin_wait2", &["ssh"]);
+    check("state:fin_wait1", &[]);
+    check("state:syn_recv", &["http"]);
+    check("state:dns_query", &["dns"]);
+    check("state:quic_connected", &["quic"]);
+    check("state:echo", &["ping"]);
+    let mut s = ssh();
+    s.state = State::SshEstablished;
+    assert!(Filter::parse("state:established").unwrap().matches(&s));
+    assert!(!Filter::parse("state:banner").unwrap().matches(&s));
+}
+
+#[test]
+fn dpi_fields() {
+    check("sni:api", &["tls"]);
+    check("sni:youtube", &["quic"]);
+    check("host:intranet", &["http"]);
+    check("host:github", &["tls"]);
+    check("host:youtube", &["quic"]);
+    check("ssh:openssh", &["ssh"]);
+    check("ssh:dropbear", &["ssh"]);
+    check("app:dropbear", &["ssh"]);
+    check("app:ssh", &["ssh"]);
+    check("app:dns", &["dns"]);
+    check("app:http", &["http"]);
+}
+
+#[test]
+fn bare_words() {
+    check("github", &["tls"]);
+    check("wikimedia", &["dns"]);
+    check("upload", &["http"]);
+    check("post", &["http"]);
+    check("h3", &["quic"]);
+    check("TLSv1.3", &["tls"]);
+    check("nxdomain", &[]);
+    check("noerror", &["dns"]);
+    check("curl", &["http"]);
+    check("established", &["tls"]);
+    check("udp", &["dns", "quic"]);
+    check("https", &["tls", "quic"]);
+    check("8.8.8", &["ping"]);
+    check("[fd00::1]:51000", &["http"]);
+    check("13:555", &["tls"]);
+    check("4443", &[]);
+}
+
+#[test]
+fn negation_and_combination() {
+    check("!proto:udp", &["tls", "ssh", "http", "ping"]);
+    check("!udp !tcp", &["ping"]);
+    check("dport:22 ssh:openssh", &["ssh"]);
+    check("dport:22 !ssh:openssh", &[]);
+    check("src:192.168 proto:udp !state:dns", &["quic"]);
+    check("!sni:api", &["ssh", "http", "dns", "quic", "ping"]);
+}
+
+#[test]
+fn matches_at_ages_udp_states() {
+    let t = Timeouts::default();
+    let mut c = conn(Proto::Udp, "10.0.0.1", 5000, "10.0.0.2", 6000, State::UdpActive);
+    c.last_seen = Timestamp::from_nanos(0);
+    let active = Filter::parse("state:udp_active").unwrap();
+    let idle = Filter::parse("state:udp_idle").unwrap();
+    let now = Timestamp::from_nanos(0) + Duration::from_secs(30);
+    assert!(active.matches(&c));
+    assert!(!active.matches_at(&c, now, &t));
+    assert!(idle.matches_at(&c, now, &t));
+    assert!(!idle.matches(&c));
+}
+
+proptest! {
+    #[test]
+    fn parse_and_match_never_panic(text in "\\PC*") {
+        if let Ok(f) = Filter::parse(&text) {
+            for (_, c) in all() {
+                let _ = f.matches(&c);
+            }
+        }
+    }
+
+    #[test]
+    fn filter_like_text_never_panics(
+        text in "(!?((port|sport|dport|src|dst|proto|process|state|sni|host|ssh|app|x|)[:]?)?\"?[a-zA-Z0-9_.:!\" \\[\\]é]{0,12}){0,5}"
+    ) {
+        match Filter::parse(&text) {
+            Ok(f) => for (_, c) in all() { let _ = f.matches(&c); },
+            Err(e) => prop_assert!(!e.message.is_empty()),
+        }
+    }
+
+    /// A bare word cut from a field's text always matches its connection.
+    #[test]
+    fn substrings_of_the_sni_match(start in 0usize..14, len in 1usize..14) {
+        let sni = "api.github.com";
+        let end = (start + len).min(sni.len());
+        prop_assume!(start < end);
+        let word = sni[start..end].to_ascii_uppercase();
+        let f = Filter::parse(&format!("\"{word}\"")).unwrap();
+        prop_assert!(f.matches(&tls()));
+    }
+}
