@@ -1,3 +1,4 @@
 mod snapshot;
+mod ui;
 
 fn main() {}
