@@ -101,18 +101,11 @@ pub enum RowKind {
 }
 
 impl RowKind {
-    pub fn of(
-        conn: &Connection,
-        state: State,
-        now: rustnet_core::Timestamp,
-        new: Duration,
-    ) -> Self {
+    pub fn of(conn: &Connection, state: State, now: rustnet_core::Timestamp, new: Duration) -> Self {
         use State::*;
         match state {
             Closed | QuicClosed => RowKind::Closed,
-            FinWait1 | FinWait2 | CloseWait | LastAck | Closing | TimeWait | QuicDraining => {
-                RowKind::Closing
-            }
+            FinWait1 | FinWait2 | CloseWait | LastAck | Closing | TimeWait | QuicDraining => RowKind::Closing,
             _ if now.since(conn.first_seen) < new => RowKind::New,
             _ => RowKind::Normal,
         }
@@ -224,17 +217,9 @@ impl App {
         } else {
             (0..conns.len()).filter(|&i| f.matches(&conns[i])).collect()
         };
-        sort_rows(
-            &mut rows,
-            conns,
-            self.sort,
-            self.descending,
-            self.snapshot.now,
-        );
+        sort_rows(&mut rows, conns, self.sort, self.descending, self.snapshot.now);
         self.rows = rows;
-        let by_id = self
-            .selected_id
-            .and_then(|id| self.rows.iter().position(|&i| conns[i].id == id));
+        let by_id = self.selected_id.and_then(|id| self.rows.iter().position(|&i| conns[i].id == id));
         self.select(by_id.unwrap_or(self.selected));
     }
 
@@ -254,11 +239,7 @@ impl App {
     }
 
     pub fn next_tab(&mut self, forward: bool) {
-        self.tab = if forward {
-            self.tab.next()
-        } else {
-            self.tab.prev()
-        };
+        self.tab = if forward { self.tab.next() } else { self.tab.prev() };
     }
 
     pub fn toggle_help(&mut self) {
@@ -319,13 +300,7 @@ enum Keys<'a> {
     Ord(Vec<(u8, std::net::IpAddr, u16)>),
 }
 
-fn sort_rows(
-    rows: &mut [usize],
-    conns: &[Connection],
-    key: SortKey,
-    desc: bool,
-    now: rustnet_core::Timestamp,
-) {
+fn sort_rows(rows: &mut [usize], conns: &[Connection], key: SortKey, desc: bool, now: rustnet_core::Timestamp) {
     let keys = match key {
         SortKey::Rate => Keys::Num(
             conns
@@ -336,38 +311,15 @@ fn sort_rows(
                 })
                 .collect(),
         ),
-        SortKey::Bytes => Keys::Num(
-            conns
-                .iter()
-                .map(|c| (c.tx_bytes + c.rx_bytes) as f64)
-                .collect(),
-        ),
+        SortKey::Bytes => Keys::Num(conns.iter().map(|c| (c.tx_bytes + c.rx_bytes) as f64).collect()),
         // Ascending age: youngest (latest first_seen) first.
-        SortKey::Age => Keys::Num(
-            conns
-                .iter()
-                .map(|c| -(c.first_seen.as_nanos() as f64))
-                .collect(),
-        ),
-        SortKey::Process => Keys::Text(
-            conns
-                .iter()
-                .map(|c| c.process.as_ref().map_or("", |p| p.name.as_str()))
-                .collect(),
-        ),
-        SortKey::Remote => Keys::Ord(
-            conns
-                .iter()
-                .map(|c| (0, c.remote.addr, c.remote.port))
-                .collect(),
-        ),
+        SortKey::Age => Keys::Num(conns.iter().map(|c| -(c.first_seen.as_nanos() as f64)).collect()),
+        SortKey::Process => {
+            Keys::Text(conns.iter().map(|c| c.process.as_ref().map_or("", |p| p.name.as_str())).collect())
+        }
+        SortKey::Remote => Keys::Ord(conns.iter().map(|c| (0, c.remote.addr, c.remote.port)).collect()),
         SortKey::State => Keys::Text(conns.iter().map(|c| c.state.name()).collect()),
-        SortKey::Proto => Keys::Ord(
-            conns
-                .iter()
-                .map(|c| (c.proto as u8, c.remote.addr, c.remote.port))
-                .collect(),
-        ),
+        SortKey::Proto => Keys::Ord(conns.iter().map(|c| (c.proto as u8, c.remote.addr, c.remote.port)).collect()),
     };
     let cmp_key = |a: usize, b: usize| -> Ordering {
         match &keys {
@@ -389,9 +341,6 @@ fn cmp_text(a: &str, b: &str) -> Ordering {
     match (a.is_empty(), b.is_empty()) {
         (true, false) => Ordering::Greater,
         (false, true) => Ordering::Less,
-        _ => a
-            .bytes()
-            .map(|c| c.to_ascii_lowercase())
-            .cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
+        _ => a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
     }
 }

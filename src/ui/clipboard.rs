@@ -17,19 +17,12 @@ impl Clipboard {
         if self.system.is_none() {
             self.system = arboard::Clipboard::new().ok();
         }
-        let system_ok = self
-            .system
-            .as_mut()
-            .is_some_and(|c| c.set_text(text.to_string()).is_ok());
-        let remote =
-            std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
+        let system_ok = self.system.as_mut().is_some_and(|c| c.set_text(text.to_string()).is_ok());
+        let remote = std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some();
         if system_ok && !remote {
             return format!("copied {text}");
         }
-        match term
-            .write_all(osc52(text).as_bytes())
-            .and_then(|()| term.flush())
-        {
+        match term.write_all(osc52(text).as_bytes()).and_then(|()| term.flush()) {
             Ok(()) => format!("copied {text} (terminal clipboard)"),
             Err(e) => format!("copy failed: {e}"),
         }
@@ -47,9 +40,6 @@ mod tests {
     #[test]
     fn osc52_sequence() {
         // base64("10.0.0.1:443") per RFC 4648.
-        assert_eq!(
-            super::osc52("10.0.0.1:443"),
-            "\x1b]52;c;MTAuMC4wLjE6NDQz\x07"
-        );
+        assert_eq!(super::osc52("10.0.0.1:443"), "\x1b]52;c;MTAuMC4wLjE6NDQz\x07");
     }
 }

@@ -98,23 +98,17 @@ pub const PRESETS: [Preset; 3] = [
     Preset {
         name: "balanced",
         widths: [1, 5, 21, 21, STATE_WIDTH, 8, 16, 12, 8, 8, 8, 8],
-        priority: [
-            Marker, Proto, Remote, State, Down, Up, App, Process, Service, Local, Bytes, Age,
-        ],
+        priority: [Marker, Proto, Remote, State, Down, Up, App, Process, Service, Local, Bytes, Age],
     },
     Preset {
         name: "addresses",
         widths: [1, 5, 24, 32, STATE_WIDTH, 8, 12, 12, 8, 8, 8, 8],
-        priority: [
-            Marker, Proto, Remote, State, Local, Down, Up, Process, App, Service, Bytes, Age,
-        ],
+        priority: [Marker, Proto, Remote, State, Local, Down, Up, Process, App, Service, Bytes, Age],
     },
     Preset {
         name: "application",
         widths: [1, 5, 21, 21, STATE_WIDTH, 8, 32, 16, 8, 8, 8, 8],
-        priority: [
-            Marker, Proto, Remote, State, App, Process, Down, Up, Service, Bytes, Age, Local,
-        ],
+        priority: [Marker, Proto, Remote, State, App, Process, Down, Up, Service, Bytes, Age, Local],
     },
 ];
 
@@ -129,11 +123,7 @@ pub struct ColumnLayout {
 
 impl Default for ColumnLayout {
     fn default() -> Self {
-        ColumnLayout {
-            preset: 0,
-            widths: PRESETS[0].widths,
-            focus: Col::Remote,
-        }
+        ColumnLayout { preset: 0, widths: PRESETS[0].widths, focus: Col::Remote }
     }
 }
 
@@ -163,11 +153,7 @@ impl ColumnLayout {
         let n = ORDER.len();
         let mut i = self.focus.index();
         loop {
-            i = if forward {
-                (i + 1) % n
-            } else {
-                (i + n - 1) % n
-            };
+            i = if forward { (i + 1) % n } else { (i + n - 1) % n };
             if ORDER[i] != Col::Marker {
                 break;
             }
@@ -187,11 +173,8 @@ impl ColumnLayout {
                 chosen.push(c);
             }
         }
-        let mut out: Vec<(Col, u16)> = ORDER
-            .iter()
-            .filter(|c| chosen.contains(c))
-            .map(|&c| (c, self.width_of(c)))
-            .collect();
+        let mut out: Vec<(Col, u16)> =
+            ORDER.iter().filter(|c| chosen.contains(c)).map(|&c| (c, self.width_of(c))).collect();
         // Too narrow even for the required columns: the flexible ones give way.
         let mut excess = used.saturating_sub(total);
         for (c, w) in out.iter_mut() {
@@ -241,10 +224,7 @@ mod tests {
 
     #[test]
     fn state_cannot_be_narrowed_and_others_can() {
-        let mut l = ColumnLayout {
-            focus: Col::State,
-            ..Default::default()
-        };
+        let mut l = ColumnLayout { focus: Col::State, ..Default::default() };
         l.resize_focus(-5);
         assert_eq!(l.width_of(Col::State), STATE_WIDTH);
         l.focus = Col::Local;

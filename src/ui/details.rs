@@ -16,21 +16,13 @@ impl Widget for Details<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let t = Theme::new(app.no_color);
-        let block = Block::default()
-            .borders(Borders::TOP)
-            .title(Span::styled(" Connection details ", t.title()));
+        let block = Block::default().borders(Borders::TOP).title(Span::styled(" Connection details ", t.title()));
         let Some(c) = app.selected_conn() else {
-            Paragraph::new("no connection selected")
-                .style(t.label())
-                .block(block)
-                .render(area, buf);
+            Paragraph::new("no connection selected").style(t.label()).block(block).render(area, buf);
             return;
         };
         let lines = lines(app, c, t);
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .render(area, buf);
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(area, buf);
     }
 }
 
@@ -38,39 +30,24 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     let now = app.snapshot.now;
     let none = || "-".to_string();
     let mut out = Vec::new();
-    let mut section = |out: &mut Vec<Line<'static>>, name: &str| {
+    let section = |out: &mut Vec<Line<'static>>, name: &str| {
         if !out.is_empty() {
             out.push(Line::raw(""));
         }
         out.push(Line::from(Span::styled(name.to_string(), t.section())));
     };
     let field = |out: &mut Vec<Line<'static>>, label: &str, value: String| {
-        out.push(Line::from(vec![
-            Span::styled(format!("  {label:<14} "), t.label()),
-            Span::styled(value, t.value()),
-        ]));
+        out.push(Line::from(vec![Span::styled(format!("  {label:<14} "), t.label()), Span::styled(value, t.value())]));
     };
 
     section(&mut out, "Connection");
     field(&mut out, "protocol", c.proto.name().to_string());
     field(&mut out, "local", c.local.display(c.proto).to_string());
     field(&mut out, "remote", c.remote.display(c.proto).to_string());
-    field(
-        &mut out,
-        "hostname",
-        c.hostname.clone().unwrap_or_else(none),
-    );
+    field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
     let kind = app.row_kind(c);
-    field(
-        &mut out,
-        "state",
-        format!("{} {}", app.state_of(c).name(), kind.marker().trim()),
-    );
-    field(
-        &mut out,
-        "service",
-        c.service().map_or_else(none, str::to_string),
-    );
+    field(&mut out, "state", format!("{} {}", app.state_of(c).name(), kind.marker().trim()));
+    field(&mut out, "service", c.service().map_or_else(none, str::to_string));
     field(&mut out, "id", c.id.to_string());
 
     section(&mut out, "Process");
@@ -84,39 +61,15 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     }
 
     section(&mut out, "Timing");
-    field(
-        &mut out,
-        "first seen",
-        format::timestamp(c.first_seen, app.utc),
-    );
-    field(
-        &mut out,
-        "last seen",
-        format::timestamp(c.last_seen, app.utc),
-    );
+    field(&mut out, "first seen", format::timestamp(c.first_seen, app.utc));
+    field(&mut out, "last seen", format::timestamp(c.last_seen, app.utc));
     field(&mut out, "age", format::duration(now.since(c.first_seen)));
     field(&mut out, "idle", format::duration(now.since(c.last_seen)));
 
     section(&mut out, "Traffic");
     let (tx, rx) = c.rates(now);
-    field(
-        &mut out,
-        "sent",
-        format!(
-            "{} packets, {}",
-            c.tx_packets,
-            format::bytes(c.tx_bytes as f64)
-        ),
-    );
-    field(
-        &mut out,
-        "received",
-        format!(
-            "{} packets, {}",
-            c.rx_packets,
-            format::bytes(c.rx_bytes as f64)
-        ),
-    );
+    field(&mut out, "sent", format!("{} packets, {}", c.tx_packets, format::bytes(c.tx_bytes as f64)));
+    field(&mut out, "received", format!("{} packets, {}", c.rx_packets, format::bytes(c.rx_bytes as f64)));
     field(&mut out, "rate up", format!("{}/s", format::bytes(tx)));
     field(&mut out, "rate down", format!("{}/s", format::bytes(rx)));
 
@@ -138,11 +91,7 @@ fn opt(v: &Option<String>) -> String {
 }
 
 fn list(v: &[String]) -> String {
-    if v.is_empty() {
-        "-".to_string()
-    } else {
-        v.join(", ")
-    }
+    if v.is_empty() { "-".to_string() } else { v.join(", ") }
 }
 
 /// Every DPI field, labelled.
@@ -173,21 +122,12 @@ fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
             }
             v
         }
-        AppInfo::Ssh(s) => vec![
-            ("client", opt(&s.client)),
-            ("server", opt(&s.server)),
-            ("software", opt(&s.software)),
-        ],
+        AppInfo::Ssh(s) => vec![("client", opt(&s.client)), ("server", opt(&s.server)), ("software", opt(&s.software))],
         AppInfo::Quic(q) => vec![
             ("version", opt(&q.version)),
             ("sni", opt(&q.sni)),
             ("alpn", list(&q.alpn)),
-            (
-                "close",
-                q.close
-                    .as_ref()
-                    .map_or("-".to_string(), |c| format!("code {} {}", c.code, c.reason)),
-            ),
+            ("close", q.close.as_ref().map_or("-".to_string(), |c| format!("code {} {}", c.code, c.reason))),
         ],
     }
 }

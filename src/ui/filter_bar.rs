@@ -22,11 +22,7 @@ impl Widget for FilterBar<'_> {
         let app = self.0;
         let t = Theme::new(app.no_color);
         let f = &app.filter;
-        let mut spans = vec![
-            Span::styled(" filter ", t.key()),
-            Span::raw("/"),
-            Span::raw(f.text.clone()),
-        ];
+        let mut spans = vec![Span::styled(" filter ", t.key()), Span::raw("/"), Span::raw(f.text.clone())];
         if f.editing {
             // A block cursor drawn as text: the terminal cursor stays hidden.
             spans.push(Span::styled(" ", t.selected()));
@@ -35,16 +31,10 @@ impl Widget for FilterBar<'_> {
             spans.push(Span::raw("  "));
             spans.push(Span::styled(format!("error: {e}"), t.error()));
             if !f.applied_text.is_empty() {
-                spans.push(Span::styled(
-                    format!(" (using \"{}\")", f.applied_text),
-                    t.label(),
-                ));
+                spans.push(Span::styled(format!(" (using \"{}\")", f.applied_text), t.label()));
             }
         }
-        spans.push(Span::styled(
-            format!("  {} match", app.rows.len()),
-            t.label(),
-        ));
+        spans.push(Span::styled(format!("  {} match", app.rows.len()), t.label()));
         Line::from(spans).render(area, buf);
     }
 }

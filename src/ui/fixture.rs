@@ -45,10 +45,7 @@ pub fn read_frames(path: &std::path::Path) -> Vec<Frame> {
                     links.push((u32::from(idb.linktype), unit.unwrap_or(1000.0)));
                 }
                 Block::EnhancedPacket(p) => {
-                    let (lt, unit) = links
-                        .get(p.interface_id as usize)
-                        .copied()
-                        .unwrap_or((1, 1000.0));
+                    let (lt, unit) = links.get(p.interface_id as usize).copied().unwrap_or((1, 1000.0));
                     // pcap-file keeps the raw count of if_tsresol units in `timestamp`.
                     let ts = (p.timestamp.as_nanos() as f64 * unit) as u64;
                     out.push((lt, ts, p.data.to_vec(), p.original_len));
@@ -61,12 +58,7 @@ pub fn read_frames(path: &std::path::Path) -> Vec<Frame> {
         let lt = u32::from(r.header().datalink);
         while let Some(p) = r.next_packet() {
             let p = p.expect("pcap packet");
-            out.push((
-                lt,
-                p.timestamp.as_nanos() as u64,
-                p.data.to_vec(),
-                p.orig_len,
-            ));
+            out.push((lt, p.timestamp.as_nanos() as u64, p.data.to_vec(), p.orig_len));
         }
     }
     out
@@ -74,11 +66,7 @@ pub fn read_frames(path: &std::path::Path) -> Vec<Frame> {
 
 /// if_tsresol: a power of ten (or, with the top bit, of two) of a second.
 fn ns_per_unit(r: u8) -> f64 {
-    let per_sec = if r & 0x80 == 0 {
-        10f64.powi(i32::from(r))
-    } else {
-        2f64.powi(i32::from(r & 0x7f))
-    };
+    let per_sec = if r & 0x80 == 0 { 10f64.powi(i32::from(r)) } else { 2f64.powi(i32::from(r & 0x7f)) };
     1e9 / per_sec
 }
 
@@ -89,12 +77,7 @@ pub const T_END: Timestamp = Timestamp(1_700_000_000_000_000_000);
 /// A snapshot of every connection of `files` (one engine each, distinct ids),
 /// each file's packet times shifted to end at [`T_END`].
 pub fn corpus_snapshot(dir: &std::path::Path, files: &[&str]) -> Snapshot {
-    let mut snap = Snapshot {
-        now: T_END,
-        source: files.join("+"),
-        finished: true,
-        ..Default::default()
-    };
+    let mut snap = Snapshot { now: T_END, source: files.join("+"), finished: true, ..Default::default() };
     let step = files.len() as u64;
     for (k, f) in files.iter().enumerate() {
         let mut e = Engine::new(Config::default()).with_ids(k as u64 + 1, step);
@@ -114,10 +97,7 @@ pub fn corpus_snapshot(dir: &std::path::Path, files: &[&str]) -> Snapshot {
         all.extend(e.connections().cloned());
         snap.connections.extend(all);
     }
-    snap.capture = CaptureStats {
-        kernel_drops: 0,
-        queue_drops: 3,
-    };
+    snap.capture = CaptureStats { kernel_drops: 0, queue_drops: 3 };
     snap
 }
 

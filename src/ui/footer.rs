@@ -14,11 +14,7 @@ impl Widget for Footer<'_> {
         let app = self.0;
         let t = Theme::new(app.no_color);
         if app.quit_pending {
-            Line::from(Span::styled(
-                " press q again to quit (any other key cancels) ",
-                t.prompt(),
-            ))
-            .render(area, buf);
+            Line::from(Span::styled(" press q again to quit (any other key cancels) ", t.prompt())).render(area, buf);
             return;
         }
         let mut spans = Vec::new();
@@ -30,11 +26,8 @@ impl Widget for Footer<'_> {
         // global ones (tab, help, quit) come last in the list and always stay.
         let used: usize = spans.iter().map(Span::width).sum();
         let mut keys = keys_for(app);
-        let width = |k: &[(&str, &str)]| -> usize {
-            k.iter()
-                .map(|(a, b)| a.chars().count() + b.chars().count() + 3)
-                .sum()
-        };
+        let width =
+            |k: &[(&str, &str)]| -> usize { k.iter().map(|(a, b)| a.chars().count() + b.chars().count() + 3).sum() };
         while width(&keys) + used > usize::from(area.width) && keys.len() > GLOBAL_KEYS {
             keys.remove(keys.len() - GLOBAL_KEYS - 1);
         }

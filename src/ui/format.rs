@@ -44,9 +44,7 @@ pub fn timestamp(ts: Timestamp, utc: bool) -> String {
     if utc {
         t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
     } else {
-        t.with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S%.3f %:z")
-            .to_string()
+        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S%.3f %:z").to_string()
     }
 }
 
@@ -61,29 +59,13 @@ pub fn proto(p: Proto) -> &'static str {
 /// One-line DPI summary: `TLS api.github.com`, `DNS A example.com`, …
 pub fn app_summary(app: &AppInfo) -> String {
     let detail = match app {
-        AppInfo::Http(h) => h
-            .host
-            .clone()
-            .or_else(|| h.path.clone())
-            .unwrap_or_default(),
+        AppInfo::Http(h) => h.host.clone().or_else(|| h.path.clone()).unwrap_or_default(),
         AppInfo::Tls(t) => t.sni.clone().unwrap_or_default(),
-        AppInfo::Dns(d) => d
-            .queries
-            .first()
-            .map(|q| format!("{} {}", q.qtype, q.name))
-            .unwrap_or_default(),
+        AppInfo::Dns(d) => d.queries.first().map(|q| format!("{} {}", q.qtype, q.name)).unwrap_or_default(),
         AppInfo::Ssh(s) => s.software.clone().unwrap_or_default(),
-        AppInfo::Quic(q) => q
-            .sni
-            .clone()
-            .or_else(|| q.version.clone())
-            .unwrap_or_default(),
+        AppInfo::Quic(q) => q.sni.clone().or_else(|| q.version.clone()).unwrap_or_default(),
     };
-    if detail.is_empty() {
-        app.protocol().to_string()
-    } else {
-        format!("{} {detail}", app.protocol())
-    }
+    if detail.is_empty() { app.protocol().to_string() } else { format!("{} {detail}", app.protocol()) }
 }
 
 /// The remote end as the table shows it: hostname (when known) with the port,
@@ -165,10 +147,7 @@ mod tests {
     fn fitting() {
         assert_eq!(fit("short", 10), "short");
         assert_eq!(fit("abcdefghij", 5), "abcd…");
-        assert_eq!(
-            fit_keep_port("a-very-long-hostname.example:443", 16),
-            "a-very-long…:443"
-        );
+        assert_eq!(fit_keep_port("a-very-long-hostname.example:443", 16), "a-very-long…:443");
         assert_eq!(fit_keep_port("[2001:db8::1]:443", 8), "[20…:443");
     }
 }

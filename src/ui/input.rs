@@ -131,12 +131,7 @@ fn filter_key(app: &mut App, key: KeyEvent, ctrl: bool) {
             app.update_filter();
         }
         // Letters are text here, so only the non-character keys move the selection.
-        KeyCode::Up
-        | KeyCode::Down
-        | KeyCode::PageUp
-        | KeyCode::PageDown
-        | KeyCode::Home
-        | KeyCode::End => {
+        KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End => {
             navigate(app, key.code);
         }
         _ => {}
@@ -170,11 +165,7 @@ mod tests {
                 }
             })
             .collect();
-        Snapshot {
-            now,
-            connections,
-            ..Default::default()
-        }
+        Snapshot { now, connections, ..Default::default() }
     }
 
     fn app(s: Snapshot) -> App {
@@ -188,10 +179,7 @@ mod tests {
     }
 
     fn ids(a: &App) -> Vec<u64> {
-        a.rows
-            .iter()
-            .map(|&i| a.snapshot.connections[i].id)
-            .collect()
+        a.rows.iter().map(|&i| a.snapshot.connections[i].id).collect()
     }
 
     fn sel(a: &App) -> u64 {
@@ -329,10 +317,7 @@ mod tests {
     #[test]
     fn copy_gives_the_remote_address() {
         let mut a = app(conns(3, |i| i as u32, |_| 0));
-        assert_eq!(
-            press(&mut a, KeyCode::Char('c')),
-            Effect::Copy("10.0.0.2:443".into())
-        );
+        assert_eq!(press(&mut a, KeyCode::Char('c')), Effect::Copy("10.0.0.2:443".into()));
         let mut empty = app(Snapshot::default());
         assert_eq!(press(&mut empty, KeyCode::Char('c')), Effect::None);
         assert!(empty.status.is_some());

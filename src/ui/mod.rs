@@ -14,6 +14,7 @@ mod header;
 mod help;
 mod input;
 mod overview;
+pub mod session;
 mod theme;
 
 #[cfg(test)]
@@ -74,11 +75,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// each refresh (latest wins); sets `stop` when quitting so the pipeline shuts
 /// down. Restores the terminal on exit and on panic. Also returns when someone
 /// else sets `stop` (e.g. SIGTERM), so the terminal is restored then too.
-pub fn run(
-    cfg: UiConfig,
-    snapshots: Receiver<Snapshot>,
-    stop: Arc<AtomicBool>,
-) -> anyhow::Result<()> {
+pub fn run(cfg: UiConfig, snapshots: Receiver<Snapshot>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut app = App::new(cfg.refresh, cfg.no_color);
     app.snapshot.source = cfg.source.clone();
     // Raw mode + alternate screen, and a panic hook that restores the terminal

@@ -35,11 +35,7 @@ impl Widget for Overview<'_> {
         block.render(area, buf);
         let cols = app.columns.layout(inner.width);
         let header = Row::new(cols.iter().map(|&(c, _)| {
-            let style = if c == app.columns.focus {
-                t.focused_header()
-            } else {
-                t.table_header()
-            };
+            let style = if c == app.columns.focus { t.focused_header() } else { t.table_header() };
             Cell::from(c.title()).style(style)
         }));
         let height = usize::from(inner.height.saturating_sub(1));
@@ -52,32 +48,18 @@ impl Widget for Overview<'_> {
             if start + k == app.selected {
                 style = style.patch(t.selected());
             }
-            Row::new(
-                cols.iter()
-                    .map(|&(col, w)| Cell::from(cell_text(app, c, col, w))),
-            )
-            .style(style)
+            Row::new(cols.iter().map(|&(col, w)| Cell::from(cell_text(app, c, col, w)))).style(style)
         });
         let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
-        Table::new(rows, widths)
-            .header(header)
-            .column_spacing(1)
-            .render(inner, buf);
+        Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
         if app.rows.is_empty() && inner.height > 2 {
             let msg = if app.snapshot.connections.is_empty() {
                 "no connections yet"
             } else {
                 "no connection matches the filter (Esc clears it)"
             };
-            let r = Rect {
-                y: inner.y + 2,
-                height: 1,
-                ..inner
-            };
-            Paragraph::new(msg)
-                .style(t.label())
-                .centered()
-                .render(r, buf);
+            let r = Rect { y: inner.y + 2, height: 1, ..inner };
+            Paragraph::new(msg).style(t.label()).centered().render(r, buf);
         }
     }
 }
@@ -106,22 +88,12 @@ fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {
         Col::Local => format::fit(&c.local.display(c.proto).to_string(), w),
         Col::Remote => {
             let r = format::remote(c);
-            if c.proto.has_ports() {
-                format::fit_keep_port(&r, w)
-            } else {
-                format::fit(&r, w)
-            }
+            if c.proto.has_ports() { format::fit_keep_port(&r, w) } else { format::fit(&r, w) }
         }
         Col::State => app.state_of(c).name().to_string(),
         Col::Service => format::fit(c.service().unwrap_or(""), w),
-        Col::App => c
-            .app
-            .as_ref()
-            .map_or(String::new(), |a| format::fit(&format::app_summary(a), w)),
-        Col::Process => c
-            .process
-            .as_ref()
-            .map_or(String::new(), |p| format::fit(&p.name, w)),
+        Col::App => c.app.as_ref().map_or(String::new(), |a| format::fit(&format::app_summary(a), w)),
+        Col::Process => c.process.as_ref().map_or(String::new(), |p| format::fit(&p.name, w)),
         Col::Down => format::bytes(c.rates(app.snapshot.now).1),
         Col::Up => format::bytes(c.rates(app.snapshot.now).0),
         Col::Bytes => format::bytes((c.tx_bytes + c.rx_bytes) as f64),

@@ -13,13 +13,8 @@ use ratatui::style::Color;
 use rustnet_core::track::Connection;
 use std::time::Duration;
 
-const FILES: &[&str] = &[
-    "ndpi_443-curl.pcap",
-    "zeek_get.pcap",
-    "ndpi_dns.pcap",
-    "zeek_5-pings.pcap",
-    "ndpi_http.pcapng",
-];
+const FILES: &[&str] =
+    &["ndpi_443-curl.pcap", "zeek_get.pcap", "ndpi_dns.pcap", "zeek_5-pings.pcap", "ndpi_http.pcapng"];
 
 /// Servers of conversations the core does not decode yet: VLAN-tagged PPPoE
 /// session frames in ndpi_dns.pcap (frames 4-5). Counted in the packet total.
@@ -101,20 +96,10 @@ fn overview_lists_tshark_conversations() {
         packets += t["packet_count"].as_u64().expect("packet_count");
         for kind in ["tcp_conversations", "udp_conversations"] {
             for c in t[kind].as_array().expect("conversation list") {
-                let (a, ap) = (
-                    c["a"].as_str().unwrap_or(""),
-                    c["a_port"].as_u64().unwrap_or(0),
-                );
-                let (b, bp) = (
-                    c["b"].as_str().unwrap_or(""),
-                    c["b_port"].as_u64().unwrap_or(0),
-                );
+                let (a, ap) = (c["a"].as_str().unwrap_or(""), c["a_port"].as_u64().unwrap_or(0));
+                let (b, bp) = (c["b"].as_str().unwrap_or(""), c["b_port"].as_u64().unwrap_or(0));
                 // The server is the end on the well-known port.
-                let (client, server) = if bp < ap {
-                    ((a, ap), (b, bp))
-                } else {
-                    ((b, bp), (a, ap))
-                };
+                let (client, server) = if bp < ap { ((a, ap), (b, bp)) } else { ((b, bp), (a, ap)) };
                 if UNDECODED.contains(&server.0) {
                     continue;
                 }
@@ -124,27 +109,18 @@ fn overview_lists_tshark_conversations() {
                     .unwrap_or_else(|| panic!("{f}: no row with remote {server:?}\n{text}"));
                 assert!(row.contains(&format!("{}:{}", client.0, client.1)), "{row}");
                 let bytes = c["bytes"].as_u64().expect("bytes") as f64;
-                assert!(
-                    row.contains(&format::bytes(bytes)),
-                    "{f}: bytes {bytes} in {row}"
-                );
+                assert!(row.contains(&format::bytes(bytes)), "{f}: bytes {bytes} in {row}");
             }
         }
     }
-    assert!(
-        text.contains(&format!("packets {packets} ")),
-        "header: {text}"
-    );
+    assert!(text.contains(&format!("packets {packets} ")), "header: {text}");
     assert!(text.contains("drops kernel 0 internal 3"), "{text}");
 }
 
 #[test]
 fn details_of_rich_connection() {
     let Some(mut app) = corpus_app() else { return };
-    let pos = app
-        .rows
-        .iter()
-        .position(|&i| app.snapshot.connections[i].id == 1_000_000);
+    let pos = app.rows.iter().position(|&i| app.snapshot.connections[i].id == 1_000_000);
     app.select(pos.expect("hand-built connection is a row"));
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.tab, Tab::Details);
@@ -174,26 +150,14 @@ fn details_counters_match_tshark() {
         .rows
         .iter()
         .position(|&i| {
-            app.snapshot.connections[i]
-                .remote
-                .display(app.snapshot.connections[i].proto)
-                .to_string()
-                == remote
+            app.snapshot.connections[i].remote.display(app.snapshot.connections[i].proto).to_string() == remote
         })
         .expect("zeek_get connection is a row");
     app.select(pos);
     key(&mut app, KeyCode::Enter);
     let text = screen(&app, 100, 45);
-    let sent = format!(
-        "{} packets, {}",
-        c["frames_a_to_b"],
-        format::bytes(c["bytes_a_to_b"].as_f64().unwrap_or(0.0))
-    );
-    let recv = format!(
-        "{} packets, {}",
-        c["frames_b_to_a"],
-        format::bytes(c["bytes_b_to_a"].as_f64().unwrap_or(0.0))
-    );
+    let sent = format!("{} packets, {}", c["frames_a_to_b"], format::bytes(c["bytes_a_to_b"].as_f64().unwrap_or(0.0)));
+    let recv = format!("{} packets, {}", c["frames_b_to_a"], format::bytes(c["bytes_b_to_a"].as_f64().unwrap_or(0.0)));
     assert!(text.contains(&sent), "{sent}\n{text}");
     assert!(text.contains(&recv), "{recv}\n{text}");
     insta::assert_snapshot!("details_zeek_get_100x45", text);
@@ -231,10 +195,7 @@ fn filter_with_error() {
     match parsed {
         Err(e) => {
             assert!(text.contains(&format!("error: {}", e.message)), "{text}");
-            assert_eq!(
-                app.filter.applied_text, "tcp",
-                "keeps the last valid filter"
-            );
+            assert_eq!(app.filter.applied_text, "tcp", "keeps the last valid filter");
         }
         Ok(_) => assert!(!text.contains("error:"), "{text}"),
     }
@@ -243,10 +204,7 @@ fn filter_with_error() {
     app.filter.error = Some("unknown keyword \"bogus:\"".into());
     app.filter.applied_text = "tcp".into();
     let text = screen(&app, 120, 30);
-    assert!(
-        text.contains("error: unknown keyword \"bogus:\" (using \"tcp\")"),
-        "{text}"
-    );
+    assert!(text.contains("error: unknown keyword \"bogus:\" (using \"tcp\")"), "{text}");
 }
 
 #[test]
@@ -260,10 +218,7 @@ fn quit_prompt() {
 
 #[test]
 fn empty_table() {
-    let app = app_with(Snapshot {
-        source: "eth0".into(),
-        ..Default::default()
-    });
+    let app = app_with(Snapshot { source: "eth0".into(), ..Default::default() });
     let text = screen(&app, 80, 24);
     assert!(text.contains("no connections yet"), "{text}");
     insta::assert_snapshot!("empty_80x24", text);
@@ -276,10 +231,7 @@ fn no_color_uses_no_colors() {
     let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_000, 0);
     let snap = Snapshot {
         now,
-        connections: vec![Connection {
-            first_seen: now - Duration::from_secs(1),
-            ..rich_connection(1, now)
-        }],
+        connections: vec![Connection { first_seen: now - Duration::from_secs(1), ..rich_connection(1, now) }],
         ..Default::default()
     };
     let colored = |no_color: bool| {
@@ -287,10 +239,7 @@ fn no_color_uses_no_colors() {
         app.no_color = no_color;
         let t = terminal(&app, 120, 10);
         let buf = t.backend().buffer().clone();
-        let any_color = buf
-            .content
-            .iter()
-            .any(|c| c.fg != Color::Reset || c.bg != Color::Reset);
+        let any_color = buf.content.iter().any(|c| c.fg != Color::Reset || c.bg != Color::Reset);
         (any_color, buf)
     };
     let (with, _) = colored(false);
@@ -300,8 +249,5 @@ fn no_color_uses_no_colors() {
     // Row 4 is the first table row (tabs, stats, block title, column header).
     let marker = &buf[(0, 4)];
     assert_eq!(marker.symbol(), "+", "new connection marker");
-    assert!(
-        marker.modifier.contains(ratatui::style::Modifier::REVERSED),
-        "selection"
-    );
+    assert!(marker.modifier.contains(ratatui::style::Modifier::REVERSED), "selection");
 }

@@ -16,11 +16,7 @@ impl Theme {
     }
 
     fn fg(self, c: Color) -> Style {
-        if self.color {
-            Style::new().fg(c)
-        } else {
-            Style::new()
-        }
+        if self.color { Style::new().fg(c) } else { Style::new() }
     }
 
     pub fn title(self) -> Style {
@@ -28,8 +24,7 @@ impl Theme {
     }
 
     pub fn tab_active(self) -> Style {
-        self.fg(Color::Cyan)
-            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }
 
     pub fn label(self) -> Style {
@@ -42,16 +37,11 @@ impl Theme {
 
     /// Counters that mean lost data (drops, malformed) when non-zero.
     pub fn warning(self, nonzero: bool) -> Style {
-        if nonzero {
-            self.fg(Color::Red).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new()
-        }
+        if nonzero { self.fg(Color::Red).add_modifier(Modifier::BOLD) } else { Style::new() }
     }
 
     pub fn table_header(self) -> Style {
-        self.fg(Color::Cyan)
-            .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
     }
 
     /// The header cell of the column that `+`/`-` resize.
@@ -81,8 +71,7 @@ impl Theme {
     }
 
     pub fn prompt(self) -> Style {
-        self.fg(Color::Yellow)
-            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }
 
     pub fn status(self) -> Style {

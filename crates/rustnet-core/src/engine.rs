@@ -5,9 +5,7 @@ use crate::dpi::{DpiInput, DpiState};
 use crate::time::Timestamp;
 use crate::track::frag::{DatagramId, FragTable};
 use crate::track::table::{Entry, Table};
-use crate::track::{
-    Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port,
-};
+use crate::track::{Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port};
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -151,8 +149,7 @@ impl Engine {
     /// Moves every remaining connection to the finished list (end of input).
     pub fn finish_all(&mut self) {
         self.stats.orphan_fragments += self.frags.pending_packets();
-        self.finished
-            .extend(self.table.map.drain().map(|(_, e)| e.conn));
+        self.finished.extend(self.table.map.drain().map(|(_, e)| e.conn));
     }
 
     /// Advances the clock without a packet (live capture while idle) and
@@ -203,9 +200,7 @@ impl Engine {
         };
         let key = FlowKey::new(proto, src, dst);
         let early = match pkt.frag {
-            Some(f) if f.first => self
-                .frags
-                .first(datagram(&pkt, ip_proto(proto), f.id), key, ts),
+            Some(f) if f.first => self.frags.first(datagram(&pkt, ip_proto(proto), f.id), key, ts),
             _ => None,
         };
         let from_local = self.upsert(key, &pkt, src, dst, ts);
@@ -231,9 +226,7 @@ impl Engine {
                 }
             }
             ParseError::Link(LinkError::NotIp) => self.stats.non_ip += 1,
-            ParseError::Link(LinkError::Truncated) | ParseError::Malformed => {
-                self.stats.malformed += 1
-            }
+            ParseError::Link(LinkError::Truncated) | ParseError::Malformed => self.stats.malformed += 1,
         }
     }
 
@@ -249,14 +242,7 @@ impl Engine {
     }
 
     /// Finds or creates the connection; returns whether the packet is from its local side.
-    fn upsert(
-        &mut self,
-        key: FlowKey,
-        pkt: &Packet<'_>,
-        src: Endpoint,
-        dst: Endpoint,
-        ts: Timestamp,
-    ) -> bool {
+    fn upsert(&mut self, key: FlowKey, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint, ts: Timestamp) -> bool {
         if let Some(e) = self.table.map.get(&key) {
             if !is_new_tcp_open(e, pkt) {
                 return e.conn.local == src;
@@ -276,23 +262,9 @@ impl Engine {
         conn.first_seen = ts;
         let dpi = (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::new()));
         if self.cfg.report_new_flows && key.proto.has_ports() {
-            self.new_flows.push(NewFlow {
-                id,
-                proto: key.proto,
-                local,
-                remote,
-                ts,
-            });
+            self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
-        self.table.map.insert(
-            key,
-            Entry {
-                conn,
-                tcp: TcpTracker::new(),
-                dpi,
-                app_state: None,
-            },
-        );
+        self.table.map.insert(key, Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None });
         src_is_local
     }
 
@@ -308,7 +280,7 @@ impl Engine {
             L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => flags & tcp_flags::ACK == 0,
             L4::Icmp { v6, icmp_type, .. } => !is_echo_reply(v6, icmp_type),
             L4::Arp { op } => op != 2,
-            L4::Tcp { .. } | L4::Udp { .. } => !(well_known(src.port) && !well_known(dst.port)),
+            L4::Tcp { .. } | L4::Udp { .. } => !well_known(src.port) || well_known(dst.port),
             _ => true,
         }
     }
@@ -353,11 +325,7 @@ fn endpoints(p: &Packet<'_>) -> Option<(Proto, Endpoint, Endpoint)> {
         L4::Udp { sport, dport, .. } => (Proto::Udp, ep(p.src, sport), ep(p.dst, dport)),
         L4::Icmp { v6, echo_id, .. } => {
             let id = echo_id.unwrap_or(0);
-            (
-                if v6 { Proto::Icmpv6 } else { Proto::Icmp },
-                ep(p.src, id),
-                ep(p.dst, id),
-            )
+            (if v6 { Proto::Icmpv6 } else { Proto::Icmp }, ep(p.src, id), ep(p.dst, id))
         }
         L4::Arp { .. } => (Proto::Arp, ep(p.src, 0), ep(p.dst, 0)),
         L4::Fragment { .. } | L4::Other { .. } => return None,
@@ -375,15 +343,8 @@ fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
 fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
     let first = e.conn.tx_packets + e.conn.rx_packets == 1;
     let (tcp, payload) = match p.l4 {
-        L4::Tcp {
-            seq,
-            ack,
-            flags,
-            payload,
-            ..
-        } => {
-            e.tcp
-                .on_segment(from_local, flags, seq, ack, payload.len(), first);
+        L4::Tcp { seq, ack, flags, payload, .. } => {
+            e.tcp.on_segment(from_local, flags, seq, ack, payload.len(), first);
             (Some((seq, flags)), payload)
         }
         L4::Udp { payload, .. } => (None, payload),
@@ -396,11 +357,7 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
             return;
         }
         L4::Arp { op } => {
-            e.conn.state = if op == 2 {
-                State::ArpReply
-            } else {
-                State::ArpRequest
-            };
+            e.conn.state = if op == 2 { State::ArpReply } else { State::ArpRequest };
             return;
         }
         L4::Fragment { .. } | L4::Other { .. } => return,

@@ -17,12 +17,7 @@ impl QuicState {
     }
 
     /// Feeds one UDP datagram; returns the QUIC state.
-    pub fn on_datagram(
-        &mut self,
-        from_client: bool,
-        payload: &[u8],
-        info: &mut QuicInfo,
-    ) -> Option<State> {
+    pub fn on_datagram(&mut self, from_client: bool, payload: &[u8], info: &mut QuicInfo) -> Option<State> {
         let _ = (from_client, payload, info);
         None
     }

@@ -27,9 +27,7 @@ pub struct Filter {
 
 impl Filter {
     pub fn parse(text: &str) -> Result<Filter, FilterError> {
-        Ok(Filter {
-            terms: text.split_whitespace().map(str::to_lowercase).collect(),
-        })
+        Ok(Filter { terms: text.split_whitespace().map(str::to_lowercase).collect() })
     }
 
     pub fn is_empty(&self) -> bool {

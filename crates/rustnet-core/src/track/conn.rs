@@ -42,14 +42,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(
-        id: u64,
-        key: FlowKey,
-        local: Endpoint,
-        remote: Endpoint,
-        ts: Timestamp,
-        state: State,
-    ) -> Self {
+    pub(crate) fn new(id: u64, key: FlowKey, local: Endpoint, remote: Endpoint, ts: Timestamp, state: State) -> Self {
         Connection {
             id,
             key,
@@ -73,9 +66,7 @@ impl Connection {
     /// The state as shown at `now`: UDP activity states age with idle time.
     pub fn state_at(&self, now: Timestamp, t: &Timeouts) -> State {
         match self.state {
-            State::UdpActive | State::UdpIdle | State::UdpStale => {
-                t.udp_state(now.since(self.last_seen))
-            }
+            State::UdpActive | State::UdpIdle | State::UdpStale => t.udp_state(now.since(self.last_seen)),
             s => s,
         }
     }

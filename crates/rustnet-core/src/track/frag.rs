@@ -56,8 +56,7 @@ impl FragTable {
     /// Drops entries idle for longer than the reassembly lifetime; returns
     /// the number of orphan fragments given up on.
     pub fn sweep(&mut self, now: Timestamp) -> u64 {
-        self.known
-            .retain(|_, (_, seen)| now.since(*seen) < LIFETIME);
+        self.known.retain(|_, (_, seen)| now.since(*seen) < LIFETIME);
         let mut orphans = 0;
         self.pending.retain(|_, p| {
             let keep = now.since(p.last) < LIFETIME;

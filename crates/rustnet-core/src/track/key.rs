@@ -45,10 +45,7 @@ impl Endpoint {
 
     /// `10.0.0.5:51234`, `[fd00::1]:443`, or the bare address for port-less protocols.
     pub fn display(&self, proto: Proto) -> EndpointDisplay {
-        EndpointDisplay {
-            ep: *self,
-            with_port: proto.has_ports(),
-        }
+        EndpointDisplay { ep: *self, with_port: proto.has_ports() }
     }
 }
 
@@ -78,18 +75,6 @@ pub struct FlowKey {
 
 impl FlowKey {
     pub fn new(proto: Proto, a: Endpoint, b: Endpoint) -> Self {
-        if a <= b {
-            FlowKey {
-                proto,
-                lo: a,
-                hi: b,
-            }
-        } else {
-            FlowKey {
-                proto,
-                lo: b,
-                hi: a,
-            }
-        }
+        if a <= b { FlowKey { proto, lo: a, hi: b } } else { FlowKey { proto, lo: b, hi: a } }
     }
 }

@@ -48,9 +48,7 @@ impl Timeouts {
         match state {
             Closed => self.tcp_closed,
             TimeWait => self.tcp_time_wait,
-            SynSent | SynRecv | FinWait1 | FinWait2 | CloseWait | LastAck | Closing => {
-                self.tcp_transient
-            }
+            SynSent | SynRecv | FinWait1 | FinWait2 | CloseWait | LastAck | Closing => self.tcp_transient,
             Established => self.tcp_established,
             SshBanner | SshKeyExchange | SshAuthentication | SshEstablished => self.ssh,
             QuicDraining => self.quic_draining,

@@ -14,11 +14,7 @@ pub fn service_name(proto: Proto, port: u16) -> Option<&'static str> {
         _ => return None,
     };
     // A port registered for one transport is usually that service on the other too (443/udp is QUIC).
-    let name = if name.is_empty() {
-        if tcp.is_empty() { udp } else { tcp }
-    } else {
-        name
-    };
+    let name = if name.is_empty() { if tcp.is_empty() { udp } else { tcp } } else { name };
     (!name.is_empty()).then_some(name)
 }
 

@@ -76,10 +76,7 @@ impl State {
     /// TCP teardown states, which win over any application state.
     pub fn is_tcp_closing(self) -> bool {
         use State::*;
-        matches!(
-            self,
-            FinWait1 | FinWait2 | TimeWait | CloseWait | LastAck | Closing | Closed
-        )
+        matches!(self, FinWait1 | FinWait2 | TimeWait | CloseWait | LastAck | Closing | Closed)
     }
 }
 

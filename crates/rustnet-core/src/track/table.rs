@@ -27,10 +27,7 @@ pub(crate) struct Table {
 
 impl Table {
     pub fn new(cap: usize) -> Self {
-        Table {
-            map: FxHashMap::default(),
-            cap: cap.max(1),
-        }
+        Table { map: FxHashMap::default(), cap: cap.max(1) }
     }
 
     /// Removes the longest-idle entries when the table is full, so that one
@@ -40,11 +37,7 @@ impl Table {
             return 0;
         }
         let batch = (self.cap / 64).max(1);
-        let mut ages: Vec<(u64, FlowKey)> = self
-            .map
-            .iter()
-            .map(|(k, e)| (e.conn.last_seen.0, *k))
-            .collect();
+        let mut ages: Vec<(u64, FlowKey)> = self.map.iter().map(|(k, e)| (e.conn.last_seen.0, *k)).collect();
         let n = batch.min(ages.len());
         if n < ages.len() {
             ages.select_nth_unstable_by_key(n, |a| a.0);

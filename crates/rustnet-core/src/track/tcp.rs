@@ -23,11 +23,7 @@ impl TcpTracker {
     /// A tracker for a connection whose first seen segment has `flags`.
     /// Without a SYN the connection was picked up mid-stream: ESTABLISHED.
     pub fn new() -> Self {
-        TcpTracker {
-            state: State::Established,
-            local_fin_end: None,
-            remote_fin_end: None,
-        }
+        TcpTracker { state: State::Established, local_fin_end: None, remote_fin_end: None }
     }
 
     pub fn state(&self) -> State {
@@ -35,15 +31,7 @@ impl TcpTracker {
     }
 
     /// Feeds one segment; `from_local` is its direction.
-    pub fn on_segment(
-        &mut self,
-        from_local: bool,
-        flags: u8,
-        seq: u32,
-        ack: u32,
-        payload_len: usize,
-        first: bool,
-    ) {
+    pub fn on_segment(&mut self, from_local: bool, flags: u8, seq: u32, ack: u32, payload_len: usize, first: bool) {
         use State::*;
         if flags & RST != 0 {
             self.state = Closed;
@@ -158,18 +146,7 @@ mod tests {
             (R, ACK | FIN, 501, 112, 0),
             (L, ACK, 112, 502, 0),
         ]);
-        assert_eq!(
-            s,
-            vec![
-                SynSent,
-                Established,
-                Established,
-                FinWait1,
-                FinWait2,
-                TimeWait,
-                TimeWait
-            ]
-        );
+        assert_eq!(s, vec![SynSent, Established, Established, FinWait1, FinWait2, TimeWait, TimeWait]);
     }
 
     #[test]
@@ -182,33 +159,19 @@ mod tests {
             (L, ACK | FIN, 501, 102, 0),
             (R, ACK, 102, 502, 0),
         ]);
-        assert_eq!(
-            s,
-            vec![SynRecv, SynRecv, Established, CloseWait, LastAck, Closed]
-        );
+        assert_eq!(s, vec![SynRecv, SynRecv, Established, CloseWait, LastAck, Closed]);
     }
 
     #[test]
     fn simultaneous_close() {
-        let s = run(&[
-            (L, ACK, 1, 1, 0),
-            (L, ACK | FIN, 1, 1, 0),
-            (R, ACK | FIN, 1, 1, 0),
-            (R, ACK, 2, 2, 0),
-        ]);
+        let s = run(&[(L, ACK, 1, 1, 0), (L, ACK | FIN, 1, 1, 0), (R, ACK | FIN, 1, 1, 0), (R, ACK, 2, 2, 0)]);
         assert_eq!(s, vec![Established, FinWait1, Closing, TimeWait]);
     }
 
     #[test]
     fn rst_closes_from_any_state() {
-        assert_eq!(
-            run(&[(L, SYN, 1, 0, 0), (R, RST | ACK, 0, 2, 0)]),
-            vec![SynSent, Closed]
-        );
-        assert_eq!(
-            run(&[(L, ACK, 1, 1, 5), (L, RST, 6, 0, 0)]),
-            vec![Established, Closed]
-        );
+        assert_eq!(run(&[(L, SYN, 1, 0, 0), (R, RST | ACK, 0, 2, 0)]), vec![SynSent, Closed]);
+        assert_eq!(run(&[(L, ACK, 1, 1, 5), (L, RST, 6, 0, 0)]), vec![Established, Closed]);
     }
 
     #[test]
@@ -221,28 +184,13 @@ mod tests {
             (L, ACK | FIN, 101, 501, 0),
             (L, ACK | FIN, 101, 501, 0),
         ]);
-        assert_eq!(
-            s,
-            vec![
-                SynSent,
-                SynSent,
-                Established,
-                Established,
-                FinWait1,
-                FinWait1
-            ]
-        );
+        assert_eq!(s, vec![SynSent, SynSent, Established, Established, FinWait1, FinWait1]);
     }
 
     #[test]
     fn stale_ack_does_not_complete_close() {
         // The remote acks data before our FIN: still FIN_WAIT1.
-        let s = run(&[
-            (L, ACK, 1, 1, 0),
-            (L, ACK | FIN, 1, 1, 100),
-            (R, ACK, 1, 50, 0),
-            (R, ACK, 1, 102, 0),
-        ]);
+        let s = run(&[(L, ACK, 1, 1, 0), (L, ACK | FIN, 1, 1, 100), (R, ACK, 1, 50, 0), (R, ACK, 1, 102, 0)]);
         assert_eq!(s, vec![Established, FinWait1, FinWait1, FinWait2]);
     }
 
@@ -254,11 +202,7 @@ mod tests {
 
     #[test]
     fn sequence_wraparound() {
-        let s = run(&[
-            (L, ACK, 1, 1, 0),
-            (L, ACK | FIN, u32::MAX - 1, 1, 0),
-            (R, ACK, 1, 0, 0),
-        ]);
+        let s = run(&[(L, ACK, 1, 1, 0), (L, ACK | FIN, u32::MAX - 1, 1, 0), (R, ACK, 1, 0, 0)]);
         assert_eq!(s[2], FinWait2);
     }
 

@@ -69,6 +69,8 @@ pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_ARP: u16 = 0x0806;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ETHERTYPE_VLAN: [u16; 4] = [0x8100, 0x88a8, 0x9100, 0x9200];
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+const ETHERTYPE_MPLS: [u16; 2] = [0x8847, 0x8848];
 
 /// What the link layer carries and where it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,13 +118,7 @@ fn family_to_ethertype(af: u32) -> Result<u16, LinkError> {
 
 /// Finds the network-layer payload of a frame.
 pub fn decode(link: LinkType, d: &[u8]) -> Result<LinkPayload, LinkError> {
-    let plain = |ether_type, offset| {
-        Ok(LinkPayload {
-            ether_type,
-            offset,
-            vlan: None,
-        })
-    };
+    let plain = |ether_type, offset| Ok(LinkPayload { ether_type, offset, vlan: None });
     match link {
         LinkType::Ethernet => ethernet(d),
         LinkType::LinuxSll => {
@@ -148,20 +144,12 @@ pub fn decode(link: LinkType, d: &[u8]) -> Result<LinkPayload, LinkError> {
                 u32::from_be_bytes(raw)
             } else {
                 let le = u32::from_le_bytes(raw);
-                if le < 0x100 {
-                    le
-                } else {
-                    u32::from_be_bytes(raw)
-                }
+                if le < 0x100 { le } else { u32::from_be_bytes(raw) }
             };
             plain(family_to_ethertype(af)?, 4)
         }
         LinkType::Ppp => {
-            let start = if d.get(0..2) == Some(&[0xff, 0x03]) {
-                2
-            } else {
-                0
-            };
+            let start = if d.get(0..2) == Some(&[0xff, 0x03]) { 2 } else { 0 };
             match be16(d, start).ok_or(LinkError::Truncated)? {
                 0x0021 => plain(ETHERTYPE_IPV4, start + 2),
                 0x0057 => plain(ETHERTYPE_IPV6, start + 2),
@@ -179,12 +167,7 @@ fn ethernet(d: &[u8]) -> Result<LinkPayload, LinkError> {
 }
 
 /// Walks any depth of VLAN tags after an EtherType field.
-fn after_ethertype(
-    d: &[u8],
-    mut et: u16,
-    mut offset: usize,
-    mut vlan: Option<u16>,
-) -> Result<LinkPayload, LinkError> {
+fn after_ethertype(d: &[u8], mut et: u16, mut offset: usize, mut vlan: Option<u16>) -> Result<LinkPayload, LinkError> {
     while ETHERTYPE_VLAN.contains(&et) {
         let tci = be16(d, offset).ok_or(LinkError::Truncated)?;
         vlan = Some(tci & 0x0fff);
@@ -192,11 +175,24 @@ fn after_ethertype(
         offset += 4;
     }
     match et {
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP => Ok(LinkPayload {
-            ether_type: et,
-            offset,
-            vlan,
-        }),
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP => Ok(LinkPayload { ether_type: et, offset, vlan }),
+        // PPPoE session: 6-byte header, then the 2-byte PPP protocol.
+        ETHERTYPE_PPPOE_SESSION => match be16(d, offset + 6).ok_or(LinkError::Truncated)? {
+            0x0021 => Ok(LinkPayload { ether_type: ETHERTYPE_IPV4, offset: offset + 8, vlan }),
+            0x0057 => Ok(LinkPayload { ether_type: ETHERTYPE_IPV6, offset: offset + 8, vlan }),
+            _ => Err(LinkError::NotIp),
+        },
+        // MPLS: labels until the bottom-of-stack bit, then IP by version nibble.
+        et if ETHERTYPE_MPLS.contains(&et) => {
+            loop {
+                let label = d.get(offset..offset + 4).ok_or(LinkError::Truncated)?;
+                offset += 4;
+                if label[2] & 1 == 1 {
+                    break;
+                }
+            }
+            Ok(LinkPayload { ether_type: ip_version(d, offset)?, offset, vlan })
+        }
         _ => Err(LinkError::NotIp),
     }
 }
@@ -219,11 +215,7 @@ fn nflog(d: &[u8]) -> Result<LinkPayload, LinkError> {
                 10 => ETHERTYPE_IPV6,
                 _ => ip_version(d, at + 4)?,
             };
-            return Ok(LinkPayload {
-                ether_type: et,
-                offset: at + 4,
-                vlan: None,
-            });
+            return Ok(LinkPayload { ether_type: et, offset: at + 4, vlan: None });
         }
         at += (len + 3) & !3;
     }
@@ -250,36 +242,34 @@ mod tests {
     }
 
     #[test]
+    fn pppoe_and_mpls() {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0x64, 0x11, 0x00, 0x55, 0x6a, 0x00, 0x3f, 0x00, 0x21, 0x45]);
+        assert_eq!(
+            decode(LinkType::Ethernet, &f),
+            Ok(LinkPayload { ether_type: ETHERTYPE_IPV4, offset: 22, vlan: None })
+        );
+        let mut g = vec![0u8; 12];
+        g.extend_from_slice(&[0x88, 0x47, 0, 0, 0, 64, 0, 0, 1, 64, 0x60]);
+        assert_eq!(
+            decode(LinkType::Ethernet, &g),
+            Ok(LinkPayload { ether_type: ETHERTYPE_IPV6, offset: 22, vlan: None })
+        );
+        assert_eq!(decode(LinkType::Ethernet, &g[..17]), Err(LinkError::Truncated));
+    }
+
+    #[test]
     fn truncated_frames_are_errors() {
-        assert_eq!(
-            decode(LinkType::Ethernet, &[0; 5]),
-            Err(LinkError::Truncated)
-        );
-        assert_eq!(
-            decode(LinkType::LinuxSll2, &[0x08, 0]),
-            Err(LinkError::Truncated)
-        );
+        assert_eq!(decode(LinkType::Ethernet, &[0; 5]), Err(LinkError::Truncated));
+        assert_eq!(decode(LinkType::LinuxSll2, &[0x08, 0]), Err(LinkError::Truncated));
         assert_eq!(decode(LinkType::Null, &[2]), Err(LinkError::Truncated));
         assert_eq!(decode(LinkType::Nflog, &[]), Err(LinkError::Truncated));
-        assert_eq!(
-            decode(LinkType::Other(147), &[1, 2]),
-            Err(LinkError::UnknownLinkType(147))
-        );
+        assert_eq!(decode(LinkType::Other(147), &[1, 2]), Err(LinkError::UnknownLinkType(147)));
     }
 
     #[test]
     fn null_link_either_byte_order() {
-        assert_eq!(
-            decode(LinkType::Null, &[2, 0, 0, 0, 0x45])
-                .unwrap()
-                .ether_type,
-            ETHERTYPE_IPV4
-        );
-        assert_eq!(
-            decode(LinkType::Null, &[0, 0, 0, 30, 0x60])
-                .unwrap()
-                .ether_type,
-            ETHERTYPE_IPV6
-        );
+        assert_eq!(decode(LinkType::Null, &[2, 0, 0, 0, 0x45]).unwrap().ether_type, ETHERTYPE_IPV4);
+        assert_eq!(decode(LinkType::Null, &[0, 0, 0, 30, 0x60]).unwrap().ether_type, ETHERTYPE_IPV6);
     }
 }

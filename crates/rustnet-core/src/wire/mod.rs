@@ -41,11 +41,17 @@ pub enum L4<'a> {
         echo_id: Option<u16>,
     },
     /// ARP; addresses are the sender/target protocol addresses.
-    Arp { op: u16 },
+    Arp {
+        op: u16,
+    },
     /// A non-first IP fragment: no transport header of its own.
-    Fragment { proto: u8 },
+    Fragment {
+        proto: u8,
+    },
     /// Another IP protocol (GRE, ESP, …).
-    Other { proto: u8 },
+    Other {
+        proto: u8,
+    },
 }
 
 /// IP fragmentation of the packet, if any.
@@ -98,72 +104,42 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
             let (Some(src), Some(dst)) = (v4(spa), v4(tpa)) else {
                 return Err(ParseError::Malformed);
             };
-            return Ok(Packet {
-                src,
-                dst,
-                l4: L4::Arp {
-                    op: arp.operation().0,
-                },
-                frag: None,
-                vlan: None,
-            });
+            return Ok(Packet { src, dst, l4: L4::Arp { op: arp.operation().0 }, frag: None, vlan: None });
         }
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
-            let frag = ip.is_payload_fragmented().then(|| Frag {
-                id: u32::from(h.identification()),
-                first: h.fragments_offset().value() == 0,
-            });
-            (
-                IpAddr::V4(h.source_addr()),
-                IpAddr::V4(h.destination_addr()),
-                ip.payload(),
-                frag,
-            )
+            let frag = ip
+                .is_payload_fragmented()
+                .then(|| Frag { id: u32::from(h.identification()), first: h.fragments_offset().value() == 0 });
+            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip.payload(), frag)
         }
         LaxNetSlice::Ipv6(ip) => {
             let h = ip.header();
             let frag = if ip.is_payload_fragmented() {
                 ip.extensions().clone().into_iter().find_map(|e| match e {
-                    etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(Frag {
-                        id: f.identification(),
-                        first: f.fragment_offset().value() == 0,
-                    }),
+                    etherparse::Ipv6ExtensionSlice::Fragment(f) => {
+                        Some(Frag { id: f.identification(), first: f.fragment_offset().value() == 0 })
+                    }
                     _ => None,
                 })
             } else {
                 None
             };
-            (
-                IpAddr::V6(Ipv6Addr::from(h.source())),
-                IpAddr::V6(Ipv6Addr::from(h.destination())),
-                ip.payload(),
-                frag,
-            )
+            (IpAddr::V6(Ipv6Addr::from(h.source())), IpAddr::V6(Ipv6Addr::from(h.destination())), ip.payload(), frag)
         }
     };
     let proto = payload.ip_number;
     if let Some(f) = frag {
-        let l4 = if f.first {
-            first_fragment_l4(proto, payload.payload)
-        } else {
-            L4::Fragment { proto: proto.0 }
-        };
-        return Ok(Packet {
-            src,
-            dst,
-            l4,
-            frag: Some(f),
-            vlan: None,
-        });
+        let l4 = if f.first { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
+        return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None });
     }
     // IP-in-IP (6in4, 4in4): the flow is the inner one.
-    if (proto == ip_number::IPV6 || proto == ip_number::IPV4) && depth < MAX_TUNNEL_DEPTH {
-        if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload) {
-            if let Ok(p) = from_sliced(&inner, depth + 1) {
-                return Ok(p);
-            }
-        }
+    if (proto == ip_number::IPV6 || proto == ip_number::IPV4)
+        && depth < MAX_TUNNEL_DEPTH
+        && let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
+        && let Ok(p) = from_sliced(&inner, depth + 1)
+    {
+        return Ok(p);
     }
     let l4 = match &s.transport {
         Some(TransportSlice::Tcp(t)) => L4::Tcp {
@@ -174,38 +150,20 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
             flags: tcp_flag_byte(t.slice()),
             payload: t.payload(),
         },
-        Some(TransportSlice::Udp(u)) => L4::Udp {
-            sport: u.source_port(),
-            dport: u.destination_port(),
-            payload: u.payload(),
-        },
+        Some(TransportSlice::Udp(u)) => {
+            L4::Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() }
+        }
         Some(TransportSlice::Icmpv4(i)) => {
             let (t, c) = (i.type_u8(), i.code_u8());
-            L4::Icmp {
-                v6: false,
-                icmp_type: t,
-                code: c,
-                echo_id: icmp_echo_id(t == 0 || t == 8, i.slice()),
-            }
+            L4::Icmp { v6: false, icmp_type: t, code: c, echo_id: icmp_echo_id(t == 0 || t == 8, i.slice()) }
         }
         Some(TransportSlice::Icmpv6(i)) => {
             let (t, c) = (i.type_u8(), i.code_u8());
-            L4::Icmp {
-                v6: true,
-                icmp_type: t,
-                code: c,
-                echo_id: icmp_echo_id(t == 128 || t == 129, i.slice()),
-            }
+            L4::Icmp { v6: true, icmp_type: t, code: c, echo_id: icmp_echo_id(t == 128 || t == 129, i.slice()) }
         }
         _ => transport_fallback(proto, payload.payload)?,
     };
-    Ok(Packet {
-        src,
-        dst,
-        l4,
-        frag: None,
-        vlan: None,
-    })
+    Ok(Packet { src, dst, l4, frag: None, vlan: None })
 }
 
 /// The 13th byte of a TCP header holds the classic flags.
@@ -220,12 +178,20 @@ fn icmp_echo_id(is_echo: bool, icmp: &[u8]) -> Option<u16> {
     icmp.get(4..6).map(|b| u16::from_be_bytes([b[0], b[1]]))
 }
 
-/// Transport header etherparse rejected (truncated): TCP/UDP/ICMP are malformed,
-/// other protocols are just not ours to read.
-fn transport_fallback(proto: IpNumber, _payload: &[u8]) -> Result<L4<'static>, ParseError> {
+/// A transport header etherparse rejected (truncated, bad length field): the
+/// ports are still in its first four bytes, so the packet counts on its flow
+/// (as tshark counts it) with no payload or flags to interpret.
+fn transport_fallback(proto: IpNumber, payload: &[u8]) -> Result<L4<'_>, ParseError> {
     match proto {
         ip_number::TCP | ip_number::UDP | ip_number::ICMP | ip_number::IPV6_ICMP => {
-            Err(ParseError::Malformed)
+            match first_fragment_l4(proto, payload) {
+                L4::Tcp { sport, dport, .. } if payload.len() >= 4 => {
+                    Ok(L4::Tcp { sport, dport, seq: 0, ack: 0, flags: 0, payload: &[] })
+                }
+                l4 @ L4::Udp { .. } => Ok(l4),
+                l4 @ L4::Icmp { .. } if !payload.is_empty() => Ok(l4),
+                _ => Err(ParseError::Malformed),
+            }
         }
         other => Ok(L4::Other { proto: other.0 }),
     }
@@ -234,46 +200,18 @@ fn transport_fallback(proto: IpNumber, _payload: &[u8]) -> Result<L4<'static>, P
 /// The first fragment carries the ports (same offsets in TCP and UDP); the
 /// payload is incomplete, so DPI does not see it.
 fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
-    let ports = d.get(0..4).map(|b| {
-        (
-            u16::from_be_bytes([b[0], b[1]]),
-            u16::from_be_bytes([b[2], b[3]]),
-        )
-    });
+    let ports = d.get(0..4).map(|b| (u16::from_be_bytes([b[0], b[1]]), u16::from_be_bytes([b[2], b[3]])));
     match (proto, ports) {
-        (ip_number::UDP, Some((sport, dport))) => L4::Udp {
-            sport,
-            dport,
-            payload: &[],
-        },
+        (ip_number::UDP, Some((sport, dport))) => L4::Udp { sport, dport, payload: &[] },
         (ip_number::TCP, Some((sport, dport))) => {
-            let be32 = |at: usize| {
-                d.get(at..at + 4)
-                    .map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            };
-            L4::Tcp {
-                sport,
-                dport,
-                seq: be32(4),
-                ack: be32(8),
-                flags: d.get(13).copied().unwrap_or(0),
-                payload: &[],
-            }
+            let be32 = |at: usize| d.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            L4::Tcp { sport, dport, seq: be32(4), ack: be32(8), flags: d.get(13).copied().unwrap_or(0), payload: &[] }
         }
         (ip_number::ICMP, _) | (ip_number::IPV6_ICMP, _) => {
             let t = d.first().copied().unwrap_or(0);
             let v6 = proto == ip_number::IPV6_ICMP;
-            let echo = if v6 {
-                t == 128 || t == 129
-            } else {
-                t == 0 || t == 8
-            };
-            L4::Icmp {
-                v6,
-                icmp_type: t,
-                code: d.get(1).copied().unwrap_or(0),
-                echo_id: icmp_echo_id(echo, d),
-            }
+            let echo = if v6 { t == 128 || t == 129 } else { t == 0 || t == 8 };
+            L4::Icmp { v6, icmp_type: t, code: d.get(1).copied().unwrap_or(0), echo_id: icmp_echo_id(echo, d) }
         }
         _ => L4::Other { proto: proto.0 },
     }
@@ -311,9 +249,7 @@ mod tests {
     use etherparse::PacketBuilder;
 
     fn udp_frame(payload: &[u8]) -> Vec<u8> {
-        let b = PacketBuilder::ethernet2([1; 6], [2; 6])
-            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .udp(5353, 53);
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(5353, 53);
         let mut v = Vec::new();
         // Writing into a Vec cannot fail.
         b.write(&mut v, payload).expect("vec write");
@@ -325,14 +261,7 @@ mod tests {
         let f = udp_frame(b"hello");
         let p = parse(LinkType::Ethernet, &f).unwrap();
         assert_eq!(p.src, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
-        assert_eq!(
-            p.l4,
-            L4::Udp {
-                sport: 5353,
-                dport: 53,
-                payload: b"hello"
-            }
-        );
+        assert_eq!(p.l4, L4::Udp { sport: 5353, dport: 53, payload: b"hello" });
         assert_eq!(flow_hash(LinkType::Ethernet, &f), {
             let mut g = f.clone();
             g.swap(26, 30); // swap first octets of src/dst

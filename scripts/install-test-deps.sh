@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the programs the integration tests drive (Debian/Ubuntu, as root):
+# real servers and clients for the network-namespace lab, tshark for truth files,
+# tmux for the terminal end-to-end test.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  iproute2 iputils-ping arping tcpdump tshark curl nginx dnsmasq \
+  openssh-server openssh-client dnsutils tmux python3 ca-certificates openssl >/dev/null

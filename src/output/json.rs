@@ -1,0 +1,52 @@
+//! JSON lines (`--json`): one object per connection, per DESIGN.md.
+
+use rustnet_core::Timestamp;
+use rustnet_core::dpi::AppInfo;
+use rustnet_core::track::{Connection, Timeouts};
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+struct ProcessRecord<'a> {
+    pid: u32,
+    name: &'a str,
+}
+
+/// The JSON record; field names and order as DESIGN.md fixes them.
+#[derive(Serialize)]
+struct Record<'a> {
+    proto: &'static str,
+    local: String,
+    remote: String,
+    state: &'static str,
+    service: Option<&'static str>,
+    first_seen: f64,
+    last_seen: f64,
+    tx_packets: u64,
+    rx_packets: u64,
+    tx_bytes: u64,
+    rx_bytes: u64,
+    app: Option<&'a AppInfo>,
+    process: Option<ProcessRecord<'a>>,
+}
+
+/// Writes one connection as a JSON line; `now` decides time-dependent states.
+pub fn write_record<W: Write>(out: &mut W, c: &Connection, now: Timestamp, t: &Timeouts) -> io::Result<()> {
+    let r = Record {
+        proto: c.proto.name(),
+        local: c.local.display(c.proto).to_string(),
+        remote: c.remote.display(c.proto).to_string(),
+        state: c.state_at(now, t).name(),
+        service: c.service(),
+        first_seen: c.first_seen.as_secs_f64(),
+        last_seen: c.last_seen.as_secs_f64(),
+        tx_packets: c.tx_packets,
+        rx_packets: c.rx_packets,
+        tx_bytes: c.tx_bytes,
+        rx_bytes: c.rx_bytes,
+        app: c.app.as_ref(),
+        process: c.process.as_ref().map(|p| ProcessRecord { pid: p.pid, name: &p.name }),
+    };
+    serde_json::to_writer(&mut *out, &r).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}

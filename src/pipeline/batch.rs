@@ -1,0 +1,61 @@
+//! Packets travel from the capture thread to workers in batches: one byte
+//! arena plus fixed-size records, recycled, so no allocation per packet.
+
+use crate::capture::Packet;
+use rustnet_core::Timestamp;
+use rustnet_core::wire::LinkType;
+
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    start: usize,
+    len: usize,
+    wire_len: u32,
+    ts: Timestamp,
+    link: LinkType,
+}
+
+/// A batch of frames for one worker.
+#[derive(Debug, Default)]
+pub struct Batch {
+    data: Vec<u8>,
+    meta: Vec<Meta>,
+}
+
+/// Frames per batch before it is sent.
+pub const BATCH_PACKETS: usize = 512;
+const BATCH_BYTES: usize = 512 * 1024;
+
+impl Batch {
+    pub fn with_capacity() -> Self {
+        Batch { data: Vec::with_capacity(BATCH_BYTES + 65_536), meta: Vec::with_capacity(BATCH_PACKETS) }
+    }
+
+    pub fn push(&mut self, p: &Packet<'_>) {
+        let start = self.data.len();
+        self.data.extend_from_slice(p.data);
+        self.meta.push(Meta { start, len: p.data.len(), wire_len: p.wire_len, ts: p.ts, link: p.link });
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.meta.len() >= BATCH_PACKETS || self.data.len() >= BATCH_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.meta.clear();
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Packet<'_>> {
+        self.meta.iter().map(|m| Packet {
+            ts: m.ts,
+            // In bounds: every record was pushed together with its bytes.
+            data: &self.data[m.start..m.start + m.len],
+            wire_len: m.wire_len,
+            link: m.link,
+        })
+    }
+}

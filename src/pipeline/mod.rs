@@ -1,0 +1,216 @@
+//! Threads: capture -> flow-affine workers (one Engine each) -> records and
+//! snapshots. Packets of one flow (same unordered address pair, so IP
+//! fragments too) always go to the same worker, in order.
+
+mod batch;
+mod worker;
+
+pub use batch::Batch;
+
+use crate::capture::Packet;
+use crate::snapshot::{CaptureStats, Snapshot};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use rustnet_core::filter::Filter;
+use rustnet_core::track::Connection;
+use rustnet_core::{Config, NewFlow, Stats, Timestamp, wire};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use worker::{ToWorker, WorkerSnapshot};
+
+/// What the shell adds to connections: process and host names.
+pub trait Enrich: Send + Sync {
+    /// Flows just created (ask for their process now, off the packet path).
+    fn new_flows(&self, _flows: &[NewFlow]) {}
+    /// Fill in what is known (process, hostname); learn from DNS answers.
+    fn enrich(&self, _conn: &mut Connection) {}
+}
+
+/// Enrichment that adds nothing (capture files).
+pub struct NoEnrich;
+impl Enrich for NoEnrich {}
+
+/// Which connections are shown and reported.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    pub filter: Filter,
+    pub no_localhost: bool,
+}
+
+impl View {
+    pub fn shows(&self, c: &Connection) -> bool {
+        if self.no_localhost && c.local.addr.is_loopback() && c.remote.addr.is_loopback() {
+            return false;
+        }
+        self.filter.matches(c)
+    }
+}
+
+/// Connections leaving the tables, for the record writer.
+#[derive(Debug)]
+pub struct Records {
+    /// Packet time of the worker when they left.
+    pub now: Timestamp,
+    pub conns: Vec<Connection>,
+    /// Part of the end-of-input flush.
+    pub last: bool,
+    /// The worker's counters at that moment.
+    pub stats: Stats,
+}
+
+/// Pipeline settings.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub workers: usize,
+    pub engine: Config,
+    pub view: View,
+    /// Live capture: drop batches rather than block the capture thread.
+    pub live: bool,
+}
+
+/// Running workers.
+pub struct Pipeline {
+    senders: Vec<Sender<ToWorker>>,
+    handles: Vec<JoinHandle<()>>,
+    queue_drops: Arc<AtomicU64>,
+    free: Receiver<Batch>,
+}
+
+/// The capture thread's end: routes packets to workers.
+pub struct Dispatcher {
+    senders: Vec<Sender<ToWorker>>,
+    current: Vec<Batch>,
+    free: Receiver<Batch>,
+    live: bool,
+    queue_drops: Arc<AtomicU64>,
+}
+
+const QUEUE_BATCHES: usize = 64;
+
+impl Pipeline {
+    pub fn start(cfg: &PipelineConfig, enrich: Arc<dyn Enrich>, records: Sender<Records>) -> Pipeline {
+        let n = cfg.workers.max(1);
+        let (free_tx, free_rx) = bounded::<Batch>(n * QUEUE_BATCHES);
+        let mut senders = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
+            let engine = rustnet_core::Engine::new(cfg.engine.clone()).with_ids(i as u64 + 1, n as u64);
+            let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone());
+            let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
+            match h {
+                Ok(h) => handles.push(h),
+                Err(e) => log::error!("cannot start worker thread: {e}"),
+            }
+            senders.push(tx);
+        }
+        Pipeline { senders, handles, queue_drops: Arc::new(AtomicU64::new(0)), free: free_rx }
+    }
+
+    pub fn dispatcher(&self, live: bool) -> Dispatcher {
+        Dispatcher {
+            senders: self.senders.clone(),
+            current: (0..self.senders.len()).map(|_| Batch::with_capacity()).collect(),
+            free: self.free.clone(),
+            live,
+            queue_drops: self.queue_drops.clone(),
+        }
+    }
+
+    /// One consistent view: every worker's table at this moment.
+    pub fn snapshot(&self, source: &str, kernel_drops: u64, finished: bool) -> Snapshot {
+        let mut snap = Snapshot { source: source.to_string(), finished, ..Snapshot::default() };
+        let replies: Vec<Receiver<WorkerSnapshot>> = self
+            .senders
+            .iter()
+            .filter_map(|s| {
+                let (tx, rx) = bounded(1);
+                s.send(ToWorker::Snapshot(tx)).ok().map(|_| rx)
+            })
+            .collect();
+        for rx in replies {
+            if let Ok(ws) = rx.recv() {
+                snap.now = snap.now.max(ws.now);
+                snap.connections.extend(ws.conns);
+                add_stats(&mut snap.stats, &ws.stats);
+            }
+        }
+        snap.capture = CaptureStats { kernel_drops, queue_drops: self.queue_drops.load(Ordering::Relaxed) };
+        snap
+    }
+
+    /// Waits for the workers to drain (after the dispatcher finished).
+    pub fn join(self) {
+        drop(self.senders);
+        for h in self.handles {
+            if h.join().is_err() {
+                log::error!("a worker thread panicked");
+            }
+        }
+    }
+}
+
+/// Sums counters of several engines.
+pub fn add_stats(total: &mut Stats, s: &Stats) {
+    total.packets += s.packets;
+    total.bytes += s.bytes;
+    total.malformed += s.malformed;
+    total.unknown_link += s.unknown_link;
+    total.non_ip += s.non_ip;
+    total.other_ip += s.other_ip;
+    total.orphan_fragments += s.orphan_fragments;
+    total.evicted += s.evicted;
+    for t in &s.unknown_link_types {
+        if !total.unknown_link_types.contains(t) {
+            total.unknown_link_types.push(*t);
+        }
+    }
+}
+
+impl Dispatcher {
+    pub fn push(&mut self, p: &Packet<'_>) {
+        let n = self.current.len();
+        let w = if n == 1 { 0 } else { (wire::flow_hash(p.link, p.data) % n as u64) as usize };
+        self.current[w].push(p);
+        if self.current[w].is_full() {
+            self.flush_one(w);
+        }
+    }
+
+    fn flush_one(&mut self, w: usize) {
+        let fresh = self.free.try_recv().unwrap_or_else(|_| Batch::with_capacity());
+        let full = std::mem::replace(&mut self.current[w], fresh);
+        let count = full.iter().count() as u64;
+        if self.live {
+            if let Err(TrySendError::Full(_)) = self.senders[w].try_send(ToWorker::Batch(full)) {
+                self.queue_drops.fetch_add(count, Ordering::Relaxed);
+            }
+        } else {
+            let _ = self.senders[w].send(ToWorker::Batch(full));
+        }
+    }
+
+    /// Sends partial batches (live capture: after each poll).
+    pub fn flush(&mut self) {
+        for w in 0..self.current.len() {
+            if !self.current[w].is_empty() {
+                self.flush_one(w);
+            }
+        }
+    }
+
+    /// Moves every worker's clock (live capture while idle).
+    pub fn advance(&mut self, now: Timestamp) {
+        for s in &self.senders {
+            let _ = s.try_send(ToWorker::Advance(now));
+        }
+    }
+
+    /// End of input: flush and tell workers to emit everything left.
+    pub fn finish(mut self) {
+        self.flush();
+        for s in &self.senders {
+            let _ = s.send(ToWorker::Finish);
+        }
+    }
+}

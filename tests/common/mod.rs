@@ -1,0 +1,97 @@
+//! Shared helpers for integration tests: run the binary, read truth JSONs.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The corpus directory from RUSTNET_CORPUS, or None (the caller prints a note and skips).
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("RUSTNET_CORPUS")?;
+    let p = PathBuf::from(dir);
+    p.is_dir().then_some(p)
+}
+
+/// Capture files of a directory (anything with a pcap/pcapng extension), sorted.
+pub fn captures(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    v.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng")));
+    v.sort();
+    v
+}
+
+/// The truth JSON beside a capture (`<file>.json`), if any.
+pub fn truth(capture: &Path) -> Option<Value> {
+    let mut name = capture.as_os_str().to_owned();
+    name.push(".json");
+    let text = std::fs::read_to_string(PathBuf::from(name)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Output of one run of the binary.
+pub struct Run {
+    pub records: Vec<Value>,
+    pub status: std::process::ExitStatus,
+    pub stderr: String,
+}
+
+/// `rustnet --read FILE --json [extra…]`.
+pub fn run_json(file: &Path, extra: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_rustnet"))
+        .arg("--read")
+        .arg(file)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .expect("the rustnet binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let records = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect();
+    Run { records, status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+}
+
+/// Splits "1.2.3.4:80" / "[::1]:80" into (address, port).
+pub fn split_endpoint(s: &str) -> (String, u16) {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (a, p) = rest.split_once("]:").unwrap_or((rest, "0"));
+        return (a.to_string(), p.parse().unwrap_or(0));
+    }
+    match s.rsplit_once(':') {
+        Some((a, p)) => (a.to_string(), p.parse().unwrap_or(0)),
+        None => (s.to_string(), 0),
+    }
+}
+
+/// Order-independent conversation key: (proto, lower end, higher end).
+pub fn conv_key(proto: &str, a: (String, u16), b: (String, u16)) -> (String, (String, u16), (String, u16)) {
+    let a = (normalize_addr(&a.0), a.1);
+    let b = (normalize_addr(&b.0), b.1);
+    if a <= b { (proto.to_string(), a, b) } else { (proto.to_string(), b, a) }
+}
+
+/// Canonical text of an IP address (tshark and Rust may format IPv6 alike, but be sure).
+pub fn normalize_addr(a: &str) -> String {
+    a.parse::<std::net::IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| a.to_string())
+}
+
+/// Exceptions: `tests/corpus_exceptions.json`, entries {file, check, reason}.
+pub fn exceptions() -> Vec<(String, String, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus_exceptions.json");
+    let text = std::fs::read_to_string(path).expect("tests/corpus_exceptions.json exists");
+    let v: Value = serde_json::from_str(&text).expect("exceptions file is JSON");
+    v.as_array()
+        .expect("exceptions file is a list")
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("file"), s("check"), s("reason"))
+        })
+        .collect()
+}
+
+pub fn is_exception(exc: &[(String, String, String)], file: &str, check: &str) -> bool {
+    exc.iter().any(|(f, c, _)| f == file && c == check)
+}
