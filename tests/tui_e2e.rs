@@ -79,7 +79,8 @@ fn tui_reads_file_filters_details_help_and_quits() {
         eprintln!("note: tmux is not installed; skipping the TUI end-to-end test");
         return;
     }
-    let file = dir.join(FILE);
+    // tmux starts the shell in our directory, but keep the path independent of it.
+    let file = std::fs::canonicalize(dir.join(FILE)).expect("corpus file exists");
     let conv = &truth(&file)["tcp_conversations"][0];
     let client = format!("{}:{}", conv["a"].as_str().unwrap_or(""), conv["a_port"]);
     let server = format!("{}:{}", conv["b"].as_str().unwrap_or(""), conv["b_port"]);

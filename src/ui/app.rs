@@ -188,9 +188,11 @@ impl App {
     }
 
     /// Takes a new snapshot and rebuilds the view (the once-per-refresh work).
-    pub fn set_snapshot(&mut self, snapshot: Snapshot) {
-        self.snapshot = snapshot;
+    /// Returns the previous snapshot, so the caller can free it off the UI thread.
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Snapshot {
+        let old = std::mem::replace(&mut self.snapshot, snapshot);
         self.rebuild();
+        old
     }
 
     pub fn selected_conn(&self) -> Option<&Connection> {
@@ -212,14 +214,11 @@ impl App {
     pub fn rebuild(&mut self) {
         let conns = &self.snapshot.connections;
         let f = &self.filter.applied;
-        let mut rows: Vec<usize> = if f.is_empty() {
-            (0..conns.len()).collect()
-        } else {
-            (0..conns.len()).filter(|&i| f.matches(&conns[i])).collect()
-        };
-        sort_rows(&mut rows, conns, self.sort, self.descending, self.snapshot.now);
-        self.rows = rows;
-        let by_id = self.selected_id.and_then(|id| self.rows.iter().position(|&i| conns[i].id == id));
+        let keep = |c: &Connection| f.is_empty() || f.matches(c);
+        let order = sorted(conns, keep, self.sort, self.descending, self.snapshot.now);
+        let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
+        self.rows.clear();
+        self.rows.extend(order.iter().map(|e| e.1 as usize));
         self.select(by_id.unwrap_or(self.selected));
     }
 
@@ -293,47 +292,65 @@ impl App {
     }
 }
 
-/// Per-row sort key, computed once per rebuild rather than per comparison.
-enum Keys<'a> {
-    Num(Vec<f64>),
-    Text(Vec<&'a str>),
-    Ord(Vec<(u8, std::net::IpAddr, u16)>),
+/// (id, index) of the kept connections in display order. One pass over the
+/// connections computes each key once; the sort then touches only the
+/// compact (key, id, index) entries, not the connections.
+fn sorted<'a>(
+    conns: &'a [Connection],
+    keep: impl Fn(&Connection) -> bool,
+    key: SortKey,
+    desc: bool,
+    now: rustnet_core::Timestamp,
+) -> Vec<(u64, u32)> {
+    fn by<'a, K>(
+        conns: &'a [Connection],
+        keep: impl Fn(&Connection) -> bool,
+        desc: bool,
+        key: impl Fn(&'a Connection) -> K,
+        cmp: impl Fn(&K, &K) -> Ordering,
+    ) -> Vec<(u64, u32)> {
+        let mut v: Vec<(K, u64, u32)> =
+            conns.iter().enumerate().filter(|(_, c)| keep(c)).map(|(i, c)| (key(c), c.id, i as u32)).collect();
+        // Ties keep id order so rows do not jump between refreshes.
+        v.sort_unstable_by(|a, b| {
+            let o = cmp(&a.0, &b.0);
+            if desc { o.reverse() } else { o }.then(a.1.cmp(&b.1))
+        });
+        v.into_iter().map(|(_, id, i)| (id, i)).collect()
+    }
+    let num = |a: &f64, b: &f64| a.total_cmp(b);
+    match key {
+        SortKey::Rate => by(
+            conns,
+            keep,
+            desc,
+            |c| {
+                let (tx, rx) = c.rates(now);
+                tx + rx
+            },
+            num,
+        ),
+        SortKey::Bytes => by(conns, keep, desc, |c| c.tx_bytes.saturating_add(c.rx_bytes), u64::cmp),
+        // Ascending age: youngest (latest first_seen) first.
+        SortKey::Age => by(conns, keep, desc, |c| std::cmp::Reverse(c.first_seen), Ord::cmp),
+        SortKey::Process => {
+            let name = |c: &'a Connection| text_key(c.process.as_ref().map_or("", |p| p.name.as_str()));
+            by(conns, keep, desc, name, |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| cmp_text(a.2, b.2)))
+        }
+        SortKey::Remote => by(conns, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
+        SortKey::State => by(conns, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
+        SortKey::Proto => by(conns, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
+    }
 }
 
-fn sort_rows(rows: &mut [usize], conns: &[Connection], key: SortKey, desc: bool, now: rustnet_core::Timestamp) {
-    let keys = match key {
-        SortKey::Rate => Keys::Num(
-            conns
-                .iter()
-                .map(|c| {
-                    let (tx, rx) = c.rates(now);
-                    tx + rx
-                })
-                .collect(),
-        ),
-        SortKey::Bytes => Keys::Num(conns.iter().map(|c| (c.tx_bytes + c.rx_bytes) as f64).collect()),
-        // Ascending age: youngest (latest first_seen) first.
-        SortKey::Age => Keys::Num(conns.iter().map(|c| -(c.first_seen.as_nanos() as f64)).collect()),
-        SortKey::Process => {
-            Keys::Text(conns.iter().map(|c| c.process.as_ref().map_or("", |p| p.name.as_str())).collect())
-        }
-        SortKey::Remote => Keys::Ord(conns.iter().map(|c| (0, c.remote.addr, c.remote.port)).collect()),
-        SortKey::State => Keys::Text(conns.iter().map(|c| c.state.name()).collect()),
-        SortKey::Proto => Keys::Ord(conns.iter().map(|c| (c.proto as u8, c.remote.addr, c.remote.port)).collect()),
-    };
-    let cmp_key = |a: usize, b: usize| -> Ordering {
-        match &keys {
-            Keys::Num(v) => v[a].total_cmp(&v[b]),
-            Keys::Text(v) => cmp_text(v[a], v[b]),
-            Keys::Ord(v) => v[a].cmp(&v[b]),
-        }
-    };
-    // Ties keep id order so rows do not jump between refreshes.
-    rows.sort_unstable_by(|&a, &b| {
-        let o = cmp_key(a, b);
-        let o = if desc { o.reverse() } else { o };
-        o.then(conns[a].id.cmp(&conns[b].id))
-    });
+/// (empty, lowercased 8-byte prefix, text): most comparisons end at the prefix,
+/// without reading the strings, which lie scattered on the heap.
+fn text_key(s: &str) -> (bool, u64, &str) {
+    let mut p = [0u8; 8];
+    for (d, b) in p.iter_mut().zip(s.bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    (s.is_empty(), u64::from_be_bytes(p), s)
 }
 
 /// Case-insensitive, empty last (a missing process sorts after named ones).

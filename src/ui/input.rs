@@ -262,6 +262,29 @@ mod tests {
     }
 
     #[test]
+    fn process_sort_is_case_insensitive_with_unknown_last() {
+        let names = ["beta", "Alpha", "", "alpha2", "gamma_long_name_x", "gamma_long_name_a"];
+        let mut s = conns(names.len(), |_| 0, |_| 0);
+        for (c, n) in s.connections.iter_mut().zip(names) {
+            c.process = (!n.is_empty()).then(|| rustnet_core::track::ProcessInfo {
+                pid: 1,
+                name: n.to_string(),
+                cmdline: None,
+            });
+        }
+        let mut a = app(s);
+        while a.sort != SortKey::Process {
+            press(&mut a, KeyCode::Char('s'));
+        }
+        let shown: Vec<&str> = a
+            .rows
+            .iter()
+            .map(|&i| a.snapshot.connections[i].process.as_ref().map_or("", |p| p.name.as_str()))
+            .collect();
+        assert_eq!(shown, ["Alpha", "alpha2", "beta", "gamma_long_name_a", "gamma_long_name_x", ""]);
+    }
+
+    #[test]
     fn tabs_details_and_help() {
         let mut a = app(conns(3, |_| 0, |_| 0));
         press(&mut a, KeyCode::Enter);

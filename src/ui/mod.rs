@@ -123,6 +123,8 @@ fn event_loop(
     let mut last_apply: Option<Instant> = None;
     let mut status_since: Option<Instant> = None;
     let mut clip = clipboard::Clipboard::default();
+    let (reaper, old_snapshots) = crossbeam_channel::unbounded::<Snapshot>();
+    std::thread::spawn(move || old_snapshots.iter().for_each(drop));
     let mut dirty = true;
     loop {
         if stop.load(Ordering::SeqCst) {
@@ -134,7 +136,10 @@ fn event_loop(
         if pending.as_ref().is_some_and(|s| due || s.finished)
             && let Some(s) = pending.take()
         {
-            app.set_snapshot(s);
+            // Freeing 100k connections takes milliseconds: not on this thread.
+            if let Err(e) = reaper.send(app.set_snapshot(s)) {
+                drop(e.into_inner());
+            }
             last_apply = Some(Instant::now());
             dirty = true;
         }

@@ -16,10 +16,6 @@ use std::time::Duration;
 const FILES: &[&str] =
     &["ndpi_443-curl.pcap", "zeek_get.pcap", "ndpi_dns.pcap", "zeek_5-pings.pcap", "ndpi_http.pcapng"];
 
-/// Servers of conversations the core does not decode yet: VLAN-tagged PPPoE
-/// session frames in ndpi_dns.pcap (frames 4-5). Counted in the packet total.
-const UNDECODED: &[&str] = &["82.178.158.181"];
-
 /// An app showing the corpus files plus one hand-built connection with every
 /// field set; None when the corpus is not available.
 fn corpus_app() -> Option<App> {
@@ -100,9 +96,6 @@ fn overview_lists_tshark_conversations() {
                 let (b, bp) = (c["b"].as_str().unwrap_or(""), c["b_port"].as_u64().unwrap_or(0));
                 // The server is the end on the well-known port.
                 let (client, server) = if bp < ap { ((a, ap), (b, bp)) } else { ((b, bp), (a, ap)) };
-                if UNDECODED.contains(&server.0) {
-                    continue;
-                }
                 let row = text
                     .lines()
                     .find(|l| l.contains(&format!("{}:{}", server.0, server.1)))
