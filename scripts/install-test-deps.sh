@@ -7,4 +7,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   iproute2 iputils-ping arping tcpdump tshark curl nginx dnsmasq \
-  openssh-server openssh-client dnsutils tmux python3 ca-certificates openssl >/dev/null
+  openssh-server openssh-client dnsutils tmux python3 ca-certificates openssl ethtool >/dev/null

@@ -27,7 +27,7 @@ impl LogLevel {
 /// Terminal network monitor: connections, protocol state, DPI and processes,
 /// live or from capture files.
 #[derive(Debug, Parser)]
-#[command(name = "rustnet", version, after_help = crate::PERMISSIONS_NOTE)]
+#[command(name = "rustnet", version, after_help = crate::host::privileges::PERMISSIONS_HELP)]
 pub struct Cli {
     /// Interface to monitor; "any" = all; default: the interface of the default route
     #[arg(short, long, value_name = "IFACE")]
@@ -68,6 +68,11 @@ pub struct Cli {
     /// Connection table cap; the longest idle are evicted first
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_connections: u64,
+
+    /// Do not look up host names of remote addresses (reverse DNS); names
+    /// seen in DNS answers on the wire are still shown
+    #[arg(long)]
+    pub no_resolve_dns: bool,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

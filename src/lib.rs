@@ -3,14 +3,10 @@
 
 pub mod capture;
 pub mod cli;
+pub mod host;
 pub mod logging;
 pub mod output;
 pub mod pipeline;
 pub mod snapshot;
+pub mod source;
 pub mod ui;
-
-/// Shown after `--help`.
-pub const PERMISSIONS_NOTE: &str = "\
-Permissions: live capture needs CAP_NET_RAW (raw packet sockets). Run with sudo, or grant
-the binary the capability once:  sudo setcap cap_net_raw,cap_net_admin=eip $(which rustnet)
-Reading capture files (--read) needs no privileges.";

@@ -1,14 +1,18 @@
 use anyhow::Context;
 use clap::Parser;
-use crossbeam_channel::unbounded;
-use rustnet::capture::file::{FileError, read_file};
+use crossbeam_channel::bounded;
+use rustnet::capture::live::LiveCapture;
 use rustnet::cli::Cli;
-use rustnet::pipeline::{NoEnrich, Pipeline, PipelineConfig, View};
+use rustnet::host::enrich::{FileEnrich, HostEnrich};
+use rustnet::host::{interfaces, privileges};
+use rustnet::pipeline::{Enrich, Pipeline, PipelineConfig, View};
+use rustnet::source::{self, SourceCounters, SourceEnd};
 use rustnet::{logging, output};
 use rustnet_core::filter::Filter;
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 fn main() {
     let code = match run() {
@@ -30,6 +34,12 @@ fn run() -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if let Some(d) = cli.duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        eprintln!("rustnet: --duration must be a positive number of seconds");
+        return Ok(2);
+    }
     if let Some(level) = cli.log_level {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
@@ -38,56 +48,92 @@ fn run() -> anyhow::Result<i32> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
     }
+    let tui = !cli.json && std::io::stdout().is_terminal();
+    if tui && cli.read.is_none() {
+        anyhow::bail!("the terminal interface for live capture is not wired yet; use --json or --read FILE");
+    }
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
     let mut engine = rustnet_core::Config { dpi: !cli.no_dpi, ..Default::default() };
     engine.max_connections = usize::try_from(cli.max_connections).unwrap_or(usize::MAX);
     let timeouts = engine.timeouts.clone();
-    let cfg = PipelineConfig {
-        workers,
-        engine,
-        view: View { filter, no_localhost: cli.no_localhost },
-        live: cli.read.is_none(),
+
+    // Open the capture first: errors (permissions, unknown interface) end here.
+    let live = match &cli.read {
+        Some(_) => None,
+        None => {
+            let iface = match cli.interface.clone().or_else(interfaces::default_route_interface) {
+                Some(i) => i,
+                None => anyhow::bail!("no default route: name an interface with -i (or -i any)"),
+            };
+            let cap = match LiveCapture::open(&iface) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("rustnet: {e}");
+                    return Ok(1);
+                }
+            };
+            engine.local_addrs = interfaces::local_addresses(&iface);
+            engine.report_new_flows = true;
+            log::info!("capturing on {iface}; local addresses {:?}", engine.local_addrs);
+            // The socket is open: give up what is no longer needed, before any
+            // thread starts (capabilities are per thread).
+            log::info!("privileges: {}", privileges::drop_privileges());
+            Some(cap)
+        }
     };
-    let Some(path) = cli.read.clone() else {
-        anyhow::bail!("live capture is not built yet; use --read FILE");
+    let host = live.is_some().then(|| Arc::new(HostEnrich::start(!cli.no_resolve_dns)));
+    let enrich: Arc<dyn Enrich> = match &host {
+        Some(h) => h.clone(),
+        None => Arc::new(FileEnrich::new()),
     };
-    if !cli.json && std::io::stdout().is_terminal() {
+    let cfg =
+        PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live: live.is_some() };
+    if tui && let Some(path) = cli.read.clone() {
         let ui = rustnet::ui::UiConfig {
-            refresh: std::time::Duration::from_millis(cli.refresh_interval),
+            refresh: Duration::from_millis(cli.refresh_interval),
             source: path.display().to_string(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         };
-        return rustnet::ui::session::run_file(&path, &cfg, ui, stop);
+        return rustnet::ui::session::run_file(&path, &cfg, enrich, ui, stop);
     }
-    let (rec_tx, rec_rx) = unbounded();
-    let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), rec_tx);
-    let mut disp = pipeline.dispatcher(false);
-    let stop_reader = stop.clone();
-    let reader = std::thread::Builder::new().name("capture".into()).spawn(move || {
-        let r = read_file(&path, &mut |p| {
-            disp.push(p);
-            !stop_reader.load(Ordering::Relaxed)
-        });
-        disp.finish();
-        r
+    // Bounded: a slow stdout slows the workers instead of growing memory.
+    let (rec_tx, rec_rx) = bounded(16);
+    let pipeline = Pipeline::start(&cfg, enrich, rec_tx);
+    let disp = pipeline.dispatcher(cfg.live);
+    let counters = Arc::new(SourceCounters::default());
+    let (stop_src, counters_src) = (stop.clone(), counters.clone());
+    let duration = cli.duration.map(Duration::from_secs_f64);
+    let read = cli.read.clone();
+    let capture = std::thread::Builder::new().name("capture".into()).spawn(move || match (live, read) {
+        (Some(cap), _) => source::run_live(cap, disp, stop_src, duration, counters_src),
+        (None, Some(path)) => source::run_file(path, disp, stop_src),
+        (None, None) => SourceEnd::Failed("no packet source".into()),
     })?;
     let stats = output::write_json_lines(rec_rx, &timeouts, workers)?;
     pipeline.join();
-    let read = reader.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
+    let end = capture.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
+    stop.store(true, Ordering::Relaxed);
     if stats.unknown_link > 0 {
         eprintln!(
             "rustnet: warning: skipped {} packets of unsupported link types {:?}",
             stats.unknown_link, stats.unknown_link_types
         );
     }
+    let drops = counters.kernel_drops.load(Ordering::Relaxed);
+    if drops > 0 {
+        eprintln!("rustnet: warning: the kernel dropped {drops} packets (capture ring full)");
+    }
     log::info!("done: {stats:?}");
-    match read {
-        Ok(_) => Ok(0),
-        Err(e @ FileError::Corrupt { .. }) => {
+    if let Some(h) = &host {
+        log::info!("process lookups: {:?}", h.procs.stats());
+    }
+    match end {
+        SourceEnd::Done => Ok(0),
+        SourceEnd::Damaged(e) => {
             eprintln!("rustnet: warning: {e}");
             Ok(0)
         }
-        Err(e) => {
+        SourceEnd::Failed(e) => {
             eprintln!("rustnet: {e}");
             Ok(1)
         }

@@ -56,7 +56,10 @@ pub fn read_file(path: &Path, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<
     // read with an error, not the process.
     let run = |f: &mut dyn FnMut(&Packet<'_>) -> bool| -> Result<u64, FileError> {
         if PCAP_MAGICS.contains(&magic) {
-            super::pcap::read_pcap(reader, f)
+            match map_file(path) {
+                Some(m) => super::pcap::read_pcap_mapped(&m, f),
+                None => super::pcap::read_pcap(reader, f),
+            }
         } else if magic == PCAPNG_MAGIC {
             read_pcapng(reader, f)
         } else {
@@ -67,6 +70,20 @@ pub fn read_file(path: &Path, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<
         Ok(r) => r,
         Err(_) => Err(FileError::Corrupt { packets: 0, reason: "parser failure".into() }),
     }
+}
+
+/// Maps a regular file read-only; None for pipes, devices, or if mapping fails.
+fn map_file(path: &Path) -> Option<memmap2::Mmap> {
+    let file = File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    // SAFETY: the map is read-only and private to this process. A file
+    // truncated by another process while mapped would fault (SIGBUS); that is
+    // the documented limit of mapped reading, as with tcpdump's own readers.
+    let m = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    let _ = m.advise(memmap2::Advice::Sequential);
+    Some(m)
 }
 
 /// Per-interface link type and timestamp unit.

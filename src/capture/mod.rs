@@ -1,6 +1,7 @@
 //! Packet sources: capture files and live interfaces.
 
 pub mod file;
+pub mod live;
 mod pcap;
 
 use rustnet_core::Timestamp;

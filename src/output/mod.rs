@@ -20,7 +20,11 @@ pub fn write_json_lines(rx: Receiver<Records>, t: &Timeouts, workers: usize) -> 
     for r in rx.iter() {
         if r.last {
             now = now.max(r.now);
-            last.extend(r.conns);
+            if last.is_empty() {
+                last = r.conns;
+            } else {
+                last.extend(r.conns);
+            }
             add_stats(&mut stats, &r.stats);
             finished_workers += 1;
             if finished_workers == workers {

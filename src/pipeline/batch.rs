@@ -27,7 +27,8 @@ const BATCH_BYTES: usize = 512 * 1024;
 
 impl Batch {
     pub fn with_capacity() -> Self {
-        Batch { data: Vec::with_capacity(BATCH_BYTES + 65_536), meta: Vec::with_capacity(BATCH_PACKETS) }
+        // Small to start: recycled batches keep whatever they grew to.
+        Batch { data: Vec::with_capacity(64 * 1024), meta: Vec::with_capacity(BATCH_PACKETS) }
     }
 
     pub fn push(&mut self, p: &Packet<'_>) {

@@ -85,7 +85,7 @@ pub struct Dispatcher {
     queue_drops: Arc<AtomicU64>,
 }
 
-const QUEUE_BATCHES: usize = 64;
+const QUEUE_BATCHES: usize = 16;
 
 impl Pipeline {
     pub fn start(cfg: &PipelineConfig, enrich: Arc<dyn Enrich>, records: Sender<Records>) -> Pipeline {
@@ -95,7 +95,10 @@ impl Pipeline {
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {
             let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
-            let engine = rustnet_core::Engine::new(cfg.engine.clone()).with_ids(i as u64 + 1, n as u64);
+            // The table cap is shared out: each worker holds its part.
+            let mut ecfg = cfg.engine.clone();
+            ecfg.max_connections = cfg.engine.max_connections.div_ceil(n);
+            let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone());
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
             match h {

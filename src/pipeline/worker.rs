@@ -91,13 +91,11 @@ impl Worker {
         if self.finished.is_empty() && !last {
             return;
         }
-        let mut out = Vec::with_capacity(self.finished.len());
-        for mut c in self.finished.drain(..) {
-            self.enrich.enrich(&mut c);
-            if self.view.shows(&c) {
-                out.push(c);
-            }
+        let mut out = std::mem::take(&mut self.finished);
+        for c in &mut out {
+            self.enrich.enrich(c);
         }
+        out.retain(|c| self.view.shows(c));
         let _ =
             self.records.send(Records { now: self.engine.now(), conns: out, last, stats: self.engine.stats().clone() });
     }

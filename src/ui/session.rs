@@ -4,7 +4,7 @@
 
 use super::UiConfig;
 use crate::capture::file::{FileError, read_file};
-use crate::pipeline::{NoEnrich, Pipeline, PipelineConfig};
+use crate::pipeline::{Enrich, Pipeline, PipelineConfig};
 use crate::snapshot::Snapshot;
 use crossbeam_channel::{Sender, bounded, unbounded};
 use rustnet_core::Timestamp;
@@ -21,14 +21,20 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 const NAP: Duration = Duration::from_millis(20);
 
 /// Runs the TUI over `path`. Returns the process exit code.
-pub fn run_file(path: &Path, cfg: &PipelineConfig, ui: UiConfig, stop: Arc<AtomicBool>) -> anyhow::Result<i32> {
+pub fn run_file(
+    path: &Path,
+    cfg: &PipelineConfig,
+    enrich: Arc<dyn Enrich>,
+    ui: UiConfig,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<i32> {
     // Fail before taking over the screen when the file cannot even be opened.
     let mut magic = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let (rec_tx, rec_rx) = unbounded();
-    let pipeline = Pipeline::start(cfg, Arc::new(NoEnrich), rec_tx);
+    let pipeline = Pipeline::start(cfg, enrich, rec_tx);
     let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
     let refresh = ui.refresh;
     let source = path.display().to_string();

@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: run the binary, read truth JSONs.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,11 +47,7 @@ pub fn run_json(file: &Path, extra: &[&str]) -> Run {
         .args(extra)
         .output()
         .expect("the rustnet binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let records = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect();
+    let records = parse_lines(&String::from_utf8_lossy(&out.stdout));
     Run { records, status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
 }
 
@@ -65,8 +63,11 @@ pub fn split_endpoint(s: &str) -> (String, u16) {
     }
 }
 
-/// Order-independent conversation key: (proto, lower end, higher end).
-pub fn conv_key(proto: &str, a: (String, u16), b: (String, u16)) -> (String, (String, u16), (String, u16)) {
+/// (proto, lower end, higher end).
+pub type ConvKey = (String, (String, u16), (String, u16));
+
+/// Order-independent conversation key.
+pub fn conv_key(proto: &str, a: (String, u16), b: (String, u16)) -> ConvKey {
     let a = (normalize_addr(&a.0), a.1);
     let b = (normalize_addr(&b.0), b.1);
     if a <= b { (proto.to_string(), a, b) } else { (proto.to_string(), b, a) }
@@ -94,4 +95,27 @@ pub fn exceptions() -> Vec<(String, String, String)> {
 
 pub fn is_exception(exc: &[(String, String, String)], file: &str, check: &str) -> bool {
     exc.iter().any(|(f, c, _)| f == file && c == check)
+}
+
+/// Sums records per TCP/UDP conversation: (packets, bytes).
+pub fn record_conversations(records: &[Value]) -> std::collections::BTreeMap<ConvKey, (u64, u64)> {
+    let mut m = std::collections::BTreeMap::new();
+    for r in records {
+        let proto = r["proto"].as_str().unwrap_or_default();
+        if proto != "tcp" && proto != "udp" {
+            continue;
+        }
+        let l = split_endpoint(r["local"].as_str().unwrap_or_default());
+        let rr = split_endpoint(r["remote"].as_str().unwrap_or_default());
+        let e = m.entry(conv_key(proto, l, rr)).or_insert((0, 0));
+        let n = |k: &str| r[k].as_u64().unwrap_or(0);
+        e.0 += n("tx_packets") + n("rx_packets");
+        e.1 += n("tx_bytes") + n("rx_bytes");
+    }
+    m
+}
+
+/// Parses JSON lines.
+pub fn parse_lines(text: &str) -> Vec<Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))).collect()
 }

@@ -3,7 +3,7 @@
 
 use crate::dpi::{DpiInput, DpiState};
 use crate::time::Timestamp;
-use crate::track::frag::{DatagramId, FragTable};
+use crate::track::frag::{DatagramId, FragTable, Pending};
 use crate::track::table::{Entry, Table};
 use crate::track::{Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port};
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
@@ -149,7 +149,9 @@ impl Engine {
     /// Moves every remaining connection to the finished list (end of input).
     pub fn finish_all(&mut self) {
         self.stats.orphan_fragments += self.frags.pending_packets();
-        self.finished.extend(self.table.map.drain().map(|(_, e)| e.conn));
+        let map = std::mem::take(&mut self.table.map);
+        self.finished.reserve(map.len());
+        self.finished.extend(map.into_values().map(|e| e.conn));
     }
 
     /// Advances the clock without a packet (live capture while idle) and
@@ -203,18 +205,17 @@ impl Engine {
             Some(f) if f.first => self.frags.first(datagram(&pkt, ip_proto(proto), f.id), key, ts),
             _ => None,
         };
-        let from_local = self.upsert(key, &pkt, src, dst, ts);
-        let Some(entry) = self.table.map.get_mut(&key) else {
-            return;
-        };
-        if let Some(p) = early {
-            entry.conn.tx_packets += if from_local { p.packets } else { 0 };
-            entry.conn.rx_packets += if from_local { 0 } else { p.packets };
-            entry.conn.tx_bytes += if from_local { p.bytes } else { 0 };
-            entry.conn.rx_bytes += if from_local { 0 } else { p.bytes };
+        // One lookup for packets of known flows (the common case).
+        if let Some(e) = self.table.map.get_mut(&key)
+            && !is_new_tcp_open(e, &pkt)
+        {
+            let from_local = e.conn.local == src;
+            return account(e, &pkt, early, from_local, ts, wire_len);
         }
-        entry.conn.count(ts, from_local, wire_len);
-        update_state(entry, &pkt, from_local);
+        let from_local = self.create(key, &pkt, src, dst, ts);
+        if let Some(e) = self.table.map.get_mut(&key) {
+            account(e, &pkt, early, from_local, ts, wire_len);
+        }
     }
 
     fn count_error(&mut self, e: ParseError) {
@@ -242,15 +243,12 @@ impl Engine {
     }
 
     /// Finds or creates the connection; returns whether the packet is from its local side.
-    fn upsert(&mut self, key: FlowKey, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint, ts: Timestamp) -> bool {
-        if let Some(e) = self.table.map.get(&key) {
-            if !is_new_tcp_open(e, pkt) {
-                return e.conn.local == src;
-            }
-            // Port reuse: a fresh SYN after the old connection closed.
-            if let Some(old) = self.table.map.remove(&key) {
-                self.finished.push(old.conn);
-            }
+    /// Creates the connection (ending a closed one on the same key); returns
+    /// whether the packet is from its local side.
+    fn create(&mut self, key: FlowKey, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint, ts: Timestamp) -> bool {
+        // Port reuse: a fresh SYN after the old connection closed.
+        if let Some(old) = self.table.map.remove(&key) {
+            self.finished.push(old.conn);
         }
         self.stats.evicted += self.table.make_room(&mut self.finished);
         let src_is_local = self.src_is_local(pkt, src, dst);
@@ -264,7 +262,7 @@ impl Engine {
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
-        self.table.map.insert(key, Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None });
+        self.table.map.insert(key, Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None }));
         src_is_local
     }
 
@@ -278,7 +276,7 @@ impl Engine {
         }
         match pkt.l4 {
             L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => flags & tcp_flags::ACK == 0,
-            L4::Icmp { v6, icmp_type, .. } => !is_echo_reply(v6, icmp_type),
+            L4::Icmp { v6, icmp_type, .. } => !is_icmp_response(v6, icmp_type),
             L4::Arp { op } => op != 2,
             L4::Tcp { .. } | L4::Udp { .. } => !well_known(src.port) || well_known(dst.port),
             _ => true,
@@ -290,8 +288,22 @@ fn well_known(port: u16) -> bool {
     port < 1024 || is_service_port(port)
 }
 
-fn is_echo_reply(v6: bool, t: u8) -> bool {
-    if v6 { t == 129 } else { t == 0 }
+/// ICMP messages sent in answer to another host's packet (replies, errors,
+/// neighbour/router advertisements): their receiver is the local end.
+fn is_icmp_response(v6: bool, t: u8) -> bool {
+    if v6 { matches!(t, 1..=4 | 129 | 134 | 136) } else { matches!(t, 0 | 3 | 4 | 5 | 11 | 12 | 14 | 16 | 18) }
+}
+
+/// DESIGN.md names echo and ARP states only. IPv6 neighbour and router
+/// discovery is IPv6's ARP, so it shows ARP's names; other ICMP shows as a
+/// request or a reply by its role.
+fn icmp_state(v6: bool, t: u8) -> State {
+    match (v6, t) {
+        (true, 133 | 135) => State::ArpRequest,
+        (true, 134 | 136) => State::ArpReply,
+        _ if is_icmp_response(v6, t) => State::EchoReply,
+        _ => State::EchoRequest,
+    }
 }
 
 fn ip_proto(p: Proto) -> u8 {
@@ -312,7 +324,7 @@ fn initial_state(p: Proto) -> State {
     match p {
         Proto::Tcp => State::Established,
         Proto::Udp => State::UdpActive,
-        Proto::Icmp | Proto::Icmpv6 => State::IcmpOther,
+        Proto::Icmp | Proto::Icmpv6 => State::EchoRequest,
         Proto::Arp => State::ArpRequest,
     }
 }
@@ -340,6 +352,22 @@ fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
     pure_syn && matches!(e.tcp.state(), State::Closed | State::TimeWait)
 }
 
+/// Counts a packet (and fragments that came before it) and updates state.
+fn account(e: &mut Entry, p: &Packet<'_>, early: Option<Pending>, from_local: bool, ts: Timestamp, wire_len: u32) {
+    if let Some(f) = early {
+        let c = &mut e.conn;
+        if from_local {
+            c.tx_packets += f.packets;
+            c.tx_bytes += f.bytes;
+        } else {
+            c.rx_packets += f.packets;
+            c.rx_bytes += f.bytes;
+        }
+    }
+    e.conn.count(ts, from_local, wire_len);
+    update_state(e, p, from_local);
+}
+
 fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
     let first = e.conn.tx_packets + e.conn.rx_packets == 1;
     let (tcp, payload) = match p.l4 {
@@ -349,11 +377,7 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
         }
         L4::Udp { payload, .. } => (None, payload),
         L4::Icmp { v6, icmp_type, .. } => {
-            e.conn.state = match (v6, icmp_type) {
-                (false, 8) | (true, 128) => State::EchoRequest,
-                (false, 0) | (true, 129) => State::EchoReply,
-                _ => State::IcmpOther,
-            };
+            e.conn.state = icmp_state(v6, icmp_type);
             return;
         }
         L4::Arp { op } => {

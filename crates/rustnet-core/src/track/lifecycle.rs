@@ -56,7 +56,7 @@ impl Timeouts {
             QuicInitial | QuicHandshake | QuicConnected => self.udp_remove,
             DnsQuery | DnsResponse => self.dns,
             UdpActive | UdpIdle | UdpStale => self.udp_remove,
-            EchoRequest | EchoReply | ArpRequest | ArpReply | IcmpOther => self.icmp_arp,
+            EchoRequest | EchoReply | ArpRequest | ArpReply => self.icmp_arp,
         }
     }
 

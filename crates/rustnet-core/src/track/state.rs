@@ -33,8 +33,6 @@ pub enum State {
     EchoReply,
     ArpRequest,
     ArpReply,
-    /// ICMP that is neither echo request nor reply (errors, neighbour discovery).
-    IcmpOther,
 }
 
 impl State {
@@ -69,7 +67,6 @@ impl State {
             EchoReply => "ECHO_REPLY",
             ArpRequest => "ARP_REQUEST",
             ArpReply => "ARP_REPLY",
-            IcmpOther => "ICMP",
         }
     }
 

@@ -21,7 +21,8 @@ pub(crate) struct Entry {
 /// Connections by flow key.
 #[derive(Debug)]
 pub(crate) struct Table {
-    pub map: FxHashMap<FlowKey, Entry>,
+    /// Boxed entries keep buckets small, so growth and tombstone rehashes stay cheap in memory.
+    pub map: FxHashMap<FlowKey, Box<Entry>>,
     pub cap: usize,
 }
 

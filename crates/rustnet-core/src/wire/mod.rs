@@ -221,26 +221,22 @@ fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
 /// packets of a flow, fragments included, to the same worker. Frames that do not
 /// parse hash to 0.
 pub fn flow_hash(link: LinkType, frame: &[u8]) -> u64 {
-    let Ok(lp) = link::decode(link, frame) else {
-        return 0;
-    };
-    let Some(ip) = frame.get(lp.offset..) else {
-        return 0;
-    };
-    let (a, b): (&[u8], &[u8]) = match lp.ether_type {
-        ETHERTYPE_IPV4 if ip.len() >= 20 => (&ip[12..16], &ip[16..20]),
-        ETHERTYPE_IPV6 if ip.len() >= 40 => (&ip[8..24], &ip[24..40]),
-        ETHERTYPE_ARP if ip.len() >= 28 => (&ip[14..18], &ip[24..28]),
+    let Ok(lp) = link::decode(link, frame) else { return 0 };
+    let Some(ip) = frame.get(lp.offset..) else { return 0 };
+    let word = |at: usize| ip.get(at..at + 16).map_or(0, |b| u128::from_be_bytes(b.try_into().unwrap_or([0; 16])));
+    let quad = |at: usize| ip.get(at..at + 4).map_or(0, |b| u128::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])));
+    let (a, b) = match lp.ether_type {
+        ETHERTYPE_IPV4 if ip.len() >= 20 => (quad(12), quad(16)),
+        ETHERTYPE_IPV6 if ip.len() >= 40 => (word(8), word(24)),
+        ETHERTYPE_ARP if ip.len() >= 28 => (quad(14), quad(24)),
         _ => return 0,
     };
+    // Order-independent, then mixed (a multiply-xorshift finaliser) so that
+    // neighbouring addresses spread over workers.
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    // FNV-1a: tiny, stable across runs, and good enough to spread address pairs.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &x in lo.iter().chain(hi) {
-        h ^= u64::from(x);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    let x = (lo as u64) ^ ((lo >> 64) as u64).rotate_left(17) ^ (hi as u64).rotate_left(31) ^ ((hi >> 64) as u64);
+    let x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^ (x >> 33)
 }
 
 #[cfg(test)]

@@ -1,0 +1,307 @@
+//! QUIC inspection: long/short headers, versions (v1, v2, drafts, gQUIC),
+//! Initial packet decryption in both directions, CRYPTO reassembly for the
+//! ClientHello's SNI and ALPN, CONNECTION_CLOSE in Initial packets, and the
+//! handshake's progress as a connection state.
+//!
+//! Cost: only Initial packets are decrypted, at most `MAX_DECRYPTS` per
+//! connection; all buffers live in one boxed `Inner` that is dropped once
+//! the connection is done, so a done connection costs a few bytes.
+
+mod crypto;
+mod frames;
+mod gquic;
+mod header;
+
+use super::{QuicClose, QuicInfo};
+use crate::track::State;
+use frames::{CryptoStream, Frame, Hello};
+use header::{LongType, NEGOTIATION};
+
+/// Initial packets decrypted per connection, both directions together.
+const MAX_DECRYPTS: u8 = 24;
+/// Datagrams after which a connection that never gets further is given up.
+const MAX_DATAGRAMS: u32 = 512;
+/// gQUIC client packets searched for a CHLO.
+const MAX_GQUIC_CHLO_PACKETS: u16 = 8;
+
+/// Per-connection QUIC inspection state.
+#[derive(Clone, Debug, Default)]
+pub struct QuicState {
+    state: Option<State>,
+    done: bool,
+    inner: Option<Box<Inner>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Inner {
+    /// Initial keys, derived from the client's first DCID (or the DCID
+    /// chosen after a Retry, or the one of a new version after VN).
+    keys: Option<crypto::InitialKeys>,
+    crypto: CryptoStream,
+    /// Version of the ClientHello being reassembled.
+    crypto_version: u32,
+    /// The ClientHello was read, or cannot be.
+    hello_done: bool,
+    decrypts: u8,
+    datagrams: u32,
+    /// Largest Initial packet number per direction (client, server).
+    largest_pn: [Option<u64>; 2],
+    /// Short header (1-RTT) packets seen per direction.
+    short_seen: [bool; 2],
+    /// Last version reported, to avoid re-formatting it per packet.
+    version: Option<u32>,
+    gquic: bool,
+    gquic_chlo_packets: u16,
+    /// The caller's `from_client` value of the side that sent the first
+    /// Initial (or gQUIC version packet): that side is the client, whatever
+    /// the caller thinks (a live capture on a server sees clients as remote).
+    client_flag: Option<bool>,
+    /// Decryption buffer, reused.
+    scratch: Vec<u8>,
+}
+
+impl Inner {
+    /// Whether this datagram comes from the QUIC client.
+    fn orient(&mut self, from_client: bool, payload: &[u8]) -> bool {
+        if self.client_flag.is_none() {
+            let opens = gquic::version(payload).is_some()
+                || header::parse_long(payload)
+                    .is_some_and(|h| matches!(h.ptype, Some(LongType::Initial | LongType::ZeroRtt)));
+            if opens {
+                self.client_flag = Some(from_client);
+            }
+        }
+        self.client_flag.map_or(from_client, |c| c == from_client)
+    }
+}
+
+/// Order of QUIC states: the state only moves forward.
+fn rank(s: Option<State>) -> u8 {
+    match s {
+        None => 0,
+        Some(State::QuicInitial) => 1,
+        Some(State::QuicHandshake) => 2,
+        Some(State::QuicConnected) => 3,
+        Some(State::QuicDraining) => 4,
+        Some(State::QuicClosed) => 5,
+        Some(_) => 0,
+    }
+}
+
+impl QuicState {
+    /// Whether a UDP payload looks like a QUIC long-header packet (IETF
+    /// QUIC of a known, draft or reserved version, Version Negotiation, or
+    /// a gQUIC client packet).
+    pub fn looks_like_quic(payload: &[u8]) -> bool {
+        if gquic::version(payload).is_some() {
+            return true;
+        }
+        match header::parse_long(payload) {
+            Some(h) if h.version == NEGOTIATION => {
+                // The version list must be whole and not empty.
+                let list = 7 + h.dcid.len() + h.scid.len();
+                payload.len() > list && (payload.len() - list).is_multiple_of(4)
+            }
+            Some(h) => payload[0] & 0x40 != 0 && header::is_known_version(h.version),
+            None => false,
+        }
+    }
+
+    /// Feeds one UDP datagram; returns the QUIC state. `from_client` only
+    /// tells the two directions apart: the side that sends the first
+    /// Initial is taken as the client.
+    pub fn on_datagram(&mut self, from_client: bool, payload: &[u8], info: &mut QuicInfo) -> Option<State> {
+        if self.done {
+            return self.state;
+        }
+        let inner = self.inner.get_or_insert_with(Box::default);
+        let from_client = inner.orient(from_client, payload);
+        inner.datagrams = inner.datagrams.saturating_add(1);
+        let mut reached = self.state;
+        if inner.gquic || gquic::version(payload).is_some() {
+            reached = on_gquic(inner, from_client, payload, info, reached);
+        } else {
+            let mut rest = payload;
+            let mut first = true;
+            while let Some(&b0) = rest.first() {
+                if b0 & 0x80 == 0 {
+                    // A short header runs to the end of the datagram. After
+                    // coalesced packets, a zero first byte is padding.
+                    if first || b0 & 0x40 != 0 {
+                        inner.short_seen[usize::from(!from_client)] = true;
+                    }
+                    break;
+                }
+                let Some(h) = header::parse_long(rest) else {
+                    break;
+                };
+                let packet = &rest[..h.packet_len];
+                reached = advance(reached, on_long(inner, from_client, &h, packet, info));
+                rest = &rest[h.packet_len..];
+                first = false;
+            }
+            if inner.short_seen == [true, true] {
+                reached = advance(reached, Some(State::QuicConnected));
+            }
+        }
+        self.state = reached;
+        if inner.datagrams >= MAX_DATAGRAMS || inner.decrypts >= MAX_DECRYPTS {
+            inner.hello_done = true;
+        }
+        let settled = matches!(self.state, Some(State::QuicConnected | State::QuicClosed | State::QuicDraining));
+        if inner.hello_done && (settled || inner.datagrams >= MAX_DATAGRAMS) {
+            self.done = true;
+            self.inner = None;
+        }
+        self.state
+    }
+
+    /// True once SNI/ALPN are known (or cannot be) and the handshake has
+    /// completed or the connection closed: nothing more will be learned.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+}
+
+fn advance(current: Option<State>, next: Option<State>) -> Option<State> {
+    if rank(next) > rank(current) { next } else { current }
+}
+
+/// One IETF long header packet; returns the state it shows.
+fn on_long(
+    inner: &mut Inner,
+    from_client: bool,
+    h: &header::LongHeader<'_>,
+    packet: &[u8],
+    info: &mut QuicInfo,
+) -> Option<State> {
+    if h.version != NEGOTIATION && inner.version != Some(h.version) {
+        inner.version = Some(h.version);
+        info.version = Some(header::version_name(h.version));
+    }
+    match h.ptype? {
+        LongType::Initial => {
+            on_initial(inner, from_client, h, packet, info);
+            if info.close.is_some() { Some(State::QuicClosed) } else { Some(State::QuicInitial) }
+        }
+        LongType::ZeroRtt => Some(State::QuicInitial),
+        LongType::Handshake => Some(State::QuicHandshake),
+        // After a Retry the client's next Initial carries a new DCID; the
+        // key lookup in `on_initial` follows it.
+        LongType::Retry => None,
+    }
+}
+
+/// Decrypts an Initial packet and reads its CRYPTO and CONNECTION_CLOSE frames.
+fn on_initial(inner: &mut Inner, from_client: bool, h: &header::LongHeader<'_>, packet: &[u8], info: &mut QuicInfo) {
+    if inner.decrypts >= MAX_DECRYPTS {
+        return;
+    }
+    let prots = header::initial_protections(h.version);
+    if prots.is_empty() {
+        return;
+    }
+    inner.decrypts += 1;
+    let dir = usize::from(!from_client);
+    let try_open = |keys: &crypto::InitialKeys, scratch: &mut Vec<u8>| {
+        let k = if from_client { &keys.client } else { &keys.server };
+        crypto::open(k, packet, h.pn_offset, inner.largest_pn[dir], scratch)
+    };
+    let mut opened = None;
+    if let Some(keys) = inner.keys.as_ref().filter(|k| k.version == h.version) {
+        opened = try_open(keys, &mut inner.scratch);
+    }
+    if opened.is_none() {
+        // New connection attempt (first packet, after Retry or Version
+        // Negotiation): the client's DCID seeds the keys. The server's
+        // Initial uses the keys of the client's DCID, in its new version.
+        let dcid = if from_client { Some(h.dcid) } else { inner.keys.as_ref().map(|k| k.dcid.as_slice()) };
+        for &prot in prots {
+            let fresh = dcid.and_then(|d| crypto::initial_keys(h.version, prot, d));
+            let Some(keys) = fresh else {
+                continue;
+            };
+            opened = try_open(&keys, &mut inner.scratch);
+            if opened.is_some() {
+                if inner.crypto_version != h.version {
+                    // A new version restarts the handshake from offset 0.
+                    inner.crypto.clear();
+                    inner.crypto_version = h.version;
+                }
+                inner.keys = Some(keys);
+                break;
+            }
+        }
+    }
+    let Some(o) = opened else {
+        return;
+    };
+    inner.largest_pn[dir] = Some(inner.largest_pn[dir].map_or(o.pn, |l| l.max(o.pn)));
+    let read_hello = from_client && !inner.hello_done;
+    let mut overflow = false;
+    let plain = &inner.scratch[o.start..o.end];
+    let crypto = &mut inner.crypto;
+    frames::walk(plain, |f| match f {
+        Frame::Crypto { offset, data } => {
+            if read_hello && !crypto.insert(offset, data) {
+                overflow = true;
+            }
+        }
+        Frame::Close { code, reason } => {
+            info.close = Some(QuicClose { code, reason: frames::reason_text(reason) });
+        }
+    });
+    if !read_hello {
+        return;
+    }
+    match frames::client_hello(inner.crypto.contiguous()) {
+        Hello::Incomplete if !overflow => {}
+        Hello::Incomplete | Hello::Invalid => {
+            inner.hello_done = true;
+            inner.crypto.clear();
+        }
+        Hello::Parsed { sni, alpn } => {
+            info.sni = sni;
+            info.alpn = alpn;
+            inner.hello_done = true;
+            inner.crypto.clear();
+        }
+    }
+}
+
+/// One gQUIC datagram: version, clear-text CHLO SNI, and a coarse state.
+fn on_gquic(
+    inner: &mut Inner,
+    from_client: bool,
+    payload: &[u8],
+    info: &mut QuicInfo,
+    current: Option<State>,
+) -> Option<State> {
+    inner.gquic = true;
+    let version = gquic::version(payload).filter(|_| from_client);
+    if let Some(v) = version
+        && inner.version != Some(v)
+    {
+        inner.version = Some(v);
+        info.version = Some(header::version_name(v));
+    }
+    if from_client && !inner.hello_done {
+        inner.gquic_chlo_packets += 1;
+        if let Some(sni) = gquic::chlo_sni(payload) {
+            info.sni = Some(sni);
+            inner.hello_done = true;
+        } else if inner.gquic_chlo_packets >= MAX_GQUIC_CHLO_PACKETS {
+            inner.hello_done = true;
+        }
+    }
+    inner.short_seen[usize::from(!from_client)] = true;
+    // The client stops sending its version once the server answered.
+    if from_client && version.is_none() && inner.short_seen[1] {
+        advance(current, Some(State::QuicConnected))
+    } else {
+        advance(current, Some(State::QuicInitial))
+    }
+}
+
+#[cfg(test)]
+mod tests;

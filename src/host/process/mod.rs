@@ -1,0 +1,383 @@
+//! Which local process owns a connection.
+//!
+//! Event-driven: the pipeline calls [`ProcessResolver::request`] for each new
+//! flow (a `try_send`, never blocking the packet path); one lookup thread asks
+//! the kernel for the flow's socket (sock_diag, or /proc/net as a fallback),
+//! maps its inode to a process through /proc/<pid>/fd, and publishes the
+//! answer in a shared cache that [`ProcessResolver::lookup`] reads. Misses are
+//! retried a few times (a server socket gets its inode only at accept()), and
+//! a periodic full dump attributes flows whose request was dropped or missed.
+
+mod cache;
+mod proc_net;
+pub mod procfs;
+pub mod sock_diag;
+#[cfg(test)]
+mod tests;
+
+use cache::{ResultCache, SockKey};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use proc_net::ProcNet;
+use procfs::ProcIndex;
+use rustnet_core::NewFlow;
+use rustnet_core::track::{Endpoint, ProcessInfo, Proto};
+use sock_diag::{SockDiag, SockEntry, SockRef};
+use std::collections::{HashSet, VecDeque};
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Requests waiting for the lookup thread; beyond this they are dropped (counted).
+const QUEUE: usize = 8192;
+/// Delays between attempts for a flow whose socket or owner is not found yet.
+const RETRIES: [Duration; 6] = [
+    Duration::from_millis(1),
+    Duration::from_millis(5),
+    Duration::from_millis(20),
+    Duration::from_millis(100),
+    Duration::from_millis(400),
+    Duration::from_millis(1500),
+];
+/// Full socket dump for flows missed at creation.
+const RECONCILE_EVERY: Duration = Duration::from_millis(1500);
+/// Answers stay this long after their socket was last seen or looked up.
+const KEEP: Duration = Duration::from_secs(120);
+const CACHE_CAP: usize = 200_000;
+const LATENCY_SAMPLES: usize = 100_000;
+
+/// Counters of the resolver.
+#[derive(Clone, Debug, Default)]
+pub struct ResolverStats {
+    /// "sock_diag", "proc_net" or "none" (no socket table readable).
+    pub backend: &'static str,
+    pub requests: u64,
+    /// Requests answered with a process.
+    pub hits: u64,
+    /// Requests given up (socket gone, or no visible process holds it).
+    pub misses: u64,
+    /// Requests dropped because the queue was full.
+    pub dropped: u64,
+    /// Sockets attributed by the periodic dump rather than by a request.
+    pub reconciled: u64,
+    pub full_scans: u64,
+    pub new_pid_scans: u64,
+    /// Answers held in the cache.
+    pub cached: usize,
+    /// request() → answer available, for hits (most recent samples).
+    pub latencies: Vec<Duration>,
+}
+
+impl ResolverStats {
+    /// The `q` quantile (0.0–1.0) of the latency samples.
+    pub fn latency_quantile(&self, q: f64) -> Option<Duration> {
+        let mut v = self.latencies.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_unstable();
+        let i = ((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+        v.get(i).copied()
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    dropped: AtomicU64,
+    reconciled: AtomicU64,
+    full_scans: AtomicU64,
+    new_pid_scans: AtomicU64,
+}
+
+struct Shared {
+    cache: ResultCache,
+    counters: Counters,
+    latencies: Mutex<VecDeque<Duration>>,
+    backend: &'static str,
+}
+
+/// Process attribution for flows; cheap to clone.
+#[derive(Clone)]
+pub struct ProcessResolver {
+    shared: Arc<Shared>,
+    tx: Sender<(NewFlow, Instant)>,
+}
+
+impl ProcessResolver {
+    /// Opens the socket tables in the calling thread's network namespace
+    /// (call it from the thread that opened the capture) and spawns the
+    /// lookup thread. Without any socket table it still starts and answers
+    /// nothing.
+    pub fn start() -> ProcessResolver {
+        let (sockets, backend) = match SockDiag::open() {
+            Ok(d) => (Sockets::Diag(d), "sock_diag"),
+            Err(e) => {
+                log::warn!("sock_diag unavailable ({e}); reading /proc/net instead");
+                match ProcNet::open() {
+                    Ok(p) => (Sockets::ProcNet(p), "proc_net"),
+                    Err(e) => {
+                        log::warn!("no socket table readable ({e}); no process names");
+                        (Sockets::None, "none")
+                    }
+                }
+            }
+        };
+        let shared = Arc::new(Shared {
+            cache: ResultCache::new(CACHE_CAP),
+            counters: Counters::default(),
+            latencies: Mutex::new(VecDeque::new()),
+            backend,
+        });
+        let (tx, rx) = crossbeam_channel::bounded(QUEUE);
+        let worker = Worker {
+            sockets,
+            index: ProcIndex::new(),
+            shared: shared.clone(),
+            rx,
+            pending: Vec::new(),
+            unowned: HashSet::new(),
+            next_reconcile: Instant::now(),
+        };
+        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || worker.run());
+        if let Err(e) = spawned {
+            log::error!("cannot start the process lookup thread: {e}");
+        }
+        ProcessResolver { shared, tx }
+    }
+
+    /// Asks for the process of a new flow. Never blocks: when the queue is
+    /// full the request is dropped and counted (the periodic dump may still
+    /// attribute the flow).
+    pub fn request(&self, flow: &NewFlow) {
+        let c = &self.shared.counters;
+        if !flow.proto.has_ports() {
+            return;
+        }
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send((*flow, Instant::now())) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The process owning the socket `local`↔`remote`, if known. Only reads
+    /// the shared cache.
+    pub fn lookup(&self, proto: Proto, local: Endpoint, remote: Endpoint) -> Option<ProcessInfo> {
+        self.shared.cache.get(proto, local, remote)
+    }
+
+    pub fn stats(&self) -> ResolverStats {
+        let c = &self.shared.counters;
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ResolverStats {
+            backend: self.shared.backend,
+            requests: l(&c.requests),
+            hits: l(&c.hits),
+            misses: l(&c.misses),
+            dropped: l(&c.dropped),
+            reconciled: l(&c.reconciled),
+            full_scans: l(&c.full_scans),
+            new_pid_scans: l(&c.new_pid_scans),
+            cached: self.shared.cache.len(),
+            latencies: self.shared.latencies.lock().map(|v| v.iter().copied().collect()).unwrap_or_default(),
+        }
+    }
+}
+
+enum Sockets {
+    Diag(SockDiag),
+    ProcNet(ProcNet),
+    None,
+}
+
+impl Sockets {
+    fn find(&mut self, k: &SockKey) -> io::Result<Option<SockRef>> {
+        match self {
+            Sockets::Diag(d) => d.find(k.proto, k.local, k.remote),
+            Sockets::ProcNet(p) => p.find(k.proto, k.local, k.remote),
+            Sockets::None => Ok(None),
+        }
+    }
+
+    fn dump(&mut self, out: &mut Vec<SockEntry>) -> io::Result<()> {
+        for proto in [Proto::Tcp, Proto::Udp] {
+            match self {
+                Sockets::Diag(d) => d.dump(proto, out)?,
+                Sockets::ProcNet(p) => p.dump(proto, out)?,
+                Sockets::None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Pending {
+    key: SockKey,
+    asked: Instant,
+    tries: usize,
+    due: Instant,
+}
+
+struct Worker {
+    sockets: Sockets,
+    index: ProcIndex,
+    shared: Arc<Shared>,
+    rx: Receiver<(NewFlow, Instant)>,
+    pending: Vec<Pending>,
+    /// Socket inodes no visible process held at the last full scan (other
+    /// pid namespaces, kernel sockets): no rescan for them alone.
+    unowned: HashSet<u64>,
+    next_reconcile: Instant,
+}
+
+impl Worker {
+    fn run(mut self) {
+        loop {
+            let now = Instant::now();
+            let next = self.pending.iter().map(|p| p.due).min().unwrap_or(self.next_reconcile).min(self.next_reconcile);
+            match self.rx.recv_timeout(next.saturating_duration_since(now)) {
+                Ok(r) => self.accept(r),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            // Take what else is queued, so one /proc scan serves a burst.
+            while let Ok(r) = self.rx.try_recv() {
+                self.accept(r);
+                if self.pending.len() >= 1024 {
+                    break;
+                }
+            }
+            self.attempt_due();
+            if Instant::now() >= self.next_reconcile {
+                self.reconcile();
+                self.next_reconcile = Instant::now() + RECONCILE_EVERY;
+            }
+        }
+    }
+
+    fn accept(&mut self, (flow, asked): (NewFlow, Instant)) {
+        let key = SockKey::new(flow.proto, flow.local, flow.remote);
+        if self.shared.cache.fresh(&key, asked) {
+            self.record_hit(asked); // the dump got there first
+            return;
+        }
+        // An older answer for the same 5-tuple belongs to a previous socket.
+        self.shared.cache.remove(&key);
+        self.pending.push(Pending { key, asked, tries: 0, due: Instant::now() });
+    }
+
+    fn record_hit(&self, asked: Instant) {
+        self.shared.counters.hits.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut l) = self.shared.latencies.lock() {
+            if l.len() >= LATENCY_SAMPLES {
+                l.pop_front();
+            }
+            l.push_back(asked.elapsed());
+        }
+    }
+
+    fn attempt_due(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.due <= now);
+        self.pending = later;
+        if due.is_empty() {
+            return;
+        }
+        let mut found = Vec::new();
+        let mut retry = Vec::new();
+        for p in due {
+            match self.sockets.find(&p.key) {
+                Ok(Some(s)) if s.inode != 0 => found.push((p, s.inode)),
+                Ok(_) => retry.push(p),
+                Err(e) => {
+                    log::debug!("socket lookup failed: {e}");
+                    retry.push(p);
+                }
+            }
+        }
+        let inodes: Vec<u64> = found.iter().map(|(_, i)| *i).collect();
+        self.index.refresh_for(&inodes);
+        self.sync_scan_stats();
+        let mut answers = Vec::new();
+        let mut hits = Vec::new();
+        for (p, inode) in found {
+            match self.index.owner(inode).and_then(|id| self.index.info(id)) {
+                Some(info) => {
+                    answers.push((p.key, inode, info));
+                    hits.push(p.asked);
+                }
+                None => retry.push(p),
+            }
+        }
+        self.shared.cache.insert_all(answers);
+        for asked in hits {
+            self.record_hit(asked);
+        }
+        for mut p in retry {
+            match RETRIES.get(p.tries) {
+                Some(d) => {
+                    p.tries += 1;
+                    p.due = Instant::now() + *d;
+                    self.pending.push(p);
+                }
+                None => {
+                    self.shared.counters.misses.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// Attributes every open socket not yet in the cache, and keeps the
+    /// answers of open sockets alive.
+    fn reconcile(&mut self) {
+        let mut all = Vec::new();
+        if let Err(e) = self.sockets.dump(&mut all) {
+            log::debug!("socket dump failed: {e}");
+        }
+        // Sockets without a file, and TCP listeners (flows have their own sockets).
+        all.retain(|e| e.sock.inode != 0);
+        let keyed: Vec<(SockKey, u64)> = all
+            .iter()
+            .map(|e| (SockKey::new(e.proto, e.local, e.remote), e.sock.inode))
+            .filter(|(k, _)| !(k.proto == Proto::Tcp && k.is_wildcard()))
+            .collect();
+        self.shared.cache.touch(keyed.iter().map(|(k, _)| k));
+        let new: Vec<(SockKey, u64)> =
+            keyed.into_iter().filter(|(k, i)| self.shared.cache.inode_of(k) != Some(*i)).collect();
+        let needs_scan = new.iter().any(|(_, i)| self.index.owner(*i).is_none() && !self.unowned.contains(i));
+        if needs_scan {
+            self.index.full_rescan();
+            self.sync_scan_stats();
+            self.unowned.clear();
+        }
+        let mut answers = Vec::new();
+        for (key, inode) in new {
+            match self.index.owner(inode) {
+                Some(id) => {
+                    if let Some(info) = self.index.info(id) {
+                        answers.push((key, inode, info));
+                    }
+                }
+                None => {
+                    self.unowned.insert(inode);
+                }
+            }
+        }
+        let n = answers.len() as u64;
+        self.shared.cache.insert_all(answers);
+        self.shared.counters.reconciled.fetch_add(n, Ordering::Relaxed);
+        self.shared.cache.expire(KEEP);
+    }
+
+    fn sync_scan_stats(&self) {
+        let s = self.index.stats;
+        let c = &self.shared.counters;
+        c.full_scans.store(s.full_scans, Ordering::Relaxed);
+        c.new_pid_scans.store(s.new_pid_scans, Ordering::Relaxed);
+    }
+}

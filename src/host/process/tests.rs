@@ -1,0 +1,222 @@
+//! Resolver tests against real processes in a fresh network namespace
+//! (root). Expected pids are those of the children we start; expected names
+//! the programs we ran.
+
+use super::procfs::{ProcId, ProcIndex};
+use super::sock_diag::SockDiag;
+use super::*;
+use crate::host::testns::{Kid, Netns, PY_TCP_SERVER, PY_UDP_CLIENT, PY_UDP_SERVER};
+use rustnet_core::Timestamp;
+use std::net::IpAddr;
+
+fn ep(a: &str, port: &str) -> Endpoint {
+    let addr: IpAddr = a.parse().expect("test address");
+    Endpoint::new(addr, port.parse().expect("port printed by the child"))
+}
+
+fn flow(proto: Proto, local: Endpoint, remote: Endpoint) -> NewFlow {
+    NewFlow { id: 1, proto, local, remote, ts: Timestamp::ZERO }
+}
+
+/// Polls `lookup` until it answers or `within` passes.
+fn wait_for(within: Duration, r: &ProcessResolver, proto: Proto, l: Endpoint, rem: Endpoint) -> Option<ProcessInfo> {
+    let end = Instant::now() + within;
+    while Instant::now() < end {
+        if let Some(p) = r.lookup(proto, l, rem) {
+            return Some(p);
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    None
+}
+
+/// Answers on the request path come well before the periodic dump
+/// (RECONCILE_EVERY), so this proves the event-driven lookup.
+fn wait(r: &ProcessResolver, proto: Proto, l: Endpoint, rem: Endpoint) -> Option<ProcessInfo> {
+    wait_for(RECONCILE_EVERY / 2, r, proto, l, rem)
+}
+
+fn check(got: Option<ProcessInfo>, pid: u32, name: &str) {
+    let got = got.unwrap_or_else(|| panic!("no process found for {name} (pid {pid})"));
+    assert_eq!((got.pid, got.name.as_str()), (pid, name));
+    assert!(got.cmdline.is_some_and(|c| c.contains(name)));
+}
+
+/// A python server and a curl client over TCP on `host`; both ends attributed.
+fn tcp_both_ends(server_host: &'static str, connect: &'static str, flow_addr: &'static str) {
+    let ns = Netns::new();
+    ns.run(move || {
+        let r = ProcessResolver::start();
+        assert_eq!(r.stats().backend, "sock_diag");
+        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, server_host]);
+        let port = srv.line();
+        let url = format!("http://{connect}:{port}/");
+        let cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+        let cport = srv.line();
+        let (s, c) = (ep(flow_addr, &port), ep(flow_addr, &cport));
+        r.request(&flow(Proto::Tcp, c, s));
+        r.request(&flow(Proto::Tcp, s, c));
+        check(wait(&r, Proto::Tcp, c, s), cli.pid(), "curl");
+        check(wait(&r, Proto::Tcp, s, c), srv.pid(), "python3");
+        let st = r.stats();
+        assert_eq!((st.requests, st.dropped), (2, 0));
+        assert!(st.hits >= 2 && st.latencies.len() >= 2, "{st:?}");
+    });
+}
+
+#[test]
+fn tcp_ipv4_both_ends() {
+    tcp_both_ends("127.0.0.1", "127.0.0.1", "127.0.0.1");
+}
+
+#[test]
+fn tcp_ipv6_both_ends() {
+    tcp_both_ends("::1", "[::1]", "::1");
+}
+
+#[test]
+fn tcp_ipv4_flow_on_dual_stack_ipv6_socket() {
+    // The server socket is AF_INET6 on [::] (IPv4-mapped peer); the
+    // capture sees plain IPv4.
+    tcp_both_ends("::", "127.0.0.1", "127.0.0.1");
+}
+
+#[test]
+fn udp_connected_dig_and_unconnected_sender() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let r = ProcessResolver::start();
+        let mut srv = Kid::spawn("python3", &["-c", PY_UDP_SERVER, "127.0.0.1"]);
+        let port = srv.line();
+        let p = format!("-p{port}");
+        let dig = Kid::spawn("dig", &["@127.0.0.1", &p, "+tries=1", "+time=20", "example.test"]);
+        let dport = srv.line();
+        let (s, d) = (ep("127.0.0.1", &port), ep("127.0.0.1", &dport));
+        r.request(&flow(Proto::Udp, d, s));
+        r.request(&flow(Proto::Udp, s, d)); // server: unconnected, bound to the address
+        check(wait(&r, Proto::Udp, d, s), dig.pid(), "dig");
+        check(wait(&r, Proto::Udp, s, d), srv.pid(), "python3");
+
+        let mut snd = Kid::spawn("python3", &["-c", PY_UDP_CLIENT, "127.0.0.1", &port]);
+        let sport = snd.line();
+        assert_eq!(srv.line(), sport);
+        let u = ep("127.0.0.1", &sport);
+        r.request(&flow(Proto::Udp, u, s)); // unconnected, bound to 0.0.0.0
+        check(wait(&r, Proto::Udp, u, s), snd.pid(), "python3");
+    });
+}
+
+#[test]
+fn reconciliation_attributes_flows_never_requested() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let r = ProcessResolver::start();
+        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
+        let port = srv.line();
+        let url = format!("http://127.0.0.1:{port}/");
+        let cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+        let cport = srv.line();
+        let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
+        let slow = RECONCILE_EVERY * 3;
+        check(wait_for(slow, &r, Proto::Tcp, c, s), cli.pid(), "curl");
+        check(wait_for(slow, &r, Proto::Tcp, s, c), srv.pid(), "python3");
+        let st = r.stats();
+        assert_eq!(st.requests, 0);
+        assert!(st.reconciled >= 2, "{st:?}");
+    });
+}
+
+#[test]
+fn exited_process_gives_no_name() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
+        let port = srv.line();
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+        let cport = srv.line();
+        let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
+
+        // Mid-lookup: socket and owner found while curl lives…
+        let mut diag = SockDiag::open().expect("sock_diag");
+        let sock = diag.find(Proto::Tcp, c, s).expect("query").expect("curl's socket");
+        let mut index = ProcIndex::new();
+        assert_eq!(index.refresh_for(&[sock.inode]), 1);
+        let id = index.owner(sock.inode).expect("owner of curl's socket");
+        assert_eq!(id.pid, cli.pid());
+        // …then curl exits before its name is read: no answer, not a wrong one.
+        cli.kill();
+        assert_eq!(index.info(id), None);
+
+        // Through the resolver: the flow of a process already gone stays unattributed.
+        let r = ProcessResolver::start();
+        r.request(&flow(Proto::Tcp, c, s));
+        std::thread::sleep(Duration::from_millis(2500));
+        assert_eq!(r.lookup(Proto::Tcp, c, s), None);
+        assert_eq!(r.stats().hits, 0);
+    });
+}
+
+/// Writes the kernel's "last pid" so that the next fork gets `pid`.
+fn fork_with_pid(pid: u32, prog: &str, args: &[&str]) -> Option<Kid> {
+    for _ in 0..20 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).ok()?;
+        let k = Kid::spawn(prog, args);
+        if k.pid() == pid {
+            return Some(k);
+        }
+    }
+    None
+}
+
+#[test]
+fn reused_pid_is_not_named_after_the_old_process() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
+        let port = srv.line();
+        let url = format!("http://127.0.0.1:{port}/");
+        let mut cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+        let cport = srv.line();
+        let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
+        let mut diag = SockDiag::open().expect("sock_diag");
+        let sock = diag.find(Proto::Tcp, c, s).expect("query").expect("curl's socket");
+        let mut index = ProcIndex::new();
+        index.refresh_for(&[sock.inode]);
+        let old: ProcId = index.owner(sock.inode).expect("owner");
+        assert_eq!(index.info(old).map(|i| i.name), Some("curl".to_string()));
+        let pid = cli.pid();
+        cli.kill();
+        // A new process takes curl's pid: the cached identity must not name it.
+        let _sleeper = fork_with_pid(pid, "sleep", &["30"]).expect("could not reuse the pid");
+        assert_eq!(index.info(old), None);
+        assert_eq!(index.owner(sock.inode), None, "stale index entry kept");
+    });
+}
+
+#[test]
+fn proc_net_fallback_finds_the_same_sockets() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
+        let port = srv.line();
+        let url = format!("http://127.0.0.1:{port}/");
+        let _cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+        let cport = srv.line();
+        let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
+        let mut udp = Kid::spawn("python3", &["-c", PY_UDP_SERVER, "0.0.0.0"]);
+        let uport = udp.line();
+        let (u, peer) = (ep("127.0.0.1", &uport), ep("127.0.0.1", "5353"));
+
+        let mut diag = SockDiag::open().expect("sock_diag");
+        let mut pn = proc_net::ProcNet::open().expect("/proc/thread-self/net");
+        for (proto, l, r) in [(Proto::Tcp, c, s), (Proto::Tcp, s, c), (Proto::Udp, u, peer)] {
+            let a = diag.find(proto, l, r).expect("diag").expect("socket via sock_diag");
+            let b = pn.find(proto, l, r).expect("proc").expect("socket via /proc/net");
+            assert_eq!(a, b, "{proto:?} {l:?} {r:?}");
+            assert_ne!(a.inode, 0);
+        }
+        // Nothing for a port no socket uses.
+        assert_eq!(pn.find(Proto::Tcp, c, ep("127.0.0.1", "1")).expect("proc"), None);
+    });
+}

@@ -1,0 +1,88 @@
+//! Runs a packet source on the capture thread, feeding the dispatcher until
+//! the input ends, the duration passes, or a stop is requested.
+
+use crate::capture::file::{FileError, read_file};
+use crate::capture::live::LiveCapture;
+use crate::pipeline::Dispatcher;
+use rustnet_core::Timestamp;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How the capture ended.
+#[derive(Debug)]
+pub enum SourceEnd {
+    /// End of file, duration reached, or stopped.
+    Done,
+    /// The file was damaged after some good packets (a warning, not fatal).
+    Damaged(FileError),
+    /// Nothing could be read (not a capture file, I/O error).
+    Failed(String),
+}
+
+/// Counters the capture side shares with the UI.
+#[derive(Debug, Default)]
+pub struct SourceCounters {
+    pub kernel_drops: AtomicU64,
+    pub kernel_packets: AtomicU64,
+}
+
+const POLL: Duration = Duration::from_millis(100);
+const ADVANCE_EVERY: Duration = Duration::from_millis(250);
+
+/// Replays a capture file as fast as it reads.
+pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>) -> SourceEnd {
+    let r = read_file(&path, &mut |p| {
+        disp.push(p);
+        !stop.load(Ordering::Relaxed)
+    });
+    disp.finish();
+    match r {
+        Ok(_) => SourceEnd::Done,
+        Err(e @ FileError::Corrupt { .. }) => SourceEnd::Damaged(e),
+        Err(e) => SourceEnd::Failed(e.to_string()),
+    }
+}
+
+fn wall_clock() -> Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_secs_nanos(d.as_secs(), d.subsec_nanos())
+}
+
+/// Captures live until `stop` or `duration`.
+pub fn run_live(
+    mut cap: LiveCapture,
+    mut disp: Dispatcher,
+    stop: Arc<AtomicBool>,
+    duration: Option<Duration>,
+    counters: Arc<SourceCounters>,
+) -> SourceEnd {
+    let start = Instant::now();
+    let mut last_advance = Instant::now();
+    let mut end = SourceEnd::Done;
+    while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
+        let wait = duration.map_or(POLL, |d| d.saturating_sub(start.elapsed()).min(POLL));
+        if let Err(e) = cap.poll(wait, &mut |p| disp.push(p)) {
+            log::error!("capture on {} failed: {e}", cap.interface());
+            end = SourceEnd::Failed(format!("capture on {} failed: {e}", cap.interface()));
+            break;
+        }
+        disp.flush();
+        if last_advance.elapsed() >= ADVANCE_EVERY {
+            last_advance = Instant::now();
+            disp.advance(wall_clock());
+            let k = cap.stats();
+            counters.kernel_drops.store(k.drops, Ordering::Relaxed);
+            counters.kernel_packets.store(k.packets, Ordering::Relaxed);
+        }
+    }
+    let k = cap.stats();
+    counters.kernel_drops.store(k.drops, Ordering::Relaxed);
+    counters.kernel_packets.store(k.packets, Ordering::Relaxed);
+    if k.drops > 0 {
+        log::warn!("kernel dropped {} of {} packets", k.drops, k.packets);
+    }
+    disp.finish();
+    end
+}

@@ -1,0 +1,75 @@
+//! Live capture in two network namespaces: `rustnet -i <veth> --json
+//! --duration N` sees what real clients do, with the states the clients'
+//! sockets went through and exactly the counters tcpdump+tshark see on the
+//! same interface at the same time.
+
+mod common;
+
+use common::lab::{Lab, tshark_conversations, unavailable};
+use common::*;
+use std::time::Duration;
+
+#[test]
+fn live_capture_matches_tcpdump() {
+    if let Some(why) = unavailable(&["tcpdump", "tshark", "curl", "ping", "dig", "dnsmasq", "python3"]) {
+        eprintln!("note: live lab test skipped: {why}");
+        return;
+    }
+    let mut lab = Lab::up(&format!("lv{}", std::process::id() % 10000));
+    let dir = std::env::temp_dir().join(format!("rustnet-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pcap = dir.join("ref.pcap");
+    let srv = lab.srv_v4;
+    lab.spawn(true, &["python3", "-m", "http.server", "8080", "--bind", srv]);
+    let addr = format!("--address=/www.lab.test/{srv}");
+    let listen = format!("--listen-address={srv}");
+    lab.spawn(true, &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", &listen, &addr]);
+    let (iface, pcap_s) = (lab.cli_if.clone(), pcap.to_string_lossy().into_owned());
+    lab.spawn(false, &["tcpdump", "-i", &iface, "-s", "0", "-U", "--immediate-mode", "-w", &pcap_s]);
+    let bin = env!("CARGO_BIN_EXE_rustnet");
+    lab.spawn(false, &[bin, "-i", &iface, "--json", "--duration", "6"]);
+    let rustnet = lab.take_last();
+    std::thread::sleep(Duration::from_millis(1500));
+
+    let url = format!("http://{srv}:8080/");
+    for _ in 0..3 {
+        let o = lab.client(&["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", &url]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "200", "curl failed: {o:?}");
+    }
+    let o = lab.client(&["ping", "-c", "3", "-i", "0.2", srv]);
+    assert!(o.status.success(), "ping failed: {o:?}");
+    let at = format!("@{srv}");
+    let o = lab.client(&["dig", "+short", "+tries=1", "+time=2", &at, "www.lab.test", "A"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), srv, "dig failed: {o:?}");
+
+    let out = rustnet.wait_with_output().expect("rustnet finishes after --duration");
+    assert!(out.status.success(), "rustnet failed: {}", String::from_utf8_lossy(&out.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    drop(lab); // stops tcpdump (flushes the reference capture) and removes the namespaces
+    let records = parse_lines(&String::from_utf8_lossy(&out.stdout));
+
+    // The three HTTP connections: the client side is local, the server closed
+    // first (http.server speaks HTTP/1.0), so the client's socket ended CLOSED.
+    let http: Vec<_> = records.iter().filter(|r| r["remote"] == format!("{srv}:8080")).collect();
+    assert_eq!(http.len(), 3, "{records:#?}");
+    for r in &http {
+        assert_eq!(r["proto"], "tcp");
+        assert!(r["local"].as_str().is_some_and(|l| l.starts_with("10.77.0.1:")));
+        assert!(matches!(r["state"].as_str(), Some("CLOSED" | "TIME_WAIT")), "{r}");
+        assert_eq!(r["service"], "http-alt");
+    }
+    // ping -c 3: three requests out, three replies in.
+    let icmp: Vec<_> = records.iter().filter(|r| r["proto"] == "icmp").collect();
+    assert_eq!(icmp.len(), 1, "{records:#?}");
+    assert_eq!((icmp[0]["tx_packets"].as_u64(), icmp[0]["rx_packets"].as_u64()), (Some(3), Some(3)));
+    assert_eq!(icmp[0]["local"], "10.77.0.1");
+    // DNS: a UDP flow to port 53.
+    assert!(records.iter().any(|r| r["proto"] == "udp" && r["remote"] == format!("{srv}:53")), "{records:#?}");
+
+    // Every TCP/UDP conversation with exactly the counters of the reference capture.
+    let ours = record_conversations(&records);
+    let theirs = tshark_conversations(&pcap);
+    assert!(!theirs.is_empty(), "reference capture is empty");
+    assert_eq!(ours, theirs, "rustnet (left) vs tcpdump+tshark (right)");
+    let _ = std::fs::remove_dir_all(&dir);
+}
