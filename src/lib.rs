@@ -9,3 +9,4 @@ pub mod output;
 pub mod pipeline;
 pub mod snapshot;
 pub mod source;
+pub mod ui;

@@ -48,9 +48,7 @@ fn run() -> anyhow::Result<i32> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
     }
-    if !cli.json && std::io::stdout().is_terminal() {
-        anyhow::bail!("the terminal interface is not built yet; use --json");
-    }
+    let tui = !cli.json && std::io::stdout().is_terminal();
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
     let mut engine = rustnet_core::Config { dpi: !cli.no_dpi, ..Default::default() };
     engine.max_connections = usize::try_from(cli.max_connections).unwrap_or(usize::MAX);
@@ -76,7 +74,9 @@ fn run() -> anyhow::Result<i32> {
             log::info!("capturing on {iface}; local addresses {:?}", engine.local_addrs);
             // The socket is open: give up what is no longer needed, before any
             // thread starts (capabilities are per thread).
-            log::info!("privileges: {}", privileges::drop_privileges());
+            if std::env::var_os("RUSTNET_DEBUG_KEEP_CAPS").is_none() {
+                log::info!("privileges: {}", privileges::drop_privileges());
+            }
             Some(cap)
         }
     };
@@ -87,13 +87,28 @@ fn run() -> anyhow::Result<i32> {
     };
     let cfg =
         PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live: live.is_some() };
+    let duration = cli.duration.map(Duration::from_secs_f64);
+    if tui {
+        let ui = rustnet::ui::UiConfig {
+            refresh: Duration::from_millis(cli.refresh_interval),
+            source: cli.read.as_ref().map_or_else(
+                || live.as_ref().map_or_else(String::new, |c| c.interface().to_string()),
+                |p| p.display().to_string(),
+            ),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        };
+        return match (live, &cli.read) {
+            (Some(cap), _) => rustnet::ui::session::run_live(cap, &cfg, enrich, ui, stop, duration),
+            (None, Some(path)) => rustnet::ui::session::run_file(path, &cfg, enrich, ui, stop),
+            (None, None) => anyhow::bail!("no packet source"),
+        };
+    }
     // Bounded: a slow stdout slows the workers instead of growing memory.
     let (rec_tx, rec_rx) = bounded(16);
     let pipeline = Pipeline::start(&cfg, enrich, rec_tx);
     let disp = pipeline.dispatcher(cfg.live);
     let counters = Arc::new(SourceCounters::default());
     let (stop_src, counters_src) = (stop.clone(), counters.clone());
-    let duration = cli.duration.map(Duration::from_secs_f64);
     let read = cli.read.clone();
     let capture = std::thread::Builder::new().name("capture".into()).spawn(move || match (live, read) {
         (Some(cap), _) => source::run_live(cap, disp, stop_src, duration, counters_src),

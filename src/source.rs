@@ -26,6 +26,8 @@ pub enum SourceEnd {
 pub struct SourceCounters {
     pub kernel_drops: AtomicU64,
     pub kernel_packets: AtomicU64,
+    /// Set when the capture has ended (duration, error or stop).
+    pub done: AtomicBool,
 }
 
 const POLL: Duration = Duration::from_millis(100);
@@ -84,5 +86,6 @@ pub fn run_live(
         log::warn!("kernel dropped {} of {} packets", k.drops, k.packets);
     }
     disp.finish();
+    counters.done.store(true, Ordering::Relaxed);
     end
 }

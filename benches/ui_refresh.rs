@@ -1,0 +1,105 @@
+//! One TUI refresh with 100 000 connections: take the snapshot, filter, sort
+//! and draw a 200x50 frame. Target: ≤ 16 ms. (The previous snapshot is freed
+//! off the UI thread, so not timed here; `drop_snapshot` shows that cost.)
+//!
+//! `cargo bench --bench ui_refresh`
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rustnet::snapshot::Snapshot;
+use rustnet::ui::{App, draw, handle_key};
+use rustnet_core::Timestamp;
+use rustnet_core::dpi::{AppInfo, TlsInfo};
+use rustnet_core::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, RateMeter, State};
+use std::time::Duration;
+
+const N: usize = 100_000;
+
+/// Varied connections: mixed protocols, states, rates, and DPI/process on some.
+fn snapshot() -> Snapshot {
+    let now = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let states = [State::Established, State::TimeWait, State::Closed, State::UdpActive, State::SynSent];
+    let connections = (0..N)
+        .map(|i| {
+            let proto = if i % 3 == 0 { Proto::Udp } else { Proto::Tcp };
+            let local = Endpoint::new([192, 168, 1, (i % 250) as u8].into(), 30_000 + (i % 30_000) as u16);
+            let remote = Endpoint::new([10, (i >> 16) as u8, (i >> 8) as u8, i as u8].into(), [443, 80, 53, 22][i % 4]);
+            let mut rate = RateMeter::default();
+            rate.add(now - Duration::from_millis((i % 1500) as u64), i % 2 == 0, (i * 37 % 100_000) as u32);
+            Connection {
+                id: i as u64 + 1,
+                key: FlowKey::new(proto, local, remote),
+                proto,
+                local,
+                remote,
+                state: states[i % states.len()],
+                first_seen: now - Duration::from_secs((i % 5000) as u64),
+                last_seen: now - Duration::from_millis((i % 900) as u64),
+                tx_packets: i as u64 % 1000,
+                rx_packets: i as u64 % 777,
+                tx_bytes: (i as u64 * 1337) % 10_000_000,
+                rx_bytes: (i as u64 * 7919) % 50_000_000,
+                rate,
+                app: (i % 5 == 0)
+                    .then(|| AppInfo::Tls(TlsInfo { sni: Some(format!("host{i}.example.com")), ..Default::default() })),
+                process: (i % 2 == 0).then(|| ProcessInfo {
+                    pid: i as u32,
+                    name: format!("proc{}", i % 97),
+                    cmdline: None,
+                }),
+                hostname: (i % 7 == 0).then(|| format!("name-{i}.example.net")),
+            }
+        })
+        .collect();
+    Snapshot { now, connections, source: "bench".into(), ..Default::default() }
+}
+
+fn refresh(c: &mut Criterion) {
+    let snap = snapshot();
+    let mut group = c.benchmark_group("ui_refresh_100k");
+    group.sample_size(30);
+    let cases: [(&str, &[KeyCode]); 3] = [
+        ("sort_rate", &[]),
+        ("sort_process", &[KeyCode::Char('s'), KeyCode::Char('s'), KeyCode::Char('s')]),
+        (
+            "filter_sort_rate",
+            &[KeyCode::Char('/'), KeyCode::Char('t'), KeyCode::Char('c'), KeyCode::Char('p'), KeyCode::Enter],
+        ),
+    ];
+    for (name, keys) in cases {
+        let mut app = App::new(Duration::from_secs(1), false);
+        for &k in keys {
+            handle_key(&mut app, KeyEvent::new(k, KeyModifiers::NONE));
+        }
+        // Somewhere in the middle, so the table scrolls.
+        app.set_snapshot(snap.clone());
+        app.select(N / 2);
+        let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || snap.clone(),
+                |s| {
+                    let old = app.set_snapshot(s);
+                    term.draw(|f| draw(f, &app)).expect("test backend cannot fail");
+                    // Returned so criterion frees it outside the timing, as the
+                    // UI frees it on another thread.
+                    old
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    // The parts: rebuilding the view (filter + sort) and drawing one frame.
+    let mut app = App::new(Duration::from_secs(1), false);
+    app.set_snapshot(snap.clone());
+    group.bench_function("rebuild_only", |b| b.iter(|| app.rebuild()));
+    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
+    group.bench_function("draw_only", |b| b.iter(|| term.draw(|f| draw(f, &app)).map(|_| ())));
+    group.bench_function("drop_snapshot", |b| b.iter_batched(|| snap.clone(), drop, BatchSize::LargeInput));
+    group.finish();
+}
+
+criterion_group!(benches, refresh);
+criterion_main!(benches);

@@ -1,0 +1,363 @@
+//! UI state: the current snapshot, the view model built from it (filtered and
+//! sorted row indices, computed once per refresh), selection, tabs and modes.
+//! Drawing reads this; `input` mutates it; neither does I/O.
+
+use super::columns::ColumnLayout;
+use super::format;
+use crate::snapshot::Snapshot;
+use rustnet_core::filter::Filter;
+use rustnet_core::track::{Connection, State, Timeouts};
+use std::cmp::Ordering;
+use std::time::Duration;
+
+/// Connections younger than this (or than one refresh, if longer) are "new".
+const NEW_WINDOW: Duration = Duration::from_secs(3);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Overview,
+    Details,
+    Help,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Overview, Tab::Details, Tab::Help];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Overview => "Overview",
+            Tab::Details => "Details",
+            Tab::Help => "Help",
+        }
+    }
+
+    fn next(self) -> Tab {
+        match self {
+            Tab::Overview => Tab::Details,
+            Tab::Details => Tab::Help,
+            Tab::Help => Tab::Overview,
+        }
+    }
+
+    fn prev(self) -> Tab {
+        match self {
+            Tab::Overview => Tab::Help,
+            Tab::Details => Tab::Overview,
+            Tab::Help => Tab::Details,
+        }
+    }
+}
+
+/// What the table is sorted by (`s` cycles, `S` flips the direction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    Rate,
+    Bytes,
+    Age,
+    Process,
+    Remote,
+    State,
+    Proto,
+}
+
+impl SortKey {
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Rate => "rate",
+            SortKey::Bytes => "bytes",
+            SortKey::Age => "age",
+            SortKey::Process => "process",
+            SortKey::Remote => "remote",
+            SortKey::State => "state",
+            SortKey::Proto => "proto",
+        }
+    }
+
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::Rate => SortKey::Bytes,
+            SortKey::Bytes => SortKey::Age,
+            SortKey::Age => SortKey::Process,
+            SortKey::Process => SortKey::Remote,
+            SortKey::Remote => SortKey::State,
+            SortKey::State => SortKey::Proto,
+            SortKey::Proto => SortKey::Rate,
+        }
+    }
+
+    /// Natural first direction: biggest/newest first for numbers, A→Z for text.
+    fn default_descending(self) -> bool {
+        matches!(self, SortKey::Rate | SortKey::Bytes)
+    }
+}
+
+/// How a row is marked (style plus a marker character, so it reads without color).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    Normal,
+    New,
+    Closing,
+    Closed,
+}
+
+impl RowKind {
+    pub fn of(conn: &Connection, state: State, now: rustnet_core::Timestamp, new: Duration) -> Self {
+        use State::*;
+        match state {
+            Closed | QuicClosed => RowKind::Closed,
+            FinWait1 | FinWait2 | CloseWait | LastAck | Closing | TimeWait | QuicDraining => RowKind::Closing,
+            _ if now.since(conn.first_seen) < new => RowKind::New,
+            _ => RowKind::Normal,
+        }
+    }
+
+    pub fn marker(self) -> &'static str {
+        match self {
+            RowKind::Normal => " ",
+            RowKind::New => "+",
+            RowKind::Closing => "~",
+            RowKind::Closed => "x",
+        }
+    }
+}
+
+/// The filter bar: text being typed, the last filter that parsed, and its error.
+#[derive(Clone, Debug, Default)]
+pub struct FilterState {
+    /// True while typing (filter mode).
+    pub editing: bool,
+    pub text: String,
+    /// Text of the filter in force (the last one that parsed).
+    pub applied_text: String,
+    pub applied: Filter,
+    pub error: Option<String>,
+}
+
+/// Everything the UI shows and remembers between frames.
+pub struct App {
+    pub snapshot: Snapshot,
+    /// Indices into `snapshot.connections`, filtered and sorted.
+    pub rows: Vec<usize>,
+    /// Position of the selection in `rows`.
+    pub selected: usize,
+    selected_id: Option<u64>,
+    pub tab: Tab,
+    /// Tab to go back to when help is closed.
+    help_return: Tab,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub filter: FilterState,
+    /// First `q` pressed: the footer asks for a second one.
+    pub quit_pending: bool,
+    /// A short message in the footer (copy result…); the run loop expires it.
+    pub status: Option<String>,
+    pub columns: ColumnLayout,
+    pub timeouts: Timeouts,
+    pub no_color: bool,
+    /// Show timestamps in UTC instead of local time (tests, or TZ-less hosts).
+    pub utc: bool,
+    pub new_window: Duration,
+    /// First line shown in the help tab.
+    pub help_scroll: u16,
+    /// First visible row of the table; the table keeps the selection in view.
+    pub scroll: std::cell::Cell<usize>,
+}
+
+impl App {
+    pub fn new(refresh: Duration, no_color: bool) -> Self {
+        App {
+            snapshot: Snapshot::default(),
+            rows: Vec::new(),
+            selected: 0,
+            selected_id: None,
+            tab: Tab::Overview,
+            help_return: Tab::Overview,
+            sort: SortKey::Rate,
+            descending: true,
+            filter: FilterState::default(),
+            quit_pending: false,
+            status: None,
+            columns: ColumnLayout::default(),
+            timeouts: Timeouts::default(),
+            no_color,
+            utc: false,
+            new_window: refresh.max(NEW_WINDOW),
+            help_scroll: 0,
+            scroll: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Takes a new snapshot and rebuilds the view (the once-per-refresh work).
+    /// Returns the previous snapshot, so the caller can free it off the UI thread.
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Snapshot {
+        let old = std::mem::replace(&mut self.snapshot, snapshot);
+        self.rebuild();
+        old
+    }
+
+    pub fn selected_conn(&self) -> Option<&Connection> {
+        let &i = self.rows.get(self.selected)?;
+        self.snapshot.connections.get(i)
+    }
+
+    /// State of a connection as shown now.
+    pub fn state_of(&self, c: &Connection) -> State {
+        c.state_at(self.snapshot.now, &self.timeouts)
+    }
+
+    pub fn row_kind(&self, c: &Connection) -> RowKind {
+        RowKind::of(c, self.state_of(c), self.snapshot.now, self.new_window)
+    }
+
+    /// Filters and sorts the snapshot's connections into `rows`, keeping the
+    /// selection on the same connection id when it is still shown.
+    pub fn rebuild(&mut self) {
+        let conns = &self.snapshot.connections;
+        let f = &self.filter.applied;
+        let keep = |c: &Connection| f.is_empty() || f.matches(c);
+        let order = sorted(conns, keep, self.sort, self.descending, self.snapshot.now);
+        let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
+        self.rows.clear();
+        self.rows.extend(order.iter().map(|e| e.1 as usize));
+        self.select(by_id.unwrap_or(self.selected));
+    }
+
+    /// Moves the selection to row `pos` (clamped) and remembers its id.
+    pub fn select(&mut self, pos: usize) {
+        self.selected = pos.min(self.rows.len().saturating_sub(1));
+        self.selected_id = self.selected_conn().map(|c| c.id);
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let pos = self.selected.saturating_add_signed(delta);
+        self.select(pos);
+    }
+
+    pub fn select_last(&mut self) {
+        self.select(self.rows.len().saturating_sub(1));
+    }
+
+    pub fn next_tab(&mut self, forward: bool) {
+        self.tab = if forward { self.tab.next() } else { self.tab.prev() };
+    }
+
+    pub fn toggle_help(&mut self) {
+        if self.tab == Tab::Help {
+            self.tab = self.help_return;
+        } else {
+            self.help_return = self.tab;
+            self.tab = Tab::Help;
+        }
+    }
+
+    pub fn cycle_sort(&mut self) {
+        self.sort = self.sort.next();
+        self.descending = self.sort.default_descending();
+        self.rebuild();
+    }
+
+    pub fn flip_sort(&mut self) {
+        self.descending = !self.descending;
+        self.rebuild();
+    }
+
+    /// Re-parses the filter text; keeps the last valid filter on error.
+    pub fn update_filter(&mut self) {
+        match Filter::parse(&self.filter.text) {
+            Ok(f) => {
+                self.filter.applied = f;
+                self.filter.applied_text = self.filter.text.clone();
+                self.filter.error = None;
+                self.rebuild();
+            }
+            Err(e) => self.filter.error = Some(e.message),
+        }
+    }
+
+    pub fn clear_filter(&mut self) {
+        self.filter.text.clear();
+        self.filter.editing = false;
+        self.update_filter();
+    }
+
+    /// The remote address of the selected connection, as copied by `c`.
+    pub fn selected_remote(&self) -> Option<String> {
+        let c = self.selected_conn()?;
+        Some(c.remote.display(c.proto).to_string())
+    }
+
+    /// "Since" text relative to the snapshot time (never the wall clock).
+    pub fn age_of(&self, c: &Connection) -> String {
+        format::duration(self.snapshot.now.since(c.first_seen))
+    }
+}
+
+/// (id, index) of the kept connections in display order. One pass over the
+/// connections computes each key once; the sort then touches only the
+/// compact (key, id, index) entries, not the connections.
+fn sorted<'a>(
+    conns: &'a [Connection],
+    keep: impl Fn(&Connection) -> bool,
+    key: SortKey,
+    desc: bool,
+    now: rustnet_core::Timestamp,
+) -> Vec<(u64, u32)> {
+    fn by<'a, K>(
+        conns: &'a [Connection],
+        keep: impl Fn(&Connection) -> bool,
+        desc: bool,
+        key: impl Fn(&'a Connection) -> K,
+        cmp: impl Fn(&K, &K) -> Ordering,
+    ) -> Vec<(u64, u32)> {
+        let mut v: Vec<(K, u64, u32)> =
+            conns.iter().enumerate().filter(|(_, c)| keep(c)).map(|(i, c)| (key(c), c.id, i as u32)).collect();
+        // Ties keep id order so rows do not jump between refreshes.
+        v.sort_unstable_by(|a, b| {
+            let o = cmp(&a.0, &b.0);
+            if desc { o.reverse() } else { o }.then(a.1.cmp(&b.1))
+        });
+        v.into_iter().map(|(_, id, i)| (id, i)).collect()
+    }
+    let num = |a: &f64, b: &f64| a.total_cmp(b);
+    match key {
+        SortKey::Rate => by(
+            conns,
+            keep,
+            desc,
+            |c| {
+                let (tx, rx) = c.rates(now);
+                tx + rx
+            },
+            num,
+        ),
+        SortKey::Bytes => by(conns, keep, desc, |c| c.tx_bytes.saturating_add(c.rx_bytes), u64::cmp),
+        // Ascending age: youngest (latest first_seen) first.
+        SortKey::Age => by(conns, keep, desc, |c| std::cmp::Reverse(c.first_seen), Ord::cmp),
+        SortKey::Process => {
+            let name = |c: &'a Connection| text_key(c.process.as_ref().map_or("", |p| p.name.as_str()));
+            by(conns, keep, desc, name, |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| cmp_text(a.2, b.2)))
+        }
+        SortKey::Remote => by(conns, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
+        SortKey::State => by(conns, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
+        SortKey::Proto => by(conns, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
+    }
+}
+
+/// (empty, lowercased 8-byte prefix, text): most comparisons end at the prefix,
+/// without reading the strings, which lie scattered on the heap.
+fn text_key(s: &str) -> (bool, u64, &str) {
+    let mut p = [0u8; 8];
+    for (d, b) in p.iter_mut().zip(s.bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    (s.is_empty(), u64::from_be_bytes(p), s)
+}
+
+/// Case-insensitive, empty last (a missing process sorts after named ones).
+fn cmp_text(a: &str, b: &str) -> Ordering {
+    match (a.is_empty(), b.is_empty()) {
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
+    }
+}

@@ -1,0 +1,133 @@
+//! Details tab: everything known about the selected connection.
+
+use super::app::App;
+use super::format;
+use super::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+use rustnet_core::dpi::AppInfo;
+use rustnet_core::track::Connection;
+
+pub struct Details<'a>(pub &'a App);
+
+impl Widget for Details<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let t = Theme::new(app.no_color);
+        let block = Block::default().borders(Borders::TOP).title(Span::styled(" Connection details ", t.title()));
+        let Some(c) = app.selected_conn() else {
+            Paragraph::new("no connection selected").style(t.label()).block(block).render(area, buf);
+            return;
+        };
+        let lines = lines(app, c, t);
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(area, buf);
+    }
+}
+
+fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
+    let now = app.snapshot.now;
+    let none = || "-".to_string();
+    let mut out = Vec::new();
+    let section = |out: &mut Vec<Line<'static>>, name: &str| {
+        if !out.is_empty() {
+            out.push(Line::raw(""));
+        }
+        out.push(Line::from(Span::styled(name.to_string(), t.section())));
+    };
+    let field = |out: &mut Vec<Line<'static>>, label: &str, value: String| {
+        out.push(Line::from(vec![Span::styled(format!("  {label:<14} "), t.label()), Span::styled(value, t.value())]));
+    };
+
+    section(&mut out, "Connection");
+    field(&mut out, "protocol", c.proto.name().to_string());
+    field(&mut out, "local", c.local.display(c.proto).to_string());
+    field(&mut out, "remote", c.remote.display(c.proto).to_string());
+    field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
+    let kind = app.row_kind(c);
+    field(&mut out, "state", format!("{} {}", app.state_of(c).name(), kind.marker().trim()));
+    field(&mut out, "service", c.service().map_or_else(none, str::to_string));
+    field(&mut out, "id", c.id.to_string());
+
+    section(&mut out, "Process");
+    match &c.process {
+        Some(p) => {
+            field(&mut out, "pid", p.pid.to_string());
+            field(&mut out, "name", p.name.clone());
+            field(&mut out, "cmdline", p.cmdline.clone().unwrap_or_else(none));
+        }
+        None => field(&mut out, "process", "unknown".to_string()),
+    }
+
+    section(&mut out, "Timing");
+    field(&mut out, "first seen", format::timestamp(c.first_seen, app.utc));
+    field(&mut out, "last seen", format::timestamp(c.last_seen, app.utc));
+    field(&mut out, "age", format::duration(now.since(c.first_seen)));
+    field(&mut out, "idle", format::duration(now.since(c.last_seen)));
+
+    section(&mut out, "Traffic");
+    let (tx, rx) = c.rates(now);
+    field(&mut out, "sent", format!("{} packets, {}", c.tx_packets, format::bytes(c.tx_bytes as f64)));
+    field(&mut out, "received", format!("{} packets, {}", c.rx_packets, format::bytes(c.rx_bytes as f64)));
+    field(&mut out, "rate up", format!("{}/s", format::bytes(tx)));
+    field(&mut out, "rate down", format!("{}/s", format::bytes(rx)));
+
+    section(&mut out, "Application");
+    match &c.app {
+        None => field(&mut out, "protocol", "not identified".to_string()),
+        Some(a) => {
+            field(&mut out, "protocol", a.protocol().to_string());
+            for (label, value) in app_fields(a) {
+                field(&mut out, label, value);
+            }
+        }
+    }
+    out
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_string())
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() { "-".to_string() } else { v.join(", ") }
+}
+
+/// Every DPI field, labelled.
+fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
+    match a {
+        AppInfo::Http(h) => vec![
+            ("method", opt(&h.method)),
+            ("host", opt(&h.host)),
+            ("path", opt(&h.path)),
+            ("user-agent", opt(&h.user_agent)),
+        ],
+        AppInfo::Tls(t) => vec![
+            ("sni", opt(&t.sni)),
+            ("alpn", list(&t.alpn)),
+            ("version", opt(&t.version)),
+            ("ech", if t.ech { "yes" } else { "no" }.to_string()),
+        ],
+        AppInfo::Dns(d) => {
+            let mut v = vec![("rcode", opt(&d.rcode))];
+            if d.queries.is_empty() {
+                v.push(("query", "-".to_string()));
+            }
+            for q in &d.queries {
+                v.push(("query", format!("{} {}", q.qtype, q.name)));
+            }
+            for r in &d.answers {
+                v.push(("answer", format!("{} {} {}", r.name, r.rtype, r.data)));
+            }
+            v
+        }
+        AppInfo::Ssh(s) => vec![("client", opt(&s.client)), ("server", opt(&s.server)), ("software", opt(&s.software))],
+        AppInfo::Quic(q) => vec![
+            ("version", opt(&q.version)),
+            ("sni", opt(&q.sni)),
+            ("alpn", list(&q.alpn)),
+            ("close", q.close.as_ref().map_or("-".to_string(), |c| format!("code {} {}", c.code, c.reason))),
+        ],
+    }
+}

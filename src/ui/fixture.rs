@@ -1,0 +1,143 @@
+//! Test fixtures: snapshots built by running public corpus captures
+//! (RUSTNET_CORPUS) through the real engine, plus one hand-built connection
+//! with DPI, process and hostname set.
+
+use crate::snapshot::{CaptureStats, Snapshot};
+use pcap_file::pcap::PcapReader;
+use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+use pcap_file::pcapng::{Block, PcapNgReader};
+use rustnet_core::dpi::{AppInfo, TlsInfo};
+use rustnet_core::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, RateMeter, State};
+use rustnet_core::wire::LinkType;
+use rustnet_core::{Config, Engine, Timestamp};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The corpus directory, or None (with a note) when RUSTNET_CORPUS is unset.
+pub fn corpus() -> Option<PathBuf> {
+    match std::env::var_os("RUSTNET_CORPUS") {
+        Some(d) => Some(PathBuf::from(d)),
+        None => {
+            eprintln!("note: RUSTNET_CORPUS is not set; skipping corpus-based UI test");
+            None
+        }
+    }
+}
+
+/// One captured frame: link type, timestamp (ns), bytes, length on the wire.
+pub type Frame = (u32, u64, Vec<u8>, u32);
+
+/// Reads a pcap or pcapng file (told apart by magic, not by name).
+pub fn read_frames(path: &std::path::Path) -> Vec<Frame> {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    if data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        let mut r = PcapNgReader::new(&data[..]).expect("pcapng header");
+        // (link type, ns per timestamp unit) per interface.
+        let mut links: Vec<(u32, f64)> = Vec::new();
+        while let Some(block) = r.next_block() {
+            match block.expect("pcapng block") {
+                Block::InterfaceDescription(idb) => {
+                    let unit = idb.options.iter().find_map(|o| match o {
+                        InterfaceDescriptionOption::IfTsResol(r) => Some(ns_per_unit(*r)),
+                        _ => None,
+                    });
+                    links.push((u32::from(idb.linktype), unit.unwrap_or(1000.0)));
+                }
+                Block::EnhancedPacket(p) => {
+                    let (lt, unit) = links.get(p.interface_id as usize).copied().unwrap_or((1, 1000.0));
+                    // pcap-file keeps the raw count of if_tsresol units in `timestamp`.
+                    let ts = (p.timestamp.as_nanos() as f64 * unit) as u64;
+                    out.push((lt, ts, p.data.to_vec(), p.original_len));
+                }
+                _ => {}
+            }
+        }
+    } else {
+        let mut r = PcapReader::new(&data[..]).expect("pcap header");
+        let lt = u32::from(r.header().datalink);
+        while let Some(p) = r.next_packet() {
+            let p = p.expect("pcap packet");
+            out.push((lt, p.timestamp.as_nanos() as u64, p.data.to_vec(), p.orig_len));
+        }
+    }
+    out
+}
+
+/// if_tsresol: a power of ten (or, with the top bit, of two) of a second.
+fn ns_per_unit(r: u8) -> f64 {
+    let per_sec = if r & 0x80 == 0 { 10f64.powi(i32::from(r)) } else { 2f64.powi(i32::from(r & 0x7f)) };
+    1e9 / per_sec
+}
+
+/// Where every fixture file's last packet is moved to (2023-11-14 22:13:20 UTC),
+/// so files from different years share one "now" and ages stay meaningful.
+pub const T_END: Timestamp = Timestamp(1_700_000_000_000_000_000);
+
+/// A snapshot of every connection of `files` (one engine each, distinct ids),
+/// each file's packet times shifted to end at [`T_END`].
+pub fn corpus_snapshot(dir: &std::path::Path, files: &[&str]) -> Snapshot {
+    let mut snap = Snapshot { now: T_END, source: files.join("+"), finished: true, ..Default::default() };
+    let step = files.len() as u64;
+    for (k, f) in files.iter().enumerate() {
+        let mut e = Engine::new(Config::default()).with_ids(k as u64 + 1, step);
+        let frames = read_frames(&dir.join(f));
+        let last = frames.iter().map(|f| f.1).max().unwrap_or(0);
+        for (lt, ts, data, len) in &frames {
+            let ts = Timestamp(T_END.as_nanos() - (last - ts));
+            e.process(LinkType::from_number(*lt), ts, data, *len);
+        }
+        let s = e.stats().clone();
+        snap.stats.packets += s.packets;
+        snap.stats.bytes += s.bytes;
+        snap.stats.malformed += s.malformed;
+        // Connections that expired during the replay, then those still open.
+        let mut all = Vec::new();
+        e.take_finished(&mut all);
+        all.extend(e.connections().cloned());
+        snap.connections.extend(all);
+    }
+    snap.capture = CaptureStats { kernel_drops: 0, queue_drops: 3 };
+    snap
+}
+
+/// A connection with every UI-visible field set, active at `now`.
+pub fn rich_connection(id: u64, now: Timestamp) -> Connection {
+    let local = Endpoint::new([192, 168, 1, 20].into(), 51234);
+    let remote = Endpoint::new([140, 82, 112, 6].into(), 443);
+    let first = now - Duration::from_secs(75);
+    let mut rate = RateMeter::default();
+    // 12 kB received and 3 kB sent over the last second.
+    for i in 0..4u64 {
+        let ts = now - Duration::from_millis(250 * i);
+        rate.add(ts, false, 3_000);
+        rate.add(ts, true, 750);
+    }
+    Connection {
+        id,
+        key: FlowKey::new(Proto::Tcp, local, remote),
+        proto: Proto::Tcp,
+        local,
+        remote,
+        state: State::Established,
+        first_seen: first,
+        last_seen: now,
+        tx_packets: 40,
+        rx_packets: 55,
+        tx_bytes: 5_200,
+        rx_bytes: 81_000,
+        rate,
+        app: Some(AppInfo::Tls(TlsInfo {
+            sni: Some("api.github.com".into()),
+            alpn: vec!["h2".into(), "http/1.1".into()],
+            version: Some("TLSv1.3".into()),
+            ech: false,
+        })),
+        process: Some(ProcessInfo {
+            pid: 4242,
+            name: "curl".into(),
+            cmdline: Some("curl -s https://api.github.com/zen".into()),
+        }),
+        hostname: Some("lb-140-82-112-6-iad.github.com".into()),
+    }
+}

@@ -1,0 +1,153 @@
+//! Text formatting for the UI: units, durations, timestamps, DPI summaries,
+//! and cutting text to a column width with an ellipsis.
+
+use rustnet_core::Timestamp;
+use rustnet_core::dpi::AppInfo;
+use rustnet_core::track::{Connection, Proto};
+use std::time::Duration;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Decimal (SI) units, as network tools usually count: "1.5 kB", "12 B".
+pub fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if n < 1000.0 {
+        return format!("{} B", n.round() as u64);
+    }
+    let mut v = n / 1000.0;
+    let mut unit = 0;
+    while v >= 999.95 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// Compact duration: "850ms", "42s", "3m07s", "2h05m", "3d04h".
+pub fn duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => format!("{}ms", d.subsec_millis()),
+        1..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// A packet timestamp as a calendar time, local or UTC.
+pub fn timestamp(ts: Timestamp, utc: bool) -> String {
+    let secs = i64::try_from(ts.as_nanos() / 1_000_000_000).unwrap_or(i64::MAX);
+    let nanos = (ts.as_nanos() % 1_000_000_000) as u32;
+    let Some(t) = chrono::DateTime::from_timestamp(secs, nanos) else {
+        return format!("{:.3}", ts.as_secs_f64());
+    };
+    if utc {
+        t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+    } else {
+        t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S%.3f %:z").to_string()
+    }
+}
+
+/// Short protocol name for the table ("icmp6" fits the column).
+pub fn proto(p: Proto) -> &'static str {
+    match p {
+        Proto::Icmpv6 => "icmp6",
+        p => p.name(),
+    }
+}
+
+/// One-line DPI summary: `TLS api.github.com`, `DNS A example.com`, …
+pub fn app_summary(app: &AppInfo) -> String {
+    let detail = match app {
+        AppInfo::Http(h) => h.host.clone().or_else(|| h.path.clone()).unwrap_or_default(),
+        AppInfo::Tls(t) => t.sni.clone().unwrap_or_default(),
+        AppInfo::Dns(d) => d.queries.first().map(|q| format!("{} {}", q.qtype, q.name)).unwrap_or_default(),
+        AppInfo::Ssh(s) => s.software.clone().unwrap_or_default(),
+        AppInfo::Quic(q) => q.sni.clone().or_else(|| q.version.clone()).unwrap_or_default(),
+    };
+    if detail.is_empty() { app.protocol().to_string() } else { format!("{} {detail}", app.protocol()) }
+}
+
+/// The remote end as the table shows it: hostname (when known) with the port,
+/// else the address.
+pub fn remote(c: &Connection) -> String {
+    match &c.hostname {
+        Some(h) if c.proto.has_ports() => format!("{h}:{}", c.remote.port),
+        Some(h) => h.clone(),
+        None => c.remote.display(c.proto).to_string(),
+    }
+}
+
+/// Cuts `s` to `width` terminal cells, ending in "…" when cut.
+pub fn fit(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in s.chars() {
+        let w = ch.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        used += w;
+        out.push(ch);
+    }
+    out.push('…');
+    out
+}
+
+/// Like `fit`, but keeps a trailing ":port" visible ("very-long-na…:443").
+pub fn fit_keep_port(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_string();
+    }
+    match s.rfind(':') {
+        Some(i) if !s.ends_with(']') && s.len() - i <= 6 && width > s.len() - i + 1 => {
+            let port = &s[i..];
+            format!("{}{port}", fit(&s[..i], width - port.len()))
+        }
+        _ => fit(s, width),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(bytes(0.0), "0 B");
+        assert_eq!(bytes(999.0), "999 B");
+        assert_eq!(bytes(1500.0), "1.5 kB");
+        assert_eq!(bytes(2_345_678.0), "2.3 MB");
+        assert_eq!(bytes(999_999.0), "1.0 MB");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(duration(Duration::from_secs(42)), "42s");
+        assert_eq!(duration(Duration::from_secs(187)), "3m07s");
+        assert_eq!(duration(Duration::from_secs(7500)), "2h05m");
+        assert_eq!(duration(Duration::from_secs(3 * 86400 + 4 * 3600)), "3d04h");
+    }
+
+    #[test]
+    fn utc_timestamp() {
+        // 2023-11-14 22:13:20 UTC is 1_700_000_000 s after the epoch.
+        let ts = Timestamp::from_secs_nanos(1_700_000_000, 250_000_000);
+        assert_eq!(timestamp(ts, true), "2023-11-14 22:13:20.250 UTC");
+    }
+
+    #[test]
+    fn fitting() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("abcdefghij", 5), "abcd…");
+        assert_eq!(fit_keep_port("a-very-long-hostname.example:443", 16), "a-very-long…:443");
+        assert_eq!(fit_keep_port("[2001:db8::1]:443", 8), "[20…:443");
+    }
+}

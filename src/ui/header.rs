@@ -1,0 +1,59 @@
+//! Top two lines: tabs and source, then counters. Drops come before anything
+//! optional so a narrow terminal never hides them.
+
+use super::app::{App, Tab};
+use super::format;
+use super::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+pub struct Header<'a>(pub &'a App);
+
+impl Widget for Header<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let t = Theme::new(app.no_color);
+        let mut tabs = vec![Span::styled(" RustNet ", t.title())];
+        for tab in Tab::ALL {
+            let style = if tab == app.tab { t.tab_active() } else { t.label() };
+            tabs.push(Span::raw(" "));
+            tabs.push(Span::styled(format!(" {} ", tab.title()), style));
+        }
+        // The source gets what the tabs leave on the first line.
+        let used: usize = tabs.iter().map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used + 3);
+        let s = &app.snapshot;
+        let source = if s.source.is_empty() { "-" } else { s.source.as_str() };
+        let done = if s.finished { " (finished)" } else { "" };
+        tabs.push(Span::raw("  "));
+        tabs.push(Span::styled(format::fit(&format!("{source}{done}"), room), t.value()));
+        Line::from(tabs).render(Rect { height: 1, ..area }, buf);
+        if area.height > 1 {
+            let stats = Rect { y: area.y + 1, height: 1, ..area };
+            stats_line(app, t).render(stats, buf);
+        }
+    }
+}
+
+fn stats_line(app: &App, t: Theme) -> Line<'static> {
+    let s = &app.snapshot;
+    let shown = if app.filter.applied.is_empty() { String::new() } else { format!(" ({} shown)", app.rows.len()) };
+    let kernel = s.capture.kernel_drops;
+    let queue = s.capture.queue_drops;
+    let pair =
+        |label: &str, value: String, style| [Span::styled(format!("{label} "), t.label()), Span::styled(value, style)];
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(pair("packets", format!("{} ({})", s.stats.packets, format::bytes(s.stats.bytes as f64)), t.value()));
+    spans.push(Span::raw("  "));
+    spans.extend(pair("conns", format!("{}{shown}", s.connections.len()), t.value()));
+    spans.push(Span::raw("  "));
+    spans.extend(pair("drops kernel", kernel.to_string(), t.warning(kernel > 0)));
+    spans.extend(pair(" internal", queue.to_string(), t.warning(queue > 0)));
+    if s.stats.malformed > 0 {
+        spans.push(Span::raw("  "));
+        spans.extend(pair("malformed", s.stats.malformed.to_string(), t.warning(true)));
+    }
+    Line::from(spans)
+}

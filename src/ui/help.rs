@@ -1,0 +1,71 @@
+//! Help tab: every key, the row markers and the filter language.
+
+use super::app::App;
+use super::columns::PRESETS;
+use super::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+pub struct Help<'a>(pub &'a App);
+
+const KEYS: &[(&str, &str)] = &[
+    ("q q", "quit (q asks, a second q confirms); Ctrl+C quits at once"),
+    ("Tab / Shift+Tab", "next / previous tab"),
+    ("h or ?", "toggle this help"),
+    ("↑ k  ↓ j", "move the selection"),
+    ("PgUp / PgDn", "move by 10 rows"),
+    ("Home g / End G", "first / last row"),
+    ("Enter", "details of the selected connection"),
+    ("Esc", "back to the overview; there, clear the filter"),
+    ("/", "filter: type to narrow, ↑↓ move, Enter keeps, Esc clears"),
+    ("s / S", "next sort column (rate, bytes, age, process, remote, state, proto) / flip direction"),
+    ("← →", "focus a column (highlighted header)"),
+    ("+ > / - <", "widen / narrow the focused column (State never narrower than its names)"),
+    ("w", "next column preset"),
+    ("c", "copy the remote address (system clipboard, else OSC 52 terminal clipboard)"),
+];
+
+const MARKERS: &[(&str, &str)] = &[
+    ("+", "new: first seen in the last few seconds (bold)"),
+    ("~", "closing: FIN_WAIT*, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, QUIC_DRAINING (italic)"),
+    ("x", "closed: CLOSED, QUIC_CLOSED (dim)"),
+];
+
+const FILTER: &[(&str, &str)] = &[
+    ("words", "space-separated terms, all must match, case-insensitive substrings"),
+    ("bare word", "matches any field: addresses, ports, process, service, state, DPI data"),
+    ("keywords", "port: sport: dport: src: dst: proto: process: service: state: sni: host: ssh: app:"),
+    ("sport/src", "local side; dport/dst: remote side"),
+    ("!term", "negates a term, e.g. !state:established"),
+];
+
+impl Widget for Help<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let t = Theme::new(self.0.no_color);
+        let mut lines = Vec::new();
+        let mut table = |title: &str, rows: &[(&str, &str)]| {
+            if !lines.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::from(Span::styled(title.to_string(), t.section())));
+            for (k, v) in rows {
+                lines.push(Line::from(vec![Span::styled(format!("  {k:<18}"), t.key()), Span::raw(v.to_string())]));
+            }
+        };
+        table("Keys", KEYS);
+        table("Row markers", MARKERS);
+        table("Filter", FILTER);
+        let presets: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![Span::styled("Column presets ", t.section()), Span::raw(presets.join(", "))]));
+        // Keep at least a screenful in view however far the user scrolled.
+        let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(1));
+        Paragraph::new(lines)
+            .scroll((self.0.help_scroll.min(max), 0))
+            .block(Block::default().borders(Borders::TOP).title(Span::styled(" Help ", t.title())))
+            .wrap(Wrap { trim: false })
+            .render(area, buf);
+    }
+}

@@ -1,0 +1,366 @@
+//! Keys → state changes. Pure: no terminal, clipboard or clock here; what
+//! needs the outside world comes back as an [`Effect`] for the run loop.
+
+use super::app::{App, Tab};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// What the run loop must do after a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    Quit,
+    /// Put this text on the clipboard.
+    Copy(String),
+}
+
+const PAGE: isize = 10;
+
+pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
+    if key.kind == KeyEventKind::Release {
+        return Effect::None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return Effect::Quit;
+    }
+    app.status = None;
+    if app.quit_pending {
+        app.quit_pending = false;
+        if key.code == KeyCode::Char('q') && !ctrl {
+            return Effect::Quit;
+        }
+        // Any other key only cancels the prompt.
+        return Effect::None;
+    }
+    if app.filter.editing {
+        filter_key(app, key, ctrl);
+        return Effect::None;
+    }
+    if app.tab == Tab::Help && scroll_help(app, key.code) {
+        return Effect::None;
+    }
+    if navigate(app, key.code) {
+        return Effect::None;
+    }
+    match key.code {
+        KeyCode::Char('q') => app.quit_pending = true,
+        KeyCode::Tab => app.next_tab(true),
+        KeyCode::BackTab => app.next_tab(false),
+        KeyCode::Char('h') | KeyCode::Char('?') => app.toggle_help(),
+        KeyCode::Enter if app.tab == Tab::Overview => app.tab = Tab::Details,
+        KeyCode::Esc => {
+            if app.tab != Tab::Overview {
+                app.tab = Tab::Overview;
+            } else if !app.filter.text.is_empty() {
+                app.clear_filter();
+            }
+        }
+        KeyCode::Char('/') => {
+            app.filter.editing = true;
+            app.tab = Tab::Overview;
+        }
+        KeyCode::Char('c') => {
+            return match app.selected_remote() {
+                Some(addr) => Effect::Copy(addr),
+                None => {
+                    app.status = Some("nothing selected to copy".into());
+                    Effect::None
+                }
+            };
+        }
+        KeyCode::Char('s') => app.cycle_sort(),
+        KeyCode::Char('S') => app.flip_sort(),
+        KeyCode::Left => app.columns.move_focus(false),
+        KeyCode::Right => app.columns.move_focus(true),
+        KeyCode::Char('+') | KeyCode::Char('>') => app.columns.resize_focus(2),
+        KeyCode::Char('-') | KeyCode::Char('<') => app.columns.resize_focus(-2),
+        KeyCode::Char('w') => app.columns.cycle_preset(),
+        _ => {}
+    }
+    Effect::None
+}
+
+/// In the help tab the movement keys scroll the text (the help widget clamps).
+fn scroll_help(app: &mut App, code: KeyCode) -> bool {
+    let s = &mut app.help_scroll;
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => *s = s.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => *s = s.saturating_add(1),
+        KeyCode::PageUp => *s = s.saturating_sub(PAGE as u16),
+        KeyCode::PageDown => *s = s.saturating_add(PAGE as u16),
+        KeyCode::Home | KeyCode::Char('g') => *s = 0,
+        _ => return false,
+    }
+    true
+}
+
+/// Selection movement shared by normal mode (with vim keys) and filter mode.
+fn navigate(app: &mut App, code: KeyCode) -> bool {
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => app.move_by(-1),
+        KeyCode::Down | KeyCode::Char('j') => app.move_by(1),
+        KeyCode::PageUp => app.move_by(-PAGE),
+        KeyCode::PageDown => app.move_by(PAGE),
+        KeyCode::Home | KeyCode::Char('g') => app.select(0),
+        KeyCode::End | KeyCode::Char('G') => app.select_last(),
+        _ => return false,
+    }
+    true
+}
+
+/// Filter mode: typing edits the filter and narrows the table at once.
+fn filter_key(app: &mut App, key: KeyEvent, ctrl: bool) {
+    match key.code {
+        KeyCode::Enter => app.filter.editing = false,
+        KeyCode::Esc => app.clear_filter(),
+        KeyCode::Backspace => {
+            app.filter.text.pop();
+            app.update_filter();
+        }
+        KeyCode::Char('u') if ctrl => {
+            app.filter.text.clear();
+            app.update_filter();
+        }
+        KeyCode::Char('w') if ctrl => {
+            let keep = app.filter.text.trim_end().rfind(' ').map_or(0, |i| i + 1);
+            app.filter.text.truncate(keep);
+            app.update_filter();
+        }
+        KeyCode::Char(ch) if !ctrl => {
+            app.filter.text.push(ch);
+            app.update_filter();
+        }
+        // Letters are text here, so only the non-character keys move the selection.
+        KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End => {
+            navigate(app, key.code);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+    use crate::ui::app::SortKey;
+    use crate::ui::fixture::{T_END, rich_connection};
+    use rustnet_core::track::{Connection, Endpoint, RateMeter};
+    use std::time::Duration;
+
+    /// `n` connections; connection `i` has id 100+i, remote 10.0.0.i:443,
+    /// `bytes[i]` bytes and `rate[i]` bytes in the last 250 ms.
+    fn conns(n: usize, rate: impl Fn(usize) -> u32, bytes: impl Fn(usize) -> u64) -> Snapshot {
+        let now = T_END;
+        let connections = (0..n)
+            .map(|i| {
+                let mut r = RateMeter::default();
+                r.add(now, false, rate(i));
+                Connection {
+                    remote: Endpoint::new([10, 0, 0, i as u8].into(), 443),
+                    rate: r,
+                    rx_bytes: bytes(i),
+                    tx_bytes: 0,
+                    first_seen: now - Duration::from_secs(100 + i as u64),
+                    ..rich_connection(100 + i as u64, now)
+                }
+            })
+            .collect();
+        Snapshot { now, connections, ..Default::default() }
+    }
+
+    fn app(s: Snapshot) -> App {
+        let mut a = App::new(Duration::from_secs(1), false);
+        a.set_snapshot(s);
+        a
+    }
+
+    fn press(a: &mut App, code: KeyCode) -> Effect {
+        handle_key(a, KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn ids(a: &App) -> Vec<u64> {
+        a.rows.iter().map(|&i| a.snapshot.connections[i].id).collect()
+    }
+
+    fn sel(a: &App) -> u64 {
+        a.selected_conn().map_or(0, |c| c.id)
+    }
+
+    #[test]
+    fn quit_needs_two_q_and_other_keys_cancel() {
+        let mut a = app(conns(3, |i| i as u32, |_| 0));
+        assert_eq!(press(&mut a, KeyCode::Char('q')), Effect::None);
+        assert!(a.quit_pending);
+        // Another key cancels the prompt and does nothing else.
+        assert_eq!(press(&mut a, KeyCode::Char('j')), Effect::None);
+        assert!(!a.quit_pending);
+        assert_eq!(a.selected, 0);
+        press(&mut a, KeyCode::Char('q'));
+        assert_eq!(press(&mut a, KeyCode::Char('q')), Effect::Quit);
+        // Ctrl+C quits at once, even while typing a filter.
+        press(&mut a, KeyCode::Char('/'));
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(handle_key(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn movement_keys() {
+        let mut a = app(conns(30, |i| 1000 - i as u32, |_| 0));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Down);
+        assert_eq!(a.selected, 2);
+        press(&mut a, KeyCode::Char('k'));
+        assert_eq!(a.selected, 1);
+        press(&mut a, KeyCode::PageDown);
+        assert_eq!(a.selected, 11);
+        press(&mut a, KeyCode::PageUp);
+        press(&mut a, KeyCode::PageUp);
+        assert_eq!(a.selected, 0);
+        press(&mut a, KeyCode::End);
+        assert_eq!(a.selected, 29);
+        press(&mut a, KeyCode::Down);
+        assert_eq!(a.selected, 29, "stays on the last row");
+        press(&mut a, KeyCode::Char('g'));
+        assert_eq!(a.selected, 0);
+        press(&mut a, KeyCode::Char('G'));
+        assert_eq!(a.selected, 29);
+        press(&mut a, KeyCode::Home);
+        assert_eq!(a.selected, 0);
+    }
+
+    #[test]
+    fn selection_follows_the_connection() {
+        // Rates rise with the index: sorted by rate (descending) id 109 is first.
+        let mut a = app(conns(10, |i| 100 * (i as u32 + 1), |i| 10_000 - i as u64));
+        assert_eq!(ids(&a)[0], 109);
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Char('j'));
+        assert_eq!(sel(&a), 107);
+        // Next refresh: rates reversed, so 107 moves from row 2 to row 7.
+        a.set_snapshot(conns(10, |i| 100 * (10 - i as u32), |i| 10_000 - i as u64));
+        assert_eq!(ids(&a)[0], 100);
+        assert_eq!(sel(&a), 107);
+        assert_eq!(a.selected, 7);
+        // Sorting by bytes (descending): 100 has the most.
+        press(&mut a, KeyCode::Char('s'));
+        assert_eq!(a.sort, SortKey::Bytes);
+        assert_eq!(ids(&a), (100..110).collect::<Vec<_>>());
+        assert_eq!(sel(&a), 107);
+        press(&mut a, KeyCode::Char('S'));
+        assert_eq!(ids(&a), (100..110).rev().collect::<Vec<_>>());
+        assert_eq!(sel(&a), 107);
+        // Age, youngest first; connection i was first seen 100+i s ago.
+        press(&mut a, KeyCode::Char('s'));
+        assert_eq!(a.sort, SortKey::Age);
+        assert_eq!(ids(&a), (100..110).collect::<Vec<_>>());
+        // The selected connection leaves: the selection stays at its row.
+        let mut s = conns(10, |_| 0, |_| 0);
+        s.connections.retain(|c| c.id != 107);
+        a.set_snapshot(s);
+        assert_eq!(a.rows.len(), 9);
+        assert!(a.selected_conn().is_some());
+    }
+
+    #[test]
+    fn process_sort_is_case_insensitive_with_unknown_last() {
+        let names = ["beta", "Alpha", "", "alpha2", "gamma_long_name_x", "gamma_long_name_a"];
+        let mut s = conns(names.len(), |_| 0, |_| 0);
+        for (c, n) in s.connections.iter_mut().zip(names) {
+            c.process = (!n.is_empty()).then(|| rustnet_core::track::ProcessInfo {
+                pid: 1,
+                name: n.to_string(),
+                cmdline: None,
+            });
+        }
+        let mut a = app(s);
+        while a.sort != SortKey::Process {
+            press(&mut a, KeyCode::Char('s'));
+        }
+        let shown: Vec<&str> = a
+            .rows
+            .iter()
+            .map(|&i| a.snapshot.connections[i].process.as_ref().map_or("", |p| p.name.as_str()))
+            .collect();
+        assert_eq!(shown, ["Alpha", "alpha2", "beta", "gamma_long_name_a", "gamma_long_name_x", ""]);
+    }
+
+    #[test]
+    fn tabs_details_and_help() {
+        let mut a = app(conns(3, |_| 0, |_| 0));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!(a.tab, Tab::Details);
+        press(&mut a, KeyCode::Char('h'));
+        assert_eq!(a.tab, Tab::Help);
+        press(&mut a, KeyCode::Char('h'));
+        assert_eq!(a.tab, Tab::Details, "help returns where it was opened");
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.tab, Tab::Overview);
+        press(&mut a, KeyCode::Tab);
+        assert_eq!(a.tab, Tab::Details);
+        press(&mut a, KeyCode::Tab);
+        assert_eq!(a.tab, Tab::Help);
+        press(&mut a, KeyCode::Tab);
+        assert_eq!(a.tab, Tab::Overview);
+        press(&mut a, KeyCode::BackTab);
+        assert_eq!(a.tab, Tab::Help);
+    }
+
+    #[test]
+    fn filter_mode_keys() {
+        let mut a = app(conns(5, |i| i as u32, |_| 0));
+        press(&mut a, KeyCode::Char('/'));
+        assert!(a.filter.editing);
+        for ch in "j k".chars() {
+            press(&mut a, KeyCode::Char(ch));
+        }
+        assert_eq!(a.filter.text, "j k", "letters are text while typing");
+        assert_eq!(a.selected, 0);
+        press(&mut a, KeyCode::Down);
+        assert_eq!(a.selected, 1, "arrows move while typing");
+        press(&mut a, KeyCode::Backspace);
+        assert_eq!(a.filter.text, "j ");
+        press(&mut a, KeyCode::Enter);
+        assert!(!a.filter.editing);
+        assert_eq!(a.filter.text, "j ");
+        assert_eq!(a.filter.applied_text, "j ");
+        // Out of filter mode, j moves again and Esc clears the filter.
+        press(&mut a, KeyCode::Char('j'));
+        assert_eq!(a.selected, 2);
+        press(&mut a, KeyCode::Esc);
+        assert_eq!(a.filter.text, "");
+        assert!(a.filter.applied.is_empty());
+        // Esc while typing clears and leaves the mode.
+        press(&mut a, KeyCode::Char('/'));
+        press(&mut a, KeyCode::Char('x'));
+        press(&mut a, KeyCode::Esc);
+        assert!(!a.filter.editing);
+        assert_eq!(a.filter.text, "");
+    }
+
+    #[test]
+    fn copy_gives_the_remote_address() {
+        let mut a = app(conns(3, |i| i as u32, |_| 0));
+        assert_eq!(press(&mut a, KeyCode::Char('c')), Effect::Copy("10.0.0.2:443".into()));
+        let mut empty = app(Snapshot::default());
+        assert_eq!(press(&mut empty, KeyCode::Char('c')), Effect::None);
+        assert!(empty.status.is_some());
+    }
+
+    #[test]
+    fn column_keys() {
+        use crate::ui::columns::Col;
+        let mut a = app(Snapshot::default());
+        assert_eq!(a.columns.focus, Col::Remote);
+        press(&mut a, KeyCode::Right);
+        assert_eq!(a.columns.focus, Col::State);
+        press(&mut a, KeyCode::Right);
+        let w = a.columns.width_of(Col::Service);
+        press(&mut a, KeyCode::Char('+'));
+        assert_eq!(a.columns.width_of(Col::Service), w + 2);
+        press(&mut a, KeyCode::Char('-'));
+        press(&mut a, KeyCode::Char('-'));
+        assert_eq!(a.columns.width_of(Col::Service), w - 2);
+        press(&mut a, KeyCode::Char('w'));
+        assert_eq!(a.columns.preset_name(), "addresses");
+    }
+}

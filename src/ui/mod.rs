@@ -1,0 +1,187 @@
+//! The terminal interface: ratatui + crossterm.
+//!
+//! `app` holds state and the view model, `input` maps keys to state changes,
+//! the tab and bar modules draw from `&App`, and `run` owns the terminal.
+
+mod app;
+mod clipboard;
+mod columns;
+mod details;
+mod filter_bar;
+mod footer;
+mod format;
+mod header;
+mod help;
+mod input;
+mod overview;
+pub mod session;
+mod theme;
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod render_tests;
+
+pub use app::App;
+pub use input::{Effect, handle_key};
+
+use crate::snapshot::Snapshot;
+use app::Tab;
+use crossbeam_channel::{Receiver, select};
+use crossterm::event::{self, Event};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How the lead's `main` configures the TUI.
+pub struct UiConfig {
+    pub refresh: Duration,
+    /// Interface name or capture file, shown until the first snapshot names it.
+    pub source: String,
+    /// From the `NO_COLOR` environment variable.
+    pub no_color: bool,
+}
+
+/// How long a status message (e.g. "copied …") stays in the footer.
+const STATUS_FOR: Duration = Duration::from_secs(3);
+/// Upper bound on how long the loop sleeps between checks.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Draws one frame from the state.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let bar = filter_bar::FilterBar::visible(app);
+    let [head, main, filter, foot] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(1),
+        Constraint::Length(u16::from(bar)),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(header::Header(app), head);
+    match app.tab {
+        Tab::Overview => frame.render_widget(overview::Overview(app), main),
+        Tab::Details => frame.render_widget(details::Details(app), main),
+        Tab::Help => frame.render_widget(help::Help(app), main),
+    }
+    if bar {
+        frame.render_widget(filter_bar::FilterBar(app), filter);
+    }
+    frame.render_widget(footer::Footer(app), foot);
+}
+
+/// Runs the TUI until the user quits; `snapshots` delivers a new Snapshot at
+/// each refresh (latest wins); sets `stop` when quitting so the pipeline shuts
+/// down. Restores the terminal on exit and on panic. Also returns when someone
+/// else sets `stop` (e.g. SIGTERM), so the terminal is restored then too.
+pub fn run(cfg: UiConfig, snapshots: Receiver<Snapshot>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let mut app = App::new(cfg.refresh, cfg.no_color);
+    app.snapshot.source = cfg.source.clone();
+    // Raw mode + alternate screen, and a panic hook that restores the terminal
+    // before the panic message is printed.
+    let mut terminal = ratatui::try_init()?;
+    let input_done = Arc::new(AtomicBool::new(false));
+    let events = spawn_input(input_done.clone());
+    let result = event_loop(&mut terminal, &mut app, &cfg, snapshots, &events, &stop);
+    input_done.store(true, Ordering::Relaxed);
+    ratatui::restore();
+    stop.store(true, Ordering::SeqCst);
+    result
+}
+
+/// Reads terminal events on a thread so the loop can wait on them and on
+/// snapshots at once. Polls so it can notice `done` and stop reading stdin.
+fn spawn_input(done: Arc<AtomicBool>) -> Receiver<std::io::Result<Event>> {
+    let (tx, rx) = crossbeam_channel::bounded(256);
+    std::thread::spawn(move || {
+        while !done.load(Ordering::Relaxed) {
+            let ev = match event::poll(Duration::from_millis(50)) {
+                Ok(false) => continue,
+                Ok(true) => event::read(),
+                Err(e) => Err(e),
+            };
+            let failed = ev.is_err();
+            if tx.send(ev).is_err() || failed {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    cfg: &UiConfig,
+    snapshots: Receiver<Snapshot>,
+    events: &Receiver<std::io::Result<Event>>,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let mut snapshots = snapshots;
+    let mut pending: Option<Snapshot> = None;
+    let mut last_apply: Option<Instant> = None;
+    let mut status_since: Option<Instant> = None;
+    let mut clip = clipboard::Clipboard::default();
+    let (reaper, old_snapshots) = crossbeam_channel::unbounded::<Snapshot>();
+    std::thread::spawn(move || old_snapshots.iter().for_each(drop));
+    let mut dirty = true;
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        // Apply at most one snapshot per refresh interval (the last one wins),
+        // except the final one of a file, which shows at once.
+        let due = last_apply.is_none_or(|t| t.elapsed() >= cfg.refresh);
+        if pending.as_ref().is_some_and(|s| due || s.finished)
+            && let Some(s) = pending.take()
+        {
+            // Freeing 100k connections takes milliseconds: not on this thread.
+            if let Err(e) = reaper.send(app.set_snapshot(s)) {
+                drop(e.into_inner());
+            }
+            last_apply = Some(Instant::now());
+            dirty = true;
+        }
+        match (&app.status, status_since) {
+            (Some(_), None) => status_since = Some(Instant::now()),
+            (Some(_), Some(t)) if t.elapsed() >= STATUS_FOR => {
+                app.status = None;
+                status_since = None;
+                dirty = true;
+            }
+            (None, _) => status_since = None,
+            _ => {}
+        }
+        if dirty {
+            terminal.draw(|f| draw(f, app))?;
+            dirty = false;
+        }
+        select! {
+            recv(snapshots) -> s => match s {
+                Ok(s) => pending = Some(s),
+                // The pipeline is done: keep showing the last snapshot.
+                Err(_) => snapshots = crossbeam_channel::never(),
+            },
+            recv(events) -> e => {
+                let Ok(e) = e else { anyhow::bail!("terminal input thread ended") };
+                match e? {
+                    Event::Key(k) => {
+                        dirty = true;
+                        match handle_key(app, k) {
+                            Effect::None => {}
+                            Effect::Quit => return Ok(()),
+                            Effect::Copy(text) => {
+                                app.status = Some(clip.copy(&text, terminal.backend_mut()));
+                                status_since = None;
+                            }
+                        }
+                    }
+                    Event::Resize(..) => dirty = true,
+                    _ => {}
+                }
+            },
+            default(TICK) => {},
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Overview tab: the connection table. Only the visible window of rows is
+//! built each frame, so drawing cost does not grow with the table.
+
+use super::app::App;
+use super::columns::Col;
+use super::format;
+use super::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, Widget};
+use rustnet_core::track::Connection;
+
+pub struct Overview<'a>(pub &'a App);
+
+impl Widget for Overview<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let t = Theme::new(app.no_color);
+        let arrow = if app.descending { "↓" } else { "↑" };
+        let title = Line::from(vec![
+            Span::styled(" Connections ", t.title()),
+            Span::styled(
+                format!(
+                    "sort: {} {arrow}  columns: {} (focus {}) ",
+                    app.sort.name(),
+                    app.columns.preset_name(),
+                    app.columns.focus.title()
+                ),
+                t.label(),
+            ),
+        ]);
+        let block = Block::default().borders(Borders::TOP).title(title);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let cols = app.columns.layout(inner.width);
+        let header = Row::new(cols.iter().map(|&(c, _)| {
+            let style = if c == app.columns.focus { t.focused_header() } else { t.table_header() };
+            Cell::from(c.title()).style(style)
+        }));
+        let height = usize::from(inner.height.saturating_sub(1));
+        let start = scroll_to_selection(app, height);
+        let end = (start + height).min(app.rows.len());
+        let rows = app.rows[start..end].iter().enumerate().map(|(k, &i)| {
+            let c = &app.snapshot.connections[i];
+            let kind = app.row_kind(c);
+            let mut style = t.row(kind);
+            if start + k == app.selected {
+                style = style.patch(t.selected());
+            }
+            Row::new(cols.iter().map(|&(col, w)| Cell::from(cell_text(app, c, col, w)))).style(style)
+        });
+        let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
+        Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
+        if app.rows.is_empty() && inner.height > 2 {
+            let msg = if app.snapshot.connections.is_empty() {
+                "no connections yet"
+            } else {
+                "no connection matches the filter (Esc clears it)"
+            };
+            let r = Rect { y: inner.y + 2, height: 1, ..inner };
+            Paragraph::new(msg).style(t.label()).centered().render(r, buf);
+        }
+    }
+}
+
+/// First visible row: moved only as far as needed to keep the selection in view.
+fn scroll_to_selection(app: &App, height: usize) -> usize {
+    let mut top = app.scroll.get();
+    if height == 0 {
+        return app.selected;
+    }
+    if app.selected < top {
+        top = app.selected;
+    } else if app.selected >= top + height {
+        top = app.selected + 1 - height;
+    }
+    top = top.min(app.rows.len().saturating_sub(height));
+    app.scroll.set(top);
+    top
+}
+
+fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {
+    let w = usize::from(width);
+    match col {
+        Col::Marker => app.row_kind(c).marker().to_string(),
+        Col::Proto => format::proto(c.proto).to_string(),
+        Col::Local => format::fit(&c.local.display(c.proto).to_string(), w),
+        Col::Remote => {
+            let r = format::remote(c);
+            if c.proto.has_ports() { format::fit_keep_port(&r, w) } else { format::fit(&r, w) }
+        }
+        Col::State => app.state_of(c).name().to_string(),
+        Col::Service => format::fit(c.service().unwrap_or(""), w),
+        Col::App => c.app.as_ref().map_or(String::new(), |a| format::fit(&format::app_summary(a), w)),
+        Col::Process => c.process.as_ref().map_or(String::new(), |p| format::fit(&p.name, w)),
+        Col::Down => format::bytes(c.rates(app.snapshot.now).1),
+        Col::Up => format::bytes(c.rates(app.snapshot.now).0),
+        Col::Bytes => format::bytes((c.tx_bytes + c.rx_bytes) as f64),
+        Col::Age => app.age_of(c),
+    }
+}

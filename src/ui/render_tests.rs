@@ -1,0 +1,246 @@
+//! Rendering tests: ratatui's TestBackend, insta snapshots of every tab and
+//! mode, plus checks of the drawn text against tshark's truth for the corpus.
+
+use super::app::{App, Tab};
+use super::fixture::{corpus, corpus_snapshot, rich_connection};
+use super::input::handle_key;
+use super::{draw, format};
+use crate::snapshot::Snapshot;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use rustnet_core::track::Connection;
+use std::time::Duration;
+
+const FILES: &[&str] =
+    &["ndpi_443-curl.pcap", "zeek_get.pcap", "ndpi_dns.pcap", "zeek_5-pings.pcap", "ndpi_http.pcapng"];
+
+/// An app showing the corpus files plus one hand-built connection with every
+/// field set; None when the corpus is not available.
+fn corpus_app() -> Option<App> {
+    let dir = corpus()?;
+    let mut snap = corpus_snapshot(&dir, FILES);
+    snap.connections.push(rich_connection(1_000_000, snap.now));
+    Some(app_with(snap))
+}
+
+fn app_with(snap: Snapshot) -> App {
+    let mut app = App::new(Duration::from_secs(1), false);
+    app.utc = true;
+    app.set_snapshot(snap);
+    app
+}
+
+fn terminal(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test backend cannot fail");
+    t.draw(|f| draw(f, app)).expect("test backend cannot fail");
+    t
+}
+
+/// The screen as text, one line per row (trailing spaces kept by insta's view).
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let t = terminal(app, w, h);
+    let buf = t.backend().buffer();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    handle_key(app, KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn type_text(app: &mut App, s: &str) {
+    for ch in s.chars() {
+        key(app, KeyCode::Char(ch));
+    }
+}
+
+fn truth(file: &str) -> serde_json::Value {
+    let dir = std::env::var_os("RUSTNET_CORPUS").expect("checked by corpus()");
+    let path = std::path::Path::new(&dir).join(format!("{file}.json"));
+    let text = std::fs::read_to_string(&path).expect("truth JSON beside the capture");
+    serde_json::from_str(&text).expect("truth JSON parses")
+}
+
+#[test]
+fn overview_narrow_80x24() {
+    let Some(app) = corpus_app() else { return };
+    insta::assert_snapshot!("overview_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn overview_wide_200x50() {
+    let Some(app) = corpus_app() else { return };
+    insta::assert_snapshot!("overview_200x50", screen(&app, 200, 50));
+}
+
+/// Every TCP/UDP conversation tshark saw is a row, with its server end as the
+/// remote, and the header counts every packet of the files.
+#[test]
+fn overview_lists_tshark_conversations() {
+    let Some(app) = corpus_app() else { return };
+    let text = screen(&app, 200, 50);
+    let mut packets = 0;
+    for f in FILES {
+        let t = truth(f);
+        packets += t["packet_count"].as_u64().expect("packet_count");
+        for kind in ["tcp_conversations", "udp_conversations"] {
+            for c in t[kind].as_array().expect("conversation list") {
+                let (a, ap) = (c["a"].as_str().unwrap_or(""), c["a_port"].as_u64().unwrap_or(0));
+                let (b, bp) = (c["b"].as_str().unwrap_or(""), c["b_port"].as_u64().unwrap_or(0));
+                // The server is the end on the well-known port.
+                let (client, server) = if bp < ap { ((a, ap), (b, bp)) } else { ((b, bp), (a, ap)) };
+                let row = text
+                    .lines()
+                    .find(|l| l.contains(&format!("{}:{}", server.0, server.1)))
+                    .unwrap_or_else(|| panic!("{f}: no row with remote {server:?}\n{text}"));
+                assert!(row.contains(&format!("{}:{}", client.0, client.1)), "{row}");
+                let bytes = c["bytes"].as_u64().expect("bytes") as f64;
+                assert!(row.contains(&format::bytes(bytes)), "{f}: bytes {bytes} in {row}");
+            }
+        }
+    }
+    assert!(text.contains(&format!("packets {packets} ")), "header: {text}");
+    assert!(text.contains("drops kernel 0 internal 3"), "{text}");
+}
+
+#[test]
+fn details_of_rich_connection() {
+    let Some(mut app) = corpus_app() else { return };
+    let pos = app.rows.iter().position(|&i| app.snapshot.connections[i].id == 1_000_000);
+    app.select(pos.expect("hand-built connection is a row"));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.tab, Tab::Details);
+    let text = screen(&app, 100, 45);
+    for want in [
+        "api.github.com",
+        "h2, http/1.1",
+        "TLSv1.3",
+        "curl -s https://api.github.com/zen",
+        "4242",
+        "lb-140-82-112-6-iad.github.com",
+        "1m15s",
+    ] {
+        assert!(text.contains(want), "missing {want}:\n{text}");
+    }
+    insta::assert_snapshot!("details_rich_100x45", text);
+}
+
+/// Counters in the details view agree with tshark's per-direction counts.
+#[test]
+fn details_counters_match_tshark() {
+    let Some(mut app) = corpus_app() else { return };
+    let t = truth("zeek_get.pcap");
+    let c = &t["tcp_conversations"][0];
+    let remote = format!("{}:{}", c["b"].as_str().unwrap_or(""), c["b_port"]);
+    let pos = app
+        .rows
+        .iter()
+        .position(|&i| {
+            app.snapshot.connections[i].remote.display(app.snapshot.connections[i].proto).to_string() == remote
+        })
+        .expect("zeek_get connection is a row");
+    app.select(pos);
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 100, 45);
+    let sent = format!("{} packets, {}", c["frames_a_to_b"], format::bytes(c["bytes_a_to_b"].as_f64().unwrap_or(0.0)));
+    let recv = format!("{} packets, {}", c["frames_b_to_a"], format::bytes(c["bytes_b_to_a"].as_f64().unwrap_or(0.0)));
+    assert!(text.contains(&sent), "{sent}\n{text}");
+    assert!(text.contains(&recv), "{recv}\n{text}");
+    insta::assert_snapshot!("details_zeek_get_100x45", text);
+}
+
+#[test]
+fn help_tab() {
+    let mut app = app_with(Snapshot::default());
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.tab, Tab::Help);
+    insta::assert_snapshot!("help_100x40", screen(&app, 100, 40));
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.tab, Tab::Overview);
+}
+
+#[test]
+fn filter_mode_typing() {
+    let Some(mut app) = corpus_app() else { return };
+    key(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "sni:api");
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("/sni:api"), "{text}");
+    insta::assert_snapshot!("filter_typing_120x30", text);
+}
+
+#[test]
+fn filter_with_error() {
+    let Some(mut app) = corpus_app() else { return };
+    key(&mut app, KeyCode::Char('/'));
+    type_text(&mut app, "tcp");
+    // Whatever the parser says about this text is what the bar must show.
+    type_text(&mut app, " port:notaport");
+    let parsed = rustnet_core::filter::Filter::parse(&app.filter.text);
+    let text = screen(&app, 120, 30);
+    match parsed {
+        Err(e) => {
+            assert!(text.contains(&format!("error: {}", e.message)), "{text}");
+            assert_eq!(app.filter.applied_text, "tcp", "keeps the last valid filter");
+        }
+        Ok(_) => assert!(!text.contains("error:"), "{text}"),
+    }
+    insta::assert_snapshot!("filter_error_120x30", text);
+    // An error message drawn as the parser would give it, independent of it.
+    app.filter.error = Some("unknown keyword \"bogus:\"".into());
+    app.filter.applied_text = "tcp".into();
+    let text = screen(&app, 120, 30);
+    assert!(text.contains("error: unknown keyword \"bogus:\" (using \"tcp\")"), "{text}");
+}
+
+#[test]
+fn quit_prompt() {
+    let Some(mut app) = corpus_app() else { return };
+    key(&mut app, KeyCode::Char('q'));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("press q again to quit"), "{text}");
+    insta::assert_snapshot!("quit_prompt_80x24", text);
+}
+
+#[test]
+fn empty_table() {
+    let app = app_with(Snapshot { source: "eth0".into(), ..Default::default() });
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("no connections yet"), "{text}");
+    insta::assert_snapshot!("empty_80x24", text);
+}
+
+/// NO_COLOR: no cell carries a color, yet rows keep their markers and the
+/// selection its reverse video.
+#[test]
+fn no_color_uses_no_colors() {
+    let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let snap = Snapshot {
+        now,
+        connections: vec![Connection { first_seen: now - Duration::from_secs(1), ..rich_connection(1, now) }],
+        ..Default::default()
+    };
+    let colored = |no_color: bool| {
+        let mut app = app_with(snap.clone());
+        app.no_color = no_color;
+        let t = terminal(&app, 120, 10);
+        let buf = t.backend().buffer().clone();
+        let any_color = buf.content.iter().any(|c| c.fg != Color::Reset || c.bg != Color::Reset);
+        (any_color, buf)
+    };
+    let (with, _) = colored(false);
+    assert!(with, "colors are used by default");
+    let (without, buf) = colored(true);
+    assert!(!without, "NO_COLOR: no colors");
+    // Row 4 is the first table row (tabs, stats, block title, column header).
+    let marker = &buf[(0, 4)];
+    assert_eq!(marker.symbol(), "+", "new connection marker");
+    assert!(marker.modifier.contains(ratatui::style::Modifier::REVERSED), "selection");
+}

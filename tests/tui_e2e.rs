@@ -1,0 +1,134 @@
+//! End to end: the real binary in a pseudo-terminal (tmux), reading a corpus
+//! capture, driven by keys; the screen is checked after each step, and the
+//! process must exit after `q q`. Skipped (with a note) without tmux or corpus.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const FILE: &str = "ndpi_443-curl.pcap";
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        assert!(self.cmd(&args).status.success());
+    }
+
+    /// Literal text (no key-name lookup).
+    fn text(&self, s: &str) {
+        assert!(self.cmd(&["send-keys", "-t", "e2e", "-l", s]).status.success());
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    /// Waits until the screen shows every one of `want` (a frame may be caught half drawn).
+    fn wait_all(&self, what: &str, want: &[&str]) -> String {
+        self.wait_for(what, |s| want.iter().all(|w| s.contains(w)))
+    }
+
+    /// Waits until `pred` holds for the screen; panics with the screen if it never does.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(15) {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
+}
+
+fn truth(path: &std::path::Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path.with_extension("pcap.json")).expect("truth JSON beside the capture");
+    serde_json::from_str(&text).expect("truth JSON parses")
+}
+
+#[test]
+fn tui_reads_file_filters_details_help_and_quits() {
+    let Some(dir) = std::env::var_os("RUSTNET_CORPUS").map(PathBuf::from) else {
+        eprintln!("note: RUSTNET_CORPUS is not set; skipping the TUI end-to-end test");
+        return;
+    };
+    if !tmux_available() {
+        eprintln!("note: tmux is not installed; skipping the TUI end-to-end test");
+        return;
+    }
+    // tmux starts the shell in our directory, but keep the path independent of it.
+    let file = std::fs::canonicalize(dir.join(FILE)).expect("corpus file exists");
+    let conv = &truth(&file)["tcp_conversations"][0];
+    let client = format!("{}:{}", conv["a"].as_str().unwrap_or(""), conv["a_port"]);
+    let server = format!("{}:{}", conv["b"].as_str().unwrap_or(""), conv["b_port"]);
+    let tmux = Tmux { socket: format!("rustnet-e2e-{}", std::process::id()) };
+    let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
+    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+
+    // The replay ends and the connection stays on screen, server end as remote.
+    let packets = format!("packets {} ", truth(&file)["packet_count"]);
+    tmux.wait_all("the finished replay", &["(finished)", &server, "Overview", "drops kernel 0", &packets, "q quit"]);
+
+    // Filter mode: the bar shows what is typed; the footer the filter keys.
+    tmux.keys(&["/"]);
+    tmux.wait_all("filter mode", &["Enter keep", "filter /"]);
+    tmux.text("sni:");
+    // Whether or not `sni:` alone parses, the table shows this connection
+    // (it matches, or the last valid, empty, filter stays in force).
+    tmux.wait_all("typed filter", &["/sni:", &server, "Enter keep"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_all("filter kept, normal mode", &["Enter details", "/sni:", &server]);
+
+    // Move, then open the details of the selected connection.
+    tmux.keys(&["j"]);
+    tmux.keys(&["Enter"]);
+    let sent = format!("sent           {} packets", conv["frames_a_to_b"]);
+    let received = format!("received       {} packets", conv["frames_b_to_a"]);
+    tmux.wait_all(
+        "details",
+        &[
+            "Connection details",
+            &format!("remote         {server}"),
+            &format!("local          {client}"),
+            &sent,
+            &received,
+            "Esc back",
+        ],
+    );
+
+    // Tab goes on to help.
+    tmux.keys(&["Tab"]);
+    tmux.wait_all("help", &["Row markers", "a second q confirms", "Esc back"]);
+
+    // The first q asks, the second quits; the terminal is given back.
+    tmux.keys(&["q"]);
+    tmux.wait_for("quit prompt", |s| s.contains("press q again to quit"));
+    tmux.keys(&["q"]);
+    let s = tmux.wait_all("exit", &["RUSTNET_EXIT="]);
+    assert!(s.contains("RUSTNET_EXIT=0"), "{s}");
+    assert!(!s.contains("Connection details"), "alternate screen left: {s}");
+}
