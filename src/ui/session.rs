@@ -141,25 +141,6 @@ impl ReplayClock {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn replay_clock_paces_and_skips_long_gaps() {
-        let mut c = ReplayClock::default();
-        let t0 = Timestamp::from_secs_nanos(1_000, 0);
-        assert_eq!(c.wait_for(t0), None, "first packet plays at once");
-        let w = c.wait_for(t0 + Duration::from_millis(500)).expect("half a second ahead");
-        assert!(w > Duration::from_millis(400) && w <= Duration::from_millis(500), "{w:?}");
-        // Ten years later: played at once, and the clock rebased on it.
-        let later = t0 + Duration::from_secs(10 * 365 * 86400);
-        assert_eq!(c.wait_for(later), None);
-        assert!(c.now() >= later);
-        assert_eq!(c.wait_for(later), None);
-    }
-}
-
 /// Runs the TUI over a live capture until the user quits (or `duration`
 /// passes, or a signal). Returns the process exit code.
 pub fn run_live(
@@ -211,4 +192,23 @@ pub fn run_live(
 
 fn capture_done(c: &crate::source::SourceCounters) -> bool {
     c.done.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_clock_paces_and_skips_long_gaps() {
+        let mut c = ReplayClock::default();
+        let t0 = Timestamp::from_secs_nanos(1_000, 0);
+        assert_eq!(c.wait_for(t0), None, "first packet plays at once");
+        let w = c.wait_for(t0 + Duration::from_millis(500)).expect("half a second ahead");
+        assert!(w > Duration::from_millis(400) && w <= Duration::from_millis(500), "{w:?}");
+        // Ten years later: played at once, and the clock rebased on it.
+        let later = t0 + Duration::from_secs(10 * 365 * 86400);
+        assert_eq!(c.wait_for(later), None);
+        assert!(c.now() >= later);
+        assert_eq!(c.wait_for(later), None);
+    }
 }
