@@ -36,7 +36,8 @@ fn str_of(v: &Value, k: &str) -> String {
 fn matching<'a>(conns: &'a [Connection], e: &Value, proto: Proto) -> Vec<&'a Connection> {
     let ip = |k: &str| str_of(e, k).parse::<IpAddr>().ok();
     let port = |k: &str| e[k].as_u64().and_then(|p| u16::try_from(p).ok());
-    let (Some(s), Some(sp), Some(d), Some(dp)) = (ip("src"), port("sport"), ip("dst"), port("dport"))
+    let (Some(s), Some(sp), Some(d), Some(dp)) =
+        (ip("src"), port("sport"), ip("dst"), port("dport"))
     else {
         return Vec::new();
     };
@@ -44,14 +45,24 @@ fn matching<'a>(conns: &'a [Connection], e: &Value, proto: Proto) -> Vec<&'a Con
         .iter()
         .filter(|c| {
             c.proto == proto
-                && ((c.local.addr == s && c.local.port == sp && c.remote.addr == d && c.remote.port == dp)
-                    || (c.local.addr == d && c.local.port == dp && c.remote.addr == s && c.remote.port == sp))
+                && ((c.local.addr == s
+                    && c.local.port == sp
+                    && c.remote.addr == d
+                    && c.remote.port == dp)
+                    || (c.local.addr == d
+                        && c.local.port == dp
+                        && c.remote.addr == s
+                        && c.remote.port == sp))
         })
         .collect()
 }
 
 fn proto_of(e: &Value) -> Proto {
-    if e["proto"] == "tcp" { Proto::Tcp } else { Proto::Udp }
+    if e["proto"] == "tcp" {
+        Proto::Tcp
+    } else {
+        Proto::Udp
+    }
 }
 
 fn entries<'a>(t: &'a Value, k: &str) -> impl Iterator<Item = &'a Value> {
@@ -99,17 +110,40 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
     };
     // TLS: each ClientHello with an SNI, on its own connection.
     for e in entries(truth, "tls_client_hellos") {
-        let Some(sni) = e["sni"].as_str() else { continue };
+        let Some(sni) = e["sni"].as_str() else {
+            continue;
+        };
+        let alpn: Vec<String> = e["alpn"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
         let cs = matching(&conns, e, Proto::Tcp);
-        if !cs.iter().any(|c| tls(c).as_deref() == Some(sni)) {
+        let alpn_ok = |c: &Connection| matches!(&c.app, Some(AppInfo::Tls(t)) if t.alpn == alpn);
+        if !cs
+            .iter()
+            .any(|c| tls(c).as_deref() == Some(sni) && alpn_ok(c))
+        {
             let got: Vec<_> = cs.iter().map(|c| c.app.clone()).collect();
-            fail("tls_sni", format!("frame {}: want SNI {sni}, got {got:?}", e["frame"]));
+            fail(
+                "tls_sni",
+                format!("frame {}: want SNI {sni}, got {got:?}", e["frame"]),
+            );
         }
     }
-    let want: BTreeSet<String> = entries(truth, "tls_snis").filter_map(|v| v.as_str().map(String::from)).collect();
+    let want: BTreeSet<String> = entries(truth, "tls_snis")
+        .filter_map(|v| v.as_str().map(String::from))
+        .collect();
     let truth_snis: BTreeSet<String> = truth["tls_snis"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let ours: BTreeSet<String> = conns.iter().filter_map(tls).collect();
     for s in want.difference(&ours) {
@@ -127,7 +161,12 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
     for e in entries(truth, "http_requests") {
         let cs = matching(&conns, e, Proto::Tcp);
         let host = e["host"].as_str();
-        let first = firsts.insert((str_of(e, "src"), e["sport"].as_u64(), str_of(e, "dst"), e["dport"].as_u64()));
+        let first = firsts.insert((
+            str_of(e, "src"),
+            e["sport"].as_u64(),
+            str_of(e, "dst"),
+            e["dport"].as_u64(),
+        ));
         let ok = cs.iter().any(|c| {
             http(c).is_some_and(|h| {
                 (host.is_none() || h.host.as_deref() == host)
@@ -138,16 +177,29 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
         });
         if !ok {
             let got: Vec<_> = cs.iter().map(|c| c.app.clone()).collect();
-            fail("http_host", format!("frame {}: want {host:?} {} {}, got {got:?}", e["frame"], e["method"], e["uri"]));
+            fail(
+                "http_host",
+                format!(
+                    "frame {}: want {host:?} {} {}, got {got:?}",
+                    e["frame"], e["method"], e["uri"]
+                ),
+            );
         }
     }
     let truth_hosts: BTreeSet<String> = truth["http_hosts"]
         .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     for h in conns.iter().filter_map(|c| http(c).and_then(|h| h.host)) {
         if !truth_hosts.contains(&h) {
-            fail("http_extra", format!("host {h} reported but tshark saw none"));
+            fail(
+                "http_extra",
+                format!("host {h} reported but tshark saw none"),
+            );
         }
     }
     // DNS: every question on its connection.
@@ -161,13 +213,18 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
             let ok = cs.iter().any(|c| match &c.app {
                 Some(AppInfo::Dns(d)) => {
                     d.queries.len() >= rustnet_core::dpi::dns::MAX_ITEMS
-                        || d.queries.iter().any(|q| q.name == n && t.as_ref().is_none_or(|t| &q.qtype == t))
+                        || d.queries
+                            .iter()
+                            .any(|q| q.name == n && t.as_ref().is_none_or(|t| &q.qtype == t))
                 }
                 _ => false,
             });
             if !ok {
                 let got: Vec<_> = cs.iter().map(|c| c.app.clone()).collect();
-                fail("dns_query", format!("frame {}: want {n} {t:?}, got {got:?}", e["frame"]));
+                fail(
+                    "dns_query",
+                    format!("frame {}: want {n} {t:?}, got {got:?}", e["frame"]),
+                );
             }
         }
     }
@@ -179,7 +236,11 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
         })
         .flatten()
         .collect();
-    for q in truth["dns_query_set"].as_array().map(|a| a.as_slice()).unwrap_or(&[]) {
+    for q in truth["dns_query_set"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+    {
         let n = q[0].as_str().unwrap_or_default();
         if !dns_names.contains(n) {
             fail("dns_query", format!("query {n} not reported anywhere"));
@@ -190,21 +251,33 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
         let b = e["banner"].as_str().unwrap_or_default();
         let cs = matching(&conns, e, Proto::Tcp);
         let ok = cs.iter().any(|c| match &c.app {
-            Some(AppInfo::Ssh(s)) => s.client.as_deref() == Some(b) || s.server.as_deref() == Some(b),
+            Some(AppInfo::Ssh(s)) => {
+                s.client.as_deref() == Some(b) || s.server.as_deref() == Some(b)
+            }
             _ => false,
         });
         if !ok {
             let got: Vec<_> = cs.iter().map(|c| c.app.clone()).collect();
-            fail("ssh_banner", format!("frame {}: want {b}, got {got:?}", e["frame"]));
+            fail(
+                "ssh_banner",
+                format!("frame {}: want {b}, got {got:?}", e["frame"]),
+            );
         }
     }
     // QUIC: each Initial ClientHello with an SNI, on its connection.
     for e in entries(truth, "quic_client_hellos") {
-        let Some(sni) = e["sni"].as_str() else { continue };
+        let Some(sni) = e["sni"].as_str() else {
+            continue;
+        };
         let cs = matching(&conns, e, Proto::Udp);
-        let ok = cs.iter().any(|c| matches!(&c.app, Some(AppInfo::Quic(q)) if q.sni.as_deref() == Some(sni)));
+        let ok = cs
+            .iter()
+            .any(|c| matches!(&c.app, Some(AppInfo::Quic(q)) if q.sni.as_deref() == Some(sni)));
         if !ok {
-            fail("quic_sni", format!("frame {}: want QUIC SNI {sni}", e["frame"]));
+            fail(
+                "quic_sni",
+                format!("frame {}: want QUIC SNI {sni}", e["frame"]),
+            );
         }
     }
     fails
@@ -212,7 +285,9 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn corpus_dpi_matches_tshark() {
-    let Some(dir) = common::corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     let exc = exceptions();
     let mut unexpected = Vec::new();
     let mut used = BTreeSet::new();
@@ -220,7 +295,11 @@ fn corpus_dpi_matches_tshark() {
     assert!(!files.is_empty(), "no captures in {}", dir.display());
     let mut checked = 0;
     for f in &files {
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = f
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let tp = dir.join(format!("{name}.json"));
         let Ok(text) = std::fs::read_to_string(&tp) else {
             eprintln!("{name}: no truth JSON, replayed only");
@@ -241,9 +320,15 @@ fn corpus_dpi_matches_tshark() {
     }
     for (f, c, _) in &exc {
         if !used.contains(&(f.clone(), c.clone())) && files.iter().any(|p| p.ends_with(f)) {
-            unexpected.push(format!("{f} {c}: listed as an exception but passes now; remove it"));
+            unexpected.push(format!(
+                "{f} {c}: listed as an exception but passes now; remove it"
+            ));
         }
     }
     eprintln!("{checked} files checked against their truth");
-    assert!(unexpected.is_empty(), "corpus mismatches:\n{}", unexpected.join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "corpus mismatches:\n{}",
+        unexpected.join("\n")
+    );
 }

@@ -250,7 +250,13 @@ pub(crate) mod tests {
 
     #[test]
     fn random_bytes_are_not_dns_when_strict() {
-        assert!(parse(b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c", true).is_none());
+        assert!(
+            parse(
+                b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c",
+                true
+            )
+            .is_none()
+        );
         assert!(parse(&[0xff; 40], true).is_none());
         assert!(parse(&[0; 5], false).is_none());
         // Zero questions: not accepted off the DNS ports.

@@ -8,9 +8,28 @@ pub const MAX_HEAD: usize = 8 * 1024;
 const MAX_HEADERS: usize = 64;
 
 const METHODS: &[&[u8]] = &[
-    b"GET", b"POST", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE",
-    b"PROPFIND", b"PROPPATCH", b"MKCOL", b"COPY", b"MOVE", b"LOCK", b"UNLOCK", b"REPORT",
-    b"SEARCH", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE", b"M-SEARCH",
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"PATCH",
+    b"CONNECT",
+    b"TRACE",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"REPORT",
+    b"SEARCH",
+    b"NOTIFY",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"M-SEARCH",
 ];
 
 /// Whether a stream starts like an HTTP request: Some(true/false), None = too short to say.
@@ -105,7 +124,8 @@ mod tests {
 
     #[test]
     fn full_request() {
-        let r = b"GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.0\r\n\r\n";
+        let r =
+            b"GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: curl/8.0\r\n\r\n";
         assert_eq!(sniff(r), Some(true));
         let Parsed::Done(i) = parse_request(r) else {
             panic!("not parsed")
@@ -127,7 +147,10 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid() {
-        assert_eq!(parse_request(b"GET \x00\x01 HTTP/1.1\r\n\r\n"), Parsed::Invalid);
+        assert_eq!(
+            parse_request(b"GET \x00\x01 HTTP/1.1\r\n\r\n"),
+            Parsed::Invalid
+        );
     }
 
     #[test]

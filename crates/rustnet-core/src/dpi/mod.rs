@@ -7,14 +7,16 @@ pub mod http;
 pub mod quic;
 pub mod reassembly;
 pub mod ssh;
+#[cfg(test)]
+mod tests;
 pub mod tls;
 
 use crate::track::{Proto, State};
 use quic::QuicState;
 use reassembly::{Push, Reassembler};
+use serde::Serialize;
 use ssh::SshState;
 use tls::TlsState;
-use serde::Serialize;
 
 /// What DPI learned about a connection (the JSON `app` object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -124,7 +126,6 @@ pub struct DpiInput<'a> {
     pub tcp: Option<(u32, u8)>,
     pub payload: &'a [u8],
 }
-
 
 /// Payload packets (or datagrams) looked at before an unknown flow is given up.
 const MAX_UNCLASSIFIED: u32 = 8;
@@ -285,7 +286,11 @@ impl DpiState {
             }
         }
         let state = self.run_tcp(d, input, app);
-        let limit = if matches!(self.kind, Kind::Ssh(_)) { MAX_SSH } else { MAX_CLASSIFIED };
+        let limit = if matches!(self.kind, Kind::Ssh(_)) {
+            MAX_SSH
+        } else {
+            MAX_CLASSIFIED
+        };
         if self.packets >= limit || self.closed.iter().all(|c| *c) {
             self.done = true;
         }
@@ -358,7 +363,12 @@ impl DpiState {
         }
     }
 
-    fn run_tcp(&mut self, d: usize, input: &DpiInput<'_>, app: &mut Option<AppInfo>) -> Option<State> {
+    fn run_tcp(
+        &mut self,
+        d: usize,
+        input: &DpiInput<'_>,
+        app: &mut Option<AppInfo>,
+    ) -> Option<State> {
         let client = self.client_local.unwrap_or(true) == input.from_local;
         match &mut self.kind {
             Kind::Http => {

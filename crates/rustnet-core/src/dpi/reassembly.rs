@@ -194,7 +194,11 @@ impl Reassembler {
         if rel < 0 && !self.anchored && -rel < self.cap as i64 && self.held() < self.cap {
             // Unanchored start and an earlier segment arrived late: move the start back.
             self.rebase(seq, payload);
-            return if self.overflow { Push::Overflow } else { Push::Grew };
+            return if self.overflow {
+                Push::Overflow
+            } else {
+                Push::Grew
+            };
         }
         let from_end = diff(seq, end);
         let seg_end = from_end + payload.len() as i64;
@@ -220,7 +224,11 @@ impl Reassembler {
         if self.ooo.len() >= MAX_OOO_SEGMENTS {
             return self.fail();
         }
-        if self.ooo.iter().any(|(s, d)| *s == seq && d.len() >= payload.len()) {
+        if self
+            .ooo
+            .iter()
+            .any(|(s, d)| *s == seq && d.len() >= payload.len())
+        {
             return Push::Same;
         }
         if !self.reserve(self.held() + payload.len()) {

@@ -99,7 +99,10 @@ impl SshState {
             }
             r.consume(4 + len);
         }
-        if self.sides[0].newkeys && self.sides[1].newkeys && self.phase < Some(State::SshAuthentication) {
+        if self.sides[0].newkeys
+            && self.sides[1].newkeys
+            && self.phase < Some(State::SshAuthentication)
+        {
             self.phase = Some(State::SshAuthentication);
         }
     }
@@ -111,7 +114,10 @@ impl SshState {
             self.sides[i].encrypted_segments += 1;
         }
         if self.phase == Some(State::SshAuthentication)
-            && self.sides.iter().all(|s| s.encrypted_segments >= ESTABLISHED_AFTER)
+            && self
+                .sides
+                .iter()
+                .all(|s| s.encrypted_segments >= ESTABLISHED_AFTER)
         {
             self.phase = Some(State::SshEstablished);
         }
@@ -162,7 +168,10 @@ pub(crate) mod tests {
         assert_eq!(info.server, None);
         s.push(25, b"ian-2\r\n");
         st.on_data(false, &mut s, &mut info);
-        assert_eq!(info.server.as_deref(), Some("SSH-2.0-OpenSSH_9.2p1 Debian-2"));
+        assert_eq!(
+            info.server.as_deref(),
+            Some("SSH-2.0-OpenSSH_9.2p1 Debian-2")
+        );
         assert_eq!(info.software.as_deref(), Some("OpenSSH_9.2p1"));
         assert_eq!(st.phase, Some(State::SshBanner));
         let mut cdata = b"SSH-2.0-PuTTY_Release_0.78\r\n".to_vec();

@@ -213,7 +213,9 @@ impl HandshakeReader {
 
     /// The body of the message at the front (after `next` returned Message).
     fn body(&self) -> &[u8] {
-        let len = (usize::from(self.hs[1]) << 16) | (usize::from(self.hs[2]) << 8) | usize::from(self.hs[3]);
+        let len = (usize::from(self.hs[1]) << 16)
+            | (usize::from(self.hs[2]) << 8)
+            | usize::from(self.hs[3]);
         &self.hs[4..4 + len]
     }
 }
@@ -363,7 +365,14 @@ pub(crate) mod tests {
 
     fn run(stream_segments: &[(u32, &[u8])]) -> TlsInfo {
         let mut r = Reassembler::default();
-        r.on_syn(stream_segments.iter().map(|s| s.0).min().unwrap_or(0).wrapping_sub(1));
+        r.on_syn(
+            stream_segments
+                .iter()
+                .map(|s| s.0)
+                .min()
+                .unwrap_or(0)
+                .wrapping_sub(1),
+        );
         let mut st = TlsState::default();
         let mut info = TlsInfo::default();
         for (seq, seg) in stream_segments {
@@ -375,7 +384,15 @@ pub(crate) mod tests {
 
     #[test]
     fn simple_client_hello() {
-        let rec = records(&client_hello("example.com", &["h2", "http/1.1"], &[0x0a0a, 0x0304, 0x0303], 0), 16384);
+        let rec = records(
+            &client_hello(
+                "example.com",
+                &["h2", "http/1.1"],
+                &[0x0a0a, 0x0304, 0x0303],
+                0,
+            ),
+            16384,
+        );
         assert_eq!(sniff(&rec), Sniff::Yes);
         let info = run(&[(1, &rec)]);
         assert_eq!(info.sni.as_deref(), Some("example.com"));
@@ -410,7 +427,11 @@ pub(crate) mod tests {
     fn huge_client_hello_above_default_cap() {
         // Two full records: more than the default 16 KiB cap, under MAX_CAP.
         let rec = records(&client_hello("pq.example", &[], &[0x0304], 20000), 16384);
-        let segs: Vec<(u32, &[u8])> = rec.chunks(1448).enumerate().map(|(i, c)| ((i * 1448) as u32, c)).collect();
+        let segs: Vec<(u32, &[u8])> = rec
+            .chunks(1448)
+            .enumerate()
+            .map(|(i, c)| ((i * 1448) as u32, c))
+            .collect();
         let info = run(&segs);
         assert_eq!(info.sni.as_deref(), Some("pq.example"));
     }
@@ -418,7 +439,11 @@ pub(crate) mod tests {
     #[test]
     fn over_max_cap_gives_up_cleanly() {
         let rec = records(&client_hello("toolarge.example", &[], &[], 70000), 16384);
-        let segs: Vec<(u32, &[u8])> = rec.chunks(1448).enumerate().map(|(i, c)| ((i * 1448) as u32, c)).collect();
+        let segs: Vec<(u32, &[u8])> = rec
+            .chunks(1448)
+            .enumerate()
+            .map(|(i, c)| ((i * 1448) as u32, c))
+            .collect();
         let mut r = Reassembler::default();
         let mut st = TlsState::default();
         let mut info = TlsInfo::default();
