@@ -3,6 +3,8 @@
 //! are complete, then stops.
 
 pub mod dns;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod quic;
 pub mod reassembly;
