@@ -91,7 +91,11 @@ fn answer(r: &Record<RData>) -> DnsAnswer {
         RData::PTR(n) => name_str(&n.0),
         RData::NS(n) => name_str(&n.0),
         other => {
-            let mut s = other.to_string();
+            // hickory's Display can fail on odd rdata (to_string would panic): write! instead.
+            let mut s = String::new();
+            if write!(s, "{other}").is_err() {
+                s = String::from("<unprintable>");
+            }
             if s.len() > MAX_DATA {
                 let mut cut = MAX_DATA;
                 while !s.is_char_boundary(cut) {
