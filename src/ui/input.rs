@@ -315,14 +315,20 @@ mod tests {
         }
         assert_eq!(a.filter.text, "j k", "letters are text while typing");
         assert_eq!(a.selected, 0);
-        press(&mut a, KeyCode::Down);
-        assert_eq!(a.selected, 1, "arrows move while typing");
         press(&mut a, KeyCode::Backspace);
         assert_eq!(a.filter.text, "j ");
+        press(&mut a, KeyCode::Backspace);
+        press(&mut a, KeyCode::Backspace);
+        // "443" matches every test connection (remote port 443).
+        for ch in "443".chars() {
+            press(&mut a, KeyCode::Char(ch));
+        }
+        press(&mut a, KeyCode::Down);
+        assert_eq!(a.selected, 1, "arrows move while typing");
         press(&mut a, KeyCode::Enter);
         assert!(!a.filter.editing);
-        assert_eq!(a.filter.text, "j ");
-        assert_eq!(a.filter.applied_text, "j ");
+        assert_eq!(a.filter.text, "443");
+        assert_eq!(a.filter.applied_text, "443");
         // Out of filter mode, j moves again and Esc clears the filter.
         press(&mut a, KeyCode::Char('j'));
         assert_eq!(a.selected, 2);

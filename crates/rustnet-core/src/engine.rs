@@ -388,7 +388,9 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
     };
     if let Some(dpi) = e.dpi.as_mut() {
         let has_fin = tcp.is_some_and(|(_, f)| f & tcp_flags::FIN != 0);
-        if !payload.is_empty() || has_fin {
+        let has_syn = tcp.is_some_and(|(_, f)| f & tcp_flags::SYN != 0);
+        // SYNs too: they fix where each direction's byte stream starts.
+        if !payload.is_empty() || has_fin || has_syn {
             let input = DpiInput {
                 proto: e.conn.proto,
                 from_local,

@@ -85,11 +85,11 @@ fn one_term(s: &str) -> Result<(Term, &str), FilterError> {
     if in_quote {
         return Err(err(format!("unterminated quote in {raw}")));
     }
-    if value.is_empty() {
-        return Err(err(match field {
-            Field::Any if quoted => format!("empty quoted term {raw}"),
-            _ => format!("empty value after \"{raw}\", e.g. {}", example(field)),
-        }));
+    // A keyword with an empty value ("sni:") is a term still being typed: it
+    // matches connections where the field is present (the empty string is a
+    // substring of every value), so the table does not blank out meanwhile.
+    if value.is_empty() && field == Field::Any && quoted {
+        return Err(err(format!("empty quoted term {raw}")));
     }
     value.make_ascii_lowercase();
     let term = Term { negate, field, needle: needle(value) };
@@ -125,25 +125,6 @@ fn keyword(prefix: &str, term: &str) -> Result<Option<Field>, FilterError> {
         .map(|(k, _)| format!(" (did you mean \"{k}:\"?)"))
         .unwrap_or_default();
     Err(err(format!("unknown keyword \"{prefix}:\" in {}{hint} — known: {}", raw_term(term), known.join(", "))))
-}
-
-fn example(field: Field) -> &'static str {
-    match field {
-        Field::Any => "google",
-        Field::Port => "port:443",
-        Field::Sport => "sport:80",
-        Field::Dport => "dport:443",
-        Field::Src => "src:192.168",
-        Field::Dst => "dst:github.com",
-        Field::Proto => "proto:tcp",
-        Field::Process => "process:firefox",
-        Field::Service => "service:https",
-        Field::State => "state:established",
-        Field::Sni => "sni:api",
-        Field::Host => "host:example.com",
-        Field::Ssh => "ssh:openssh",
-        Field::App => "app:quic",
-    }
 }
 
 fn needle(text: String) -> Needle {
@@ -231,14 +212,15 @@ mod tests {
         assert!(e.contains("unknown keyword \"prot:\""), "{e}");
         assert!(e.contains("did you mean \"proto:\""), "{e}");
         assert!(e.contains("known: port, sport, dport, src, dst, proto"), "{e}");
-        assert!(error("port:").contains("empty value after \"port:\""));
-        assert!(error("google port: tcp").contains("empty value after \"port:\""));
+        // An empty keyword value means "has this field".
+        assert!(parse("port:").is_ok());
+        assert!(parse("google sni: tcp").is_ok());
         assert!(error("!").contains("\"!\" must be followed by a term"));
         assert!(error("tcp ! udp").contains("\"!\" must be followed"));
         assert!(error("!!tcp").contains("single \"!\""));
         assert!(error("process:\"Web Content").contains("unterminated quote"));
         assert!(error("\"\"").contains("empty quoted term"));
-        assert!(error("sni:\"\"").contains("empty value"));
+        assert!(parse("sni:\"\"").is_ok());
         assert!(error("zzzzz:1").contains("unknown keyword \"zzzzz:\""));
         assert!(!error("zzzzz:1").contains("did you mean"));
     }

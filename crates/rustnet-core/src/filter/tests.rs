@@ -252,3 +252,12 @@ proptest! {
         prop_assert!(f.matches(&tls()));
     }
 }
+
+#[test]
+fn empty_keyword_value_means_field_present() {
+    let f = Filter::parse("sni:").expect("an empty value parses");
+    assert!(f.matches(&tls()));
+    assert!(!f.matches(&ssh()), "no SNI on an SSH connection");
+    let f = Filter::parse("!sni:").expect("negated");
+    assert!(!f.matches(&tls()) && f.matches(&ssh()));
+}

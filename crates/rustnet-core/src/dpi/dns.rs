@@ -1,0 +1,257 @@
+//! DNS (also mDNS and LLMNR) over UDP and over TCP (2-byte length prefix),
+//! read with hickory-proto's decoder one section entry at a time, so a
+//! broken record keeps everything that came before it.
+
+use super::{DnsAnswer, DnsInfo, DnsQuestion};
+use hickory_proto::op::Query;
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use std::fmt::Write;
+
+/// Questions and answers kept per connection.
+pub const MAX_ITEMS: usize = 16;
+/// Messages looked at per connection before DPI stops.
+pub const MAX_MESSAGES: usize = 32;
+/// Longest rdata summary kept.
+const MAX_DATA: usize = 200;
+
+/// Ports where DNS is expected (DNS, mDNS, LLMNR).
+pub fn is_dns_port(p: u16) -> bool {
+    matches!(p, 53 | 5353 | 5355)
+}
+
+/// One parsed message, as far as it parsed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    pub response: bool,
+    pub rcode: u8,
+    pub questions: Vec<DnsQuestion>,
+    pub answers: Vec<DnsAnswer>,
+}
+
+/// Parses a DNS message. `strict` (for ports that are not DNS ports) asks
+/// for a sane header, at least one question and a clean parse of the
+/// question section, so random UDP is not taken for DNS.
+pub fn parse(d: &[u8], strict: bool) -> Option<Message> {
+    if d.len() < 12 {
+        return None;
+    }
+    let flags = d[2];
+    let opcode = (flags >> 3) & 0x0f;
+    let count = |i: usize| u16::from_be_bytes([d[i], d[i + 1]]);
+    let (qd, an, ns, ar) = (count(4), count(6), count(8), count(10));
+    // Header sanity: standard opcodes; counts a real message could hold.
+    if opcode > 5 || qd > 64 || an > 512 || ns > 512 || ar > 512 {
+        return None;
+    }
+    // Every question needs at least 5 bytes, every record 11.
+    let min = 12 + 5 * usize::from(qd) + 11 * usize::from(an + ns + ar);
+    if strict && (qd == 0 || qd > 4 || opcode != 0 || d[3] & 0x40 != 0 || min > d.len()) {
+        return None;
+    }
+    let mut m = Message { response: flags & 0x80 != 0, rcode: d[3] & 0x0f, ..Message::default() };
+    let mut dec = BinDecoder::new(d);
+    dec.read_slice(12).ok()?;
+    for _ in 0..qd {
+        match Query::read(&mut dec) {
+            Ok(q) => {
+                if m.questions.len() < MAX_ITEMS {
+                    m.questions.push(DnsQuestion { name: name_str(q.name()), qtype: type_str(q.query_type()) });
+                }
+            }
+            Err(_) if strict || m.questions.is_empty() && qd > 0 => return None,
+            Err(_) => return Some(m),
+        }
+    }
+    if m.response {
+        for _ in 0..an {
+            let Ok(r) = Record::<RData>::read(&mut dec) else {
+                break; // keep the questions and answers read so far
+            };
+            if m.answers.len() < MAX_ITEMS {
+                m.answers.push(answer(&r));
+            }
+        }
+    }
+    Some(m)
+}
+
+fn answer(r: &Record<RData>) -> DnsAnswer {
+    let data = match &r.data {
+        RData::A(a) => a.to_string(),
+        RData::AAAA(a) => a.to_string(),
+        RData::CNAME(n) => name_str(&n.0),
+        RData::PTR(n) => name_str(&n.0),
+        RData::NS(n) => name_str(&n.0),
+        other => {
+            // hickory's Display can fail on odd rdata (to_string would panic): write! instead.
+            let mut s = String::new();
+            if write!(s, "{other}").is_err() {
+                s = String::from("<unprintable>");
+            }
+            if s.len() > MAX_DATA {
+                let mut cut = MAX_DATA;
+                while !s.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                s.truncate(cut);
+            }
+            s
+        }
+    };
+    DnsAnswer { name: name_str(&r.name), rtype: type_str(r.record_type()), data }
+}
+
+/// Presentation form without the trailing dot; bytes outside printable
+/// ASCII (and '.' or '\' inside a label) as \DDD, as RFC 1035 and tshark show them.
+pub fn name_str(n: &Name) -> String {
+    let mut s = String::new();
+    for (i, label) in n.iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        for &b in label {
+            if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
+                s.push(char::from(b));
+            } else {
+                let _ = write!(s, "\\{b:03}");
+            }
+        }
+    }
+    s
+}
+
+/// Type mnemonic ("A", "HTTPS") or "TYPE<n>" for types without one.
+pub fn type_str(t: RecordType) -> String {
+    match t {
+        RecordType::Unknown(n) => format!("TYPE{n}"),
+        t => {
+            let s = t.to_string();
+            if s.is_empty() || s == "Unknown" { format!("TYPE{}", u16::from(t)) } else { s }
+        }
+    }
+}
+
+pub fn rcode_str(r: u8) -> String {
+    match r {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSET".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        n => format!("RCODE{n}"),
+    }
+}
+
+/// Adds a message to the connection's record; true if it was a response.
+pub fn merge(info: &mut DnsInfo, m: Message) -> bool {
+    for q in m.questions {
+        if info.queries.len() < MAX_ITEMS && !info.queries.contains(&q) {
+            info.queries.push(q);
+        }
+    }
+    if m.response {
+        info.rcode = Some(rcode_str(m.rcode));
+        for a in m.answers {
+            if info.answers.len() < MAX_ITEMS && !info.answers.contains(&a) {
+                info.answers.push(a);
+            }
+        }
+    }
+    m.response
+}
+
+/// True when the per-connection bounds are reached.
+pub fn full(info: &DnsInfo) -> bool {
+    info.queries.len() >= MAX_ITEMS && info.answers.len() >= MAX_ITEMS
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A query for `name` (type `qtype`), built by hand.
+    pub fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+        let mut d = id.to_be_bytes().to_vec();
+        d.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for l in name.split('.') {
+            d.push(l.len() as u8);
+            d.extend_from_slice(l.as_bytes());
+        }
+        d.push(0);
+        d.extend_from_slice(&qtype.to_be_bytes());
+        d.extend_from_slice(&[0, 1]);
+        d
+    }
+
+    /// The response to `query` with one A answer and one TYPE65 answer.
+    pub fn response(q: &[u8], rcode: u8) -> Vec<u8> {
+        let mut d = q.to_vec();
+        d[2] = 0x81;
+        d[3] = 0x80 | rcode;
+        d[7] = 2;
+        d.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        d.extend_from_slice(&[0xc0, 12, 0, 65, 0, 1, 0, 0, 0, 60, 0, 3, 0, 1, 0]);
+        d
+    }
+
+    #[test]
+    fn query_and_response() {
+        let q = query(0x1234, "www.example.com", 1);
+        let m = parse(&q, true).expect("query");
+        assert!(!m.response);
+        assert_eq!(m.questions[0].name, "www.example.com");
+        assert_eq!(m.questions[0].qtype, "A");
+        let r = parse(&response(&q, 0), true).expect("response");
+        assert!(r.response);
+        assert_eq!(r.answers[0].data, "192.0.2.1");
+        assert_eq!(r.answers[0].rtype, "A");
+        assert_eq!(r.answers[1].rtype, "HTTPS");
+        let mut info = DnsInfo::default();
+        merge(&mut info, r);
+        assert_eq!(info.rcode.as_deref(), Some("NOERROR"));
+    }
+
+    #[test]
+    fn broken_answer_keeps_question() {
+        let q = query(1, "www.xt.com", 1);
+        let mut r = response(&q, 3);
+        r.truncate(r.len() - 20);
+        let m = parse(&r, false).expect("lenient");
+        assert_eq!(m.questions.len(), 1);
+        assert_eq!(m.answers.len(), 0);
+        assert_eq!(m.rcode, 3);
+    }
+
+    #[test]
+    fn odd_bytes_in_names_are_escaped() {
+        let mut q = query(1, "ab", 1);
+        q[13] = 4; // 'a' -> \004
+        let m = parse(&q, false).expect("parses");
+        assert_eq!(m.questions[0].name, "\\004b");
+    }
+
+    #[test]
+    fn random_bytes_are_not_dns_when_strict() {
+        assert!(parse(b"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c", true).is_none());
+        assert!(parse(&[0xff; 40], true).is_none());
+        assert!(parse(&[0; 5], false).is_none());
+        // Zero questions: not accepted off the DNS ports.
+        let mut q = query(1, "a.b", 1);
+        q[5] = 0;
+        assert!(parse(&q, true).is_none());
+    }
+
+    #[test]
+    fn compression_loop_does_not_hang() {
+        let mut d = vec![0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        d.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]); // question name points to itself
+        let _ = parse(&d, false);
+    }
+}

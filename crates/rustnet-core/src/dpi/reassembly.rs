@@ -1,0 +1,384 @@
+//! Bounded reassembly of one TCP direction, keyed on sequence numbers.
+//!
+//! DPI only needs the first few kilobytes of a stream (a ClientHello, a
+//! request head, an SSH key exchange), so this keeps a contiguous window from
+//! a read point, plus out-of-order segments ahead of it, and gives up once
+//! more than `cap` bytes would have to be held. Written by hand because the
+//! usual stream reassemblers are unbounded or tied to a capture framework.
+//!
+//! Memory is bounded twice: per direction by `cap`, and per process by
+//! [`GLOBAL_BUDGET`] bytes shared by all reassemblers (an atomic counter), so
+//! a flood of half-open handshakes cannot grow DPI memory without limit.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Default bytes one direction may hold (a 16 KiB TLS record plus its header).
+pub const DEFAULT_CAP: usize = 16 * 1024 + 5;
+/// The most any direction may be raised to (see [`Reassembler::raise_cap`]).
+pub const MAX_CAP: usize = 64 * 1024;
+/// Bytes all reassemblers of the process may hold together.
+pub const GLOBAL_BUDGET: usize = 64 * 1024 * 1024;
+/// Out-of-order segments kept per direction.
+const MAX_OOO_SEGMENTS: usize = 32;
+/// Reservations against the global budget are taken in chunks of this size.
+const CHUNK: usize = 4096;
+
+static GLOBAL_USED: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes currently reserved by all reassemblers (for tests and stats).
+pub fn global_used() -> usize {
+    GLOBAL_USED.load(Ordering::Relaxed)
+}
+
+/// A reservation against the process-wide budget, released on drop.
+#[derive(Debug, Default)]
+struct Reservation(usize);
+
+impl Reservation {
+    /// Makes sure at least `need` bytes are reserved; false if the budget is spent.
+    fn ensure(&mut self, need: usize) -> bool {
+        if need <= self.0 {
+            return true;
+        }
+        let want = need.div_ceil(CHUNK) * CHUNK - self.0;
+        let prev = GLOBAL_USED.fetch_add(want, Ordering::Relaxed);
+        if prev + want > GLOBAL_BUDGET {
+            GLOBAL_USED.fetch_sub(want, Ordering::Relaxed);
+            return false;
+        }
+        self.0 += want;
+        true
+    }
+}
+
+impl Clone for Reservation {
+    /// A clone holds copies of the buffers, so it reserves as much (even past the budget:
+    /// cloning is rare and refusing it is not possible here).
+    fn clone(&self) -> Self {
+        GLOBAL_USED.fetch_add(self.0, Ordering::Relaxed);
+        Reservation(self.0)
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        GLOBAL_USED.fetch_sub(self.0, Ordering::Relaxed);
+    }
+}
+
+/// Result of feeding one segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Push {
+    /// New contiguous bytes are available at the read point.
+    Grew,
+    /// Nothing new to read (duplicate, retransmission, or held out of order).
+    Same,
+    /// The cap or the global budget was exceeded: the stream is abandoned.
+    Overflow,
+}
+
+/// One direction of a TCP stream from a read point on.
+#[derive(Clone, Debug)]
+pub struct Reassembler {
+    /// Sequence number of `buf[0]`; None until the first segment (or SYN).
+    next: Option<u32>,
+    buf: Vec<u8>,
+    /// Segments beyond the end of `buf`, in arrival order.
+    ooo: Vec<(u32, Vec<u8>)>,
+    ooo_bytes: usize,
+    /// Bytes still to drop after `buf` ends (a consumed length beyond what arrived).
+    skip: u32,
+    /// The start was fixed by a SYN, or bytes were consumed: never move it back.
+    anchored: bool,
+    overflow: bool,
+    cap: usize,
+    reserved: Reservation,
+}
+
+impl Default for Reassembler {
+    fn default() -> Self {
+        Reassembler::new(DEFAULT_CAP)
+    }
+}
+
+/// Signed distance from `b` to `a` in sequence space.
+fn diff(a: u32, b: u32) -> i64 {
+    i64::from(a.wrapping_sub(b) as i32)
+}
+
+impl Reassembler {
+    pub fn new(cap: usize) -> Self {
+        Reassembler {
+            next: None,
+            buf: Vec::new(),
+            ooo: Vec::new(),
+            ooo_bytes: 0,
+            skip: 0,
+            anchored: false,
+            overflow: false,
+            cap: cap.min(MAX_CAP),
+            reserved: Reservation::default(),
+        }
+    }
+
+    /// The stream starts right after this SYN's sequence number.
+    pub fn on_syn(&mut self, seq: u32) {
+        if self.next.is_none() {
+            self.next = Some(seq.wrapping_add(1));
+            self.anchored = true;
+        }
+    }
+
+    /// Lets a parser that knows a message is larger (a TLS handshake header)
+    /// raise the cap, up to [`MAX_CAP`].
+    pub fn raise_cap(&mut self, cap: usize) {
+        self.cap = self.cap.max(cap.min(MAX_CAP));
+    }
+
+    /// Whether the stream start is known (SYN seen or bytes consumed).
+    pub fn anchored(&self) -> bool {
+        self.anchored
+    }
+
+    pub fn overflowed(&self) -> bool {
+        self.overflow
+    }
+
+    /// Contiguous bytes at the read point.
+    pub fn data(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Releases everything (the caller is done with this direction).
+    pub fn clear(&mut self) {
+        self.buf = Vec::new();
+        self.ooo = Vec::new();
+        self.ooo_bytes = 0;
+    }
+
+    /// Drops `n` bytes from the read point; `n` may reach past what has
+    /// arrived, and those bytes are then dropped as they come.
+    pub fn consume(&mut self, n: usize) {
+        self.anchored = true;
+        let Some(next) = self.next else { return };
+        let have = n.min(self.buf.len());
+        self.buf.drain(..have);
+        let rest = u32::try_from(n - have).unwrap_or(u32::MAX);
+        self.next = Some(next.wrapping_add(have as u32));
+        if rest > 0 {
+            self.skip = self.skip.saturating_add(rest);
+            self.apply_skip();
+        }
+    }
+
+    fn apply_skip(&mut self) {
+        // Only reached with an empty buf: the read point moves forward.
+        if let Some(next) = self.next {
+            self.next = Some(next.wrapping_add(self.skip));
+            self.skip = 0;
+            self.drain_ooo();
+        }
+    }
+
+    /// Feeds one segment's payload.
+    pub fn push(&mut self, seq: u32, payload: &[u8]) -> Push {
+        if self.overflow {
+            return Push::Overflow;
+        }
+        if payload.is_empty() {
+            return Push::Same;
+        }
+        let next = *self.next.get_or_insert(seq);
+        let end = next.wrapping_add(self.buf.len() as u32);
+        let rel = diff(seq, next);
+        if rel < 0 && !self.anchored && -rel < self.cap as i64 && self.held() < self.cap {
+            // Unanchored start and an earlier segment arrived late: move the start back.
+            self.rebase(seq, payload);
+            return if self.overflow { Push::Overflow } else { Push::Grew };
+        }
+        let from_end = diff(seq, end);
+        let seg_end = from_end + payload.len() as i64;
+        if seg_end <= 0 {
+            return Push::Same; // old data (retransmission)
+        }
+        // A segment is taken if it starts within `cap` of the read point, so
+        // at most `cap` plus one segment is ever held.
+        if diff(seq, next) >= self.cap as i64 || self.held() >= self.cap {
+            return self.fail();
+        }
+        if from_end <= 0 {
+            // Starts at or before the end: append the new tail.
+            let new = &payload[(-from_end) as usize..];
+            if !self.reserve(self.held() + new.len()) {
+                return Push::Overflow;
+            }
+            self.buf.extend_from_slice(new);
+            self.drain_ooo();
+            return Push::Grew;
+        }
+        // A hole before this segment: hold it.
+        if self.ooo.len() >= MAX_OOO_SEGMENTS {
+            return self.fail();
+        }
+        if self.ooo.iter().any(|(s, d)| *s == seq && d.len() >= payload.len()) {
+            return Push::Same;
+        }
+        if !self.reserve(self.held() + payload.len()) {
+            return Push::Overflow;
+        }
+        self.ooo_bytes += payload.len();
+        self.ooo.push((seq, payload.to_vec()));
+        Push::Same
+    }
+
+    fn held(&self) -> usize {
+        self.buf.len() + self.ooo_bytes
+    }
+
+    fn rebase(&mut self, seq: u32, payload: &[u8]) {
+        let old_next = self.next.unwrap_or(seq);
+        let old = std::mem::take(&mut self.buf);
+        if !old.is_empty() {
+            self.ooo_bytes += old.len();
+            self.ooo.push((old_next, old));
+        }
+        self.next = Some(seq);
+        if self.reserve(self.ooo_bytes + payload.len()) {
+            self.buf.extend_from_slice(payload);
+            self.drain_ooo();
+        } else {
+            self.fail();
+        }
+    }
+
+    /// Appends held segments that now touch the end of `buf`.
+    fn drain_ooo(&mut self) {
+        let Some(next) = self.next else { return };
+        loop {
+            let end = next.wrapping_add(self.buf.len() as u32);
+            let mut progressed = false;
+            let mut i = 0;
+            while i < self.ooo.len() {
+                let s = self.ooo[i].0;
+                let from_end = diff(s, end);
+                if from_end > 0 {
+                    i += 1;
+                    continue;
+                }
+                let (_, d) = self.ooo.swap_remove(i);
+                self.ooo_bytes -= d.len();
+                let skip = (-from_end) as usize;
+                if skip < d.len() {
+                    self.buf.extend_from_slice(&d[skip..]);
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn reserve(&mut self, need: usize) -> bool {
+        if !self.reserved.ensure(need) {
+            self.fail();
+            return false;
+        }
+        true
+    }
+
+    fn fail(&mut self) -> Push {
+        self.overflow = true;
+        self.clear();
+        Push::Overflow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_order_and_retransmission() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.push(100, b"hello "), Push::Grew);
+        assert_eq!(r.push(100, b"hello "), Push::Same);
+        assert_eq!(r.push(106, b"world"), Push::Grew);
+        assert_eq!(r.data(), b"hello world");
+        // Overlapping retransmission with new bytes at the end.
+        assert_eq!(r.push(109, b"ld!!"), Push::Grew);
+        assert_eq!(r.data(), b"hello world!!");
+    }
+
+    #[test]
+    fn out_of_order_after_syn() {
+        let mut r = Reassembler::default();
+        r.on_syn(999);
+        assert_eq!(r.push(1005, b"world"), Push::Same);
+        assert!(r.data().is_empty());
+        assert_eq!(r.push(1000, b"hello"), Push::Grew);
+        assert_eq!(r.data(), b"helloworld");
+    }
+
+    #[test]
+    fn late_first_segment_without_syn_rebases() {
+        let mut r = Reassembler::default();
+        assert_eq!(r.push(1005, b"world"), Push::Grew);
+        assert_eq!(r.push(1000, b"hello"), Push::Grew);
+        assert_eq!(r.data(), b"helloworld");
+    }
+
+    #[test]
+    fn segment_before_syn_is_ignored() {
+        let mut r = Reassembler::default();
+        r.on_syn(999);
+        assert_eq!(r.push(990, b"junk"), Push::Same);
+        assert!(r.data().is_empty());
+    }
+
+    #[test]
+    fn cap_overflow_gives_up() {
+        let mut r = Reassembler::new(10);
+        assert_eq!(r.push(0, b"0123456789"), Push::Grew);
+        assert_eq!(r.push(10, b"x"), Push::Overflow);
+        assert!(r.overflowed());
+        assert!(r.data().is_empty());
+        assert_eq!(r.push(11, b"y"), Push::Overflow);
+    }
+
+    #[test]
+    fn far_ahead_segment_overflows() {
+        let mut r = Reassembler::new(100);
+        r.push(0, b"a");
+        assert_eq!(r.push(500, b"b"), Push::Overflow);
+    }
+
+    #[test]
+    fn consume_past_end_skips_future_bytes() {
+        let mut r = Reassembler::default();
+        r.push(0, b"abcd");
+        r.consume(6); // 2 bytes not yet arrived
+        assert!(r.data().is_empty());
+        assert_eq!(r.push(4, b"efgh"), Push::Grew);
+        assert_eq!(r.data(), b"gh");
+    }
+
+    #[test]
+    fn sequence_wraparound() {
+        let mut r = Reassembler::default();
+        r.push(u32::MAX - 2, b"abc");
+        r.push(0, b"def");
+        assert_eq!(r.data(), b"abcdef");
+    }
+
+    #[test]
+    fn reservation_is_chunked_and_budgeted() {
+        let mut r = Reservation::default();
+        assert!(r.ensure(10));
+        assert_eq!(r.0, CHUNK);
+        assert!(r.ensure(CHUNK + 1));
+        assert_eq!(r.0, 2 * CHUNK);
+        assert!(!r.ensure(GLOBAL_BUDGET + 1));
+        assert_eq!(r.0, 2 * CHUNK);
+    }
+}

@@ -1,0 +1,206 @@
+//! SSH: identification strings of both sides and the protocol phase,
+//! read by hand (RFC 4253 framing is a few lines; no crate parses a
+//! passive, one-directional view of it).
+//!
+//! Phases: BANNER once an identification string is seen; KEYEXCHANGE at
+//! the first KEXINIT (msg 20); AUTHENTICATION once both sides sent NEWKEYS
+//! (msg 21). After that everything is encrypted, so ESTABLISHED is a
+//! heuristic: [`ESTABLISHED_AFTER`] encrypted segments from each side after
+//! NEWKEYS. A successful login exchanges service request/accept, one or more
+//! userauth request/reply pairs and then channel open/confirm and session
+//! traffic, so both sides pass that count right after a login, while a
+//! client that fails and gives up usually sends fewer.
+
+use super::SshInfo;
+use super::reassembly::Reassembler;
+use crate::track::State;
+
+/// Encrypted segments per side after NEWKEYS before the session counts as established.
+pub const ESTABLISHED_AFTER: u32 = 4;
+/// Identification lines longer than this are cut (RFC 4253 allows 255).
+const MAX_BANNER: usize = 255;
+const MSG_KEXINIT: u8 = 20;
+const MSG_NEWKEYS: u8 = 21;
+/// Largest binary packet we step over (RFC 4253 requires 35000 to be supported).
+const MAX_PACKET: usize = 256 * 1024;
+
+/// Whether a stream starts like an SSH identification string.
+pub fn sniff(d: &[u8]) -> Option<bool> {
+    let n = d.len().min(4);
+    if d[..n] != b"SSH-"[..n] {
+        return Some(false);
+    }
+    if n < 4 { None } else { Some(true) }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Side {
+    banner_done: bool,
+    newkeys: bool,
+    encrypted_segments: u32,
+    /// Gave up parsing packets (bad framing); the phase stays where it is.
+    lost: bool,
+}
+
+/// Progress of SSH inspection on one connection.
+#[derive(Clone, Debug, Default)]
+pub struct SshState {
+    sides: [Side; 2],
+    kex: bool,
+    pub phase: Option<State>,
+}
+
+impl SshState {
+    /// Reads what is contiguous in one direction. `client` tells which side.
+    pub fn on_data(&mut self, client: bool, r: &mut Reassembler, info: &mut SshInfo) {
+        let i = usize::from(!client);
+        // Servers may send other lines before the identification (RFC 4253 4.2).
+        while !self.sides[i].banner_done {
+            let d = r.data();
+            let Some(end) = d.iter().position(|&b| b == b'\n') else {
+                if d.len() > MAX_BANNER + 2 || r.overflowed() {
+                    self.sides[i].banner_done = true;
+                    self.sides[i].lost = true;
+                }
+                return;
+            };
+            let line = &d[..end.min(MAX_BANNER + 1)];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.starts_with(b"SSH-") {
+                let s = String::from_utf8_lossy(line).into_owned();
+                if client {
+                    info.client = Some(s);
+                } else {
+                    info.server = Some(s);
+                }
+                self.sides[i].banner_done = true;
+                info.software = software(info);
+                self.phase.get_or_insert(State::SshBanner);
+            }
+            r.consume(end + 1);
+        }
+        while !self.sides[i].newkeys && !self.sides[i].lost {
+            let d = r.data();
+            if d.len() < 6 {
+                break;
+            }
+            let len = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as usize;
+            if !(5..=MAX_PACKET).contains(&len) {
+                self.sides[i].lost = true;
+                break;
+            }
+            match d[5] {
+                MSG_KEXINIT => {
+                    self.kex = true;
+                    self.phase = Some(State::SshKeyExchange);
+                }
+                MSG_NEWKEYS => self.sides[i].newkeys = true,
+                _ => {}
+            }
+            r.consume(4 + len);
+        }
+        if self.sides[0].newkeys && self.sides[1].newkeys && self.phase < Some(State::SshAuthentication) {
+            self.phase = Some(State::SshAuthentication);
+        }
+    }
+
+    /// Counts a segment sent after this side's NEWKEYS (called per packet with payload).
+    pub fn on_segment(&mut self, client: bool, had_newkeys_before: bool) {
+        let i = usize::from(!client);
+        if had_newkeys_before {
+            self.sides[i].encrypted_segments += 1;
+        }
+        if self.phase == Some(State::SshAuthentication)
+            && self.sides.iter().all(|s| s.encrypted_segments >= ESTABLISHED_AFTER)
+        {
+            self.phase = Some(State::SshEstablished);
+        }
+    }
+
+    pub fn newkeys(&self, client: bool) -> bool {
+        self.sides[usize::from(!client)].newkeys
+    }
+
+    /// Nothing more to learn: established, or both sides' framing lost after the banners.
+    pub fn is_done(&self) -> bool {
+        self.phase == Some(State::SshEstablished) || self.sides.iter().all(|s| s.banner_done && s.lost)
+    }
+}
+
+/// "OpenSSH_9.2p1" from "SSH-2.0-OpenSSH_9.2p1 Debian-2": the server's, else the client's.
+fn software(info: &SshInfo) -> Option<String> {
+    let b = info.server.as_deref().or(info.client.as_deref())?;
+    let rest = b.splitn(3, '-').nth(2)?;
+    let sw = rest.split(' ').next().unwrap_or(rest);
+    (!sw.is_empty()).then(|| sw.to_string())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An unencrypted binary packet with message type `t`.
+    pub fn packet(t: u8, body: usize) -> Vec<u8> {
+        let pad = 4;
+        let len = (1 + 1 + body + pad) as u32;
+        let mut p = len.to_be_bytes().to_vec();
+        p.push(pad as u8);
+        p.push(t);
+        p.extend(std::iter::repeat_n(0u8, body + pad));
+        p
+    }
+
+    #[test]
+    fn banner_split_then_kex_and_newkeys() {
+        let mut st = SshState::default();
+        let mut info = SshInfo::default();
+        let mut c = Reassembler::default();
+        let mut s = Reassembler::default();
+        s.push(0, b"SSH-2.0-OpenSSH_9.2p1 Deb");
+        st.on_data(false, &mut s, &mut info);
+        assert_eq!(info.server, None);
+        s.push(25, b"ian-2\r\n");
+        st.on_data(false, &mut s, &mut info);
+        assert_eq!(info.server.as_deref(), Some("SSH-2.0-OpenSSH_9.2p1 Debian-2"));
+        assert_eq!(info.software.as_deref(), Some("OpenSSH_9.2p1"));
+        assert_eq!(st.phase, Some(State::SshBanner));
+        let mut cdata = b"SSH-2.0-PuTTY_Release_0.78\r\n".to_vec();
+        cdata.extend(packet(MSG_KEXINIT, 1000));
+        c.push(0, &cdata);
+        st.on_data(true, &mut c, &mut info);
+        assert_eq!(info.client.as_deref(), Some("SSH-2.0-PuTTY_Release_0.78"));
+        assert_eq!(info.software.as_deref(), Some("OpenSSH_9.2p1"));
+        assert_eq!(st.phase, Some(State::SshKeyExchange));
+        let mut n = packet(MSG_NEWKEYS, 0);
+        c.push(cdata.len() as u32, &n);
+        st.on_data(true, &mut c, &mut info);
+        assert!(st.newkeys(true));
+        assert_eq!(st.phase, Some(State::SshKeyExchange));
+        n = packet(MSG_KEXINIT, 500);
+        n.extend(packet(MSG_NEWKEYS, 0));
+        s.push(32, &n);
+        st.on_data(false, &mut s, &mut info);
+        assert_eq!(st.phase, Some(State::SshAuthentication));
+        for _ in 0..ESTABLISHED_AFTER {
+            st.on_segment(true, true);
+            assert!(!st.is_done());
+            st.on_segment(false, true);
+        }
+        assert_eq!(st.phase, Some(State::SshEstablished));
+        assert!(st.is_done());
+    }
+
+    #[test]
+    fn ssh1_banner_and_client_only_software() {
+        let mut st = SshState::default();
+        let mut info = SshInfo::default();
+        let mut c = Reassembler::default();
+        c.push(0, b"SSH-1.5-1.2.27\n");
+        st.on_data(true, &mut c, &mut info);
+        assert_eq!(info.client.as_deref(), Some("SSH-1.5-1.2.27"));
+        assert_eq!(info.software.as_deref(), Some("1.2.27"));
+        assert_eq!(sniff(b"SS"), None);
+        assert_eq!(sniff(b"SSH-"), Some(true));
+        assert_eq!(sniff(b"GET "), Some(false));
+    }
+}

@@ -1,0 +1,191 @@
+//! Dispatcher tests: payloads fed through `DpiState::inspect` as the engine does.
+
+use super::tls::tests::{client_hello, records};
+use super::*;
+
+const PSH_ACK: u8 = 0x18;
+
+struct Flow {
+    dpi: DpiState,
+    app: Option<AppInfo>,
+    state: Option<State>,
+    proto: Proto,
+    ports: (u16, u16),
+}
+
+impl Flow {
+    fn new(proto: Proto, local_port: u16, remote_port: u16) -> Self {
+        Flow { dpi: DpiState::new(), app: None, state: None, proto, ports: (local_port, remote_port) }
+    }
+
+    fn feed(&mut self, from_local: bool, tcp: Option<(u32, u8)>, payload: &[u8]) {
+        if self.dpi.is_done() {
+            return;
+        }
+        let input = DpiInput {
+            proto: self.proto,
+            from_local,
+            local_port: self.ports.0,
+            remote_port: self.ports.1,
+            tcp,
+            payload,
+        };
+        if let Some(s) = self.dpi.inspect(&input, &mut self.app) {
+            self.state = Some(s);
+        }
+    }
+}
+
+#[test]
+fn tls_client_hello_out_of_order_without_syn() {
+    let rec = records(&client_hello("ooo.example", &["h2"], &[0x0304], 3000), 16384);
+    let mut f = Flow::new(Proto::Tcp, 50000, 8443);
+    let segs: Vec<&[u8]> = rec.chunks(1000).collect();
+    // Second segment first, then the rest, then a retransmission.
+    f.feed(true, Some((5000 + 1000, PSH_ACK)), segs[1]);
+    f.feed(true, Some((5000, PSH_ACK)), segs[0]);
+    for (i, s) in segs.iter().enumerate().skip(2) {
+        f.feed(true, Some((5000 + 1000 * i as u32, PSH_ACK)), s);
+    }
+    f.feed(true, Some((5000, PSH_ACK)), segs[0]);
+    let Some(AppInfo::Tls(t)) = &f.app else { panic!("not TLS: {:?}", f.app) };
+    assert_eq!(t.sni.as_deref(), Some("ooo.example"));
+    assert_eq!(t.alpn, vec!["h2"]);
+    assert!(!f.dpi.is_done(), "waits for the ServerHello");
+}
+
+#[test]
+fn tls_server_hello_sets_negotiated_version_and_finishes() {
+    let rec = records(&client_hello("v.example", &[], &[0x0304, 0x0303], 0), 16384);
+    let mut f = Flow::new(Proto::Tcp, 50000, 443);
+    f.feed(true, Some((99, 0x02)), &[]); // SYN
+    f.feed(false, Some((7000, 0x12)), &[]); // SYN-ACK
+    f.feed(true, Some((100, PSH_ACK)), &rec);
+    let mut sh = vec![2, 0, 0, 0, 3, 3];
+    sh.extend_from_slice(&[1; 32]);
+    sh.extend_from_slice(&[0, 0x13, 0x01, 0, 0, 6, 0, 43, 0, 2, 3, 4]);
+    let len = (sh.len() - 4) as u32;
+    sh[1..4].copy_from_slice(&len.to_be_bytes()[1..]);
+    f.feed(false, Some((7001, PSH_ACK)), &records(&sh, 16384));
+    let Some(AppInfo::Tls(t)) = &f.app else { panic!("not TLS") };
+    assert_eq!(t.version.as_deref(), Some("TLSv1.3"));
+    assert_eq!(t.sni.as_deref(), Some("v.example"));
+    assert!(f.dpi.is_done());
+}
+
+#[test]
+fn http_request_head_split_over_segments() {
+    let mut f = Flow::new(Proto::Tcp, 40000, 8080);
+    f.feed(true, Some((0, 0x02)), &[]);
+    let req = b"GET /a/b HTTP/1.1\r\nHost: split.example\r\nUser-Agent: t/1\r\n\r\n";
+    f.feed(true, Some((1, PSH_ACK)), &req[..10]);
+    assert!(f.app.is_none());
+    f.feed(true, Some((11, PSH_ACK)), &req[10..30]);
+    f.feed(true, Some((31, PSH_ACK)), &req[30..]);
+    let Some(AppInfo::Http(h)) = &f.app else { panic!("not HTTP") };
+    assert_eq!(h.host.as_deref(), Some("split.example"));
+    assert_eq!(h.path.as_deref(), Some("/a/b"));
+    assert_eq!(h.user_agent.as_deref(), Some("t/1"));
+    assert!(f.dpi.is_done());
+}
+
+#[test]
+fn dns_over_tcp_split_across_segments() {
+    let q = dns::tests::query(7, "tcp.example", 28);
+    let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+    framed.extend_from_slice(&q);
+    let mut f = Flow::new(Proto::Tcp, 40001, 53);
+    f.feed(true, Some((0, 0x02)), &[]);
+    f.feed(true, Some((1, PSH_ACK)), &framed[..1]);
+    f.feed(true, Some((2, PSH_ACK)), &framed[1..9]);
+    assert!(f.app.is_none());
+    f.feed(true, Some((10, PSH_ACK)), &framed[9..]);
+    assert_eq!(f.state, Some(State::DnsQuery));
+    let r = dns::tests::response(&q, 3);
+    let mut rf = (r.len() as u16).to_be_bytes().to_vec();
+    rf.extend_from_slice(&r);
+    f.feed(false, Some((500, 0x12)), &[]);
+    f.feed(false, Some((501, PSH_ACK)), &rf);
+    assert_eq!(f.state, Some(State::DnsResponse));
+    let Some(AppInfo::Dns(d)) = &f.app else { panic!("not DNS") };
+    assert_eq!(d.queries[0].name, "tcp.example");
+    assert_eq!(d.queries[0].qtype, "AAAA");
+    assert_eq!(d.rcode.as_deref(), Some("NXDOMAIN"));
+}
+
+#[test]
+fn dns_udp_states_and_bound() {
+    let mut f = Flow::new(Proto::Udp, 33333, 53);
+    let q = dns::tests::query(1, "a.example", 1);
+    f.feed(true, None, &q);
+    assert_eq!(f.state, Some(State::DnsQuery));
+    f.feed(false, None, &dns::tests::response(&q, 0));
+    assert_eq!(f.state, Some(State::DnsResponse));
+    let mut n = 2;
+    while !f.dpi.is_done() && n < 100 {
+        f.feed(true, None, &dns::tests::query(n, &format!("n{n}.example"), 1));
+        n += 1;
+    }
+    assert!(f.dpi.is_done());
+    assert!(n as usize <= dns::MAX_MESSAGES + 1);
+    let Some(AppInfo::Dns(d)) = &f.app else { panic!("not DNS") };
+    assert_eq!(d.queries.len(), dns::MAX_ITEMS);
+}
+
+#[test]
+fn random_udp_is_given_up_unclassified() {
+    let mut f = Flow::new(Proto::Udp, 40000, 40001);
+    for i in 0..MAX_UNCLASSIFIED {
+        f.feed(true, None, &[i as u8; 40]);
+    }
+    assert!(f.app.is_none());
+    assert!(f.dpi.is_done());
+}
+
+#[test]
+fn ssh_through_the_dispatcher_reaches_established() {
+    use ssh::tests::packet;
+    let mut f = Flow::new(Proto::Tcp, 50022, 2222);
+    f.feed(true, Some((0, 0x02)), &[]);
+    f.feed(false, Some((100, 0x12)), &[]);
+    let sb = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+    f.feed(false, Some((101, PSH_ACK)), &sb[..8]);
+    f.feed(false, Some((109, PSH_ACK)), &sb[8..]);
+    assert_eq!(f.state, Some(State::SshBanner));
+    let mut c = b"SSH-2.0-OpenSSH_8.2p1\r\n".to_vec();
+    c.extend(packet(20, 800));
+    f.feed(true, Some((1, PSH_ACK)), &c);
+    assert_eq!(f.state, Some(State::SshKeyExchange));
+    let mut cseq = 1 + c.len() as u32;
+    let mut sseq = 101 + sb.len() as u32;
+    let s = [packet(20, 600), packet(31, 300), packet(21, 0)].concat();
+    f.feed(false, Some((sseq, PSH_ACK)), &s);
+    sseq += s.len() as u32;
+    let n = packet(21, 0);
+    f.feed(true, Some((cseq, PSH_ACK)), &n);
+    cseq += n.len() as u32;
+    assert_eq!(f.state, Some(State::SshAuthentication));
+    for _ in 0..ssh::ESTABLISHED_AFTER {
+        f.feed(true, Some((cseq, PSH_ACK)), &[0xaa; 64]);
+        cseq += 64;
+        f.feed(false, Some((sseq, PSH_ACK)), &[0xbb; 64]);
+        sseq += 64;
+    }
+    assert_eq!(f.state, Some(State::SshEstablished));
+    assert!(f.dpi.is_done());
+    let Some(AppInfo::Ssh(i)) = &f.app else { panic!("not SSH") };
+    assert_eq!(i.client.as_deref(), Some("SSH-2.0-OpenSSH_8.2p1"));
+    assert_eq!(i.server.as_deref(), Some("SSH-2.0-OpenSSH_9.2p1 Debian-2"));
+    assert_eq!(i.software.as_deref(), Some("OpenSSH_9.2p1"));
+}
+
+#[test]
+fn unknown_tcp_after_syn_is_given_up() {
+    let mut f = Flow::new(Proto::Tcp, 40000, 9999);
+    f.feed(true, Some((0, 0x02)), &[]);
+    f.feed(false, Some((50, 0x12)), &[]);
+    f.feed(true, Some((1, PSH_ACK)), b"\x00\x00\x00\x10binaryprotocol!!");
+    f.feed(false, Some((51, PSH_ACK)), b"\x99hello there");
+    assert!(f.dpi.is_done());
+    assert!(f.app.is_none());
+}
