@@ -208,9 +208,9 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
         return false;
     }
     if let IpAddr::V4(v4) = ep.addr {
-        let mut b = [0u8; 21];
+        let mut b = [0u8; 24];
         let len = v4_endpoint_text(&mut b, v4.octets(), c.proto.has_ports().then_some(ep.port));
-        return contains(&n.text, std::str::from_utf8(&b[..len]).unwrap_or(""));
+        return contains_bytes(n.text.as_bytes(), &b[..len]);
     }
     let mut buf = StackText::new();
     let text = match (c.proto.has_ports(), ep.addr) {
@@ -225,36 +225,47 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
         && found(n, buf.as_str())
 }
 
-/// `a.b.c.d` or `a.b.c.d:port` into `b` (at most 21 bytes); returns the length.
-/// Written digit by digit: this runs for every connection on address-like filters.
-fn v4_endpoint_text(b: &mut [u8; 21], octets: [u8; 4], port: Option<u16>) -> usize {
-    let mut n = 0;
-    let mut put = |b: &mut [u8; 21], v: u32, dot: Option<u8>| {
-        if let Some(d) = dot {
-            b[n] = d;
-            n += 1;
-        }
-        let mut digits = [0u8; 5];
-        let mut k = 0;
-        let mut v = v;
-        loop {
-            digits[k] = b'0' + (v % 10) as u8;
-            k += 1;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        for d in digits[..k].iter().rev() {
-            b[n] = *d;
-            n += 1;
-        }
-    };
-    for (i, o) in octets.into_iter().enumerate() {
-        put(b, u32::from(o), (i > 0).then_some(b'.'));
+/// Decimal text of every octet, padded to 3 bytes, with its length last.
+static OCTET_TEXT: [[u8; 4]; 256] = {
+    let mut t = [[0u8; 4]; 256];
+    let mut i = 0;
+    while i < 256 {
+        let (h, d, u) = ((i / 100) as u8, (i / 10 % 10) as u8, (i % 10) as u8);
+        t[i] = match i {
+            0..10 => [b'0' + u, 0, 0, 1],
+            10..100 => [b'0' + d, b'0' + u, 0, 2],
+            _ => [b'0' + h, b'0' + d, b'0' + u, 3],
+        };
+        i += 1;
     }
+    t
+};
+
+/// `a.b.c.d` or `a.b.c.d:port` into `b` (at most 21 bytes); returns the length.
+/// By table and fixed-width copies: this runs for every connection on address-like filters.
+fn v4_endpoint_text(b: &mut [u8; 24], octets: [u8; 4], port: Option<u16>) -> usize {
+    let mut n = 0;
+    for o in octets {
+        let t = OCTET_TEXT[usize::from(o)];
+        b[n..n + 3].copy_from_slice(&t[..3]);
+        n += usize::from(t[3]);
+        b[n] = b'.';
+        n += 1;
+    }
+    n -= 1;
     if let Some(p) = port {
-        put(b, u32::from(p), Some(b':'));
+        b[n] = b':';
+        let p = u32::from(p);
+        let digits = [p / 10000, p / 1000 % 10, p / 100 % 10, p / 10 % 10, p % 10].map(|d| b'0' + d as u8);
+        let len = match p {
+            0..10 => 1,
+            10..100 => 2,
+            100..1000 => 3,
+            1000..10000 => 4,
+            _ => 5,
+        };
+        b[n + 1..n + 1 + len].copy_from_slice(&digits[5 - len..]);
+        n += 1 + len;
     }
     n
 }
@@ -295,26 +306,50 @@ fn found(n: &Needle, hay: &str) -> bool {
 }
 
 /// ASCII-case-insensitive substring search; `needle` is already lowercase.
-/// By hand: std and memchr only search case-sensitively.
 pub(super) fn contains(needle: &str, hay: &str) -> bool {
-    let (h, p) = (hay.as_bytes(), needle.as_bytes());
-    let Some((&first, tail)) = p.split_first() else {
+    contains_bytes(needle.as_bytes(), hay.as_bytes())
+}
+
+/// By hand: std and memchr only search case-sensitively. Most fields are a
+/// few dozen bytes, where a call into a vector search costs more than the
+/// search, so this tests a needle's first and last byte at 16 positions per
+/// step with a loop the compiler turns into vector compares, then confirms.
+fn contains_bytes(p: &[u8], h: &[u8]) -> bool {
+    let Some((&first, &last)) = p.first().zip(p.last()) else {
         return true;
     };
     if p.len() > h.len() {
         return false;
     }
-    // Candidates by the first byte (either case) with memchr's vector scan,
-    // then the rest compared case-insensitively.
-    let last_start = h.len() - p.len();
-    let rest_matches = |i: usize| h[i + 1..i + p.len()].iter().zip(tail).all(|(a, b)| a.to_ascii_lowercase() == *b);
-    let upper = first.to_ascii_uppercase();
-    let hay = &h[..=last_start];
-    if upper == first {
-        memchr::memchr_iter(first, hay).any(rest_matches)
-    } else {
-        memchr::memchr2_iter(first, upper, hay).any(rest_matches)
+    // `b | fold == x` accepts both cases of a lowercase letter `x`, only `x` otherwise.
+    let fold = |x: u8| if x.is_ascii_lowercase() { 0x20 } else { 0 };
+    let (ff, lf) = (fold(first), fold(last));
+    let m = p.len();
+    let starts = h.len() - m + 1;
+    let confirm = |i: usize| h[i..i + m].iter().zip(p).all(|(a, b)| a.to_ascii_lowercase() == *b);
+    let mut i = 0;
+    while i + 16 <= starts {
+        let (a, b) = (block(h, i), block(h, i + m - 1));
+        let mut bits = 0u32;
+        for j in 0..16 {
+            bits |= u32::from(((a[j] | ff) == first) & ((b[j] | lf) == last)) << j;
+        }
+        while bits != 0 {
+            if confirm(i + bits.trailing_zeros() as usize) {
+                return true;
+            }
+            bits &= bits - 1;
+        }
+        i += 16;
     }
+    (i..starts).any(|i| (h[i] | ff) == first && (h[i + m - 1] | lf) == last && confirm(i))
+}
+
+/// The 16 bytes at `at` (the caller keeps `at + 16 <= h.len()`).
+fn block(h: &[u8], at: usize) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[at..at + 16]);
+    b
 }
 
 /// Fixed-size text buffer on the stack: an endpoint's text is at most
@@ -429,9 +464,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Equals lowercasing the haystack and searching with std, across the
+        /// 16-byte block path and the tail (ASCII-heavy alphabet to get hits).
+        #[test]
+        fn search_equals_lowercase_then_std(
+            hay in "[aAbB.:0-9é]{0,70}",
+            needle in "[ab.:0-9é]{1,6}",
+        ) {
+            let want = hay.to_ascii_lowercase().contains(&needle);
+            proptest::prop_assert_eq!(contains(&needle, &hay), want);
+        }
+
         #[test]
         fn v4_text_is_std_text(o in proptest::prelude::any::<[u8; 4]>(), port in proptest::prelude::any::<Option<u16>>()) {
-            let mut b = [0u8; 21];
+            let mut b = [0u8; 24];
             let n = v4_endpoint_text(&mut b, o, port);
             let ip = std::net::Ipv4Addr::from(o);
             let want = match port { Some(p) => format!("{ip}:{p}"), None => ip.to_string() };
