@@ -74,6 +74,15 @@ pub struct Cli {
     #[arg(long)]
     pub no_resolve_dns: bool,
 
+    /// Capture filter in tcpdump syntax (compiled by libpcap), applied in the
+    /// kernel for live capture and to --read files
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub bpf_filter: Option<String>,
+
+    /// Also write the captured packets (those passing --bpf-filter) to FILE, as pcapng
+    #[arg(long, value_name = "FILE")]
+    pub pcap_export: Option<PathBuf>,
+
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub workers: Option<u64>,

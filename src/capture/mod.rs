@@ -1,8 +1,12 @@
 //! Packet sources: capture files and live interfaces.
 
+pub mod bpf;
+pub mod export;
 pub mod file;
 pub mod live;
+pub mod open;
 mod pcap;
+pub mod tap;
 
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
