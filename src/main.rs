@@ -3,7 +3,7 @@ use clap::Parser;
 use crossbeam_channel::bounded;
 use rustnet::capture::bpf::BpfError;
 use rustnet::capture::export::Exporter;
-use rustnet::capture::open::{OpenError, file_filter, open_live};
+use rustnet::capture::open::{file_filter, open_source};
 use rustnet::capture::tap::Tap;
 use rustnet::cli::Cli;
 use rustnet::host::enrich::{FileEnrich, HostEnrich};
@@ -78,14 +78,14 @@ fn run() -> anyhow::Result<i32> {
                 Some(i) => i,
                 None => anyhow::bail!("no default route: name an interface with -i (or -i any)"),
             };
-            let cap = match open_live(&iface, cli.bpf_filter.as_deref()) {
+            let cap = match open_source(cli.backend, &iface, cli.bpf_filter.as_deref()) {
                 Ok((c, user_filter)) => {
                     tap.filter = user_filter;
                     c
                 }
                 Err(e) => {
                     eprintln!("rustnet: {e}");
-                    return Ok(if matches!(e, OpenError::Filter(BpfError::Syntax(_))) { 2 } else { 1 });
+                    return Ok(e.exit_code());
                 }
             };
             engine.local_addrs = interfaces::local_addresses(&iface);

@@ -1,8 +1,8 @@
 //! Runs a packet source on the capture thread, feeding the dispatcher until
 //! the input ends, the duration passes, or a stop is requested.
 
+use crate::capture::LiveSource;
 use crate::capture::file::{FileError, read_file};
-use crate::capture::live::LiveCapture;
 use crate::capture::tap::Tap;
 use crate::pipeline::Dispatcher;
 use rustnet_core::Timestamp;
@@ -58,7 +58,7 @@ fn wall_clock() -> Timestamp {
 
 /// Captures live until `stop` or `duration`.
 pub fn run_live(
-    mut cap: LiveCapture,
+    mut cap: Box<dyn LiveSource>,
     mut disp: Dispatcher,
     stop: Arc<AtomicBool>,
     duration: Option<Duration>,

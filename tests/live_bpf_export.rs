@@ -68,6 +68,13 @@ fn kernel_bpf_filter_and_pcapng_export() {
     let on_any = lab.take_last();
     lab.spawn(false, &[bin, "-i", &iface, "--json", "--pcap-export", &sig_x]);
     let on_sigint = lab.take_last();
+    // The same filtered capture through libpcap, when built with it.
+    let pcap_x = p("libpcap.pcapng");
+    let on_libpcap = cfg!(feature = "pcap").then(|| {
+        let args = [bin, "--backend", "pcap", "-i", &iface, "--json", "--duration", "7", "-f", filt];
+        lab.spawn(false, &[&args[..], &["--pcap-export", &pcap_x]].concat());
+        lab.take_last()
+    });
     std::thread::sleep(Duration::from_millis(2000));
 
     exchange(&lab, srv, 9999, 5);
@@ -79,8 +86,11 @@ fn kernel_bpf_filter_and_pcapng_export() {
     // SAFETY: signals a child process this test started and still owns.
     assert_eq!(unsafe { libc::kill(on_sigint.id() as i32, libc::SIGINT) }, 0);
 
-    let outs: Vec<_> =
-        [on_veth, on_any, on_sigint].into_iter().map(|c| c.wait_with_output().expect("rustnet finishes")).collect();
+    let outs: Vec<_> = [on_veth, on_any, on_sigint]
+        .into_iter()
+        .chain(on_libpcap)
+        .map(|c| c.wait_with_output().expect("rustnet finishes"))
+        .collect();
     for o in &outs {
         assert!(o.status.success(), "rustnet failed: {}", String::from_utf8_lossy(&o.stderr));
     }
@@ -103,6 +113,11 @@ fn kernel_bpf_filter_and_pcapng_export() {
     assert_eq!(frame_count(Path::new(&veth_x)), 16, "veth export holds only the filtered packets");
     assert_eq!(export_conversations(Path::new(&any_x)), expected_any, "any export");
     assert_eq!(frame_count(Path::new(&any_x)), 16, "any export holds only the filtered packets");
+
+    if let Some(r) = recs.get(3) {
+        assert_eq!(record_conversations(r), expected, "--backend pcap vs tcpdump with the same filter");
+        assert_eq!(export_conversations(Path::new(&pcap_x)), expected, "--backend pcap export");
+    }
 
     // Unfiltered, stopped by SIGINT: the export equals --json and the reference.
     let all = record_conversations(&recs[2]);

@@ -1,9 +1,11 @@
 //! Opening a packet source with a `--bpf-filter`: in the kernel for live
 //! capture where it can run there, in user space otherwise.
 
+use super::LiveSource;
 use super::bpf::{self, BpfError, UserFilter};
 use super::file::read_file;
 use super::live::{CaptureError, LiveCapture, RingConfig};
+use crate::cli::Backend;
 use rustnet_core::wire::LinkType;
 use std::path::Path;
 
@@ -12,6 +14,20 @@ use std::path::Path;
 pub enum OpenError {
     Capture(CaptureError),
     Filter(BpfError),
+    /// The libpcap backend failed to open (its message).
+    Pcap(String),
+    /// This backend is not in this build or not on this platform.
+    Unsupported(String),
+}
+
+impl OpenError {
+    /// Exit code: 2 for a bad filter expression (usage), else 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            OpenError::Filter(BpfError::Syntax(_)) => 2,
+            _ => 1,
+        }
+    }
 }
 
 impl std::fmt::Display for OpenError {
@@ -19,8 +35,46 @@ impl std::fmt::Display for OpenError {
         match self {
             OpenError::Capture(e) => e.fmt(f),
             OpenError::Filter(e) => e.fmt(f),
+            OpenError::Pcap(m) | OpenError::Unsupported(m) => f.write_str(m),
         }
     }
+}
+
+/// Opens `iface` on the chosen backend (default: AF_PACKET on Linux, libpcap
+/// elsewhere) with `expr` as capture filter.
+pub fn open_source(
+    backend: Option<Backend>,
+    iface: &str,
+    expr: Option<&str>,
+) -> Result<(Box<dyn LiveSource>, Option<UserFilter>), OpenError> {
+    let default = if cfg!(target_os = "linux") { Backend::Afpacket } else { Backend::Pcap };
+    match backend.unwrap_or(default) {
+        Backend::Afpacket => {
+            if !cfg!(target_os = "linux") {
+                return Err(OpenError::Unsupported("--backend afpacket is not supported on this platform".into()));
+            }
+            let (cap, user) = open_live(iface, expr)?;
+            Ok((Box::new(cap), user))
+        }
+        Backend::Pcap => open_pcap(iface, expr).map(|c| (c, None)),
+    }
+}
+
+#[cfg(any(feature = "pcap", not(target_os = "linux")))]
+fn open_pcap(iface: &str, expr: Option<&str>) -> Result<Box<dyn LiveSource>, OpenError> {
+    use super::pcap_backend::{PcapCapture, PcapOpenError};
+    match PcapCapture::open(iface, expr) {
+        Ok(c) => Ok(Box::new(c)),
+        Err(PcapOpenError::Filter(m)) => Err(OpenError::Filter(BpfError::Syntax(m))),
+        Err(e) => Err(OpenError::Pcap(format!("cannot capture on {iface}: {e}"))),
+    }
+}
+
+#[cfg(not(any(feature = "pcap", not(target_os = "linux"))))]
+fn open_pcap(_iface: &str, _expr: Option<&str>) -> Result<Box<dyn LiveSource>, OpenError> {
+    Err(OpenError::Unsupported(
+        "this build has no libpcap backend: rebuild with `cargo build --features pcap` (needs libpcap-dev)".into(),
+    ))
 }
 
 /// Opens `iface` with `expr` attached to the socket. The program is compiled

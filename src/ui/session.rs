@@ -151,7 +151,7 @@ impl ReplayClock {
 /// Runs the TUI over a live capture until the user quits (or `duration`
 /// passes, or a signal). Returns the process exit code.
 pub fn run_live(
-    cap: crate::capture::live::LiveCapture,
+    cap: Box<dyn crate::capture::LiveSource>,
     cfg: &PipelineConfig,
     enrich: Arc<dyn Enrich>,
     ui: UiConfig,
