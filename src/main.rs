@@ -7,6 +7,7 @@ use rustnet::capture::open::{file_filter, open_source};
 use rustnet::capture::tap::Tap;
 use rustnet::cli::Cli;
 use rustnet::host::enrich::{FileEnrich, HostEnrich};
+use rustnet::host::process::hints::FlowHints;
 use rustnet::host::{interfaces, privileges};
 use rustnet::pipeline::{Enrich, Pipeline, PipelineConfig, View};
 use rustnet::source::{self, SourceCounters, SourceEnd};
@@ -88,16 +89,27 @@ fn run() -> anyhow::Result<i32> {
                     return Ok(e.exit_code());
                 }
             };
+            // Early word of short-lived clients' flows for the process
+            // lookup; needs CAP_NET_RAW too, so it is opened now.
+            let hints = match FlowHints::open(&iface) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    log::warn!("no flow hint socket ({e}); short-lived processes may go unnamed");
+                    None
+                }
+            };
             engine.local_addrs = interfaces::local_addresses(&iface);
             engine.report_new_flows = true;
             log::info!("capturing on {iface}; local addresses {:?}", engine.local_addrs);
             // The socket is open: give up what is no longer needed, before any
             // thread starts (capabilities are per thread).
-            if std::env::var_os("RUSTNET_DEBUG_KEEP_CAPS").is_none() {
-                log::info!("privileges: {}", privileges::drop_privileges());
-            }
-            Some(cap)
+            log::info!("privileges: {}", privileges::drop_privileges());
+            Some((cap, hints))
         }
+    };
+    let (live, hints) = match live {
+        Some((cap, hints)) => (Some(cap), hints),
+        None => (None, None),
     };
     if let Some(path) = &cli.pcap_export {
         let name = live.as_ref().map(|c| c.interface().to_string());
@@ -105,7 +117,7 @@ fn run() -> anyhow::Result<i32> {
             .with_context(|| format!("cannot create the export file {}", path.display()))?;
         tap.export = Some(e);
     }
-    let host = live.is_some().then(|| Arc::new(HostEnrich::start(!cli.no_resolve_dns)));
+    let host = live.is_some().then(|| Arc::new(HostEnrich::start(!cli.no_resolve_dns, hints)));
     let enrich: Arc<dyn Enrich> = match &host {
         Some(h) => h.clone(),
         None => Arc::new(FileEnrich::new()),
@@ -156,7 +168,22 @@ fn run() -> anyhow::Result<i32> {
     }
     log::info!("done: {stats:?}");
     if let Some(h) = &host {
-        log::info!("process lookups: {:?}", h.procs.stats());
+        let st = h.procs.stats();
+        let q = |f: &dyn Fn(f64) -> Option<Duration>| [0.5, 0.9, 0.99, 1.0].map(f);
+        log::info!(
+            "process lookups: {} requests, {} hints, {} hits, {} misses, {} dropped, {} reconciled, {} full / {} new-pid scans; \
+             first packet → answer p50/p90/p99/max {:?}; first packet → request {:?}",
+            st.requests,
+            st.hints,
+            st.hits,
+            st.misses,
+            st.dropped,
+            st.reconciled,
+            st.full_scans,
+            st.new_pid_scans,
+            q(&|x| st.latency_quantile(x)),
+            q(&|x| st.request_lag_quantile(x)),
+        );
     }
     match end {
         SourceEnd::Done => Ok(0),

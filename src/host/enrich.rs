@@ -3,6 +3,7 @@
 
 use crate::host::names::NameCache;
 use crate::host::process::ProcessResolver;
+use crate::host::process::hints::FlowHints;
 use crate::pipeline::Enrich;
 use rustnet_core::NewFlow;
 use rustnet_core::dpi::AppInfo;
@@ -15,8 +16,13 @@ pub struct HostEnrich {
 
 impl HostEnrich {
     /// Call from the thread (network namespace) the capture runs in.
-    pub fn start(reverse_dns: bool) -> HostEnrich {
-        HostEnrich { procs: ProcessResolver::start(), names: NameCache::new(reverse_dns) }
+    /// `hints`, opened with the capture, announces new outgoing flows early.
+    pub fn start(reverse_dns: bool, hints: Option<FlowHints>) -> HostEnrich {
+        let procs = ProcessResolver::start();
+        if let Some(h) = hints {
+            h.start(procs.clone());
+        }
+        HostEnrich { procs, names: NameCache::new(reverse_dns) }
     }
 }
 

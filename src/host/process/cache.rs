@@ -78,9 +78,10 @@ impl ResultCache {
         Some(c.info.clone())
     }
 
-    /// Whether `key` was resolved (to `inode`, if given) at or after `since`.
-    pub fn fresh(&self, key: &SockKey, since: Instant) -> bool {
-        self.map.read().map(|m| m.get(key).is_some_and(|c| c.resolved_at >= since)).unwrap_or(false)
+    /// When `key` was resolved, if at or after `since`.
+    pub fn resolved_since(&self, key: &SockKey, since: Instant) -> Option<Instant> {
+        let m = self.map.read().ok()?;
+        m.get(key).map(|c| c.resolved_at).filter(|at| *at >= since)
     }
 
     pub fn inode_of(&self, key: &SockKey) -> Option<u64> {

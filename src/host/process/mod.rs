@@ -7,8 +7,15 @@
 //! answer in a shared cache that [`ProcessResolver::lookup`] reads. Misses are
 //! retried a few times (a server socket gets its inode only at accept()), and
 //! a periodic full dump attributes flows whose request was dropped or missed.
+//!
+//! A short-lived client (curl, dig) holds its socket for about a
+//! millisecond, less than the capture ring's block timeout: by the time the
+//! pipeline asks, the socket is gone. So [`hints`] watches outgoing SYNs and
+//! UDP datagrams on a socket of its own and asks at once ([`ProcessResolver::hint`]);
+//! the pipeline's later request then finds the answer already cached.
 
 mod cache;
+pub mod hints;
 mod proc_net;
 pub mod procfs;
 pub mod sock_diag;
@@ -26,7 +33,7 @@ use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Requests waiting for the lookup thread; beyond this they are dropped (counted).
 const QUEUE: usize = 8192;
@@ -64,21 +71,34 @@ pub struct ResolverStats {
     pub new_pid_scans: u64,
     /// Answers held in the cache.
     pub cached: usize,
-    /// request() → answer available, for hits (most recent samples).
+    /// Flows announced by the hint socket (first outgoing SYN/datagram).
+    pub hints: u64,
+    /// Flow's first packet → answer available, for hits (most recent samples).
     pub latencies: Vec<Duration>,
+    /// Flow's first packet → the pipeline's request, for the same hits.
+    pub request_lags: Vec<Duration>,
 }
 
 impl ResolverStats {
     /// The `q` quantile (0.0–1.0) of the latency samples.
     pub fn latency_quantile(&self, q: f64) -> Option<Duration> {
-        let mut v = self.latencies.clone();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_unstable();
-        let i = ((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
-        v.get(i).copied()
+        quantile(&self.latencies, q)
     }
+
+    /// The `q` quantile of the request lag samples.
+    pub fn request_lag_quantile(&self, q: f64) -> Option<Duration> {
+        quantile(&self.request_lags, q)
+    }
+}
+
+fn quantile(v: &[Duration], q: f64) -> Option<Duration> {
+    let mut v = v.to_vec();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let i = ((v.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    v.get(i).copied()
 }
 
 #[derive(Default)]
@@ -90,12 +110,14 @@ struct Counters {
     reconciled: AtomicU64,
     full_scans: AtomicU64,
     new_pid_scans: AtomicU64,
+    hints: AtomicU64,
 }
 
 struct Shared {
     cache: ResultCache,
     counters: Counters,
-    latencies: Mutex<VecDeque<Duration>>,
+    /// (first packet → answer, first packet → request) of hits.
+    latencies: Mutex<VecDeque<(Duration, Duration)>>,
     backend: &'static str,
 }
 
@@ -103,7 +125,28 @@ struct Shared {
 #[derive(Clone)]
 pub struct ProcessResolver {
     shared: Arc<Shared>,
-    tx: Sender<(NewFlow, Instant)>,
+    tx: Sender<Msg>,
+    /// Shared with the hint thread, which looks up at once rather than
+    /// wait for the lookup thread to wake (a handoff costs a few hundred
+    /// microseconds on a busy machine; a dig holds its socket about as long).
+    worker: Arc<Mutex<Worker>>,
+}
+
+enum Msg {
+    Ask(Ask),
+    /// Retries were scheduled by the hint thread: recompute the deadline.
+    Wake,
+}
+
+/// A flow to attribute, as queued for the lookup thread.
+struct Ask {
+    key: SockKey,
+    /// When the flow's first packet was seen (answers from before belong to
+    /// an earlier socket with the same addresses).
+    seen: Instant,
+    /// The pipeline's request time; None for a hint, which counts neither
+    /// as a hit nor as a miss.
+    asked: Option<Instant>,
 }
 
 impl ProcessResolver {
@@ -132,20 +175,20 @@ impl ProcessResolver {
             backend,
         });
         let (tx, rx) = crossbeam_channel::bounded(QUEUE);
-        let worker = Worker {
+        let worker = Arc::new(Mutex::new(Worker {
             sockets,
             index: ProcIndex::new(),
             shared: shared.clone(),
-            rx,
             pending: Vec::new(),
             unowned: HashSet::new(),
             next_reconcile: Instant::now(),
-        };
-        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || worker.run());
+        }));
+        let w = worker.clone();
+        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || run(&w, &rx));
         if let Err(e) = spawned {
             log::error!("cannot start the process lookup thread: {e}");
         }
-        ProcessResolver { shared, tx }
+        ProcessResolver { shared, tx, worker }
     }
 
     /// Asks for the process of a new flow. Never blocks: when the queue is
@@ -157,7 +200,38 @@ impl ProcessResolver {
             return;
         }
         c.requests.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send((*flow, Instant::now())) {
+        let now = Instant::now();
+        let ask = Ask {
+            key: SockKey::new(flow.proto, flow.local, flow.remote),
+            seen: packet_instant(flow.ts.as_nanos(), now),
+            asked: Some(now),
+        };
+        self.send(ask);
+    }
+
+    /// A flow's first outgoing packet, just sent: looks its socket up now,
+    /// in the calling thread, before the pipeline asks. Waits for the lookup
+    /// thread's current work: call it from the hint thread only, never from
+    /// the packet path.
+    pub fn hint(&self, proto: Proto, local: Endpoint, remote: Endpoint) {
+        self.shared.counters.hints.fetch_add(1, Ordering::Relaxed);
+        let ask = Ask { key: SockKey::new(proto, local, remote), seen: Instant::now(), asked: None };
+        let retry_later = match self.worker.lock() {
+            Ok(mut w) => {
+                w.accept(ask);
+                w.attempt(true);
+                !w.pending.is_empty()
+            }
+            Err(_) => false, // the lookup thread panicked: nothing to do
+        };
+        if retry_later {
+            let _ = self.tx.try_send(Msg::Wake);
+        }
+    }
+
+    fn send(&self, ask: Ask) {
+        let c = &self.shared.counters;
+        match self.tx.try_send(Msg::Ask(ask)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 c.dropped.fetch_add(1, Ordering::Relaxed);
@@ -183,8 +257,10 @@ impl ProcessResolver {
             reconciled: l(&c.reconciled),
             full_scans: l(&c.full_scans),
             new_pid_scans: l(&c.new_pid_scans),
+            hints: l(&c.hints),
             cached: self.shared.cache.len(),
-            latencies: self.shared.latencies.lock().map(|v| v.iter().copied().collect()).unwrap_or_default(),
+            latencies: self.shared.latencies.lock().map(|v| v.iter().map(|s| s.0).collect()).unwrap_or_default(),
+            request_lags: self.shared.latencies.lock().map(|v| v.iter().map(|s| s.1).collect()).unwrap_or_default(),
         }
     }
 }
@@ -216,9 +292,20 @@ impl Sockets {
     }
 }
 
+/// The monotonic instant of a packet's wall-clock time (ns since the epoch),
+/// for comparing with cache times; `now` for times that make no sense here.
+fn packet_instant(ts_nanos: u64, now: Instant) -> Instant {
+    let wall = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    match wall.checked_sub(Duration::from_nanos(ts_nanos)) {
+        Some(age) if age < Duration::from_secs(60) => now.checked_sub(age).unwrap_or(now),
+        _ => now,
+    }
+}
+
 struct Pending {
     key: SockKey,
-    asked: Instant,
+    seen: Instant,
+    asked: Option<Instant>,
     tries: usize,
     due: Instant,
 }
@@ -227,7 +314,6 @@ struct Worker {
     sockets: Sockets,
     index: ProcIndex,
     shared: Arc<Shared>,
-    rx: Receiver<(NewFlow, Instant)>,
     pending: Vec<Pending>,
     /// Socket inodes no visible process held at the last full scan (other
     /// pid namespaces, kernel sockets): no rescan for them alone.
@@ -235,53 +321,79 @@ struct Worker {
     next_reconcile: Instant,
 }
 
-impl Worker {
-    fn run(mut self) {
-        loop {
-            let now = Instant::now();
-            let next = self.pending.iter().map(|p| p.due).min().unwrap_or(self.next_reconcile).min(self.next_reconcile);
-            match self.rx.recv_timeout(next.saturating_duration_since(now)) {
-                Ok(r) => self.accept(r),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+/// The lookup thread: waits for requests or the next due retry, without
+/// holding the worker (the hint thread uses it meanwhile).
+fn run(worker: &Mutex<Worker>, rx: &Receiver<Msg>) {
+    loop {
+        let next = match worker.lock() {
+            Ok(w) => w.pending.iter().map(|p| p.due).min().unwrap_or(w.next_reconcile).min(w.next_reconcile),
+            Err(_) => return,
+        };
+        let first = match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let Ok(mut w) = worker.lock() else {
+            return;
+        };
+        if let Some(Msg::Ask(a)) = first {
+            w.accept(a);
+        }
+        // Take what else is queued, so one /proc scan serves a burst.
+        while let Ok(m) = rx.try_recv() {
+            if let Msg::Ask(a) = m {
+                w.accept(a);
             }
-            // Take what else is queued, so one /proc scan serves a burst.
-            while let Ok(r) = self.rx.try_recv() {
-                self.accept(r);
-                if self.pending.len() >= 1024 {
-                    break;
-                }
-            }
-            self.attempt_due();
-            if Instant::now() >= self.next_reconcile {
-                self.reconcile();
-                self.next_reconcile = Instant::now() + RECONCILE_EVERY;
+            if w.pending.len() >= 1024 {
+                break;
             }
         }
+        w.attempt(false);
+        if Instant::now() >= w.next_reconcile {
+            w.reconcile();
+            w.next_reconcile = Instant::now() + RECONCILE_EVERY;
+        }
     }
+}
 
-    fn accept(&mut self, (flow, asked): (NewFlow, Instant)) {
-        let key = SockKey::new(flow.proto, flow.local, flow.remote);
-        if self.shared.cache.fresh(&key, asked) {
-            self.record_hit(asked); // the dump got there first
+impl Worker {
+    fn accept(&mut self, ask: Ask) {
+        let Ask { key, seen, asked } = ask;
+        if let Some(at) = self.shared.cache.resolved_since(&key, seen) {
+            // A hint or the dump got there first.
+            if let Some(asked) = asked {
+                self.record_hit(seen, asked, at);
+            }
+            return;
+        }
+        if let Some(p) = self.pending.iter_mut().find(|p| p.key == key) {
+            // Already being looked up (hinted): the request joins it.
+            if asked.is_some() {
+                p.asked = asked;
+            }
             return;
         }
         // An older answer for the same 5-tuple belongs to a previous socket.
         self.shared.cache.remove(&key);
-        self.pending.push(Pending { key, asked, tries: 0, due: Instant::now() });
+        self.pending.push(Pending { key, seen, asked, tries: 0, due: Instant::now() });
     }
 
-    fn record_hit(&self, asked: Instant) {
+    fn record_hit(&self, seen: Instant, asked: Instant, answered: Instant) {
         self.shared.counters.hits.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut l) = self.shared.latencies.lock() {
             if l.len() >= LATENCY_SAMPLES {
                 l.pop_front();
             }
-            l.push_back(asked.elapsed());
+            l.push_back((answered.saturating_duration_since(seen), asked.saturating_duration_since(seen)));
         }
     }
 
-    fn attempt_due(&mut self) {
+    /// Looks up the due flows. `quick` (the hint thread): only the newest
+    /// processes are read, never the slow full scans, which would hold the
+    /// worker while the next short-lived client's socket comes and goes;
+    /// misses are retried by the lookup thread.
+    fn attempt(&mut self, quick: bool) {
         let now = Instant::now();
         let (due, later): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.due <= now);
         self.pending = later;
@@ -301,7 +413,11 @@ impl Worker {
             }
         }
         let inodes: Vec<u64> = found.iter().map(|(_, i)| *i).collect();
-        self.index.refresh_for(&inodes);
+        if quick {
+            self.index.refresh_new(&inodes);
+        } else {
+            self.index.refresh_for(&inodes);
+        }
         self.sync_scan_stats();
         let mut answers = Vec::new();
         let mut hits = Vec::new();
@@ -309,14 +425,17 @@ impl Worker {
             match self.index.owner(inode).and_then(|id| self.index.info(id)) {
                 Some(info) => {
                     answers.push((p.key, inode, info));
-                    hits.push(p.asked);
+                    hits.push(p);
                 }
                 None => retry.push(p),
             }
         }
         self.shared.cache.insert_all(answers);
-        for asked in hits {
-            self.record_hit(asked);
+        let answered = Instant::now();
+        for p in hits {
+            if let Some(asked) = p.asked {
+                self.record_hit(p.seen, asked, answered);
+            }
         }
         for mut p in retry {
             match RETRIES.get(p.tries) {
@@ -325,9 +444,10 @@ impl Worker {
                     p.due = Instant::now() + *d;
                     self.pending.push(p);
                 }
-                None => {
+                None if p.asked.is_some() => {
                     self.shared.counters.misses.fetch_add(1, Ordering::Relaxed);
                 }
+                None => {}
             }
         }
     }

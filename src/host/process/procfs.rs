@@ -9,6 +9,8 @@
 use procfs::process::Process;
 use rustnet_core::track::ProcessInfo;
 use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::time::{Duration, Instant};
 
 /// A process identity that survives pid reuse: pid plus start time (clock ticks after boot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -25,13 +27,23 @@ pub struct ScanStats {
     pub processes_read: u64,
 }
 
+/// A process first seen less than this long ago is read again by every
+/// scan of new pids: it may have opened its socket since the last look.
+const YOUNG: Duration = Duration::from_secs(3);
+/// At most this many pids below the last handed-out one are probed.
+const PROBE_SPAN: u32 = 64;
+
 #[derive(Default)]
 pub struct ProcIndex {
     inodes: HashMap<u64, ProcId>,
-    /// Pids seen by the last scans; a scan of "new" pids skips these.
-    known: HashSet<u32>,
-    /// Name and command line per process identity.
+    /// Pids seen by the last scans, with when they were first seen; a scan of
+    /// "new" pids skips those seen before [`YOUNG`] ago.
+    known: HashMap<u32, Instant>,
+    /// Name and command line per process identity, read while that process
+    /// was alive (checked through its /proc directory handle).
     infos: HashMap<ProcId, ProcessInfo>,
+    /// The kernel's last handed-out pid at the previous probe.
+    last_pid: Option<u32>,
     pub stats: ScanStats,
 }
 
@@ -45,8 +57,10 @@ impl ProcIndex {
     }
 
     /// Makes sure the index knows the owners of `wanted` if they are alive:
-    /// first only processes not seen before (a short-lived client), then,
-    /// if some are still missing, every process. Returns how many are known.
+    /// first only processes not seen before or young (a short-lived client),
+    /// then, if some are still missing, every process. The name and command
+    /// line of an owner found are read at once, while it still runs.
+    /// Returns how many are known.
     pub fn refresh_for(&mut self, wanted: &[u64]) -> usize {
         let missing = |s: &Self| wanted.iter().filter(|i| !s.inodes.contains_key(i)).count();
         if missing(self) == 0 {
@@ -59,15 +73,27 @@ impl ProcIndex {
         wanted.len() - missing(self)
     }
 
+    /// The fast part of [`ProcIndex::refresh_for`] only: the newest and
+    /// young processes. Returns whether every `wanted` inode is known.
+    pub fn refresh_new(&mut self, wanted: &[u64]) -> bool {
+        let missing: Vec<u64> = wanted.iter().copied().filter(|i| !self.inodes.contains_key(i)).collect();
+        missing.is_empty() || self.probe(&missing)
+    }
+
     /// Rebuilds the whole index (periodic reconciliation).
     pub fn full_rescan(&mut self) {
         self.scan(true, &[]);
     }
 
-    /// Reads /proc/<pid>/fd of new pids (or all of them, replacing the
-    /// index). Stops early once every `wanted` inode is found.
+    /// Reads /proc/<pid>/fd of new and young pids (or of all of them,
+    /// replacing the index). Stops early once every `wanted` inode is found.
     fn scan(&mut self, all: bool, wanted: &[u64]) {
-        let Ok(procs) = procfs::process::all_processes() else {
+        if !all && self.probe(wanted) {
+            return;
+        }
+        // Pids straight from readdir: opening every /proc/<pid> (as
+        // procfs::all_processes does) costs too much on the request path.
+        let Ok(dir) = std::fs::read_dir("/proc") else {
             return;
         };
         if all {
@@ -75,29 +101,22 @@ impl ProcIndex {
         } else {
             self.stats.new_pid_scans += 1;
         }
-        let mut inodes = HashMap::new();
-        let mut seen = HashSet::new();
-        let mut left: HashSet<u64> = wanted.iter().copied().collect();
+        let now = Instant::now();
+        let mut pids: Vec<u32> =
+            dir.flatten().filter_map(|e| e.file_name().to_str().and_then(|n| n.parse().ok())).collect();
         // Newest processes first: a short-lived client is most likely among them.
-        let mut list: Vec<Process> = procs.filter_map(Result::ok).collect();
-        list.sort_unstable_by_key(|p| std::cmp::Reverse(p.pid));
+        pids.sort_unstable_by(|a, b| b.cmp(a));
+        let mut inodes = HashMap::new();
+        let mut seen = HashMap::with_capacity(pids.len());
+        let mut left: HashSet<u64> = wanted.iter().copied().collect();
         let early_stop = !wanted.is_empty();
-        for p in list {
-            let Ok(pid) = u32::try_from(p.pid) else {
-                continue;
-            };
-            seen.insert(pid);
-            if !all && self.known.contains(&pid) {
+        for pid in pids {
+            let first = self.known.get(&pid).copied().unwrap_or(now);
+            seen.insert(pid, first);
+            if !all && now.duration_since(first) >= YOUNG {
                 continue;
             }
-            self.stats.processes_read += 1;
-            let Some((id, socks)) = sockets_of(&p, pid) else {
-                continue; // exited or not readable
-            };
-            for ino in socks {
-                left.remove(&ino);
-                inodes.insert(ino, id);
-            }
+            self.read_pid(pid, false, &mut left, &mut inodes);
             if early_stop && left.is_empty() {
                 break;
             }
@@ -109,16 +128,98 @@ impl ProcIndex {
             self.infos.retain(|id, _| alive.contains(id));
         } else {
             self.inodes.extend(inodes);
-            self.known.extend(seen);
+            for (pid, first) in seen {
+                self.known.entry(pid).or_insert(first);
+            }
         }
     }
 
-    /// Name and command line of `id`, only if that very process is still
-    /// alive (same pid and start time).
+    /// The fast path for a short-lived client, without listing /proc:
+    /// young pids already known, then the pids above the highest seen (the
+    /// kernel hands them out upwards). True if every `wanted` inode is found.
+    fn probe(&mut self, wanted: &[u64]) -> bool {
+        if wanted.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        let mut left: HashSet<u64> = wanted.iter().copied().collect();
+        let mut inodes = HashMap::new();
+        let mut probed = HashSet::new();
+        // The pid namespace's last handed-out pid, newest first, down to the
+        // last one seen by the previous probe.
+        let last =
+            std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok().and_then(|t| t.trim().parse::<u32>().ok());
+        if let Some(last) = last {
+            // After a wrap-around (last below the previous mark) only the span.
+            let low = match self.last_pid {
+                Some(prev) if prev <= last => prev.max(last.saturating_sub(PROBE_SPAN)),
+                _ => last.saturating_sub(PROBE_SPAN),
+            };
+            let mut pid = last;
+            while pid > low && !left.is_empty() {
+                if let std::collections::hash_map::Entry::Vacant(e) = self.known.entry(pid) {
+                    e.insert(now);
+                    probed.insert(pid);
+                    self.read_pid(pid, true, &mut left, &mut inodes);
+                }
+                pid -= 1;
+            }
+            self.last_pid = Some(last);
+        }
+        let mut young: Vec<u32> = self
+            .known
+            .iter()
+            .filter(|(p, t)| now.duration_since(**t) < YOUNG && !probed.contains(*p))
+            .map(|(p, _)| *p)
+            .collect();
+        young.sort_unstable_by(|a, b| b.cmp(a));
+        for pid in young {
+            if left.is_empty() {
+                break;
+            }
+            self.read_pid(pid, true, &mut left, &mut inodes);
+        }
+        self.inodes.extend(inodes);
+        left.is_empty()
+    }
+
+    /// Reads the socket fds of `pid` into `inodes`, taking found ones out of
+    /// `left`; reads the name of a process that holds one of them.
+    fn read_pid(&mut self, pid: u32, maybe_thread: bool, left: &mut HashSet<u64>, inodes: &mut HashMap<u64, ProcId>) {
+        self.stats.processes_read += 1;
+        let (p, id, comm, socks) = match sockets_of(pid, maybe_thread, left) {
+            Ok(Some(found)) => found,
+            Ok(None) => return, // no sockets
+            Err(()) => {
+                self.known.remove(&pid); // gone: no more reads while young
+                return;
+            }
+        };
+        let mut holds_wanted = false;
+        for ino in socks {
+            holds_wanted |= left.remove(&ino);
+            inodes.insert(ino, id);
+        }
+        if holds_wanted && !self.infos.contains_key(&id) {
+            // The handle fails rather than read a successor's command line.
+            let cmdline = p.cmdline().ok().filter(|c| !c.is_empty()).map(|c| c.join(" "));
+            self.infos.insert(id, ProcessInfo { pid: id.pid, name: comm, cmdline });
+        }
+    }
+
+    /// Name and command line of `id`: as read while it held a looked-up
+    /// socket, or read now. None if another process has taken its pid, or
+    /// if it is gone and nothing was read while it lived.
     pub fn info(&mut self, id: ProcId) -> Option<ProcessInfo> {
-        let p = Process::new(i32::try_from(id.pid).ok()?).ok()?;
-        let stat = p.stat().ok()?;
-        if stat.starttime != id.start {
+        let p = match Process::new(i32::try_from(id.pid).ok()?) {
+            Ok(p) => p,
+            // Exited (and reaped): what was read through its own handle still names it.
+            Err(_) => return self.infos.get(&id).cloned(),
+        };
+        let Some((_, start)) = stat_of(&p) else {
+            return self.infos.get(&id).cloned();
+        };
+        if start != id.start {
             self.infos.remove(&id);
             self.inodes.retain(|_, v| *v != id);
             return None;
@@ -126,13 +227,7 @@ impl ProcIndex {
         if let Some(i) = self.infos.get(&id) {
             return Some(i.clone());
         }
-        let cmdline = p.cmdline().ok().filter(|c| !c.is_empty()).map(|c| c.join(" "));
-        let info = ProcessInfo { pid: id.pid, name: stat.comm, cmdline };
-        // Re-check after reading the command line: a process that exited in
-        // between (and a successor with its pid) must not give a mixed record.
-        if p.stat().ok()?.starttime != id.start {
-            return None;
-        }
+        let info = read_info(&p, id)?;
         self.infos.insert(id, info.clone());
         Some(info)
     }
@@ -148,27 +243,94 @@ impl ProcIndex {
     }
 }
 
-/// The socket inodes a process holds, with its identity; None if it is gone.
-/// The fd links are read by path (one readlink each; procfs's fd() costs
-/// four syscalls per fd), then the start time through `p`'s directory
-/// handle: that read fails if the process that handle was opened for has
+/// Name and command line through `p`'s directory handle; None unless `p`
+/// is still the process `id` after both reads (so a successor with the
+/// same pid never gives a mixed record).
+fn read_info(p: &Process, id: ProcId) -> Option<ProcessInfo> {
+    let (comm, start) = stat_of(p)?;
+    if start != id.start {
+        return None;
+    }
+    let cmdline = p.cmdline().ok().filter(|c| !c.is_empty()).map(|c| c.join(" "));
+    if stat_of(p)?.1 != id.start {
+        return None;
+    }
+    Some(ProcessInfo { pid: id.pid, name: comm, cmdline })
+}
+
+/// Name and start time from /proc/<pid>/stat, read through `p`'s handle.
+/// Parsed by hand, only these two fields: procfs's full Stat parse costs
+/// more than the rest of a lookup, and a short-lived client leaves no time.
+fn stat_of(p: &Process) -> Option<(String, u64)> {
+    let mut text = String::new();
+    p.open_relative("stat").ok()?.read_to_string(&mut text).ok()?;
+    parse_stat(&text)
+}
+
+/// "pid (comm) state ppid … starttime …": comm may hold spaces and
+/// parentheses, so it ends at the last ')'; starttime is field 22.
+fn parse_stat(text: &str) -> Option<(String, u64)> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    let start = text.get(close + 1..)?.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    Some((comm, start))
+}
+
+/// The socket inodes a process holds, with its identity and directory
+/// handle: Ok(None) if it holds none, Err if it is gone or unreadable. The
+/// fd links are read by path (one readlink each; procfs's fd() costs four
+/// syscalls per fd), then the start time through the handle opened before
+/// them: that read fails if the process the handle was opened for has
 /// exited, so the links cannot belong to a successor with the same pid.
-fn sockets_of(p: &Process, pid: u32) -> Option<(ProcId, Vec<u64>)> {
-    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+/// Stops reading links once every inode of `wanted` (if any) is found.
+fn sockets_of(pid: u32, maybe_thread: bool, wanted: &HashSet<u64>) -> Result<Option<Found>, ()> {
+    let p = Process::new(i32::try_from(pid).map_err(|_| ())?).map_err(|_| ())?;
+    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|_| ())?;
+    // Newest descriptors first (the kernel hands out the lowest free
+    // number, so a socket just opened is usually among the highest): with
+    // the early stop below, a short-lived client costs one or two readlinks.
+    let mut fds: Vec<u32> = dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
+    fds.sort_unstable_by(|a, b| b.cmp(a));
     let mut socks = Vec::new();
-    for e in dir.flatten() {
-        let Ok(target) = std::fs::read_link(e.path()) else {
+    let mut hits = 0;
+    for fd in fds {
+        let Ok(target) = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) else {
             continue; // closed meanwhile
         };
         if let Some(ino) = socket_inode(target.as_os_str().as_encoded_bytes()) {
             socks.push(ino);
+            if wanted.contains(&ino) {
+                hits += 1;
+                if hits == wanted.len() {
+                    break;
+                }
+            }
         }
     }
     if socks.is_empty() {
-        return None;
+        return Ok(None);
     }
-    let start = p.stat().ok()?.starttime;
-    Some((ProcId { pid, start }, socks))
+    let (comm, start) = stat_of(&p).ok_or(())?;
+    // A probed thread id (/proc/<tid> exists though readdir lists only
+    // processes) shares the fd table of its process: name the process.
+    let tgid = if maybe_thread { tgid_of(&p).unwrap_or(pid) } else { pid };
+    if tgid != pid {
+        let leader = Process::new(i32::try_from(tgid).map_err(|_| ())?).map_err(|_| ())?;
+        let (comm, start) = stat_of(&leader).ok_or(())?;
+        return Ok(Some((leader, ProcId { pid: tgid, start }, comm, socks)));
+    }
+    Ok(Some((p, ProcId { pid, start }, comm, socks)))
+}
+
+/// What [`sockets_of`] finds: the process handle, identity, name, socket inodes.
+type Found = (Process, ProcId, String, Vec<u64>);
+
+/// The "Tgid:" line of /proc/<pid>/status.
+fn tgid_of(p: &Process) -> Option<u32> {
+    let mut text = String::new();
+    p.open_relative("status").ok()?.read_to_string(&mut text).ok()?;
+    text.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
 /// The inode of a "socket:[12345]" fd link.
@@ -184,4 +346,14 @@ fn socket_links() {
     assert_eq!(socket_inode(b"pipe:[4242]"), None);
     assert_eq!(socket_inode(b"socket:[]"), None);
     assert_eq!(socket_inode(b"socket:[42"), None);
+}
+
+#[cfg(test)]
+#[test]
+fn stat_fields() {
+    // Layout of proc_pid_stat(5); a comm with spaces and ')' inside.
+    let line = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 1000 50";
+    assert_eq!(parse_stat(line), Some(("my (odd) name".to_string(), 987654)));
+    assert_eq!(parse_stat("4242 (x) S 1"), None);
+    assert_eq!(parse_stat("garbage"), None);
 }

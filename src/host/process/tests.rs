@@ -127,7 +127,7 @@ fn reconciliation_attributes_flows_never_requested() {
 }
 
 #[test]
-fn exited_process_gives_no_name() {
+fn exited_process_keeps_the_name_read_while_it_held_the_socket() {
     let ns = Netns::new();
     ns.run(|| {
         let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
@@ -144,9 +144,11 @@ fn exited_process_gives_no_name() {
         assert_eq!(index.refresh_for(&[sock.inode]), 1);
         let id = index.owner(sock.inode).expect("owner of curl's socket");
         assert_eq!(id.pid, cli.pid());
-        // …then curl exits before its name is read: no answer, not a wrong one.
+        // …then curl exits: the name read while it held the socket still
+        // names it (a short-lived client is gone by the time anyone looks).
         cli.kill();
-        assert_eq!(index.info(id), None);
+        let info = index.info(id).expect("name read while curl held the socket");
+        assert_eq!((info.pid, info.name.as_str()), (cli.pid(), "curl"));
 
         // Through the resolver: the flow of a process already gone stays unattributed.
         let r = ProcessResolver::start();
@@ -218,5 +220,26 @@ fn proc_net_fallback_finds_the_same_sockets() {
         }
         // Nothing for a port no socket uses.
         assert_eq!(pn.find(Proto::Tcp, c, ep("127.0.0.1", "1")).expect("proc"), None);
+    });
+}
+
+#[test]
+fn hint_socket_reports_outgoing_syns_and_datagrams_only() {
+    let ns = Netns::new();
+    ns.run(|| {
+        use std::io::Write;
+        let mut hints = hints::FlowHints::open("lo").expect("hint socket (root)");
+        let srv = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+        let srv_ep = Endpoint::new(srv.local_addr().expect("addr").ip(), srv.local_addr().expect("addr").port());
+        let mut cli =
+            std::net::TcpStream::connect(srv_ep.addr.to_string() + ":" + &srv_ep.port.to_string()).expect("connect");
+        let cli_ep = Endpoint::new(cli.local_addr().expect("addr").ip(), cli.local_addr().expect("addr").port());
+        // Data and ACKs after the handshake, and the server's SYN-ACK, give no hint.
+        cli.write_all(b"hello").expect("write");
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        udp.send_to(b"q", srv.local_addr().expect("addr")).expect("send");
+        let udp_ep = Endpoint::new(udp.local_addr().expect("addr").ip(), udp.local_addr().expect("addr").port());
+        assert_eq!(hints.next_flow().expect("hint"), (Proto::Tcp, cli_ep, srv_ep));
+        assert_eq!(hints.next_flow().expect("hint"), (Proto::Udp, udp_ep, srv_ep));
     });
 }

@@ -207,6 +207,11 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
     if !n.addr || (n.dotted && !shows_dots(ep.addr)) {
         return false;
     }
+    if let IpAddr::V4(v4) = ep.addr {
+        let mut b = [0u8; 21];
+        let len = v4_endpoint_text(&mut b, v4.octets(), c.proto.has_ports().then_some(ep.port));
+        return contains(&n.text, std::str::from_utf8(&b[..len]).unwrap_or(""));
+    }
     let mut buf = StackText::new();
     let text = match (c.proto.has_ports(), ep.addr) {
         (false, a) => write_ip(&mut buf, a),
@@ -218,6 +223,40 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
     text.is_ok()
         && (!c.proto.has_ports() || buf.write_str(itoa::Buffer::new().format(ep.port)).is_ok())
         && found(n, buf.as_str())
+}
+
+/// `a.b.c.d` or `a.b.c.d:port` into `b` (at most 21 bytes); returns the length.
+/// Written digit by digit: this runs for every connection on address-like filters.
+fn v4_endpoint_text(b: &mut [u8; 21], octets: [u8; 4], port: Option<u16>) -> usize {
+    let mut n = 0;
+    let mut put = |b: &mut [u8; 21], v: u32, dot: Option<u8>| {
+        if let Some(d) = dot {
+            b[n] = d;
+            n += 1;
+        }
+        let mut digits = [0u8; 5];
+        let mut k = 0;
+        let mut v = v;
+        loop {
+            digits[k] = b'0' + (v % 10) as u8;
+            k += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for d in digits[..k].iter().rev() {
+            b[n] = *d;
+            n += 1;
+        }
+    };
+    for (i, o) in octets.into_iter().enumerate() {
+        put(b, u32::from(o), (i > 0).then_some(b'.'));
+    }
+    if let Some(p) = port {
+        put(b, u32::from(p), Some(b':'));
+    }
+    n
 }
 
 /// Whether the address's text has dots: IPv4, and IPv4-mapped IPv6
@@ -265,9 +304,17 @@ pub(super) fn contains(needle: &str, hay: &str) -> bool {
     if p.len() > h.len() {
         return false;
     }
-    h.windows(p.len()).any(|w| {
-        w[0].to_ascii_lowercase() == first && w[1..].iter().zip(tail).all(|(a, b)| a.to_ascii_lowercase() == *b)
-    })
+    // Candidates by the first byte (either case) with memchr's vector scan,
+    // then the rest compared case-insensitively.
+    let last_start = h.len() - p.len();
+    let rest_matches = |i: usize| h[i + 1..i + p.len()].iter().zip(tail).all(|(a, b)| a.to_ascii_lowercase() == *b);
+    let upper = first.to_ascii_uppercase();
+    let hay = &h[..=last_start];
+    if upper == first {
+        memchr::memchr_iter(first, hay).any(rest_matches)
+    } else {
+        memchr::memchr2_iter(first, upper, hay).any(rest_matches)
+    }
 }
 
 /// Fixed-size text buffer on the stack: an endpoint's text is at most
@@ -379,5 +426,16 @@ mod tests {
         assert_eq!(b.as_str(), "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535");
         let mut b = StackText::new();
         assert!(write!(b, "{}", "x".repeat(65)).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn v4_text_is_std_text(o in proptest::prelude::any::<[u8; 4]>(), port in proptest::prelude::any::<Option<u16>>()) {
+            let mut b = [0u8; 21];
+            let n = v4_endpoint_text(&mut b, o, port);
+            let ip = std::net::Ipv4Addr::from(o);
+            let want = match port { Some(p) => format!("{ip}:{p}"), None => ip.to_string() };
+            proptest::prop_assert_eq!(std::str::from_utf8(&b[..n]).unwrap(), want);
+        }
     }
 }
