@@ -113,7 +113,7 @@ fn run() -> anyhow::Result<i32> {
     };
     if let Some(path) = &cli.pcap_export {
         let name = live.as_ref().map(|c| c.interface().to_string());
-        let e = Exporter::create(path, name.as_deref())
+        let e = Exporter::create(path, name.as_deref(), cli.read.is_some())
             .with_context(|| format!("cannot create the export file {}", path.display()))?;
         tap.export = Some(e);
     }

@@ -54,13 +54,16 @@ pub struct Exporter {
     tx: Option<Sender<Batch>>,
     batch: Batch,
     dropped: u64,
+    /// Wait for the writer instead of dropping (capture files: no packet is lost by waiting).
+    blocking: bool,
     writer: Option<JoinHandle<(u64, Option<String>)>>,
 }
 
 impl Exporter {
     /// Creates `path` (errors here, before capture starts) and starts the
-    /// writer thread. `iface` names the interface blocks (live capture).
-    pub fn create(path: &Path, iface: Option<&str>) -> std::io::Result<Exporter> {
+    /// writer thread. `iface` names the interface blocks (live capture);
+    /// `blocking` makes a full queue wait rather than drop (capture files).
+    pub fn create(path: &Path, iface: Option<&str>, blocking: bool) -> std::io::Result<Exporter> {
         let file = File::create(path)?;
         let out = BufWriter::with_capacity(1 << 20, file);
         let writer = PcapNgWriter::new(out).map_err(std::io::Error::other)?;
@@ -83,7 +86,7 @@ impl Exporter {
             }
             (w.written, error)
         })?;
-        Ok(Exporter { tx: Some(tx), batch: Batch::default(), dropped: 0, writer: Some(writer) })
+        Ok(Exporter { tx: Some(tx), batch: Batch::default(), dropped: 0, blocking, writer: Some(writer) })
     }
 
     /// Queues one packet (copied).
@@ -103,7 +106,12 @@ impl Exporter {
         }
         let batch = std::mem::take(&mut self.batch);
         let Some(tx) = &self.tx else { return };
-        match tx.try_send(batch) {
+        let sent = if self.blocking {
+            tx.send(batch).map_err(|e| TrySendError::Disconnected(e.0))
+        } else {
+            tx.try_send(batch)
+        };
+        match sent {
             Ok(()) => {}
             Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => {
                 self.dropped += b.recs.len() as u64;
@@ -208,7 +216,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("rustnet-export-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("x.pcapng");
-        let mut e = Exporter::create(&path, Some("eth9")).expect("create");
+        let mut e = Exporter::create(&path, Some("eth9"), false).expect("create");
         let frames: Vec<Vec<u8>> = (0..1500u32).map(|i| vec![(i % 251) as u8; 60 + (i % 40) as usize]).collect();
         for (i, f) in frames.iter().enumerate() {
             let link = if i % 3 == 0 { LinkType::LinuxSll } else { LinkType::Ethernet };
@@ -234,7 +242,24 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_writer_is_reported_and_later_packets_counted_as_dropped() {
+        // /dev/full accepts the open and fails every write with ENOSPC.
+        let mut e = Exporter::create(Path::new("/dev/full"), None, false).expect("open /dev/full");
+        let frame = [7u8; 1000];
+        for _ in 0..5000 {
+            e.push(&Packet { ts: Timestamp::ZERO, data: &frame, wire_len: 1000, link: LinkType::Ethernet });
+            // Give the writer time to hit the error, as a live capture would.
+            std::thread::yield_now();
+        }
+        let st = e.finish();
+        assert!(st.error.as_deref().is_some_and(|m| m.contains("writing the export")), "{st:?}");
+        assert!(st.dropped > 0, "{st:?}");
+        // Everything is accounted for: at most what fit in the buffer counted as written.
+        assert!(st.written + st.dropped <= 5000 && st.written < 1100, "{st:?}");
+    }
+
+    #[test]
     fn unwritable_path_fails_up_front() {
-        assert!(Exporter::create(Path::new("/nonexistent-dir/x.pcapng"), None).is_err());
+        assert!(Exporter::create(Path::new("/nonexistent-dir/x.pcapng"), None, true).is_err());
     }
 }
