@@ -24,6 +24,15 @@ impl LogLevel {
     }
 }
 
+/// Live capture backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Linux AF_PACKET ring, no C library
+    Afpacket,
+    /// libpcap (needs a build with the `pcap` feature)
+    Pcap,
+}
+
 /// Terminal network monitor: connections, protocol state, DPI and processes,
 /// live or from capture files.
 #[derive(Debug, Parser)]
@@ -73,6 +82,19 @@ pub struct Cli {
     /// seen in DNS answers on the wire are still shown
     #[arg(long)]
     pub no_resolve_dns: bool,
+
+    /// Capture filter in tcpdump syntax (compiled by libpcap), applied in the
+    /// kernel for live capture and to --read files
+    #[arg(short = 'f', long, value_name = "EXPR")]
+    pub bpf_filter: Option<String>,
+
+    /// Also write the captured packets (those passing --bpf-filter) to FILE, as pcapng
+    #[arg(long, value_name = "FILE")]
+    pub pcap_export: Option<PathBuf>,
+
+    /// Live capture backend [default: afpacket on Linux, pcap elsewhere]
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<Backend>,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

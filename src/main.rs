@@ -1,7 +1,10 @@
 use anyhow::Context;
 use clap::Parser;
 use crossbeam_channel::bounded;
-use rustnet::capture::live::LiveCapture;
+use rustnet::capture::bpf::BpfError;
+use rustnet::capture::export::Exporter;
+use rustnet::capture::open::{file_filter, open_source};
+use rustnet::capture::tap::Tap;
 use rustnet::cli::Cli;
 use rustnet::host::enrich::{FileEnrich, HostEnrich};
 use rustnet::host::process::hints::FlowHints;
@@ -55,19 +58,35 @@ fn run() -> anyhow::Result<i32> {
     engine.max_connections = usize::try_from(cli.max_connections).unwrap_or(usize::MAX);
     let timeouts = engine.timeouts.clone();
 
-    // Open the capture first: errors (permissions, unknown interface) end here.
+    // Open the capture first: errors (permissions, unknown interface, bad
+    // capture filter) end here.
+    let mut tap = Tap::default();
     let live = match &cli.read {
-        Some(_) => None,
+        Some(path) => {
+            if let Some(expr) = &cli.bpf_filter {
+                match file_filter(path, expr) {
+                    Ok(f) => tap.filter = Some(f),
+                    Err(e) => {
+                        eprintln!("rustnet: {e}");
+                        return Ok(if matches!(e, BpfError::Syntax(_)) { 2 } else { 1 });
+                    }
+                }
+            }
+            None
+        }
         None => {
             let iface = match cli.interface.clone().or_else(interfaces::default_route_interface) {
                 Some(i) => i,
                 None => anyhow::bail!("no default route: name an interface with -i (or -i any)"),
             };
-            let cap = match LiveCapture::open(&iface) {
-                Ok(c) => c,
+            let cap = match open_source(cli.backend, &iface, cli.bpf_filter.as_deref()) {
+                Ok((c, user_filter)) => {
+                    tap.filter = user_filter;
+                    c
+                }
                 Err(e) => {
                     eprintln!("rustnet: {e}");
-                    return Ok(1);
+                    return Ok(e.exit_code());
                 }
             };
             // Early word of short-lived clients' flows for the process
@@ -92,6 +111,12 @@ fn run() -> anyhow::Result<i32> {
         Some((cap, hints)) => (Some(cap), hints),
         None => (None, None),
     };
+    if let Some(path) = &cli.pcap_export {
+        let name = live.as_ref().map(|c| c.interface().to_string());
+        let e = Exporter::create(path, name.as_deref(), cli.read.is_some())
+            .with_context(|| format!("cannot create the export file {}", path.display()))?;
+        tap.export = Some(e);
+    }
     let host = live.is_some().then(|| Arc::new(HostEnrich::start(!cli.no_resolve_dns, hints)));
     let enrich: Arc<dyn Enrich> = match &host {
         Some(h) => h.clone(),
@@ -110,8 +135,8 @@ fn run() -> anyhow::Result<i32> {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         };
         return match (live, &cli.read) {
-            (Some(cap), _) => rustnet::ui::session::run_live(cap, &cfg, enrich, ui, stop, duration),
-            (None, Some(path)) => rustnet::ui::session::run_file(path, &cfg, enrich, ui, stop),
+            (Some(cap), _) => rustnet::ui::session::run_live(cap, &cfg, enrich, ui, stop, duration, tap),
+            (None, Some(path)) => rustnet::ui::session::run_file(path, &cfg, enrich, ui, stop, tap),
             (None, None) => anyhow::bail!("no packet source"),
         };
     }
@@ -123,8 +148,8 @@ fn run() -> anyhow::Result<i32> {
     let (stop_src, counters_src) = (stop.clone(), counters.clone());
     let read = cli.read.clone();
     let capture = std::thread::Builder::new().name("capture".into()).spawn(move || match (live, read) {
-        (Some(cap), _) => source::run_live(cap, disp, stop_src, duration, counters_src),
-        (None, Some(path)) => source::run_file(path, disp, stop_src),
+        (Some(cap), _) => source::run_live(cap, disp, stop_src, duration, counters_src, tap),
+        (None, Some(path)) => source::run_file(path, disp, stop_src, tap),
         (None, None) => SourceEnd::Failed("no packet source".into()),
     })?;
     let stats = output::write_json_lines(rec_rx, &timeouts, workers)?;

@@ -1,8 +1,9 @@
 //! Runs a packet source on the capture thread, feeding the dispatcher until
 //! the input ends, the duration passes, or a stop is requested.
 
+use crate::capture::LiveSource;
 use crate::capture::file::{FileError, read_file};
-use crate::capture::live::LiveCapture;
+use crate::capture::tap::Tap;
 use crate::pipeline::Dispatcher;
 use rustnet_core::Timestamp;
 use std::path::PathBuf;
@@ -34,12 +35,15 @@ const POLL: Duration = Duration::from_millis(100);
 const ADVANCE_EVERY: Duration = Duration::from_millis(250);
 
 /// Replays a capture file as fast as it reads.
-pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>) -> SourceEnd {
+pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
     let r = read_file(&path, &mut |p| {
-        disp.push(p);
+        if tap.pass(p) {
+            disp.push(p);
+        }
         !stop.load(Ordering::Relaxed)
     });
     disp.finish();
+    tap.finish();
     match r {
         Ok(_) => SourceEnd::Done,
         Err(e @ FileError::Corrupt { .. }) => SourceEnd::Damaged(e),
@@ -54,23 +58,30 @@ fn wall_clock() -> Timestamp {
 
 /// Captures live until `stop` or `duration`.
 pub fn run_live(
-    mut cap: LiveCapture,
+    mut cap: Box<dyn LiveSource>,
     mut disp: Dispatcher,
     stop: Arc<AtomicBool>,
     duration: Option<Duration>,
     counters: Arc<SourceCounters>,
+    mut tap: Tap,
 ) -> SourceEnd {
     let start = Instant::now();
     let mut last_advance = Instant::now();
     let mut end = SourceEnd::Done;
     while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
         let wait = duration.map_or(POLL, |d| d.saturating_sub(start.elapsed()).min(POLL));
-        if let Err(e) = cap.poll(wait, &mut |p| disp.push(p)) {
+        let pushed = cap.poll(wait, &mut |p| {
+            if tap.pass(p) {
+                disp.push(p)
+            }
+        });
+        if let Err(e) = pushed {
             log::error!("capture on {} failed: {e}", cap.interface());
             end = SourceEnd::Failed(format!("capture on {} failed: {e}", cap.interface()));
             break;
         }
         disp.flush();
+        tap.flush();
         if last_advance.elapsed() >= ADVANCE_EVERY {
             last_advance = Instant::now();
             disp.advance(wall_clock());
@@ -86,6 +97,7 @@ pub fn run_live(
         log::warn!("kernel dropped {} of {} packets", k.drops, k.packets);
     }
     disp.finish();
+    tap.finish();
     counters.done.store(true, Ordering::Relaxed);
     end
 }

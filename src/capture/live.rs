@@ -211,20 +211,33 @@ impl LiveCapture {
 
     /// Opens `iface` with the given ring geometry.
     pub fn open_with(iface: &str, cfg: RingConfig) -> Result<LiveCapture, CaptureError> {
-        let (ifindex, framing) = if iface == "any" {
-            (0, Framing::Cooked)
-        } else {
-            let all = interfaces::list().map_err(io_err("listing interfaces"))?;
-            match all.iter().find(|i| i.name == iface) {
-                Some(i) => (i.index, Framing::for_hw_type(i.hw_type)),
-                None => {
-                    return Err(CaptureError::UnknownInterface {
-                        name: iface.to_string(),
-                        available: all.into_iter().map(|i| i.name).collect(),
-                    });
-                }
-            }
-        };
+        LiveCapture::open_filtered(iface, cfg, None)
+    }
+
+    /// The link type `open` would deliver on `iface` (to compile a BPF filter for it).
+    pub fn link_type_of(iface: &str) -> Result<LinkType, CaptureError> {
+        Ok(resolve(iface)?.1.link())
+    }
+
+    /// Opens `iface` with a classic BPF program (for the socket's view of the
+    /// packets: see bpf::for_cooked_socket) attached before the socket is
+    /// bound, so no unfiltered packet reaches the ring.
+    pub fn open_filtered(
+        iface: &str,
+        cfg: RingConfig,
+        filter: Option<&[super::bpf::Insn]>,
+    ) -> Result<LiveCapture, CaptureError> {
+        let (ifindex, framing) = resolve(iface)?;
+        LiveCapture::open_resolved(iface, ifindex, framing, cfg, filter)
+    }
+
+    fn open_resolved(
+        iface: &str,
+        ifindex: u32,
+        framing: Framing,
+        cfg: RingConfig,
+        filter: Option<&[super::bpf::Insn]>,
+    ) -> Result<LiveCapture, CaptureError> {
         let ifindex = i32::try_from(ifindex).map_err(|_| CaptureError::Io {
             context: format!("interface index of {iface}"),
             source: io::Error::from(io::ErrorKind::InvalidData),
@@ -251,6 +264,9 @@ impl LiveCapture {
         // SAFETY: `raw` is a fresh descriptor we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
 
+        if let Some(prog) = filter {
+            super::bpf::attach(fd.as_raw_fd(), prog).map_err(io_err("attaching the BPF filter"))?;
+        }
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         setsockopt(&fd, libc::PACKET_VERSION, &version).map_err(io_err("selecting TPACKET_V3"))?;
         setsockopt(&fd, libc::PACKET_RX_RING, &req).map_err(io_err("setting up the receive ring"))?;
@@ -401,6 +417,21 @@ impl LiveCapture {
             return Err(io::Error::last_os_error());
         }
         Ok(err)
+    }
+}
+
+/// Interface index (0 = all) and framing of `iface`.
+fn resolve(iface: &str) -> Result<(u32, Framing), CaptureError> {
+    if iface == "any" {
+        return Ok((0, Framing::Cooked));
+    }
+    let all = interfaces::list().map_err(io_err("listing interfaces"))?;
+    match all.iter().find(|i| i.name == iface) {
+        Some(i) => Ok((i.index, Framing::for_hw_type(i.hw_type))),
+        None => Err(CaptureError::UnknownInterface {
+            name: iface.to_string(),
+            available: all.into_iter().map(|i| i.name).collect(),
+        }),
     }
 }
 

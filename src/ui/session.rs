@@ -27,6 +27,7 @@ pub fn run_file(
     enrich: Arc<dyn Enrich>,
     ui: UiConfig,
     stop: Arc<AtomicBool>,
+    tap: crate::capture::tap::Tap,
 ) -> anyhow::Result<i32> {
     // Fail before taking over the screen when the file cannot even be opened.
     let mut magic = [0u8; 4];
@@ -41,7 +42,7 @@ pub fn run_file(
     let (ui_result, read) = std::thread::scope(|s| {
         // Connections leaving the table are not needed by the TUI.
         s.spawn(move || rec_rx.iter().for_each(drop));
-        let reader = s.spawn(|| replay(path, &pipeline, &source, refresh, &snap_tx, &stop));
+        let reader = s.spawn(|| replay(path, &pipeline, &source, refresh, &snap_tx, &stop, tap));
         let ui_result = super::run(ui, snap_rx, stop.clone());
         stop.store(true, Ordering::SeqCst);
         let read = reader.join().unwrap_or_else(|_| Err(FileError::Format("reader thread panicked".into())));
@@ -72,6 +73,7 @@ fn replay(
     refresh: Duration,
     snaps: &Sender<Snapshot>,
     stop: &AtomicBool,
+    mut tap: crate::capture::tap::Tap,
 ) -> Result<u64, FileError> {
     let mut disp = pipeline.dispatcher(false);
     let mut clock = ReplayClock::default();
@@ -89,7 +91,9 @@ fn replay(
                 last_snap = Instant::now();
             }
         }
-        disp.push(p);
+        if tap.pass(p) {
+            disp.push(p);
+        }
         if last_snap.elapsed() >= refresh {
             disp.flush();
             let _ = snaps.try_send(pipeline.snapshot(source, 0, false));
@@ -98,12 +102,15 @@ fn replay(
         !stop.load(Ordering::Relaxed)
     });
     disp.flush();
+    tap.flush();
     // Blocking send: the final table must reach the screen (fails only if the UI is gone).
     let _ = snaps.send(pipeline.snapshot(source, 0, true));
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(NAP);
     }
     disp.finish();
+    // After the UI has left the screen: finish may print warnings.
+    tap.finish();
     result
 }
 
@@ -144,12 +151,13 @@ impl ReplayClock {
 /// Runs the TUI over a live capture until the user quits (or `duration`
 /// passes, or a signal). Returns the process exit code.
 pub fn run_live(
-    cap: crate::capture::live::LiveCapture,
+    cap: Box<dyn crate::capture::LiveSource>,
     cfg: &PipelineConfig,
     enrich: Arc<dyn Enrich>,
     ui: UiConfig,
     stop: Arc<AtomicBool>,
     duration: Option<Duration>,
+    tap: crate::capture::tap::Tap,
 ) -> anyhow::Result<i32> {
     use crate::source::{SourceCounters, SourceEnd, run_live};
     let (rec_tx, rec_rx) = unbounded();
@@ -161,7 +169,7 @@ pub fn run_live(
     let disp = pipeline.dispatcher(true);
     let (ui_result, end) = std::thread::scope(|s| {
         s.spawn(move || rec_rx.iter().for_each(drop));
-        let capture = s.spawn(|| run_live(cap, disp, stop.clone(), duration, counters.clone()));
+        let capture = s.spawn(|| run_live(cap, disp, stop.clone(), duration, counters.clone(), tap));
         // Publishes a snapshot every refresh until the capture ends.
         s.spawn(|| {
             while !stop.load(Ordering::Relaxed) && !capture_done(&counters) {

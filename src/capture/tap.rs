@@ -1,0 +1,55 @@
+//! What happens to each packet between the source and the dispatcher: the
+//! user-space BPF filter (capture files, or filters the kernel cannot run) and
+//! the pcapng export.
+
+use super::Packet;
+use super::bpf::UserFilter;
+use super::export::Exporter;
+
+/// Filter and export on the capture thread; the default does nothing.
+#[derive(Default)]
+pub struct Tap {
+    pub filter: Option<UserFilter>,
+    pub export: Option<Exporter>,
+}
+
+impl Tap {
+    /// Whether the packet goes on to the dispatcher (exported if so).
+    #[inline]
+    pub fn pass(&mut self, p: &Packet<'_>) -> bool {
+        if let Some(f) = &mut self.filter
+            && !f.matches(p)
+        {
+            return false;
+        }
+        if let Some(e) = &mut self.export {
+            e.push(p);
+        }
+        true
+    }
+
+    /// Hands pending exported packets to the writer (call when idle).
+    pub fn flush(&mut self) {
+        if let Some(e) = &mut self.export {
+            e.flush();
+        }
+    }
+
+    /// Closes the export and reports problems (also to stderr: after the TUI
+    /// has left the screen, or in headless mode).
+    pub fn finish(self) {
+        if let Some(f) = &self.filter {
+            log::info!("BPF filter rejected {} packets", f.rejected);
+        }
+        if let Some(e) = self.export {
+            let st = e.finish();
+            log::info!("pcap export: {st:?}");
+            if st.dropped > 0 {
+                eprintln!("rustnet: warning: pcap export dropped {} packets (the writer fell behind)", st.dropped);
+            }
+            if let Some(err) = st.error {
+                eprintln!("rustnet: warning: pcap export incomplete: {err}");
+            }
+        }
+    }
+}
