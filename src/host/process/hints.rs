@@ -192,7 +192,8 @@ impl FlowHints {
 /// How far the hint thread raises its priority (nice value): enough to be
 /// woken ahead of ordinary work on a busy machine, the race with a
 /// short-lived client's socket being a few hundred microseconds. Not a
-/// real-time policy: a flood of hints must not starve the machine.
+/// real-time policy: measured worse in the lab (it preempts the very client
+/// and capture it races with), and a flood of hints must not starve the machine.
 const HINT_NICE: libc::c_int = -10;
 
 /// Lets the process's threads lower their nice value to [`HINT_NICE`] after

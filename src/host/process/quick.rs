@@ -10,14 +10,23 @@ use super::cache::SockKey;
 use super::procfs::ProcIndex;
 use super::sock_diag::SockDiag;
 use rustnet_core::track::ProcessInfo;
+use std::time::{Duration, Instant};
 
 /// Beyond this many remembered sockets the quick index starts afresh (it
 /// only serves processes seen in the last seconds).
 const INDEX_CAP: usize = 4096;
+/// Quick lookups per second at most (each reads a few /proc files, well
+/// under a millisecond): the hint thread runs at a raised priority, and a
+/// flood of new outgoing flows must not hand it a whole core. Beyond the
+/// cap, flows go to the lookup thread as before.
+pub const QUICK_PER_SEC: u32 = 200;
 
 pub struct QuickLookup {
     diag: Option<SockDiag>,
     index: ProcIndex,
+    /// Start of the current one-second window and lookups in it.
+    window: Instant,
+    done: u32,
 }
 
 impl QuickLookup {
@@ -31,12 +40,21 @@ impl QuickLookup {
                 None
             }
         };
-        QuickLookup { diag, index: ProcIndex::new() }
+        QuickLookup { diag, index: ProcIndex::new(), window: Instant::now(), done: 0 }
     }
 
     /// The socket of `key` and its owner, looked for among the newest and
     /// young processes only; None leaves the flow to the lookup thread.
     pub fn find(&mut self, key: &SockKey) -> Option<(u64, ProcessInfo)> {
+        let now = Instant::now();
+        if now.duration_since(self.window) >= Duration::from_secs(1) {
+            self.window = now;
+            self.done = 0;
+        }
+        if self.done >= QUICK_PER_SEC {
+            return None;
+        }
+        self.done += 1;
         let diag = self.diag.as_mut()?;
         let sock = diag.find(key.proto, key.local, key.remote).ok()??;
         if sock.inode == 0 {
