@@ -50,6 +50,15 @@ impl PidDir {
         Ok(out)
     }
 
+    /// The target of a symbolic link in this directory (e.g. ns/net), up to 256 bytes.
+    pub fn link(&self, name: &CStr) -> Option<Vec<u8>> {
+        let mut buf = [0u8; 256];
+        // SAFETY: `name` is NUL-terminated and `buf` valid for writes of its length.
+        let n = unsafe { libc::readlinkat(self.0.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = usize::try_from(n).ok()?.min(buf.len());
+        Some(buf[..n].to_vec())
+    }
+
     /// The descriptor numbers in fd/, with that directory's handle for [`FdDir::socket_inode`].
     pub fn fds(&self) -> io::Result<(FdDir, Vec<u32>)> {
         let dir = open_at(self.0.as_raw_fd(), c"fd", libc::O_RDONLY | libc::O_DIRECTORY)?;

@@ -45,6 +45,8 @@ pub struct ProcIndex {
     infos: HashMap<ProcId, ProcessInfo>,
     /// The kernel's last handed-out pid at the previous probe.
     last_pid: Option<u32>,
+    /// Our network namespace ("net:[inode]"), read at the first probe.
+    netns: Option<Option<Vec<u8>>>,
     pub stats: ScanStats,
 }
 
@@ -161,14 +163,41 @@ impl ProcIndex {
                 Some(prev) if prev <= last => prev.max(last.saturating_sub(PROBE_SPAN)),
                 _ => last.saturating_sub(PROBE_SPAN),
             };
+            // Pids not seen before, newest first; those in our network
+            // namespace (where the looked-up socket lives) are read before
+            // the others: on a busy machine most new pids are unrelated
+            // work, and each read costs the client time it may not give.
+            let mut fresh = Vec::new();
             let mut pid = last;
-            while pid > low && !left.is_empty() {
+            while pid > low {
                 if let std::collections::hash_map::Entry::Vacant(e) = self.known.entry(pid) {
                     e.insert(now);
                     probed.insert(pid);
-                    self.read_pid(pid, true, &mut left, &mut inodes);
+                    fresh.push(pid);
                 }
                 pid -= 1;
+            }
+            let ns = self.netns.get_or_insert_with(|| netns_of(&PidDir::open(std::process::id()).ok()?)).clone();
+            let mut others = Vec::new();
+            for pid in fresh {
+                if left.is_empty() {
+                    break;
+                }
+                let here = match &ns {
+                    Some(ns) => PidDir::open(pid).ok().and_then(|d| netns_of(&d)).as_ref() == Some(ns),
+                    None => true,
+                };
+                if here {
+                    self.read_pid(pid, true, &mut left, &mut inodes);
+                } else {
+                    others.push(pid);
+                }
+            }
+            for pid in others {
+                if left.is_empty() {
+                    break;
+                }
+                self.read_pid(pid, true, &mut left, &mut inodes);
             }
             self.last_pid = Some(last);
         }
@@ -323,6 +352,11 @@ fn sockets_of(pid: u32, maybe_thread: bool, wanted: &HashSet<u64>) -> Result<Opt
         return Ok(Some((leader, ProcId { pid: tgid, start }, comm, socks)));
     }
     Ok(Some((p, ProcId { pid, start }, comm, socks)))
+}
+
+/// The "net:[inode]" link of a process's network namespace.
+fn netns_of(p: &PidDir) -> Option<Vec<u8>> {
+    p.link(c"ns/net")
 }
 
 /// What [`sockets_of`] finds: the process handle, identity, name, socket inodes.
