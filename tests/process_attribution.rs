@@ -28,8 +28,8 @@ impl Drop for Lab {
 }
 
 #[test]
-#[ignore = "timing-bound: dig's socket lives ~0.3 ms in this zero-RTT lab and the 2-core machine often answers later; \
-measured rates are in issue 6's note. Run: cargo test --test process_attribution -- --ignored"]
+#[ignore = "timing-bound: dig holds its socket ~0.3 ms in this zero-RTT lab; 86-100 % of digs named on the loaded \
+2-core machine (see the proc3 merge note). Run: cargo test --test process_attribution -- --ignored"]
 fn curl_and_dig_connections_name_their_process() {
     let cli = format!("{PREFIX}-cli");
     let srv = format!("{PREFIX}-srv");
@@ -101,10 +101,28 @@ fn curl_and_dig_connections_name_their_process() {
         (of.len(), named)
     };
     let (tcp, curl) = count("tcp", "10.77.0.2:8080", "curl");
-    let (udp, dig) = count("udp", "10.77.0.2:53", "dig");
-    eprintln!("curl: {curl}/{tcp} attributed; dig: {dig}/{udp} attributed");
+    // Per dig query, by its name: two digs that drew the same source port
+    // within DNS's lifecycle share one connection record, which lists both
+    // queries (so counting records would see one dig fewer).
+    let dns: Vec<&Value> = recs.iter().filter(|r| r["proto"] == "udp" && r["remote"] == "10.77.0.2:53").collect();
+    let mut seen = 0;
+    let mut dig = 0;
+    for i in 0..DIGS {
+        let name = format!("h{i}.lab.test");
+        let asked = |r: &&&Value| {
+            r["app"]["queries"].as_array().is_some_and(|q| q.iter().any(|q| q["name"].as_str() == Some(&name)))
+        };
+        let Some(r) = dns.iter().find(asked) else {
+            continue;
+        };
+        seen += 1;
+        if r["process"]["name"] == "dig" && r["process"]["pid"].as_u64().is_some() {
+            dig += 1;
+        }
+    }
+    eprintln!("curl: {curl}/{tcp} attributed; dig: {dig}/{DIGS} queries attributed ({} records)", dns.len());
     assert_eq!(tcp, CURLS, "one record per curl connection");
-    assert!(udp >= DIGS, "at least one record per dig query: {udp}");
+    assert_eq!(seen, DIGS, "every dig query is in a record");
     assert!(curl * 100 >= tcp * 95, "curl attributed {curl}/{tcp}");
-    assert!(dig * 100 >= DIGS * 95, "dig attributed {dig}/{udp}");
+    assert!(dig * 100 >= DIGS * 95, "dig attributed {dig}/{DIGS}");
 }

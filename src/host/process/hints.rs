@@ -126,6 +126,7 @@ impl FlowHints {
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
+        allow_raised_priority();
         Ok(FlowHints { fd, recent: HashMap::new(), buf: vec![0; 256] })
     }
 
@@ -170,6 +171,7 @@ impl FlowHints {
     /// Feeds `resolver` from a thread of its own, for the rest of the program.
     pub fn start(mut self, resolver: ProcessResolver) {
         let run = move || {
+            raise_priority();
             loop {
                 match self.next_flow() {
                     Ok((proto, local, remote)) => resolver.hint(proto, local, remote),
@@ -184,5 +186,40 @@ impl FlowHints {
         if let Err(e) = std::thread::Builder::new().name("rustnet-hints".into()).spawn(run) {
             log::warn!("cannot start the flow hint thread: {e}");
         }
+    }
+}
+
+/// How far the hint thread raises its priority (nice value): enough to be
+/// woken ahead of ordinary work on a busy machine, the race with a
+/// short-lived client's socket being a few hundred microseconds. Not a
+/// real-time policy: measured worse in the lab (it preempts the very client
+/// and capture it races with), and a flood of hints must not starve the machine.
+const HINT_NICE: libc::c_int = -10;
+
+/// Lets the process's threads lower their nice value to [`HINT_NICE`] after
+/// privileges are dropped (RLIMIT_NICE: 20 - limit is the floor). Called
+/// while still privileged; failure only costs the priority.
+fn allow_raised_priority() {
+    let want = libc::rlim_t::try_from(20 - HINT_NICE).unwrap_or(0);
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `lim` is a valid rlimit to write into.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NICE, &mut lim) } != 0 || lim.rlim_cur >= want {
+        return;
+    }
+    let new = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max.max(want) };
+    // SAFETY: plain syscall with a valid rlimit; the result is only logged.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NICE, &new) } != 0 {
+        log::debug!("cannot raise RLIMIT_NICE: {}", io::Error::last_os_error());
+    }
+}
+
+/// Raises the calling thread's priority (on Linux a nice value is per thread).
+fn raise_priority() {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let who = libc::id_t::try_from(tid).unwrap_or(0);
+    // SAFETY: plain syscall on our own thread; the result is only logged.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, who, HINT_NICE) } != 0 {
+        log::debug!("flow hints keep normal priority: {}", io::Error::last_os_error());
     }
 }

@@ -16,8 +16,10 @@
 
 mod cache;
 pub mod hints;
+mod pidfs;
 mod proc_net;
 pub mod procfs;
+mod quick;
 pub mod sock_diag;
 #[cfg(test)]
 mod tests;
@@ -26,6 +28,7 @@ use cache::{ResultCache, SockKey};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use proc_net::ProcNet;
 use procfs::ProcIndex;
+use quick::QuickLookup;
 use rustnet_core::NewFlow;
 use rustnet_core::track::{Endpoint, ProcessInfo, Proto};
 use sock_diag::{SockDiag, SockEntry, SockRef};
@@ -126,16 +129,12 @@ struct Shared {
 pub struct ProcessResolver {
     shared: Arc<Shared>,
     tx: Sender<Msg>,
-    /// Shared with the hint thread, which looks up at once rather than
-    /// wait for the lookup thread to wake (a handoff costs a few hundred
-    /// microseconds on a busy machine; a dig holds its socket about as long).
-    worker: Arc<Mutex<Worker>>,
+    /// The hint thread's own lookup (only that thread takes this lock).
+    quick: Arc<Mutex<QuickLookup>>,
 }
 
 enum Msg {
     Ask(Ask),
-    /// Retries were scheduled by the hint thread: recompute the deadline.
-    Wake,
 }
 
 /// A flow to attribute, as queued for the lookup thread.
@@ -175,20 +174,19 @@ impl ProcessResolver {
             backend,
         });
         let (tx, rx) = crossbeam_channel::bounded(QUEUE);
-        let worker = Arc::new(Mutex::new(Worker {
+        let mut worker = Worker {
             sockets,
             index: ProcIndex::new(),
             shared: shared.clone(),
             pending: Vec::new(),
             unowned: HashSet::new(),
             next_reconcile: Instant::now(),
-        }));
-        let w = worker.clone();
-        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || run(&w, &rx));
+        };
+        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || run(&mut worker, &rx));
         if let Err(e) = spawned {
             log::error!("cannot start the process lookup thread: {e}");
         }
-        ProcessResolver { shared, tx, worker }
+        ProcessResolver { shared, tx, quick: Arc::new(Mutex::new(QuickLookup::open())) }
     }
 
     /// Asks for the process of a new flow. Never blocks: when the queue is
@@ -210,22 +208,20 @@ impl ProcessResolver {
     }
 
     /// A flow's first outgoing packet, just sent: looks its socket up now,
-    /// in the calling thread, before the pipeline asks. Waits for the lookup
-    /// thread's current work: call it from the hint thread only, never from
-    /// the packet path.
+    /// in the calling thread, among the newest processes, before the
+    /// pipeline asks; a miss goes on to the lookup thread for retries. Call
+    /// it from the hint thread only, never from the packet path.
     pub fn hint(&self, proto: Proto, local: Endpoint, remote: Endpoint) {
         self.shared.counters.hints.fetch_add(1, Ordering::Relaxed);
-        let ask = Ask { key: SockKey::new(proto, local, remote), seen: Instant::now(), asked: None };
-        let retry_later = match self.worker.lock() {
-            Ok(mut w) => {
-                w.accept(ask);
-                w.attempt(true);
-                !w.pending.is_empty()
-            }
-            Err(_) => false, // the lookup thread panicked: nothing to do
+        let key = SockKey::new(proto, local, remote);
+        let seen = Instant::now();
+        let found = match self.quick.lock() {
+            Ok(mut q) => q.find(&key),
+            Err(_) => None, // a panic in an earlier hint: the lookup thread still works
         };
-        if retry_later {
-            let _ = self.tx.try_send(Msg::Wake);
+        match found {
+            Some((inode, info)) => self.shared.cache.insert_all(vec![(key, inode, info)]),
+            None => self.send(Ask { key, seen, asked: None }),
         }
     }
 
@@ -321,35 +317,27 @@ struct Worker {
     next_reconcile: Instant,
 }
 
-/// The lookup thread: waits for requests or the next due retry, without
-/// holding the worker (the hint thread uses it meanwhile).
-fn run(worker: &Mutex<Worker>, rx: &Receiver<Msg>) {
+/// The lookup thread: waits for requests or the next due retry.
+fn run(w: &mut Worker, rx: &Receiver<Msg>) {
     loop {
-        let next = match worker.lock() {
-            Ok(w) => w.pending.iter().map(|p| p.due).min().unwrap_or(w.next_reconcile).min(w.next_reconcile),
-            Err(_) => return,
-        };
+        let next = w.pending.iter().map(|p| p.due).min().unwrap_or(w.next_reconcile).min(w.next_reconcile);
         let first = match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
             Ok(m) => Some(m),
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
-        };
-        let Ok(mut w) = worker.lock() else {
-            return;
         };
         if let Some(Msg::Ask(a)) = first {
             w.accept(a);
         }
         // Take what else is queued, so one /proc scan serves a burst.
         while let Ok(m) = rx.try_recv() {
-            if let Msg::Ask(a) = m {
-                w.accept(a);
-            }
+            let Msg::Ask(a) = m;
+            w.accept(a);
             if w.pending.len() >= 1024 {
                 break;
             }
         }
-        w.attempt(false);
+        w.attempt();
         if Instant::now() >= w.next_reconcile {
             w.reconcile();
             w.next_reconcile = Instant::now() + RECONCILE_EVERY;
@@ -389,11 +377,8 @@ impl Worker {
         }
     }
 
-    /// Looks up the due flows. `quick` (the hint thread): only the newest
-    /// processes are read, never the slow full scans, which would hold the
-    /// worker while the next short-lived client's socket comes and goes;
-    /// misses are retried by the lookup thread.
-    fn attempt(&mut self, quick: bool) {
+    /// Looks up the due flows.
+    fn attempt(&mut self) {
         let now = Instant::now();
         let (due, later): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.due <= now);
         self.pending = later;
@@ -402,7 +387,13 @@ impl Worker {
         }
         let mut found = Vec::new();
         let mut retry = Vec::new();
+        let mut answered_early = Vec::new();
         for p in due {
+            if let Some(at) = self.shared.cache.resolved_since(&p.key, p.seen) {
+                // The hint thread answered it meanwhile.
+                answered_early.push((p, at));
+                continue;
+            }
             match self.sockets.find(&p.key) {
                 Ok(Some(s)) if s.inode != 0 => found.push((p, s.inode)),
                 Ok(_) => retry.push(p),
@@ -412,12 +403,13 @@ impl Worker {
                 }
             }
         }
-        let inodes: Vec<u64> = found.iter().map(|(_, i)| *i).collect();
-        if quick {
-            self.index.refresh_new(&inodes);
-        } else {
-            self.index.refresh_for(&inodes);
+        for (p, at) in answered_early {
+            if let Some(asked) = p.asked {
+                self.record_hit(p.seen, asked, at);
+            }
         }
+        let inodes: Vec<u64> = found.iter().map(|(_, i)| *i).collect();
+        self.index.refresh_for(&inodes);
         self.sync_scan_stats();
         let mut answers = Vec::new();
         let mut hits = Vec::new();

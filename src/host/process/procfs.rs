@@ -6,6 +6,7 @@
 //! index entry also keeps the process's start time, checked again before a
 //! name is handed out, so a stale entry never names the wrong process.
 
+use super::pidfs::PidDir;
 use procfs::process::Process;
 use rustnet_core::track::ProcessInfo;
 use std::collections::{HashMap, HashSet};
@@ -44,12 +45,19 @@ pub struct ProcIndex {
     infos: HashMap<ProcId, ProcessInfo>,
     /// The kernel's last handed-out pid at the previous probe.
     last_pid: Option<u32>,
+    /// Our network namespace ("net:[inode]"), read at the first probe.
+    netns: Option<Option<Vec<u8>>>,
     pub stats: ScanStats,
 }
 
 impl ProcIndex {
     pub fn new() -> ProcIndex {
         ProcIndex::default()
+    }
+
+    /// Sockets plus pids remembered (for bounding an index that is never rescanned).
+    pub fn remembered(&self) -> usize {
+        self.inodes.len() + self.known.len() + self.infos.len()
     }
 
     pub fn owner(&self, inode: u64) -> Option<ProcId> {
@@ -155,14 +163,41 @@ impl ProcIndex {
                 Some(prev) if prev <= last => prev.max(last.saturating_sub(PROBE_SPAN)),
                 _ => last.saturating_sub(PROBE_SPAN),
             };
+            // Pids not seen before, newest first; those in our network
+            // namespace (where the looked-up socket lives) are read before
+            // the others: on a busy machine most new pids are unrelated
+            // work, and each read costs the client time it may not give.
+            let mut fresh = Vec::new();
             let mut pid = last;
-            while pid > low && !left.is_empty() {
+            while pid > low {
                 if let std::collections::hash_map::Entry::Vacant(e) = self.known.entry(pid) {
                     e.insert(now);
                     probed.insert(pid);
-                    self.read_pid(pid, true, &mut left, &mut inodes);
+                    fresh.push(pid);
                 }
                 pid -= 1;
+            }
+            let ns = self.netns.get_or_insert_with(|| netns_of(&PidDir::open(std::process::id()).ok()?)).clone();
+            let mut others = Vec::new();
+            for pid in fresh {
+                if left.is_empty() {
+                    break;
+                }
+                let here = match &ns {
+                    Some(ns) => PidDir::open(pid).ok().and_then(|d| netns_of(&d)).as_ref() == Some(ns),
+                    None => true,
+                };
+                if here {
+                    self.read_pid(pid, true, &mut left, &mut inodes);
+                } else {
+                    others.push(pid);
+                }
+            }
+            for pid in others {
+                if left.is_empty() {
+                    break;
+                }
+                self.read_pid(pid, true, &mut left, &mut inodes);
             }
             self.last_pid = Some(last);
         }
@@ -202,7 +237,7 @@ impl ProcIndex {
         }
         if holds_wanted && !self.infos.contains_key(&id) {
             // The handle fails rather than read a successor's command line.
-            let cmdline = p.cmdline().ok().filter(|c| !c.is_empty()).map(|c| c.join(" "));
+            let cmdline = cmdline_at(&p);
             self.infos.insert(id, ProcessInfo { pid: id.pid, name: comm, cmdline });
         }
     }
@@ -279,26 +314,22 @@ fn parse_stat(text: &str) -> Option<(String, u64)> {
 
 /// The socket inodes a process holds, with its identity and directory
 /// handle: Ok(None) if it holds none, Err if it is gone or unreadable. The
-/// fd links are read by path (one readlink each; procfs's fd() costs four
-/// syscalls per fd), then the start time through the handle opened before
-/// them: that read fails if the process the handle was opened for has
+/// fd links are read through the handle opened before them, then the start
+/// time: those reads fail if the process the handle was opened for has
 /// exited, so the links cannot belong to a successor with the same pid.
 /// Stops reading links once every inode of `wanted` (if any) is found.
 fn sockets_of(pid: u32, maybe_thread: bool, wanted: &HashSet<u64>) -> Result<Option<Found>, ()> {
-    let p = Process::new(i32::try_from(pid).map_err(|_| ())?).map_err(|_| ())?;
-    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|_| ())?;
+    let p = PidDir::open(pid).map_err(|_| ())?;
+    let (dir, mut fds) = p.fds().map_err(|_| ())?;
     // Newest descriptors first (the kernel hands out the lowest free
     // number, so a socket just opened is usually among the highest): with
     // the early stop below, a short-lived client costs one or two readlinks.
-    let mut fds: Vec<u32> = dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
     fds.sort_unstable_by(|a, b| b.cmp(a));
     let mut socks = Vec::new();
     let mut hits = 0;
     for fd in fds {
-        let Ok(target) = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")) else {
-            continue; // closed meanwhile
-        };
-        if let Some(ino) = socket_inode(target.as_os_str().as_encoded_bytes()) {
+        // None: not a socket, or closed meanwhile.
+        if let Some(ino) = dir.socket_inode(fd) {
             socks.push(ino);
             if wanted.contains(&ino) {
                 hits += 1;
@@ -311,41 +342,42 @@ fn sockets_of(pid: u32, maybe_thread: bool, wanted: &HashSet<u64>) -> Result<Opt
     if socks.is_empty() {
         return Ok(None);
     }
-    let (comm, start) = stat_of(&p).ok_or(())?;
+    let (comm, start) = stat_at(&p).ok_or(())?;
     // A probed thread id (/proc/<tid> exists though readdir lists only
     // processes) shares the fd table of its process: name the process.
-    let tgid = if maybe_thread { tgid_of(&p).unwrap_or(pid) } else { pid };
+    let tgid = if maybe_thread { tgid_at(&p).unwrap_or(pid) } else { pid };
     if tgid != pid {
-        let leader = Process::new(i32::try_from(tgid).map_err(|_| ())?).map_err(|_| ())?;
-        let (comm, start) = stat_of(&leader).ok_or(())?;
+        let leader = PidDir::open(tgid).map_err(|_| ())?;
+        let (comm, start) = stat_at(&leader).ok_or(())?;
         return Ok(Some((leader, ProcId { pid: tgid, start }, comm, socks)));
     }
     Ok(Some((p, ProcId { pid, start }, comm, socks)))
 }
 
+/// The "net:[inode]" link of a process's network namespace.
+fn netns_of(p: &PidDir) -> Option<Vec<u8>> {
+    p.link(c"ns/net")
+}
+
 /// What [`sockets_of`] finds: the process handle, identity, name, socket inodes.
-type Found = (Process, ProcId, String, Vec<u64>);
+type Found = (PidDir, ProcId, String, Vec<u64>);
+
+fn stat_at(p: &PidDir) -> Option<(String, u64)> {
+    parse_stat(&String::from_utf8_lossy(&p.read(c"stat").ok()?))
+}
 
 /// The "Tgid:" line of /proc/<pid>/status.
-fn tgid_of(p: &Process) -> Option<u32> {
-    let mut text = String::new();
-    p.open_relative("status").ok()?.read_to_string(&mut text).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+fn tgid_at(p: &PidDir) -> Option<u32> {
+    let text = p.read(c"status").ok()?;
+    String::from_utf8_lossy(&text).lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
 }
 
-/// The inode of a "socket:[12345]" fd link.
-fn socket_inode(link: &[u8]) -> Option<u64> {
-    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
-    std::str::from_utf8(digits).ok()?.parse().ok()
-}
-
-#[cfg(test)]
-#[test]
-fn socket_links() {
-    assert_eq!(socket_inode(b"socket:[4242]"), Some(4242));
-    assert_eq!(socket_inode(b"pipe:[4242]"), None);
-    assert_eq!(socket_inode(b"socket:[]"), None);
-    assert_eq!(socket_inode(b"socket:[42"), None);
+/// The command line, arguments joined by spaces; None if empty (kernel threads).
+fn cmdline_at(p: &PidDir) -> Option<String> {
+    let raw = p.read(c"cmdline").ok()?;
+    let args: Vec<String> =
+        raw.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    (!args.is_empty()).then(|| args.join(" "))
 }
 
 #[cfg(test)]

@@ -1,0 +1,73 @@
+//! The hint thread's own lookup, apart from the lookup thread's.
+//!
+//! A dig holds its UDP socket for a few hundred microseconds after its
+//! query leaves. Sharing the lookup thread's worker meant waiting out its
+//! current work (a full /proc scan takes milliseconds), so the hint thread
+//! has its own sock_diag socket and its own small index of the newest
+//! processes: nothing it does waits on a lock another thread holds for long.
+
+use super::cache::SockKey;
+use super::procfs::ProcIndex;
+use super::sock_diag::SockDiag;
+use rustnet_core::track::ProcessInfo;
+use std::time::{Duration, Instant};
+
+/// Beyond this many remembered sockets the quick index starts afresh (it
+/// only serves processes seen in the last seconds).
+const INDEX_CAP: usize = 4096;
+/// Quick lookups per second at most (each reads a few /proc files, well
+/// under a millisecond): the hint thread runs at a raised priority, and a
+/// flood of new outgoing flows must not hand it a whole core. Beyond the
+/// cap, flows go to the lookup thread as before.
+pub const QUICK_PER_SEC: u32 = 200;
+
+pub struct QuickLookup {
+    diag: Option<SockDiag>,
+    index: ProcIndex,
+    /// Start of the current one-second window and lookups in it.
+    window: Instant,
+    done: u32,
+}
+
+impl QuickLookup {
+    /// Opens its sock_diag socket in the calling thread's network namespace
+    /// (call it where the resolver's own socket is opened).
+    pub fn open() -> QuickLookup {
+        let diag = match SockDiag::open() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                log::debug!("no quick sock_diag socket ({e})");
+                None
+            }
+        };
+        QuickLookup { diag, index: ProcIndex::new(), window: Instant::now(), done: 0 }
+    }
+
+    /// The socket of `key` and its owner, looked for among the newest and
+    /// young processes only; None leaves the flow to the lookup thread.
+    pub fn find(&mut self, key: &SockKey) -> Option<(u64, ProcessInfo)> {
+        let now = Instant::now();
+        if now.duration_since(self.window) >= Duration::from_secs(1) {
+            self.window = now;
+            self.done = 0;
+        }
+        if self.done >= QUICK_PER_SEC {
+            return None;
+        }
+        self.done += 1;
+        let diag = self.diag.as_mut()?;
+        let sock = diag.find(key.proto, key.local, key.remote).ok()??;
+        if sock.inode == 0 {
+            return None;
+        }
+        if self.index.remembered() > INDEX_CAP {
+            self.index = ProcIndex::new();
+        }
+        if !self.index.refresh_new(&[sock.inode]) {
+            return None;
+        }
+        let id = self.index.owner(sock.inode)?;
+        let info = self.index.info(id)?;
+        Some((sock.inode, info))
+    }
+}
