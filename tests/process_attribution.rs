@@ -28,8 +28,6 @@ impl Drop for Lab {
 }
 
 #[test]
-#[ignore = "timing-bound: dig holds its socket ~0.3 ms in this zero-RTT lab; 86-100 % of digs named on the loaded \
-2-core machine (see the proc3 merge note). Run: cargo test --test process_attribution -- --ignored"]
 fn curl_and_dig_connections_name_their_process() {
     let cli = format!("{PREFIX}-cli");
     let srv = format!("{PREFIX}-srv");
