@@ -214,8 +214,10 @@ impl App {
     pub fn rebuild(&mut self) {
         let conns = &self.snapshot.connections;
         let f = &self.filter.applied;
-        let keep = |c: &Connection| f.is_empty() || f.matches(c);
-        let order = sorted(conns, keep, self.sort, self.descending, self.snapshot.now);
+        // The state shown (UDP states age) is the state filtered on.
+        let mut keep = Vec::with_capacity(conns.len());
+        f.select(conns, Some((self.snapshot.now, &self.timeouts)), &mut keep);
+        let order = sorted(conns, &keep, self.sort, self.descending, self.snapshot.now);
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
         self.rows.clear();
         self.rows.extend(order.iter().map(|e| e.1 as usize));
@@ -297,20 +299,19 @@ impl App {
 /// compact (key, id, index) entries, not the connections.
 fn sorted<'a>(
     conns: &'a [Connection],
-    keep: impl Fn(&Connection) -> bool,
+    keep: &[usize],
     key: SortKey,
     desc: bool,
     now: rustnet_core::Timestamp,
 ) -> Vec<(u64, u32)> {
     fn by<'a, K>(
         conns: &'a [Connection],
-        keep: impl Fn(&Connection) -> bool,
+        keep: &[usize],
         desc: bool,
         key: impl Fn(&'a Connection) -> K,
         cmp: impl Fn(&K, &K) -> Ordering,
     ) -> Vec<(u64, u32)> {
-        let mut v: Vec<(K, u64, u32)> =
-            conns.iter().enumerate().filter(|(_, c)| keep(c)).map(|(i, c)| (key(c), c.id, i as u32)).collect();
+        let mut v: Vec<(K, u64, u32)> = keep.iter().map(|&i| (key(&conns[i]), conns[i].id, i as u32)).collect();
         // Ties keep id order so rows do not jump between refreshes.
         v.sort_unstable_by(|a, b| {
             let o = cmp(&a.0, &b.0);

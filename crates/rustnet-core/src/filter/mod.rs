@@ -146,7 +146,71 @@ impl Filter {
         self.matches_state(conn, conn.state_at(now, timeouts))
     }
 
+    /// Appends to `out` the indices of the connections that match (at `now`
+    /// when given, so UDP states age), in order. Prefer this over `matches` in
+    /// a loop for large tables: it prefetches the connections and their text
+    /// ahead, since on 100 000 connections the time goes to waiting for memory.
+    pub fn select(&self, conns: &[Connection], at: Option<(Timestamp, &Timeouts)>, out: &mut Vec<usize>) {
+        if self.terms.is_empty() {
+            out.extend(0..conns.len());
+            return;
+        }
+        for (i, c) in conns.iter().enumerate() {
+            if let Some(ahead) = conns.get(i + 8) {
+                prefetch_struct(ahead);
+            }
+            if let Some(ahead) = conns.get(i + 3) {
+                prefetch_text(ahead);
+            }
+            let state = at.map_or(c.state, |(now, t)| c.state_at(now, t));
+            if self.matches_state(c, state) {
+                out.push(i);
+            }
+        }
+    }
+
     fn matches_state(&self, conn: &Connection, state: crate::track::State) -> bool {
         self.terms.iter().all(|t| matcher::term_matches(t, conn, state) != t.negate)
     }
+}
+
+/// Asks the CPU to load a connection's cache lines.
+fn prefetch_struct(c: &Connection) {
+    let p = (c as *const Connection).cast::<u8>();
+    for off in (0..std::mem::size_of::<Connection>()).step_by(64) {
+        prefetch(p.wrapping_add(off));
+    }
+}
+
+/// Asks the CPU to load the start of a connection's most-read text fields.
+fn prefetch_text(c: &Connection) {
+    if let Some(p) = &c.process {
+        prefetch(p.name.as_ptr());
+    }
+    if let Some(h) = &c.hostname {
+        prefetch(h.as_ptr());
+    }
+    let first = match &c.app {
+        Some(crate::dpi::AppInfo::Tls(t)) => t.sni.as_deref(),
+        Some(crate::dpi::AppInfo::Http(h)) => h.host.as_deref(),
+        Some(crate::dpi::AppInfo::Quic(q)) => q.sni.as_deref(),
+        Some(crate::dpi::AppInfo::Ssh(s)) => s.client.as_deref(),
+        Some(crate::dpi::AppInfo::Dns(d)) => d.queries.first().map(|q| q.name.as_str()),
+        None => None,
+    };
+    if let Some(t) = first {
+        prefetch(t.as_ptr());
+    }
+}
+
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults or reads into the program,
+    // whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

@@ -261,3 +261,15 @@ fn empty_keyword_value_means_field_present() {
     let f = Filter::parse("!sni:").expect("negated");
     assert!(!f.matches(&tls()) && f.matches(&ssh()));
 }
+
+#[test]
+fn select_agrees_with_matches() {
+    let conns = vec![tls(), ssh(), tls(), ssh()];
+    for text in ["", "github", "state:fin_wait", "!sni:", "22 openssh", "nothing-matches"] {
+        let f = Filter::parse(text).expect("valid");
+        let mut got = Vec::new();
+        f.select(&conns, None, &mut got);
+        let want: Vec<usize> = (0..conns.len()).filter(|&i| f.matches(&conns[i])).collect();
+        assert_eq!(got, want, "{text}");
+    }
+}
