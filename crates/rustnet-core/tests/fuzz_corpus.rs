@@ -44,3 +44,8 @@ fn ssh_corpus() {
 fn packet_corpus() {
     replay("packet", fuzzing::packets);
 }
+
+#[test]
+fn quic_corpus() {
+    replay("quic", fuzzing::quic);
+}

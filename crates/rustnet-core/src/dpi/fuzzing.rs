@@ -84,3 +84,16 @@ pub fn packets(data: &[u8]) {
     let mut out = Vec::new();
     e.take_finished(&mut out);
 }
+
+/// The QUIC target's input without its sealing step: datagrams, each behind
+/// a 2-byte prefix (0x8000 = from the client, low 11 bits = length).
+pub fn quic(mut data: &[u8]) {
+    let mut state = super::quic::QuicState::default();
+    let mut info = super::QuicInfo::default();
+    while let [hi, lo, rest @ ..] = data {
+        let len = (usize::from(*hi & 0x07) << 8 | usize::from(*lo)).min(rest.len());
+        let (dgram, tail) = rest.split_at(len);
+        let _ = state.on_datagram(hi & 0x80 != 0, dgram, &mut info);
+        data = tail;
+    }
+}
