@@ -28,6 +28,21 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+/// Binds a packet socket to `ifindex` (0 = every interface) for all protocols;
+/// packets start arriving from here on.
+pub fn bind_all_protocols(fd: std::os::fd::RawFd, ifindex: i32) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    sll.sll_ifindex = ifindex;
+    // SAFETY: `sll` is a valid sockaddr_ll and the length matches it.
+    let rc = unsafe {
+        libc::bind(fd, (&sll as *const libc::sockaddr_ll).cast(), size_of::<libc::sockaddr_ll>() as libc::socklen_t)
+    };
+    if rc != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
 /// A captured frame (the same type as file packets).
 pub type CapturedPacket<'a> = super::Packet<'a>;
 
@@ -289,22 +304,7 @@ impl LiveCapture {
         let ring =
             Ring { base: base.cast(), block_size: cfg.block_size as usize, block_count: cfg.block_count as usize };
 
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sll.sll_ifindex = ifindex;
-        // SAFETY: `sll` is a valid sockaddr_ll and the length matches it.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io_err(format!("binding to {iface}"))(io::Error::last_os_error()));
-        }
+        bind_all_protocols(fd.as_raw_fd(), ifindex).map_err(io_err(format!("binding to {iface}")))?;
 
         Ok(LiveCapture {
             scratch: Vec::with_capacity(ring.block_size + SLL_HDR_LEN + VLAN_TAG_LEN),

@@ -110,22 +110,7 @@ impl FlowHints {
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sll.sll_ifindex = ifindex;
-        // SAFETY: `sll` is a valid sockaddr_ll and the length matches it.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&sll as *const libc::sockaddr_ll).cast(),
-                size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        crate::capture::live::bind_all_protocols(fd.as_raw_fd(), ifindex)?;
         allow_raised_priority();
         Ok(FlowHints { fd, recent: HashMap::new(), buf: vec![0; 256] })
     }
