@@ -24,11 +24,14 @@ echo "== core engine alone, one thread"
 RUSTNET_BENCH_FILE="$MIXED" cargo bench --quiet --bench core_throughput 2>/dev/null | grep -E "packets"
 
 best() { # best wall time of 5 runs of "$@"
-  local b=999999 t
+  local b=999999 t f
+  f=$(mktemp)
   for _ in 1 2 3 4 5; do
-    t=$( { /usr/bin/time -f "%e" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -f "%e" -o "$f" "$@" >/dev/null 2>&1
+    t=$(tail -1 "$f")
     b=$(echo "$t $b" | awk '{print ($1<$2)?$1:$2}')
   done
+  rm -f "$f"
   echo "$b"
 }
 echo "== whole binary vs tcpdump on $MIXED (best of 5, wall seconds)"

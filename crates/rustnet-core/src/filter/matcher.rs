@@ -207,6 +207,10 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
     if !n.addr || (n.dotted && !shows_dots(ep.addr)) {
         return false;
     }
+    if let (IpAddr::V4(v4), Some(pieces)) = (ep.addr, &n.v4) {
+        // A dotted needle cannot reach into the port (no ':' in it).
+        return v4_pieces_match(pieces, v4.octets());
+    }
     if let IpAddr::V4(v4) = ep.addr {
         let mut b = [0u8; 24];
         let len = v4_endpoint_text(&mut b, v4.octets(), c.proto.has_ports().then_some(ep.port));
@@ -223,6 +227,29 @@ fn endpoint(n: &Needle, c: &Connection, ep: &Endpoint) -> bool {
     text.is_ok()
         && (!c.proto.has_ports() || buf.write_str(itoa::Buffer::new().format(ep.port)).is_ok())
         && found(n, buf.as_str())
+}
+
+/// Whether the dotted needle split into `pieces` (k+1 pieces for k dots) is a
+/// substring of the address text: at some octet `s`, the first piece ends
+/// octet s, the middle ones are octets s+1.. exactly, the last starts octet s+k.
+fn v4_pieces_match(pieces: &[Box<[u8]>], octets: [u8; 4]) -> bool {
+    let k = pieces.len() - 1;
+    let text = |o: u8| {
+        let t = &OCTET_TEXT[usize::from(o)];
+        &t[..usize::from(t[3])]
+    };
+    (0..4usize.saturating_sub(k)).any(|s| {
+        pieces.iter().enumerate().all(|(j, p)| {
+            let t = text(octets[s + j]);
+            if j == 0 {
+                t.ends_with(p)
+            } else if j == k {
+                t.starts_with(p)
+            } else {
+                *t == **p
+            }
+        })
+    })
 }
 
 /// Decimal text of every octet, padded to 3 bytes, with its length last.
@@ -482,6 +509,15 @@ mod tests {
             let ip = std::net::Ipv4Addr::from(o);
             let want = match port { Some(p) => format!("{ip}:{p}"), None => ip.to_string() };
             proptest::prop_assert_eq!(std::str::from_utf8(&b[..n]).unwrap(), want);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn v4_pieces_agree_with_text_search(o in proptest::prelude::any::<[u8; 4]>(), needle in "[0-9]{0,3}(\\.[0-9]{0,3}){1,3}") {
+            let text = std::net::Ipv4Addr::from(o).to_string();
+            let pieces: Vec<Box<[u8]>> = needle.split('.').map(|p| p.as_bytes().into()).collect();
+            proptest::prop_assert_eq!(v4_pieces_match(&pieces, o), text.contains(needle.as_str()), "{} in {}", needle, text);
         }
     }
 }

@@ -95,6 +95,9 @@ struct Needle {
     apps: u8,
     /// Some well-known service name contains the needle.
     service: bool,
+    /// Digits and 1–3 dots: the pieces between the dots, for matching IPv4
+    /// text octet by octet instead of formatting it.
+    v4: Option<Box<[Box<[u8]>]>>,
 }
 
 /// One bit per port number.

@@ -144,7 +144,10 @@ fn needle(text: String) -> Needle {
     let protos = matcher::ALL_PROTOS.iter().filter(|p| found(p.name())).fold(0u8, |m, p| m | 1 << (*p as u8));
     let apps = matcher::APP_NAMES.iter().enumerate().filter(|(_, name)| found(name)).fold(0u8, |m, (i, _)| m | 1 << i);
     let service = all_service_names().any(found);
-    Needle { ports, addr, dotted: text.contains('.'), states, protos, apps, service, text: text.into_boxed_str() }
+    let dots = text.bytes().filter(|&b| b == b'.').count();
+    let v4 = ((1..=3).contains(&dots) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+        .then(|| text.split('.').map(|p| p.as_bytes().into()).collect());
+    Needle { ports, addr, dotted: text.contains('.'), states, protos, apps, service, v4, text: text.into_boxed_str() }
 }
 
 #[cfg(test)]
