@@ -251,10 +251,13 @@ impl ProcIndex {
             // Exited (and reaped): what was read through its own handle still names it.
             Err(_) => return self.infos.get(&id).cloned(),
         };
-        let Some((_, start)) = stat_of(&p) else {
+        let Some((comm, start)) = stat_of(&p) else {
             return self.infos.get(&id).cloned();
         };
-        if start != id.start {
+        // Start times tick at 100 Hz: a pid reused within the same tick has the
+        // same identity, but (almost always) another name.
+        let renamed = self.infos.get(&id).is_some_and(|i| i.name != comm);
+        if start != id.start || renamed {
             self.infos.remove(&id);
             self.inodes.retain(|_, v| *v != id);
             return None;

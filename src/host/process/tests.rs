@@ -189,9 +189,12 @@ fn reused_pid_is_not_named_after_the_old_process() {
         assert_eq!(index.info(old).map(|i| i.name), Some("curl".to_string()));
         let pid = cli.pid();
         cli.kill();
-        // A new process takes curl's pid: the cached identity must not name it.
+        // A new process takes curl's pid: the old identity (pid + start time)
+        // may keep the name read while curl lived, but is never given the new
+        // process's name, and curl's socket no longer has an owner.
         let _sleeper = fork_with_pid(pid, "sleep", &["30"]).expect("could not reuse the pid");
-        assert_eq!(index.info(old), None);
+        let name = index.info(old).map(|i| i.name);
+        assert!(name.is_none() || name.as_deref() == Some("curl"), "old identity named {name:?}");
         assert_eq!(index.owner(sock.inode), None, "stale index entry kept");
     });
 }
