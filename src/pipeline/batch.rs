@@ -45,6 +45,10 @@ impl Batch {
         self.meta.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
     pub fn clear(&mut self) {
         self.data.clear();
         self.meta.clear();

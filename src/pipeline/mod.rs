@@ -183,7 +183,7 @@ impl Dispatcher {
     fn flush_one(&mut self, w: usize) {
         let fresh = self.free.try_recv().unwrap_or_else(|_| Batch::with_capacity());
         let full = std::mem::replace(&mut self.current[w], fresh);
-        let count = full.iter().count() as u64;
+        let count = full.len() as u64;
         if self.live {
             if let Err(TrySendError::Full(_)) = self.senders[w].try_send(ToWorker::Batch(full)) {
                 self.queue_drops.fetch_add(count, Ordering::Relaxed);

@@ -9,68 +9,25 @@
 //! client banner, the capture's documented origin), and "firefox" is given
 //! to two browser-like flows to exercise `process:firefox`.
 
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::{Block, PcapNgReader};
+mod common;
+
 use rustnet_core::dpi::{AppInfo, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
 use rustnet_core::filter::Filter;
 use rustnet_core::track::{Connection, ProcessInfo, State};
 use rustnet_core::wire::LinkType;
-use rustnet_core::{Config, Engine, Timestamp};
+use rustnet_core::{Config, Engine};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("RUSTNET_CORPUS") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!("note: RUSTNET_CORPUS unset; corpus filter tests skipped");
-            None
-        }
-    }
-}
-
-fn ts(d: Duration) -> Timestamp {
-    Timestamp::from_secs_nanos(d.as_secs(), d.subsec_nanos())
-}
+use std::path::Path;
 
 /// Replays the first `limit` packets of `file` (all if None); `locals` are
 /// the capturing host's addresses (a live capture on that host).
 fn replay(path: &Path, locals: &[&str], limit: Option<usize>) -> Vec<Connection> {
     let cfg = Config { local_addrs: locals.iter().map(|a| a.parse().unwrap()).collect(), ..Config::default() };
     let mut engine = Engine::new(cfg);
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let limit = limit.unwrap_or(usize::MAX);
-    if bytes.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r = PcapNgReader::new(&bytes[..]).unwrap();
-        let (mut n, mut links) = (0, Vec::new());
-        while let Some(block) = r.next_block() {
-            if n == limit {
-                break;
-            }
-            match block.unwrap() {
-                Block::InterfaceDescription(i) => links.push(LinkType::from_number(u32::from(i.linktype))),
-                Block::EnhancedPacket(p) => {
-                    let link = links[p.interface_id as usize];
-                    engine.process(link, ts(p.timestamp), &p.data, p.original_len);
-                    n += 1;
-                }
-                _ => {}
-            }
-        }
-    } else {
-        let mut r = PcapReader::new(&bytes[..]).unwrap();
-        let link = LinkType::from_number(u32::from(r.header().datalink));
-        let mut n = 0;
-        while let Some(p) = r.next_packet() {
-            if n == limit {
-                break;
-            }
-            let p = p.unwrap();
-            engine.process(link, ts(p.timestamp), &p.data, p.orig_len);
-            n += 1;
-        }
+    let frames = common::read_capture(path).unwrap_or_else(|e| panic!("{e}"));
+    for f in frames.iter().take(limit.unwrap_or(usize::MAX)) {
+        engine.process(LinkType::from_number(f.linktype), f.ts, &f.data, f.orig_len);
     }
     engine.finish_all();
     let mut out = Vec::new();
@@ -394,7 +351,7 @@ const ROWS: &[(&str, &[&str])] = &[
 
 #[test]
 fn readme_examples_on_real_captures() {
-    let Some(dir) = corpus() else { return };
+    let Some(dir) = common::corpus_dir() else { return };
     let pool = pool(&dir);
     if std::env::var_os("FILTER_DUMP").is_some() {
         for (l, c) in &pool {

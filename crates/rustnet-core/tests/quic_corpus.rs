@@ -5,8 +5,8 @@
 //! 5-tuple, the sender of the first QUIC-looking datagram is the client.
 //! Set RUSTNET_CORPUS=/work/shared/pcaps to run; skipped (with a note) otherwise.
 
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::{Block, PcapNgReader};
+mod common;
+
 use rustnet_core::dpi::QuicInfo;
 use rustnet_core::dpi::quic::QuicState;
 use rustnet_core::track::State;
@@ -14,7 +14,6 @@ use rustnet_core::wire::{self, L4, LinkType};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufReader, Read};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -48,47 +47,10 @@ struct Flow {
     state: Option<State>,
 }
 
-fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("RUSTNET_CORPUS") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!("note: RUSTNET_CORPUS unset; QUIC corpus test skipped");
-            None
-        }
-    }
-}
-
 /// Every frame of a pcap or pcapng file with its link type (format by magic).
 fn frames(path: &Path) -> Vec<(LinkType, Vec<u8>)> {
-    let mut magic = [0u8; 4];
-    File::open(path).and_then(|mut f| f.read_exact(&mut magic)).expect("capture readable");
-    let file = BufReader::new(File::open(path).expect("capture readable"));
-    let mut out = Vec::new();
-    if magic == [0x0a, 0x0d, 0x0d, 0x0a] {
-        let mut r = PcapNgReader::new(file).expect("pcapng header");
-        let mut links = Vec::new();
-        while let Some(Ok(block)) = r.next_block() {
-            match block {
-                Block::InterfaceDescription(i) => links.push(u32::from(i.linktype)),
-                Block::EnhancedPacket(p) => {
-                    let lt = links.get(p.interface_id as usize).copied().unwrap_or(1);
-                    out.push((LinkType::from_number(lt), p.data.into_owned()));
-                }
-                Block::SimplePacket(p) => {
-                    let lt = links.first().copied().unwrap_or(1);
-                    out.push((LinkType::from_number(lt), p.data.into_owned()));
-                }
-                _ => {}
-            }
-        }
-    } else {
-        let mut r = PcapReader::new(file).expect("pcap header");
-        let lt = LinkType::from_number(u32::from(r.header().datalink));
-        while let Some(Ok(p)) = r.next_packet() {
-            out.push((lt, p.data.into_owned()));
-        }
-    }
-    out
+    let frames = common::read_capture(path).expect("capture readable");
+    frames.into_iter().map(|f| (LinkType::from_number(f.linktype), f.data)).collect()
 }
 
 fn run(path: &Path) -> Vec<Flow> {
@@ -157,7 +119,7 @@ fn exceptions() -> BTreeMap<String, String> {
 
 #[test]
 fn quic_corpus_matches_tshark() {
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_dir() else {
         return;
     };
     let exc = exceptions();
@@ -275,7 +237,7 @@ fn quic_corpus_matches_tshark() {
 /// header packets in both directions, so the flow must reach QUIC_CONNECTED.
 #[test]
 fn quic_corpus_handshakes_complete() {
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_dir() else {
         return;
     };
     for name in ["tcpdump_quic_handshake.pcap", "zeek_curl-8.1.2-dev-http3-www-google-de.pcap"] {
@@ -290,7 +252,7 @@ fn quic_corpus_handshakes_complete() {
 /// tshark did not see (false positives on other UDP traffic).
 #[test]
 fn quic_corpus_sweep_has_no_false_positives() {
-    let Some(dir) = corpus() else {
+    let Some(dir) = common::corpus_dir() else {
         return;
     };
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -36,6 +36,43 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in declaration order (`ALL[s as usize] == s`, checked by
+    /// `all_is_complete`). A new variant must be named in `name` below, in
+    /// this file: add it here as well.
+    pub const ALL: [State; 28] = {
+        use State::*;
+        [
+            SynSent,
+            SynRecv,
+            Established,
+            FinWait1,
+            FinWait2,
+            TimeWait,
+            CloseWait,
+            LastAck,
+            Closing,
+            Closed,
+            QuicInitial,
+            QuicHandshake,
+            QuicConnected,
+            QuicDraining,
+            QuicClosed,
+            UdpActive,
+            UdpIdle,
+            UdpStale,
+            DnsQuery,
+            DnsResponse,
+            SshBanner,
+            SshKeyExchange,
+            SshAuthentication,
+            SshEstablished,
+            EchoRequest,
+            EchoReply,
+            ArpRequest,
+            ArpReply,
+        ]
+    };
+
     /// The name shown everywhere; SSH's ESTABLISHED shares TCP's name.
     pub fn name(self) -> &'static str {
         use State::*;
@@ -80,5 +117,17 @@ impl State {
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::State;
+
+    #[test]
+    fn all_is_complete() {
+        for (i, s) in State::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+        }
     }
 }
