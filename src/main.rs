@@ -103,7 +103,9 @@ fn run() -> anyhow::Result<i32> {
             log::info!("capturing on {iface}; local addresses {:?}", engine.local_addrs);
             // The socket is open: give up what is no longer needed, before any
             // thread starts (capabilities are per thread).
-            log::info!("privileges: {}", privileges::drop_privileges());
+            // Not inside log::info!: its arguments are not evaluated when logging is off.
+            let dropped = privileges::drop_privileges();
+            log::info!("privileges: {dropped}");
             Some((cap, hints))
         }
     };

@@ -156,9 +156,16 @@ PERMISSIONS
   cap_sys_ptrace       read those fd links (the kernel checks them like a
                        ptrace read), which maps each socket to its process.
 
+  Optional, for clients whose sockets live well under a millisecond (a dig
+  answered by a nearby server): add cap_sys_nice. At start only, it lets
+  the flow hint threads (one per CPU) take real-time priority, so a new
+  outgoing flow is looked up on the sender's CPU before the sender can
+  close its socket; it is dropped right after.
+
   Socket lookup itself (netlink sock_diag) needs no capability. As soon as
   the capture is open, rustnet drops every capability except
-  cap_sys_ptrace and cap_dac_read_search, empties its bounding set and sets
-  no_new_privs; the log (-l info) lists what was kept and dropped. Under
+  cap_sys_ptrace and cap_dac_read_search, in every thread, empties its
+  bounding set and sets no_new_privs; the log (-l info) lists what was
+  kept and dropped. Under
   sudo it stays uid 0 (a switch to your uid would hide other users'
   processes) but holds no other capability.";

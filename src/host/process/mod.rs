@@ -8,15 +8,17 @@
 //! retried a few times (a server socket gets its inode only at accept()), and
 //! a periodic full dump attributes flows whose request was dropped or missed.
 //!
-//! A short-lived client (curl, dig) holds its socket for about a
-//! millisecond, less than the capture ring's block timeout: by the time the
+//! A short-lived client (curl, dig) holds its socket for a millisecond or
+//! much less, less than the capture ring's block timeout: by the time the
 //! pipeline asks, the socket is gone. So [`hints`] watches outgoing SYNs and
-//! UDP datagrams on a socket of its own and asks at once ([`ProcessResolver::hint`]);
-//! the pipeline's later request then finds the answer already cached.
+//! UDP datagrams on sockets of its own, one per CPU, and asks at once, on
+//! the client's CPU and ahead of it ([`ProcessResolver::hint`]); the
+//! pipeline's later request then finds the answer already cached.
 
 mod cache;
 pub mod hints;
 mod pidfs;
+mod priority;
 mod proc_net;
 pub mod procfs;
 mod quick;
@@ -129,7 +131,7 @@ struct Shared {
 pub struct ProcessResolver {
     shared: Arc<Shared>,
     tx: Sender<Msg>,
-    /// The hint thread's own lookup (only that thread takes this lock).
+    /// The hint threads' own lookup (only they take this lock).
     quick: Arc<Mutex<QuickLookup>>,
 }
 
@@ -210,7 +212,7 @@ impl ProcessResolver {
     /// A flow's first outgoing packet, just sent: looks its socket up now,
     /// in the calling thread, among the newest processes, before the
     /// pipeline asks; a miss goes on to the lookup thread for retries. Call
-    /// it from the hint thread only, never from the packet path.
+    /// it from a hint thread only, never from the packet path.
     pub fn hint(&self, proto: Proto, local: Endpoint, remote: Endpoint) {
         self.shared.counters.hints.fetch_add(1, Ordering::Relaxed);
         let key = SockKey::new(proto, local, remote);
@@ -390,7 +392,7 @@ impl Worker {
         let mut answered_early = Vec::new();
         for p in due {
             if let Some(at) = self.shared.cache.resolved_since(&p.key, p.seen) {
-                // The hint thread answered it meanwhile.
+                // A hint thread answered it meanwhile.
                 answered_early.push((p, at));
                 continue;
             }

@@ -88,6 +88,14 @@ impl ProcIndex {
         missing.is_empty() || self.probe(&missing)
     }
 
+    /// Makes the scans of new pids start after the newest pid now: the
+    /// first lookup then reads only processes started since, not the last
+    /// [`PROBE_SPAN`] (a few milliseconds that a short-lived client's
+    /// socket does not last).
+    pub fn skip_existing(&mut self) {
+        self.last_pid = last_pid();
+    }
+
     /// Rebuilds the whole index (periodic reconciliation).
     pub fn full_rescan(&mut self) {
         self.scan(true, &[]);
@@ -155,9 +163,7 @@ impl ProcIndex {
         let mut probed = HashSet::new();
         // The pid namespace's last handed-out pid, newest first, down to the
         // last one seen by the previous probe.
-        let last =
-            std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok().and_then(|t| t.trim().parse::<u32>().ok());
-        if let Some(last) = last {
+        if let Some(last) = last_pid() {
             // After a wrap-around (last below the previous mark) only the span.
             let low = match self.last_pid {
                 Some(prev) if prev <= last => prev.max(last.saturating_sub(PROBE_SPAN)),
@@ -294,6 +300,11 @@ fn read_info(p: &Process, id: ProcId) -> Option<ProcessInfo> {
         return None;
     }
     Some(ProcessInfo { pid: id.pid, name: comm, cmdline })
+}
+
+/// The pid namespace's last handed-out pid.
+fn last_pid() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok().and_then(|t| t.trim().parse().ok())
 }
 
 /// Name and start time from /proc/<pid>/stat, read through `p`'s handle.

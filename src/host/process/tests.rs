@@ -231,7 +231,7 @@ fn hint_socket_reports_outgoing_syns_and_datagrams_only() {
     let ns = Netns::new();
     ns.run(|| {
         use std::io::Write;
-        let mut hints = hints::FlowHints::open("lo").expect("hint socket (root)");
+        let mut hints = hints::HintSocket::open("lo").expect("hint socket (root)");
         let srv = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
         let srv_ep = Endpoint::new(srv.local_addr().expect("addr").ip(), srv.local_addr().expect("addr").port());
         let mut cli =
@@ -244,5 +244,41 @@ fn hint_socket_reports_outgoing_syns_and_datagrams_only() {
         let udp_ep = Endpoint::new(udp.local_addr().expect("addr").ip(), udp.local_addr().expect("addr").port());
         assert_eq!(hints.next_flow().expect("hint"), (Proto::Tcp, cli_ep, srv_ep));
         assert_eq!(hints.next_flow().expect("hint"), (Proto::Udp, udp_ep, srv_ep));
+    });
+}
+
+#[test]
+fn each_cpu_hint_socket_gets_the_packets_sent_from_its_cpu() {
+    let ns = Netns::new();
+    ns.run(|| {
+        let mut sockets = hints::open_sockets("lo").expect("hint sockets (root)");
+        let cpus = sockets.len();
+        if cpus < 2 {
+            eprintln!("one CPU: a single hint socket, nothing to fan out");
+            return;
+        }
+        for (i, (cpu, s)) in sockets.iter().enumerate() {
+            assert_eq!(*cpu, Some(i), "sockets in CPU order");
+            s.set_timeout(Duration::from_millis(300)).expect("timeout");
+        }
+        let dst = std::net::UdpSocket::bind("127.0.0.1:0").expect("receiver");
+        let dst_addr = dst.local_addr().expect("addr");
+        for cpu in 0..cpus {
+            // A datagram sent by a thread pinned to `cpu`.
+            let sent = std::thread::spawn(move || {
+                priority::pin(cpu);
+                let u = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
+                u.send_to(b"q", dst_addr).expect("send");
+                u.local_addr().expect("addr").port()
+            })
+            .join()
+            .expect("sender thread");
+            let (_, s) = &mut sockets[cpu];
+            let (proto, local, remote) = s.next_flow().expect("hint on the sender's CPU socket");
+            assert_eq!((proto, local.port, remote.port), (Proto::Udp, sent, dst_addr.port()), "CPU {cpu}");
+            for (other, (_, s)) in sockets.iter_mut().enumerate().filter(|(o, _)| *o != cpu) {
+                assert!(s.next_flow().is_err(), "CPU {cpu}'s packet also reached socket {other}");
+            }
+        }
     });
 }
