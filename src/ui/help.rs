@@ -60,12 +60,13 @@ impl Widget for Help<'_> {
         let presets: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![Span::styled("Column presets ", t.section()), Span::raw(presets.join(", "))]));
-        // Keep at least a screenful in view however far the user scrolled.
-        let max = (lines.len() as u16).saturating_sub(area.height.saturating_sub(1));
-        Paragraph::new(lines)
-            .scroll((self.0.help_scroll.min(max), 0))
+        let para = Paragraph::new(lines)
             .block(Block::default().borders(Borders::TOP).title(Span::styled(" Help ", t.title())))
-            .wrap(Wrap { trim: false })
-            .render(area, buf);
+            .wrap(Wrap { trim: false });
+        // Scrolling stops once the last wrapped line is in view (counted as
+        // drawn at this width, block row included).
+        let total = u16::try_from(para.line_count(area.width)).unwrap_or(u16::MAX);
+        let max = total.saturating_sub(area.height);
+        para.scroll((self.0.help_scroll.min(max), 0)).render(area, buf);
     }
 }

@@ -172,6 +172,21 @@ fn help_tab() {
 }
 
 #[test]
+fn help_scrolls_to_its_last_wrapped_line_at_80x24() {
+    let mut app = app_with(Snapshot::default());
+    key(&mut app, KeyCode::Char('h'));
+    let top = screen(&app, 80, 24);
+    assert!(!top.contains("Column presets"), "the help is longer than one 80x24 screen:\n{top}");
+    for _ in 0..200 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let bottom = screen(&app, 80, 24);
+    // Reachable, and scrolled no further: it sits on the row above the footer.
+    let row = bottom.lines().position(|r| r.starts_with("Column presets"));
+    assert_eq!(row, Some(22), "help scrolled to its last line and no further:\n{bottom}");
+}
+
+#[test]
 fn filter_mode_typing() {
     let Some(mut app) = corpus_app() else { return };
     key(&mut app, KeyCode::Char('/'));
