@@ -66,6 +66,7 @@ impl FlowHints {
                 let raised = priority::raise(cpu);
                 let dropped = privileges::drop_privileges();
                 let _ = ready.send((raised, dropped));
+                drop(ready);
                 if let Ok(resolver) = rx.recv() {
                     feed(socket, &resolver);
                 }
@@ -78,6 +79,9 @@ impl FlowHints {
             waiting.push(tx);
         }
         // Each thread has dropped its privileges before the capture goes on.
+        // (Each thread holds a sender only until it reports: one that dies
+        // before that ends the wait instead of blocking it.)
+        drop(ready_tx);
         let mut raised = Vec::new();
         for _ in 0..waiting.len() {
             match ready_rx.recv() {
