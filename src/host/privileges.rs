@@ -160,7 +160,9 @@ PERMISSIONS
   answered by a nearby server): add cap_sys_nice. At start only, it lets
   the flow hint threads (one per CPU) take real-time priority, so a new
   outgoing flow is looked up on the sender's CPU before the sender can
-  close its socket; it is dropped right after.
+  close its socket; it is dropped right after. Without it they ask for the
+  shortest fair-scheduler slice instead (Linux 6.12+), which does most of
+  the same.
 
   Socket lookup itself (netlink sock_diag) needs no capability. As soon as
   the capture is open, rustnet drops every capability except
