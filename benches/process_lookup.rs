@@ -2,7 +2,8 @@
 //! new flow) to `lookup()` answering, for N short-lived loopback TCP
 //! connections. Two cases: sockets of this process (an existing process
 //! opening a new socket: full /proc scan on a miss) and short-lived `curl`
-//! children (new pids). Run: `cargo bench --bench process_lookup [-- N]`.
+//! children (new pids); then what request_all() costs the packet path per
+//! flow in a batch. Run: `cargo bench --bench process_lookup [-- N]`.
 //! Traffic stays on 127.0.0.1.
 
 use rustnet::host::process::ProcessResolver;
@@ -95,6 +96,27 @@ fn main() -> std::io::Result<()> {
         lat.extend(got);
     }
     report("short-lived curl", m, lat, cost);
+
+    // 3. What the packet path pays: the pipeline hands over each batch's new
+    // flows at once (request_all); per flow, for batches of 64.
+    let conns: Vec<(TcpStream, TcpStream)> =
+        (0..64).map(|_| Ok((TcpStream::connect(server)?, lis.accept()?.0))).collect::<std::io::Result<_>>()?;
+    let flows: Vec<NewFlow> =
+        conns.iter().map(|(c, _)| Ok(flow(c.local_addr()?, server))).collect::<std::io::Result<_>>()?;
+    let mut per_flow = Vec::new();
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        r.request_all(&flows);
+        per_flow.push(t0.elapsed() / flows.len() as u32);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    per_flow.sort_unstable();
+    println!(
+        "request_all(), batches of {}: per flow median {:?}, max {:?}",
+        flows.len(),
+        per_flow[per_flow.len() / 2],
+        per_flow[per_flow.len() - 1]
+    );
     let st = r.stats();
     println!(
         "resolver: backend {}, requests {}, hits {}, misses {}, dropped {}, full scans {}, new-pid scans {}, \

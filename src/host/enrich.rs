@@ -28,9 +28,7 @@ impl HostEnrich {
 
 impl Enrich for HostEnrich {
     fn new_flows(&self, flows: &[NewFlow]) {
-        for f in flows {
-            self.procs.request(f);
-        }
+        self.procs.request_all(flows);
     }
 
     fn enrich(&self, c: &mut Connection) {

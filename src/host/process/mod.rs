@@ -27,7 +27,7 @@ pub mod sock_diag;
 mod tests;
 
 use cache::{ResultCache, SockKey};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use proc_net::ProcNet;
 use procfs::ProcIndex;
 use quick::QuickLookup;
@@ -36,11 +36,11 @@ use rustnet_core::track::{Endpoint, ProcessInfo, Proto};
 use sock_diag::{SockDiag, SockEntry, SockRef};
 use std::collections::{HashSet, VecDeque};
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Requests waiting for the lookup thread; beyond this they are dropped (counted).
+/// Asks waiting for the lookup thread; beyond this they are dropped (counted).
 const QUEUE: usize = 8192;
 /// Delays between attempts for a flow whose socket or owner is not found yet.
 const RETRIES: [Duration; 6] = [
@@ -124,6 +124,8 @@ struct Shared {
     /// (first packet → answer, first packet → request) of hits.
     latencies: Mutex<VecDeque<(Duration, Duration)>>,
     backend: &'static str,
+    /// Asks sent and not yet taken by the lookup thread.
+    queued: AtomicUsize,
 }
 
 /// Process attribution for flows; cheap to clone.
@@ -136,7 +138,7 @@ pub struct ProcessResolver {
 }
 
 enum Msg {
-    Ask(Ask),
+    Asks(Vec<Ask>),
 }
 
 /// A flow to attribute, as queued for the lookup thread.
@@ -174,6 +176,7 @@ impl ProcessResolver {
             counters: Counters::default(),
             latencies: Mutex::new(VecDeque::new()),
             backend,
+            queued: AtomicUsize::new(0),
         });
         let (tx, rx) = crossbeam_channel::bounded(QUEUE);
         let mut worker = Worker {
@@ -195,18 +198,29 @@ impl ProcessResolver {
     /// full the request is dropped and counted (the periodic dump may still
     /// attribute the flow).
     pub fn request(&self, flow: &NewFlow) {
-        let c = &self.shared.counters;
-        if !flow.proto.has_ports() {
+        self.request_all(std::slice::from_ref(flow));
+    }
+
+    /// [`ProcessResolver::request`] for a batch of new flows, sent as one
+    /// message: waking the lookup thread is a syscall (several µs here), so
+    /// the packet path pays it at most once per batch.
+    pub fn request_all(&self, flows: &[NewFlow]) {
+        let now = Instant::now();
+        let wall = SystemTime::now();
+        let asks: Vec<Ask> = flows
+            .iter()
+            .filter(|f| f.proto.has_ports())
+            .map(|f| Ask {
+                key: SockKey::new(f.proto, f.local, f.remote),
+                seen: packet_instant(f.ts.as_nanos(), now, wall),
+                asked: Some(now),
+            })
+            .collect();
+        if asks.is_empty() {
             return;
         }
-        c.requests.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
-        let ask = Ask {
-            key: SockKey::new(flow.proto, flow.local, flow.remote),
-            seen: packet_instant(flow.ts.as_nanos(), now),
-            asked: Some(now),
-        };
-        self.send(ask);
+        self.shared.counters.requests.fetch_add(asks.len() as u64, Ordering::Relaxed);
+        self.send(asks);
     }
 
     /// A flow's first outgoing packet, just sent: looks its socket up now,
@@ -223,17 +237,23 @@ impl ProcessResolver {
         };
         match found {
             Some((inode, info)) => self.shared.cache.insert_all(vec![(key, inode, info)]),
-            None => self.send(Ask { key, seen, asked: None }),
+            None => self.send(vec![Ask { key, seen, asked: None }]),
         }
     }
 
-    fn send(&self, ask: Ask) {
+    /// Queues `asks` unless [`QUEUE`] asks are already waiting (then they
+    /// are dropped and counted).
+    fn send(&self, asks: Vec<Ask>) {
         let c = &self.shared.counters;
-        match self.tx.try_send(Msg::Ask(ask)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                c.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        let n = asks.len();
+        if self.shared.queued.fetch_add(n, Ordering::Relaxed) + n > QUEUE {
+            self.shared.queued.fetch_sub(n, Ordering::Relaxed);
+            c.dropped.fetch_add(n as u64, Ordering::Relaxed);
+            return;
+        }
+        if self.tx.try_send(Msg::Asks(asks)).is_err() {
+            self.shared.queued.fetch_sub(n, Ordering::Relaxed);
+            c.dropped.fetch_add(n as u64, Ordering::Relaxed);
         }
     }
 
@@ -292,8 +312,8 @@ impl Sockets {
 
 /// The monotonic instant of a packet's wall-clock time (ns since the epoch),
 /// for comparing with cache times; `now` for times that make no sense here.
-fn packet_instant(ts_nanos: u64, now: Instant) -> Instant {
-    let wall = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+fn packet_instant(ts_nanos: u64, now: Instant, wall: SystemTime) -> Instant {
+    let wall = wall.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     match wall.checked_sub(Duration::from_nanos(ts_nanos)) {
         Some(age) if age < Duration::from_secs(60) => now.checked_sub(age).unwrap_or(now),
         _ => now,
@@ -328,15 +348,14 @@ fn run(w: &mut Worker, rx: &Receiver<Msg>) {
             Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        if let Some(Msg::Ask(a)) = first {
-            w.accept(a);
+        if let Some(m) = first {
+            w.take(m);
         }
         // Take what else is queued, so one /proc scan serves a burst.
-        while let Ok(m) = rx.try_recv() {
-            let Msg::Ask(a) = m;
-            w.accept(a);
-            if w.pending.len() >= 1024 {
-                break;
+        while w.pending.len() < 1024 {
+            match rx.try_recv() {
+                Ok(m) => w.take(m),
+                Err(_) => break,
             }
         }
         w.attempt();
@@ -348,6 +367,14 @@ fn run(w: &mut Worker, rx: &Receiver<Msg>) {
 }
 
 impl Worker {
+    fn take(&mut self, m: Msg) {
+        let Msg::Asks(asks) = m;
+        self.shared.queued.fetch_sub(asks.len(), Ordering::Relaxed);
+        for a in asks {
+            self.accept(a);
+        }
+    }
+
     fn accept(&mut self, ask: Ask) {
         let Ask { key, seen, asked } = ask;
         if let Some(at) = self.shared.cache.resolved_since(&key, seen) {
