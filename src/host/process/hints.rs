@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 
 /// Bytes kept of each packet: IPv6 header plus TCP/UDP ports and flags.
 const SNAP: u32 = 96;
+/// Receive buffer of a hint socket (the kernel doubles it for bookkeeping):
+/// a few dozen queued packets.
+const HINT_QUEUE_BYTES: libc::c_int = 64 * 1024;
 /// A flow hinted this recently is not hinted again (long UDP exchanges).
 const REPEAT_AFTER: Duration = Duration::from_secs(10);
 const DEDUP_CAP: usize = 16_384;
@@ -238,6 +241,19 @@ impl HintSocket {
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
+        // A small queue: hints are wanted at once or not at all, and after a
+        // flood's pause (priority::Budget) only a few stale ones are left to read.
+        let rcvbuf: libc::c_int = HINT_QUEUE_BYTES;
+        // SAFETY: `rcvbuf` is a c_int alive for the call, its size given; failure only keeps the default.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&rcvbuf as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
         crate::capture::live::bind_all_protocols(fd.as_raw_fd(), ifindex)?;
         Ok(HintSocket { fd, recent: HashMap::new(), buf: vec![0; 256] })
     }
