@@ -392,19 +392,12 @@ impl UserFilter {
 /// only matching packets.
 pub fn attach(fd: std::os::fd::RawFd, prog: &[Insn]) -> std::io::Result<()> {
     let len = u16::try_from(prog.len()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // Insn has sock_filter's layout (repr(C) u16,u8,u8,u32); the kernel
+    // copies the program during the call, while `prog` is borrowed.
     let fprog = libc::sock_fprog { len, filter: prog.as_ptr().cast_mut().cast::<libc::sock_filter>() };
-    // SAFETY: Insn has sock_filter's layout (repr(C) u16,u8,u8,u32); the
-    // kernel copies the program during the call, while `prog` is borrowed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    // SAFETY: `fd` is an open descriptor of the caller's for the duration of the call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    super::live::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
 }
 
 #[cfg(test)]

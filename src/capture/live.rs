@@ -283,8 +283,8 @@ impl LiveCapture {
             super::bpf::attach(fd.as_raw_fd(), prog).map_err(io_err("attaching the BPF filter"))?;
         }
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
-        setsockopt(&fd, libc::PACKET_VERSION, &version).map_err(io_err("selecting TPACKET_V3"))?;
-        setsockopt(&fd, libc::PACKET_RX_RING, &req).map_err(io_err("setting up the receive ring"))?;
+        setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version).map_err(io_err("selecting TPACKET_V3"))?;
+        setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_RX_RING, &req).map_err(io_err("setting up the receive ring"))?;
 
         // SAFETY: maps the ring the kernel just allocated for this socket;
         // length matches the request; result checked against MAP_FAILED.
@@ -466,16 +466,11 @@ fn ring_request(cfg: &RingConfig) -> Option<(usize, libc::tpacket_req3)> {
     ))
 }
 
-fn setsockopt<T>(fd: &OwnedFd, opt: libc::c_int, val: &T) -> io::Result<()> {
+/// setsockopt(2) with `val` as the option value (its size passed along).
+pub(crate) fn setsockopt<T>(fd: &impl AsRawFd, level: libc::c_int, opt: libc::c_int, val: &T) -> io::Result<()> {
     // SAFETY: pointer and length describe `val`, which outlives the call.
     let rc = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_PACKET,
-            opt,
-            (val as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
+        libc::setsockopt(fd.as_raw_fd(), level, opt, (val as *const T).cast(), size_of::<T>() as libc::socklen_t)
     };
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }

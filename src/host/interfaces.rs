@@ -131,7 +131,8 @@ fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
     Ok(req)
 }
 
-fn name_to_index(name: &str) -> io::Result<u32> {
+/// The index of interface `name` in the calling thread's namespace.
+pub fn name_to_index(name: &str) -> io::Result<u32> {
     let req = ifreq_for(name)?;
     // SAFETY: ifr_name is NUL-terminated (zeroed, name shorter than the array).
     match unsafe { libc::if_nametoindex(req.ifr_name.as_ptr()) } {

@@ -17,6 +17,8 @@
 
 use super::ProcessResolver;
 use super::priority;
+use crate::capture::bpf::{self, Insn};
+use crate::capture::live::setsockopt;
 use crate::host::{interfaces, privileges};
 use crossbeam_channel::Sender;
 use rustnet_core::track::{Endpoint, Proto};
@@ -155,20 +157,20 @@ pub(crate) fn open_sockets(iface: &str) -> io::Result<Vec<(Option<usize>, HintSo
     }
 }
 
-fn op(code: u32, k: u32) -> libc::sock_filter {
+fn op(code: u32, k: u32) -> Insn {
     // Codes are 16-bit by definition (linux/filter.h); ours are small constants.
-    libc::sock_filter { code: code as u16, jt: 0, jf: 0, k }
+    Insn { code: code as u16, jt: 0, jf: 0, k }
 }
 
-fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
-    libc::sock_filter { code: code as u16, jt, jf, k }
+fn jump(code: u32, k: u32, jt: u8, jf: u8) -> Insn {
+    Insn { code: code as u16, jt, jf, k }
 }
 
 /// Outgoing TCP SYN (without ACK) or UDP, IPv4 (first fragments) or IPv6
 /// (transport header right after the fixed header). Offsets are from the
 /// network header: on a SOCK_DGRAM packet socket the filter sees no link header.
 /// Jump offsets count instructions after the jump (indices in comments).
-fn program() -> Vec<libc::sock_filter> {
+fn program() -> Vec<Insn> {
     use libc::*;
     let pkttype = (SKF_AD_OFF + SKF_AD_PKTTYPE) as u32;
     vec![
@@ -208,12 +210,10 @@ fn configured_cpus() -> usize {
 impl HintSocket {
     /// Opens one hint socket on `iface` ("any": every interface). Needs CAP_NET_RAW.
     pub fn open(iface: &str) -> io::Result<HintSocket> {
-        let ifindex = if iface == "any" {
-            0
-        } else {
-            let all = interfaces::list()?;
-            let i = all.iter().find(|i| i.name == iface).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
-            i32::try_from(i.index).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?
+        let ifindex = match iface {
+            "any" => 0,
+            name => i32::try_from(interfaces::name_to_index(name)?)
+                .map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?,
         };
         // Protocol 0 until bind(): nothing is queued before the filter is on.
         // SAFETY: plain syscall; the result is checked.
@@ -223,37 +223,11 @@ impl HintSocket {
         }
         // SAFETY: `raw` is a fresh descriptor we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let mut prog = program();
-        let fprog = libc::sock_fprog {
-            len: u16::try_from(prog.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?,
-            filter: prog.as_mut_ptr(),
-        };
-        // SAFETY: `fprog` points at `prog`, alive for the call; the kernel copies it.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ATTACH_FILTER,
-                (&fprog as *const libc::sock_fprog).cast(),
-                size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        bpf::attach(fd.as_raw_fd(), &program())?;
         // A small queue: hints are wanted at once or not at all, and after a
         // flood's pause (priority::Budget) only a few stale ones are left to read.
-        let rcvbuf: libc::c_int = HINT_QUEUE_BYTES;
-        // SAFETY: `rcvbuf` is a c_int alive for the call, its size given; failure only keeps the default.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUF,
-                (&rcvbuf as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
+        // Failure only keeps the default size.
+        let _ = setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &HINT_QUEUE_BYTES);
         crate::capture::live::bind_all_protocols(fd.as_raw_fd(), ifindex)?;
         Ok(HintSocket { fd, recent: HashMap::new(), buf: vec![0; 256] })
     }
@@ -265,17 +239,7 @@ impl HintSocket {
             tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
             tv_usec: libc::suseconds_t::from(d.subsec_micros()),
         };
-        // SAFETY: `tv` is a valid timeval alive for the call, its size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                size_of::<libc::timeval>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+        setsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)
     }
 
     /// Joins fanout group `group` by CPU, or (None) founds a new one with
@@ -286,19 +250,7 @@ impl HintSocket {
             Some(id) => u32::from(id) | (mode << 16),
             None => (mode | libc::PACKET_FANOUT_FLAG_UNIQUEID) << 16,
         };
-        // SAFETY: `arg` is a u32 alive for the call, its size given.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_FANOUT,
-                (&arg as *const u32).cast(),
-                size_of::<u32>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        setsockopt(&self.fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &arg)?;
         if let Some(id) = group {
             return Ok(id);
         }
