@@ -10,14 +10,41 @@ mod common;
 
 use common::lab::{Lab, unavailable};
 use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-const CURLS: usize = 100;
-const DIGS: usize = 50;
-const CURLS_V6: usize = 20;
-const DIGS_V6: usize = 20;
 /// The server's IPv6 address in the lab (tests/lab/netns.sh).
 const SRV_V6: &str = "fd77::2";
+
+/// The clients of one address family: the server they ask, how many curls
+/// and digs, and the prefix of the digs' query names.
+struct Family {
+    name: &'static str,
+    server: IpAddr,
+    curls: usize,
+    digs: usize,
+    prefix: &'static str,
+}
+
+impl Family {
+    fn endpoint(&self, port: u16) -> String {
+        SocketAddr::new(self.server, port).to_string()
+    }
+
+    /// Runs the curls, then the digs, one after another in the client namespace.
+    fn run(&self, lab: &Lab) {
+        let url = format!("http://{}/", self.endpoint(8080));
+        for _ in 0..self.curls {
+            let out = lab.client(&["curl", "-s", "-o", "/dev/null", "--max-time", "5", &url]);
+            assert!(out.status.success(), "curl over {} failed", self.name);
+        }
+        let at = format!("@{}", self.server);
+        for i in 0..self.digs {
+            let out = lab.client(&["dig", &at, "+tries=1", "+time=3", &format!("{}{i}.lab.test", self.prefix)]);
+            assert!(out.status.success(), "dig over {} failed", self.name);
+        }
+    }
+}
 
 #[test]
 fn curl_and_dig_connections_name_their_process() {
@@ -27,6 +54,10 @@ fn curl_and_dig_connections_name_their_process() {
     }
     let mut lab = Lab::up(&format!("pa{}", std::process::id() % 10000));
     let srv = lab.srv_v4;
+    let families = [
+        Family { name: "IPv4", server: ip(srv), curls: 100, digs: 50, prefix: "h" },
+        Family { name: "IPv6", server: ip(SRV_V6), curls: 20, digs: 20, prefix: "v6h" },
+    ];
     lab.spawn(true, &["python3", "-m", "http.server", "8080", "--bind", srv]);
     lab.spawn(true, &["python3", "-m", "http.server", "8080", "--bind", SRV_V6]);
     let listen = format!("--listen-address={srv},{SRV_V6}");
@@ -48,25 +79,8 @@ fn curl_and_dig_connections_name_their_process() {
         .spawn()
         .expect("rustnet");
     std::thread::sleep(Duration::from_secs(2));
-    let url = format!("http://{srv}:8080/");
-    for _ in 0..CURLS {
-        let out = lab.client(&["curl", "-s", "-o", "/dev/null", "--max-time", "5", &url]);
-        assert!(out.status.success(), "curl failed");
-    }
-    let at = format!("@{srv}");
-    for i in 0..DIGS {
-        let out = lab.client(&["dig", &at, "+tries=1", "+time=3", &format!("h{i}.lab.test")]);
-        assert!(out.status.success(), "dig failed");
-    }
-    let url6 = format!("http://[{SRV_V6}]:8080/");
-    for _ in 0..CURLS_V6 {
-        let out = lab.client(&["curl", "-s", "-o", "/dev/null", "--max-time", "5", &url6]);
-        assert!(out.status.success(), "curl over IPv6 failed");
-    }
-    let at6 = format!("@{SRV_V6}");
-    for i in 0..DIGS_V6 {
-        let out = lab.client(&["dig", &at6, "+tries=1", "+time=3", &format!("v6h{i}.lab.test")]);
-        assert!(out.status.success(), "dig over IPv6 failed");
+    for f in &families {
+        f.run(&lab);
     }
     // Stopped once the clients are done (`ip netns exec` execs rustnet, so
     // this pid is rustnet's); --duration above is only a safety net.
@@ -79,18 +93,22 @@ fn curl_and_dig_connections_name_their_process() {
 
     let text = String::from_utf8_lossy(&out.stdout);
     let recs: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let v4 = count(&recs, &format!("{srv}:8080"), &format!("{srv}:53"), "h", DIGS);
-    let v6 = count(&recs, &format!("[{SRV_V6}]:8080"), &format!("[{SRV_V6}]:53"), "v6h", DIGS_V6);
-    eprintln!("IPv4: {v4}");
-    eprintln!("IPv6: {v6}");
+    let counts: Vec<Counts> = families.iter().map(|f| count(&recs, f)).collect();
+    for (f, c) in families.iter().zip(&counts) {
+        eprintln!("{}: {c}", f.name);
+    }
     print_lookup_figures(&logs);
     let _ = std::fs::remove_dir_all(&logs);
-    for (c, curls, digs) in [(&v4, CURLS, DIGS), (&v6, CURLS_V6, DIGS_V6)] {
-        assert_eq!(c.curl_records, curls, "one record per curl connection");
-        assert_eq!(c.dig_queries, digs, "every dig query is in a record");
-        assert!(c.curl_named * 100 >= curls * 95, "curl attributed {c}");
-        assert!(c.dig_named * 100 >= digs * 95, "dig attributed {c}");
+    for (f, c) in families.iter().zip(&counts) {
+        assert_eq!(c.curl_records, f.curls, "one record per curl connection over {}", f.name);
+        assert_eq!(c.dig_queries, f.digs, "every dig query over {} is in a record", f.name);
+        assert!(c.curl_named * 100 >= f.curls * 95, "{}: curl attributed {c}", f.name);
+        assert!(c.dig_named * 100 >= f.digs * 95, "{}: dig attributed {c}", f.name);
     }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("lab address")
 }
 
 /// What one address family's records tell.
@@ -112,8 +130,9 @@ impl std::fmt::Display for Counts {
     }
 }
 
-/// Curl connections to `http` and dig queries `{prefix}{i}.lab.test` to `dns`, and how many are named.
-fn count(recs: &[Value], http: &str, dns: &str, prefix: &str, digs: usize) -> Counts {
+/// The family's curl connections and dig queries in `recs`, and how many are named.
+fn count(recs: &[Value], f: &Family) -> Counts {
+    let (http, dns) = (f.endpoint(8080), f.endpoint(53));
     let named = |r: &Value, name: &str| r["process"]["name"] == name && r["process"]["pid"].as_u64().is_some();
     let tcp: Vec<&Value> = recs.iter().filter(|r| r["proto"] == "tcp" && r["remote"] == http).collect();
     // Per dig query, by its name: two digs that drew the same source port
@@ -121,8 +140,8 @@ fn count(recs: &[Value], http: &str, dns: &str, prefix: &str, digs: usize) -> Co
     // queries (so counting records would see one dig fewer).
     let udp: Vec<&Value> = recs.iter().filter(|r| r["proto"] == "udp" && r["remote"] == dns).collect();
     let (mut dig_queries, mut dig_named) = (0, 0);
-    for i in 0..digs {
-        let name = format!("{prefix}{i}.lab.test");
+    for i in 0..f.digs {
+        let name = format!("{}{i}.lab.test", f.prefix);
         let asked = |r: &&&Value| {
             r["app"]["queries"].as_array().is_some_and(|q| q.iter().any(|q| q["name"].as_str() == Some(&name)))
         };
