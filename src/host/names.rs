@@ -102,6 +102,12 @@ impl NameCache {
         if learned.is_empty() {
             return;
         }
+        // Snapshots enrich every connection again: a response already learned
+        // costs a read lock, not the write lock every reader would wait on.
+        let known = |p: &Passive| learned.iter().all(|(a, n)| p.map.get(a) == Some(n));
+        if self.inner.passive.read().is_ok_and(|p| known(&p)) {
+            return;
+        }
         let Ok(mut p) = self.inner.passive.write() else {
             return;
         };

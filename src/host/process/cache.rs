@@ -67,7 +67,7 @@ impl ResultCache {
                 // A dual-stack [::]:port socket serves IPv4 flows too.
                 SockKey::new(
                     proto,
-                    Endpoint::new(unspecified(std::net::Ipv6Addr::UNSPECIFIED.into()), l.port),
+                    Endpoint::new(std::net::Ipv6Addr::UNSPECIFIED.into(), l.port),
                     any(std::net::Ipv6Addr::UNSPECIFIED.into()),
                 ),
             ];
@@ -123,16 +123,27 @@ impl ResultCache {
         }
     }
 
-    /// Forgets answers not used for `keep`.
+    /// Forgets answers not used for `keep`. The table is walked under the
+    /// read lock: workers' lookups (read locks too) never wait for the walk,
+    /// only for the removal of what it found.
     pub fn expire(&self, keep: Duration) {
         let now = self.now_ms();
         let keep = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX);
-        if let Ok(mut m) = self.map.write() {
-            m.retain(|_, c| now.saturating_sub(c.last_used.load(Ordering::Relaxed)) < keep);
+        let stale = |c: &Cached| now.saturating_sub(c.last_used.load(Ordering::Relaxed)) >= keep;
+        let old: Vec<SockKey> = match self.map.read() {
+            Ok(m) => m.iter().filter(|(_, c)| stale(c)).map(|(k, _)| *k).collect(),
+            Err(_) => return,
+        };
+        if old.is_empty() {
+            return;
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.map.read().map(|m| m.len()).unwrap_or(0)
+        if let Ok(mut m) = self.map.write() {
+            for k in old {
+                // Used again since the walk: kept.
+                if m.get(&k).is_some_and(stale) {
+                    m.remove(&k);
+                }
+            }
+        }
     }
 }

@@ -74,8 +74,6 @@ pub struct ResolverStats {
     pub reconciled: u64,
     pub full_scans: u64,
     pub new_pid_scans: u64,
-    /// Answers held in the cache.
-    pub cached: usize,
     /// Flows announced by the hint socket (first outgoing SYN/datagram).
     pub hints: u64,
     /// Flow's first packet → answer available, for hits (most recent samples).
@@ -132,13 +130,9 @@ struct Shared {
 #[derive(Clone)]
 pub struct ProcessResolver {
     shared: Arc<Shared>,
-    tx: Sender<Msg>,
+    tx: Sender<Vec<Ask>>,
     /// The hint threads' own lookup (only they take this lock).
     quick: Arc<Mutex<QuickLookup>>,
-}
-
-enum Msg {
-    Asks(Vec<Ask>),
 }
 
 /// A flow to attribute, as queued for the lookup thread.
@@ -251,7 +245,7 @@ impl ProcessResolver {
             c.dropped.fetch_add(n as u64, Ordering::Relaxed);
             return;
         }
-        if self.tx.try_send(Msg::Asks(asks)).is_err() {
+        if self.tx.try_send(asks).is_err() {
             self.shared.queued.fetch_sub(n, Ordering::Relaxed);
             c.dropped.fetch_add(n as u64, Ordering::Relaxed);
         }
@@ -266,6 +260,8 @@ impl ProcessResolver {
     pub fn stats(&self) -> ResolverStats {
         let c = &self.shared.counters;
         let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (latencies, request_lags) =
+            self.shared.latencies.lock().map(|v| v.iter().copied().unzip()).unwrap_or_default();
         ResolverStats {
             backend: self.shared.backend,
             requests: l(&c.requests),
@@ -276,9 +272,8 @@ impl ProcessResolver {
             full_scans: l(&c.full_scans),
             new_pid_scans: l(&c.new_pid_scans),
             hints: l(&c.hints),
-            cached: self.shared.cache.len(),
-            latencies: self.shared.latencies.lock().map(|v| v.iter().map(|s| s.0).collect()).unwrap_or_default(),
-            request_lags: self.shared.latencies.lock().map(|v| v.iter().map(|s| s.1).collect()).unwrap_or_default(),
+            latencies,
+            request_lags,
         }
     }
 }
@@ -340,7 +335,7 @@ struct Worker {
 }
 
 /// The lookup thread: waits for requests or the next due retry.
-fn run(w: &mut Worker, rx: &Receiver<Msg>) {
+fn run(w: &mut Worker, rx: &Receiver<Vec<Ask>>) {
     loop {
         let next = w.pending.iter().map(|p| p.due).min().unwrap_or(w.next_reconcile).min(w.next_reconcile);
         let first = match rx.recv_timeout(next.saturating_duration_since(Instant::now())) {
@@ -367,8 +362,7 @@ fn run(w: &mut Worker, rx: &Receiver<Msg>) {
 }
 
 impl Worker {
-    fn take(&mut self, m: Msg) {
-        let Msg::Asks(asks) = m;
+    fn take(&mut self, asks: Vec<Ask>) {
         self.shared.queued.fetch_sub(asks.len(), Ordering::Relaxed);
         for a in asks {
             self.accept(a);

@@ -1,16 +1,14 @@
 //! Socket inode → process, from /proc/<pid>/fd links ("socket:[inode]").
 //!
-//! Each process is read through one directory handle (procfs::Process keeps
+//! Each process is read through one directory handle (a [`PidDir`] keeps
 //! an fd of /proc/<pid>): if the process exits and its pid is reused, reads
 //! through the old handle fail instead of describing the new process. An
 //! index entry also keeps the process's start time, checked again before a
 //! name is handed out, so a stale entry never names the wrong process.
 
 use super::pidfs::PidDir;
-use procfs::process::Process;
 use rustnet_core::track::ProcessInfo;
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// A process identity that survives pid reuse: pid plus start time (clock ticks after boot).
@@ -25,7 +23,6 @@ pub struct ProcId {
 pub struct ScanStats {
     pub full_scans: u64,
     pub new_pid_scans: u64,
-    pub processes_read: u64,
 }
 
 /// A process first seen less than this long ago is read again by every
@@ -227,7 +224,6 @@ impl ProcIndex {
     /// Reads the socket fds of `pid` into `inodes`, taking found ones out of
     /// `left`; reads the name of a process that holds one of them.
     fn read_pid(&mut self, pid: u32, maybe_thread: bool, left: &mut HashSet<u64>, inodes: &mut HashMap<u64, ProcId>) {
-        self.stats.processes_read += 1;
         let (p, id, comm, socks) = match sockets_of(pid, maybe_thread, left) {
             Ok(Some(found)) => found,
             Ok(None) => return, // no sockets
@@ -252,13 +248,10 @@ impl ProcIndex {
     /// socket, or read now. None if another process has taken its pid, or
     /// if it is gone and nothing was read while it lived.
     pub fn info(&mut self, id: ProcId) -> Option<ProcessInfo> {
-        let p = match Process::new(i32::try_from(id.pid).ok()?) {
-            Ok(p) => p,
+        let (p, (comm, start)) = match PidDir::open(id.pid).ok().and_then(|p| stat_at(&p).map(|st| (p, st))) {
+            Some(found) => found,
             // Exited (and reaped): what was read through its own handle still names it.
-            Err(_) => return self.infos.get(&id).cloned(),
-        };
-        let Some((comm, start)) = stat_of(&p) else {
-            return self.infos.get(&id).cloned();
+            None => return self.infos.get(&id).cloned(),
         };
         // Start times tick at 100 Hz: a pid reused within the same tick has the
         // same identity, but (almost always) another name.
@@ -275,28 +268,18 @@ impl ProcIndex {
         self.infos.insert(id, info.clone());
         Some(info)
     }
-
-    /// Forgets an inode (its owner turned out wrong or gone).
-    pub fn forget(&mut self, inode: u64) {
-        self.inodes.remove(&inode);
-    }
-
-    #[cfg(test)]
-    pub fn insert_for_test(&mut self, inode: u64, id: ProcId) {
-        self.inodes.insert(inode, id);
-    }
 }
 
 /// Name and command line through `p`'s directory handle; None unless `p`
 /// is still the process `id` after both reads (so a successor with the
 /// same pid never gives a mixed record).
-fn read_info(p: &Process, id: ProcId) -> Option<ProcessInfo> {
-    let (comm, start) = stat_of(p)?;
+fn read_info(p: &PidDir, id: ProcId) -> Option<ProcessInfo> {
+    let (comm, start) = stat_at(p)?;
     if start != id.start {
         return None;
     }
-    let cmdline = p.cmdline().ok().filter(|c| !c.is_empty()).map(|c| c.join(" "));
-    if stat_of(p)?.1 != id.start {
+    let cmdline = cmdline_at(p);
+    if stat_at(p)?.1 != id.start {
         return None;
     }
     Some(ProcessInfo { pid: id.pid, name: comm, cmdline })
@@ -305,15 +288,6 @@ fn read_info(p: &Process, id: ProcId) -> Option<ProcessInfo> {
 /// The pid namespace's last handed-out pid.
 fn last_pid() -> Option<u32> {
     std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok().and_then(|t| t.trim().parse().ok())
-}
-
-/// Name and start time from /proc/<pid>/stat, read through `p`'s handle.
-/// Parsed by hand, only these two fields: procfs's full Stat parse costs
-/// more than the rest of a lookup, and a short-lived client leaves no time.
-fn stat_of(p: &Process) -> Option<(String, u64)> {
-    let mut text = String::new();
-    p.open_relative("stat").ok()?.read_to_string(&mut text).ok()?;
-    parse_stat(&text)
 }
 
 /// "pid (comm) state ppid … starttime …": comm may hold spaces and
@@ -376,6 +350,9 @@ fn netns_of(p: &PidDir) -> Option<Vec<u8>> {
 /// What [`sockets_of`] finds: the process handle, identity, name, socket inodes.
 type Found = (PidDir, ProcId, String, Vec<u64>);
 
+/// Name and start time from /proc/<pid>/stat, read through `p`'s handle.
+/// Parsed by hand, only these two fields: procfs's full Stat parse costs
+/// more than the rest of a lookup, and a short-lived client leaves no time.
 fn stat_at(p: &PidDir) -> Option<(String, u64)> {
     parse_stat(&String::from_utf8_lossy(&p.read(c"stat").ok()?))
 }

@@ -21,7 +21,7 @@ const INDEX_CAP: usize = 4096;
 /// of the very clients they look up, and a flood of new outgoing flows must
 /// not hand them a whole core. Beyond either cap, flows go to the lookup
 /// thread as before.
-pub const QUICK_PER_SEC: u32 = 200;
+const QUICK_PER_SEC: u32 = 200;
 /// Time spent in quick lookups per second at most (5 % of one CPU; a
 /// lookup among many new processes reads up to 64 of them, a few ms).
 const QUICK_TIME_PER_SEC: Duration = Duration::from_millis(50);
