@@ -4,7 +4,7 @@
 use super::*;
 use crate::host::process::procfs::ProcIndex;
 use crate::host::process::sock_diag::SockDiag;
-use crate::host::testns::{Kid, Netns, PY_TCP_SERVER};
+use crate::host::testns::{Netns, curl_to_server};
 use rustnet_core::track::{Endpoint, Proto};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 
@@ -34,11 +34,8 @@ fn after_drop_sockets_and_processes_are_still_found() {
     assert!(is_root_with_caps(), "this test needs root");
     let ns = Netns::new();
     ns.run(|| {
-        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
-        let port: u16 = srv.line().parse().expect("port");
-        let url = format!("http://127.0.0.1:{port}/");
-        let cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
-        let cport: u16 = srv.line().parse().expect("port");
+        let (_srv, cli, port, cport) = curl_to_server("127.0.0.1", "127.0.0.1");
+        let (port, cport): (u16, u16) = (port.parse().expect("port"), cport.parse().expect("port"));
         let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
         let (c, s) = (Endpoint::new(lo, cport), Endpoint::new(lo, port));
         let pid = cli.pid();

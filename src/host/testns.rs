@@ -97,6 +97,18 @@ impl Drop for Kid {
     }
 }
 
+/// A python TCP server on `server_host` (PY_TCP_SERVER) and a curl
+/// connected to it through `connect` (the URL's host): (server, curl,
+/// server port, curl's port), the ports as the server printed them.
+pub fn curl_to_server(server_host: &str, connect: &str) -> (Kid, Kid, String, String) {
+    let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, server_host]);
+    let port = srv.line();
+    let url = format!("http://{connect}:{port}/");
+    let cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
+    let cport = srv.line();
+    (srv, cli, port, cport)
+}
+
 /// Python: a TCP server on `host` that prints its port, then the peer port
 /// of each connection it accepts, and keeps them open.
 pub const PY_TCP_SERVER: &str = r#"

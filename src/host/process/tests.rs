@@ -5,7 +5,7 @@
 use super::procfs::{ProcId, ProcIndex};
 use super::sock_diag::SockDiag;
 use super::*;
-use crate::host::testns::{Kid, Netns, PY_TCP_SERVER, PY_UDP_CLIENT, PY_UDP_SERVER};
+use crate::host::testns::{Kid, Netns, PY_UDP_CLIENT, PY_UDP_SERVER, curl_to_server};
 use rustnet_core::Timestamp;
 use std::net::IpAddr;
 
@@ -48,11 +48,7 @@ fn tcp_both_ends(server_host: &'static str, connect: &'static str, flow_addr: &'
     ns.run(move || {
         let r = ProcessResolver::start();
         assert_eq!(r.stats().backend, "sock_diag");
-        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, server_host]);
-        let port = srv.line();
-        let url = format!("http://{connect}:{port}/");
-        let cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
-        let cport = srv.line();
+        let (srv, cli, port, cport) = curl_to_server(server_host, connect);
         let (s, c) = (ep(flow_addr, &port), ep(flow_addr, &cport));
         r.request(&flow(Proto::Tcp, c, s));
         r.request(&flow(Proto::Tcp, s, c));
@@ -111,11 +107,7 @@ fn reconciliation_attributes_flows_never_requested() {
     let ns = Netns::new();
     ns.run(|| {
         let r = ProcessResolver::start();
-        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
-        let port = srv.line();
-        let url = format!("http://127.0.0.1:{port}/");
-        let cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
-        let cport = srv.line();
+        let (srv, cli, port, cport) = curl_to_server("127.0.0.1", "127.0.0.1");
         let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
         let slow = RECONCILE_EVERY * 3;
         check(wait_for(slow, &r, Proto::Tcp, c, s), cli.pid(), "curl");
@@ -130,19 +122,11 @@ fn reconciliation_attributes_flows_never_requested() {
 fn exited_process_keeps_the_name_read_while_it_held_the_socket() {
     let ns = Netns::new();
     ns.run(|| {
-        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
-        let port = srv.line();
-        let url = format!("http://127.0.0.1:{port}/");
-        let mut cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
-        let cport = srv.line();
+        let (srv, mut cli, port, cport) = curl_to_server("127.0.0.1", "127.0.0.1");
         let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
 
         // Mid-lookup: socket and owner found while curl lives…
-        let mut diag = SockDiag::open().expect("sock_diag");
-        let sock = diag.find(Proto::Tcp, c, s).expect("query").expect("curl's socket");
-        let mut index = ProcIndex::new();
-        assert_eq!(index.refresh_for(&[sock.inode]), 1);
-        let id = index.owner(sock.inode).expect("owner of curl's socket");
+        let (mut index, id, _) = owner_of(c, s);
         assert_eq!(id.pid, cli.pid());
         // …then curl exits: the name read while it held the socket still
         // names it (a short-lived client is gone by the time anyone looks).
@@ -156,7 +140,22 @@ fn exited_process_keeps_the_name_read_while_it_held_the_socket() {
         std::thread::sleep(Duration::from_millis(2500));
         assert_eq!(r.lookup(Proto::Tcp, c, s), None);
         assert_eq!(r.stats().hits, 0);
+        // The same resolver does name a live process (so the None above is
+        // about curl being gone): the server's end of that connection.
+        r.request(&flow(Proto::Tcp, s, c));
+        check(wait(&r, Proto::Tcp, s, c), srv.pid(), "python3");
     });
+}
+
+/// The socket of `local`↔`remote` (sock_diag) and its owner (a fresh
+/// ProcIndex): (index, owner, socket inode).
+fn owner_of(local: Endpoint, remote: Endpoint) -> (ProcIndex, ProcId, u64) {
+    let mut diag = SockDiag::open().expect("sock_diag");
+    let sock = diag.find(Proto::Tcp, local, remote).expect("query").expect("the socket");
+    let mut index = ProcIndex::new();
+    assert_eq!(index.refresh_for(&[sock.inode]), 1);
+    let id = index.owner(sock.inode).expect("owner of the socket");
+    (index, id, sock.inode)
 }
 
 /// Writes the kernel's "last pid" so that the next fork gets `pid`.
@@ -175,17 +174,9 @@ fn fork_with_pid(pid: u32, prog: &str, args: &[&str]) -> Option<Kid> {
 fn reused_pid_is_not_named_after_the_old_process() {
     let ns = Netns::new();
     ns.run(|| {
-        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
-        let port = srv.line();
-        let url = format!("http://127.0.0.1:{port}/");
-        let mut cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
-        let cport = srv.line();
+        let (_srv, mut cli, port, cport) = curl_to_server("127.0.0.1", "127.0.0.1");
         let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
-        let mut diag = SockDiag::open().expect("sock_diag");
-        let sock = diag.find(Proto::Tcp, c, s).expect("query").expect("curl's socket");
-        let mut index = ProcIndex::new();
-        index.refresh_for(&[sock.inode]);
-        let old: ProcId = index.owner(sock.inode).expect("owner");
+        let (mut index, old, inode) = owner_of(c, s);
         assert_eq!(index.info(old).map(|i| i.name), Some("curl".to_string()));
         let pid = cli.pid();
         cli.kill();
@@ -195,7 +186,7 @@ fn reused_pid_is_not_named_after_the_old_process() {
         let _sleeper = fork_with_pid(pid, "sleep", &["30"]).expect("could not reuse the pid");
         let name = index.info(old).map(|i| i.name);
         assert!(name.is_none() || name.as_deref() == Some("curl"), "old identity named {name:?}");
-        assert_eq!(index.owner(sock.inode), None, "stale index entry kept");
+        assert_eq!(index.owner(inode), None, "stale index entry kept");
     });
 }
 
@@ -203,11 +194,7 @@ fn reused_pid_is_not_named_after_the_old_process() {
 fn proc_net_fallback_finds_the_same_sockets() {
     let ns = Netns::new();
     ns.run(|| {
-        let mut srv = Kid::spawn("python3", &["-c", PY_TCP_SERVER, "127.0.0.1"]);
-        let port = srv.line();
-        let url = format!("http://127.0.0.1:{port}/");
-        let _cli = Kid::spawn("curl", &["-s", "--max-time", "30", &url]);
-        let cport = srv.line();
+        let (_srv, _cli, port, cport) = curl_to_server("127.0.0.1", "127.0.0.1");
         let (s, c) = (ep("127.0.0.1", &port), ep("127.0.0.1", &cport));
         let mut udp = Kid::spawn("python3", &["-c", PY_UDP_SERVER, "0.0.0.0"]);
         let uport = udp.line();
