@@ -3,7 +3,7 @@
 //! /dev/udp and a tun device we write to ourselves.
 
 use super::*;
-use crate::host::interfaces::testns::{MAC_A, MAC_B, NetnsPair, in_netns, ip};
+use crate::host::testns::{MAC_A, MAC_B, NetnsPair, in_netns, ip};
 use rustnet_core::wire::{self, L4, Packet};
 use std::fs::File;
 use std::io::Write;

@@ -256,7 +256,3 @@ fn default_v6(text: &str) -> Option<String> {
 #[cfg(test)]
 #[path = "interfaces_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "netns_testutil.rs"]
-pub(crate) mod testns;

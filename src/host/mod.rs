@@ -6,4 +6,4 @@ pub mod names;
 pub mod privileges;
 pub mod process;
 #[cfg(test)]
-mod testns;
+pub(crate) mod testns;

@@ -1,5 +1,7 @@
-//! Test helpers: a throwaway network namespace with only loopback, and
-//! running code (and the children it spawns) inside it. Needs root.
+//! Test helpers: throwaway network namespaces (one with only loopback, or
+//! two joined by a veth pair), and running code (and the children it
+//! spawns) inside one from a dedicated thread (setns only moves the calling
+//! thread). Needs root; namespaces are deleted on drop.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -8,6 +10,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
+static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// `ip netns add rnp<pid>-<n>` with lo up; deleted on drop.
 pub struct Netns {
@@ -17,25 +20,18 @@ pub struct Netns {
 impl Netns {
     pub fn new() -> Netns {
         let name = format!("rnp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        run(&["ip", "netns", "add", &name]);
-        run(&["ip", "-n", &name, "link", "set", "lo", "up"]);
+        let need_root = |e: String| panic!("{e} (these tests need root and iproute2)");
+        ip(&["netns", "add", &name]).unwrap_or_else(need_root);
+        ip(&["-n", &name, "link", "set", "lo", "up"]).unwrap_or_else(need_root);
         Netns { name }
     }
 
     /// Runs `f` on a new thread that has entered this namespace; children
     /// spawned there start in it too.
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        let h = std::thread::spawn(move || {
-            let ns = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-            // SAFETY: setns(2) on a valid namespace fd; it only changes this
-            // thread's network namespace.
-            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        });
-        match h.join() {
-            Ok(v) => v,
+        match in_netns(&self.name, f).join() {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => panic!("{e}"),
             Err(p) => std::panic::resume_unwind(p),
         }
     }
@@ -43,16 +39,8 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = ip(&["netns", "del", &self.name]);
     }
-}
-
-fn run(args: &[&str]) {
-    let st = Command::new(args[0])
-        .args(&args[1..])
-        .status()
-        .unwrap_or_else(|e| panic!("{args:?}: {e} (these tests need root and iproute2)"));
-    assert!(st.success(), "{args:?} failed (these tests need root)");
 }
 
 /// A child process killed on drop, with its stdout lines readable.
@@ -150,3 +138,90 @@ s.sendto(b'hello', (sys.argv[1], int(sys.argv[2])))
 print(s.getsockname()[1], flush=True)
 time.sleep(60)
 "#;
+
+/// Runs `ip` with `args`; Err carries its stderr.
+pub fn ip(args: &[&str]) -> Result<(), String> {
+    run("ip", args)
+}
+
+/// Runs a command; Err carries its stderr.
+fn run(cmd: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(cmd).args(args).output().map_err(|e| format!("{cmd}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// Namespaces `a` and `b`, veth `va` (in a, 10.99.<net>.1/24, MAC MAC_A) to
+/// `vb` (in b, 10.99.<net>.2/24, MAC MAC_B), both up, lo up in both.
+pub struct NetnsPair {
+    pub a: String,
+    pub b: String,
+    pub va: String,
+    pub vb: String,
+    pub net: u8,
+}
+
+pub const MAC_A: [u8; 6] = [0x02, 0, 0, 0x99, 0, 1];
+pub const MAC_B: [u8; 6] = [0x02, 0, 0, 0x99, 0, 2];
+
+impl NetnsPair {
+    pub fn new() -> Result<NetnsPair, String> {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        // Interface names must stay within 15 bytes.
+        let id = format!("rn{}x{n}", std::process::id() % 100_000);
+        let pair = NetnsPair {
+            a: format!("rnlt-{id}-a"),
+            b: format!("rnlt-{id}-b"),
+            va: format!("{id}a"),
+            vb: format!("{id}b"),
+            net: u8::try_from(n % 250).unwrap_or(0) + 1,
+        };
+        // Created before any fallible step so Drop cleans up what exists.
+        ip(&["netns", "add", &pair.a])?;
+        ip(&["netns", "add", &pair.b])?;
+        let mac = |m: [u8; 6]| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+        let (ma, mb) = (mac(MAC_A), mac(MAC_B));
+        ip(&[
+            "link", "add", &pair.va, "address", &ma, "netns", &pair.a, "type", "veth", "peer", "name", &pair.vb,
+            "address", &mb, "netns", &pair.b,
+        ])?;
+        for (ns, dev, host) in [(&pair.a, &pair.va, 1), (&pair.b, &pair.vb, 2)] {
+            let addr = format!("10.99.{}.{host}/24", pair.net);
+            ip(&["-n", ns, "addr", "add", &addr, "dev", dev])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        }
+        Ok(pair)
+    }
+
+    pub fn addr(&self, host: u8) -> String {
+        format!("10.99.{}.{host}", self.net)
+    }
+}
+
+impl Drop for NetnsPair {
+    fn drop(&mut self) {
+        // Deleting a namespace destroys the interfaces inside it.
+        let _ = ip(&["netns", "del", &self.a]);
+        let _ = ip(&["netns", "del", &self.b]);
+    }
+}
+
+/// Runs `f` on a new thread that has joined network namespace `ns`.
+pub fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<Result<T, String>> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+        // SAFETY: a valid namespace fd; setns only affects this thread.
+        if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+            return Err(format!("setns {path}: {}", std::io::Error::last_os_error()));
+        }
+        Ok(f())
+    })
+}

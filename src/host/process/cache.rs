@@ -20,8 +20,7 @@ pub struct SockKey {
 
 impl SockKey {
     pub fn new(proto: Proto, local: Endpoint, remote: Endpoint) -> SockKey {
-        let c = |e: Endpoint| Endpoint::new(e.addr.to_canonical(), e.port);
-        SockKey { proto, local: c(local), remote: c(remote) }
+        SockKey { proto, local: local.canonical(), remote: remote.canonical() }
     }
 
     pub fn is_wildcard(&self) -> bool {

@@ -5,7 +5,7 @@
 //! /proc/thread-self/net: a seq_file keeps the namespace it was opened in,
 //! so re-reading after a rewind stays in the capture's namespace.
 
-use super::sock_diag::{SockEntry, SockRef, canonical};
+use super::sock_diag::{SockEntry, SockRef};
 use procfs::net::{TcpNetEntries, UdpNetEntries};
 use procfs::{FromBufReadSI, current_system_info};
 use rustnet_core::track::{Endpoint, Proto};
@@ -62,8 +62,7 @@ impl ProcNet {
     pub fn find(&mut self, proto: Proto, local: Endpoint, remote: Endpoint) -> io::Result<Option<SockRef>> {
         let mut all = Vec::new();
         self.dump(proto, &mut all)?;
-        let local = Endpoint::new(canonical(local.addr), local.port);
-        let remote = Endpoint::new(canonical(remote.addr), remote.port);
+        let (local, remote) = (local.canonical(), remote.canonical());
         if let Some(e) = all.iter().find(|e| e.local == local && e.remote == remote) {
             return Ok(Some(e.sock));
         }
@@ -84,8 +83,8 @@ impl ProcNet {
 fn entry(proto: Proto, l: SocketAddr, r: SocketAddr, inode: u64, uid: u32) -> SockEntry {
     SockEntry {
         proto,
-        local: Endpoint::new(canonical(l.ip()), l.port()),
-        remote: Endpoint::new(canonical(r.ip()), r.port()),
+        local: Endpoint::new(l.ip(), l.port()).canonical(),
+        remote: Endpoint::new(r.ip(), r.port()).canonical(),
         sock: SockRef { inode, uid },
     }
 }

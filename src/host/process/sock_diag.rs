@@ -137,8 +137,8 @@ impl SockDiag {
                         let id = &h.socket_id;
                         each(SockEntry {
                             proto: Proto::Tcp,
-                            local: Endpoint::new(canonical(id.source_address), id.source_port),
-                            remote: Endpoint::new(canonical(id.destination_address), id.destination_port),
+                            local: Endpoint::new(id.source_address, id.source_port).canonical(),
+                            remote: Endpoint::new(id.destination_address, id.destination_port).canonical(),
                             sock: SockRef { inode: u64::from(h.inode), uid: h.uid },
                         });
                         if !dump {
@@ -171,15 +171,9 @@ fn family(a: IpAddr) -> u8 {
     if a.is_ipv4() { AF_INET } else { AF_INET6 }
 }
 
-/// IPv4-mapped IPv6 addresses as plain IPv4.
-pub fn canonical(a: IpAddr) -> IpAddr {
-    a.to_canonical()
-}
-
 /// Both ends in one family: an IPv4 end paired with an IPv6 one is mapped.
 fn same_family(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
-    let a = Endpoint::new(canonical(a.addr), a.port);
-    let b = Endpoint::new(canonical(b.addr), b.port);
+    let (a, b) = (a.canonical(), b.canonical());
     match (a.addr, b.addr) {
         (IpAddr::V4(x), IpAddr::V6(_)) => (Endpoint::new(IpAddr::V6(x.to_ipv6_mapped()), a.port), b),
         (IpAddr::V6(_), IpAddr::V4(y)) => (a, Endpoint::new(IpAddr::V6(y.to_ipv6_mapped()), b.port)),

@@ -43,6 +43,11 @@ impl Endpoint {
         Endpoint { addr, port }
     }
 
+    /// The same endpoint with an IPv4-mapped IPv6 address as plain IPv4.
+    pub fn canonical(self) -> Self {
+        Endpoint { addr: self.addr.to_canonical(), port: self.port }
+    }
+
     /// `10.0.0.5:51234`, `[fd00::1]:443`, or the bare address for port-less protocols.
     pub fn display(&self, proto: Proto) -> EndpointDisplay {
         EndpointDisplay { ep: *self, with_port: proto.has_ports() }
