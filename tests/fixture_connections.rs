@@ -6,18 +6,6 @@ mod common;
 
 use common::*;
 use serde_json::Value;
-use std::path::Path;
-
-fn expected() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected.json");
-    serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("expected.json parses")
-}
-
-fn records(file: &str) -> Vec<Value> {
-    let run = run_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file), &[]);
-    assert!(run.status.success(), "{file}: {}", run.stderr);
-    run.records
-}
 
 fn of<'a>(recs: &'a [Value], proto: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["proto"] == proto).collect()
@@ -25,9 +13,9 @@ fn of<'a>(recs: &'a [Value], proto: &str) -> Vec<&'a Value> {
 
 #[test]
 fn tcp_connection_counts_and_roles() {
-    for (file, exp) in expected().as_object().expect("object") {
+    for (file, exp) in fixture_expected().as_object().expect("object") {
         let Some(n) = exp["tcp_connections"].as_u64() else { continue };
-        let recs = records(file);
+        let recs = fixture_records(file);
         let tcp = of(&recs, "tcp");
         assert_eq!(tcp.len() as u64, n, "{file}: {tcp:#?}");
         for r in tcp {
@@ -43,9 +31,9 @@ fn tcp_connection_counts_and_roles() {
 
 #[test]
 fn udp_conversations_are_per_query() {
-    for (file, exp) in expected().as_object().expect("object") {
+    for (file, exp) in fixture_expected().as_object().expect("object") {
         let Some(n) = exp["udp_conversations"].as_u64() else { continue };
-        let recs = records(file);
+        let recs = fixture_records(file);
         let udp: Vec<_> = of(&recs, "udp")
             .into_iter()
             .filter(|r| !r["remote"].as_str().unwrap_or_default().contains("ff02"))
@@ -56,8 +44,8 @@ fn udp_conversations_are_per_query() {
 
 #[test]
 fn ping_counts() {
-    let exp = &expected()["ping.pcap"]["icmp_echo_by_proto"];
-    let recs = records("ping.pcap");
+    let exp = &fixture_expected()["ping.pcap"]["icmp_echo_by_proto"];
+    let recs = fixture_records("ping.pcap");
     for proto in ["icmp", "icmpv6"] {
         let n = exp[proto].as_u64().expect("count");
         let echo: Vec<_> = of(&recs, proto).into_iter().filter(|r| r["state"] == "ECHO_REPLY").collect();
@@ -65,7 +53,7 @@ fn ping_counts() {
         assert_eq!((echo[0]["tx_packets"].as_u64(), echo[0]["rx_packets"].as_u64()), (Some(n), Some(n)));
     }
     // RST: the refused connection is one SYN out and one RST/ACK in.
-    let rst = records("tcp_rst.pcap");
+    let rst = fixture_records("tcp_rst.pcap");
     let refused: Vec<_> = rst.iter().filter(|r| r["remote"].as_str().is_some_and(|s| s.ends_with(":81"))).collect();
     assert_eq!(refused.len(), 1);
     assert_eq!((refused[0]["state"].as_str(), refused[0]["tx_packets"].as_u64()), (Some("CLOSED"), Some(1)));
@@ -73,8 +61,8 @@ fn ping_counts() {
 
 #[test]
 fn arp_counts() {
-    let exp = &expected()["arp.pcap"]["arp"];
-    let recs = records("arp.pcap");
+    let exp = &fixture_expected()["arp.pcap"]["arp"];
+    let recs = fixture_records("arp.pcap");
     let arp = of(&recs, "arp");
     assert_eq!(arp.len(), 1, "{arp:#?}");
     assert_eq!(arp[0]["local"], exp["from"]);

@@ -6,19 +6,27 @@ mod common;
 
 use common::*;
 use serde_json::{Value, json};
-use std::path::Path;
-
-fn expected() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected.json");
-    serde_json::from_str(&std::fs::read_to_string(p).expect("expected.json")).expect("expected.json parses")
-}
 
 fn apps(file: &str, protocol: &str) -> Vec<Value> {
-    let run = run_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(file), &[]);
-    assert!(run.status.success(), "{file}: {}", run.stderr);
-    let mut v: Vec<Value> = run.records.into_iter().filter(|r| r["app"]["protocol"] == protocol).collect();
+    let mut v: Vec<Value> = fixture_records(file).into_iter().filter(|r| r["app"]["protocol"] == protocol).collect();
     v.sort_by_key(|r| r["first_seen"].as_f64().map(|f| (f * 1e6) as u64));
     v
+}
+
+/// For every fixture with expectations of `kind` (at least `min` fixtures):
+/// its records of `protocol`, as many as expected, each checked by `check`
+/// against its expectation (in first-seen order).
+fn check_cases(kind: &str, protocol: &str, min: usize, check: impl Fn(&str, &Value, &Value)) {
+    let exp = fixture_expected();
+    let all = cases(&exp, kind);
+    assert!(all.len() >= min, "fixtures missing");
+    for (file, want) in all {
+        let got = apps(file, protocol);
+        assert_eq!(got.len(), want.len(), "{file}: {got:#?}");
+        for (g, w) in got.iter().zip(want) {
+            check(file, g, w);
+        }
+    }
 }
 
 /// Every fixture, with the expectations of one kind.
@@ -28,62 +36,41 @@ fn cases<'a>(exp: &'a Value, kind: &str) -> Vec<(&'a str, &'a Vec<Value>)> {
 
 #[test]
 fn http_requests() {
-    let exp = expected();
-    let all = cases(&exp, "http");
-    assert!(all.len() >= 3, "fixtures missing");
-    for (file, want) in all {
-        let got = apps(file, "HTTP");
-        assert_eq!(got.len(), want.len(), "{file}: {got:#?}");
-        for (g, w) in got.iter().zip(want) {
-            for k in ["host", "method", "path", "user_agent"] {
-                assert_eq!(g["app"][k], w[k], "{file} {k}");
-            }
+    check_cases("http", "HTTP", 3, |file, g, w| {
+        for k in ["host", "method", "path", "user_agent"] {
+            assert_eq!(g["app"][k], w[k], "{file} {k}");
         }
-    }
+    });
 }
 
 #[test]
 fn tls_client_hellos() {
-    let exp = expected();
-    let all = cases(&exp, "tls");
-    assert!(all.len() >= 4, "fixtures missing");
-    for (file, want) in all {
-        let got = apps(file, "TLS");
-        assert_eq!(got.len(), want.len(), "{file}: {got:#?}");
-        for (g, w) in got.iter().zip(want) {
-            assert_eq!(g["app"]["sni"], w["sni"], "{file}");
-            assert_eq!(g["app"]["alpn"], w["alpn"], "{file}");
-            assert_eq!(g["app"]["version"], w["version"], "{file}");
-            if let Some(port) = w["port"].as_u64() {
-                assert!(g["remote"].as_str().is_some_and(|r| r.ends_with(&format!(":{port}"))), "{file}");
-            }
+    check_cases("tls", "TLS", 4, |file, g, w| {
+        assert_eq!(g["app"]["sni"], w["sni"], "{file}");
+        assert_eq!(g["app"]["alpn"], w["alpn"], "{file}");
+        assert_eq!(g["app"]["version"], w["version"], "{file}");
+        if let Some(port) = w["port"].as_u64() {
+            assert!(g["remote"].as_str().is_some_and(|r| r.ends_with(&format!(":{port}"))), "{file}");
         }
-    }
+    });
 }
 
 #[test]
 fn dns_questions_and_answers() {
-    let exp = expected();
-    let all = cases(&exp, "dns");
-    assert!(all.len() >= 3, "fixtures missing");
-    for (file, want) in all {
-        let got = apps(file, "DNS");
-        assert_eq!(got.len(), want.len(), "{file}: {got:#?}");
-        for (g, w) in got.iter().zip(want) {
-            assert_eq!(g["app"]["queries"], json!([{"name": w["name"], "type": w["type"]}]), "{file}");
-            assert_eq!(g["app"]["answers"], w["answers"], "{file}");
-            assert_eq!(g["app"]["rcode"], w["rcode"], "{file}");
-            // Over UDP the shown state is the DNS one; over TCP the teardown wins.
-            if g["proto"] == "udp" {
-                assert_eq!(g["state"], "DNS_RESPONSE", "{file}");
-            }
+    check_cases("dns", "DNS", 3, |file, g, w| {
+        assert_eq!(g["app"]["queries"], json!([{"name": w["name"], "type": w["type"]}]), "{file}");
+        assert_eq!(g["app"]["answers"], w["answers"], "{file}");
+        assert_eq!(g["app"]["rcode"], w["rcode"], "{file}");
+        // Over UDP the shown state is the DNS one; over TCP the teardown wins.
+        if g["proto"] == "udp" {
+            assert_eq!(g["state"], "DNS_RESPONSE", "{file}");
         }
-    }
+    });
 }
 
 #[test]
 fn ssh_banners() {
-    let exp = &expected()["ssh.pcap"];
+    let exp = &fixture_expected()["ssh.pcap"];
     let got = apps("ssh.pcap", "SSH");
     assert_eq!(got.len(), exp["ssh_sessions"].as_array().expect("sessions").len());
     for g in &got {
@@ -95,29 +82,22 @@ fn ssh_banners() {
 
 #[test]
 fn quic_initials() {
-    let exp = expected();
-    let all = cases(&exp, "quic");
-    assert!(all.len() >= 2, "fixtures missing");
-    for (file, want) in all {
-        let got = apps(file, "QUIC");
-        assert_eq!(got.len(), want.len(), "{file}: {got:#?}");
-        for (g, w) in got.iter().zip(want) {
-            assert_eq!(g["app"]["sni"], w["sni"], "{file}");
-            assert_eq!(g["app"]["alpn"], w["alpn"], "{file}");
-            assert_eq!(g["app"]["version"], "v1", "{file}: {}", w["version"]);
-            match w["close"].as_object() {
-                // A close in an Initial packet is readable without keys.
-                Some(c) => {
-                    assert_eq!(g["app"]["close"]["code"], c["code"], "{file}");
-                    assert_eq!(g["app"]["close"]["reason"], c["reason"], "{file}");
-                    assert_eq!(g["state"], "QUIC_CLOSED", "{file}");
-                }
-                // aioquic's own close travels in a 1-RTT packet: invisible.
-                None => {
-                    assert_eq!(g["app"]["close"], Value::Null, "{file}");
-                    assert_eq!(g["state"], "QUIC_CONNECTED", "{file}");
-                }
+    check_cases("quic", "QUIC", 2, |file, g, w| {
+        assert_eq!(g["app"]["sni"], w["sni"], "{file}");
+        assert_eq!(g["app"]["alpn"], w["alpn"], "{file}");
+        assert_eq!(g["app"]["version"], "v1", "{file}: {}", w["version"]);
+        match w["close"].as_object() {
+            // A close in an Initial packet is readable without keys.
+            Some(c) => {
+                assert_eq!(g["app"]["close"]["code"], c["code"], "{file}");
+                assert_eq!(g["app"]["close"]["reason"], c["reason"], "{file}");
+                assert_eq!(g["state"], "QUIC_CLOSED", "{file}");
+            }
+            // aioquic's own close travels in a 1-RTT packet: invisible.
+            None => {
+                assert_eq!(g["app"]["close"], Value::Null, "{file}");
+                assert_eq!(g["state"], "QUIC_CONNECTED", "{file}");
             }
         }
-    }
+    });
 }

@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::lab::{Lab, tshark_conversations, unavailable};
+use common::lab::{Lab, tshark_conversations, tshark_field, unavailable};
 use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const ECHO: &str = "import socket,sys\n\
@@ -35,10 +34,7 @@ fn export_conversations(path: &Path) -> BTreeMap<ConvKey, (u64, u64)> {
 }
 
 fn frame_count(path: &Path) -> usize {
-    let o = Command::new("tshark").arg("-r").arg(path).args(["-T", "fields", "-e", "frame.number"]).output();
-    let o = o.expect("run tshark");
-    assert!(o.status.success(), "tshark reads {}: {}", path.display(), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).lines().count()
+    tshark_field(path, "frame.number").len()
 }
 
 #[test]

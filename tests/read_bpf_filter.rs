@@ -4,25 +4,15 @@
 
 mod common;
 
-use common::lab::tshark_conversations;
+use common::lab::{missing_tool, tshark_conversations, tshark_field};
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
-
-fn tools_missing() -> Option<&'static str> {
-    ["tcpdump", "tshark"].into_iter().find(|t| {
-        !Command::new("sh").arg("-c").arg(format!("command -v {t}")).output().is_ok_and(|o| o.status.success())
-    })
-}
 
 #[test]
 fn read_filter_matches_tcpdump_and_export_holds_the_same() {
-    if let Some(t) = tools_missing() {
-        eprintln!("note: read BPF test skipped: {t} is not installed (run scripts/install-test-deps.sh)");
+    if let Some(t) = missing_tool(&["tcpdump", "tshark"]) {
+        eprintln!("note: read BPF test skipped: {t}");
         return;
     }
     let dir = std::env::temp_dir().join(format!("rustnet-readbpf-{}", std::process::id()));
@@ -50,10 +40,7 @@ fn read_filter_matches_tcpdump_and_export_holds_the_same() {
         assert!(run.status.success(), "{file} {expr}: {}", run.stderr);
         assert_eq!(record_conversations(&run.records), want, "{file} {expr}: rustnet vs tcpdump");
         assert_eq!(tshark_conversations(&export), want, "{file} {expr}: export vs tcpdump");
-        let frames = |p: &Path| {
-            let o = Command::new("tshark").arg("-r").arg(p).args(["-T", "fields", "-e", "frame.len"]).output();
-            String::from_utf8_lossy(&o.expect("run tshark").stdout).lines().map(str::to_string).collect::<Vec<_>>()
-        };
+        let frames = |p: &Path| tshark_field(p, "frame.len");
         assert_eq!(frames(&export), frames(&reference), "{file} {expr}: same frames in the same order");
     }
     assert!(nonempty >= 5, "the cases select packets");

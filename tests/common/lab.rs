@@ -25,13 +25,24 @@ pub fn unavailable(tools: &[&str]) -> Option<String> {
     if unsafe { libc::geteuid() } != 0 {
         return Some("not root".into());
     }
-    for t in tools.iter().chain(&["ip"]) {
+    missing_tool(&[tools, &["ip"]].concat())
+}
+
+/// The first of `tools` not installed, said so; None if all are.
+pub fn missing_tool(tools: &[&str]) -> Option<String> {
+    tools.iter().find_map(|t| {
         let found = Command::new("sh").arg("-c").arg(format!("command -v {t}")).output();
-        if !found.is_ok_and(|o| o.status.success()) {
-            return Some(format!("{t} is not installed (run scripts/install-test-deps.sh)"));
-        }
-    }
-    None
+        (!found.is_ok_and(|o| o.status.success()))
+            .then(|| format!("{t} is not installed (run scripts/install-test-deps.sh)"))
+    })
+}
+
+/// One field of every frame of a capture, per tshark (`-T fields -e FIELD`).
+pub fn tshark_field(pcap: &Path, field: &str) -> Vec<String> {
+    let o = Command::new("tshark").arg("-r").arg(pcap).args(["-T", "fields", "-e", field]).output();
+    let o = o.expect("run tshark");
+    assert!(o.status.success(), "tshark reads {}: {}", pcap.display(), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect()
 }
 
 impl Lab {

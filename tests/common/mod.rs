@@ -51,6 +51,24 @@ pub fn run_json(file: &Path, extra: &[&str]) -> Run {
     Run { records, status: out.status, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
 }
 
+/// Our own capture `name` in tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// What the fixtures' clients were told to do (tests/fixtures/expected.json).
+pub fn fixture_expected() -> Value {
+    let text = std::fs::read_to_string(fixture("expected.json")).expect("expected.json");
+    serde_json::from_str(&text).expect("expected.json parses")
+}
+
+/// `rustnet --read` of fixture `file`: its records (the run must succeed).
+pub fn fixture_records(file: &str) -> Vec<Value> {
+    let run = run_json(&fixture(file), &[]);
+    assert!(run.status.success(), "{file}: {}", run.stderr);
+    run.records
+}
+
 /// Splits "1.2.3.4:80" / "[::1]:80" into (address, port).
 pub fn split_endpoint(s: &str) -> (String, u16) {
     if let Some(rest) = s.strip_prefix('[') {
