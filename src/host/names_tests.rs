@@ -9,6 +9,12 @@ fn ans(name: &str, rtype: &str, data: &str) -> DnsAnswer {
     DnsAnswer { name: name.into(), rtype: rtype.into(), data: data.into() }
 }
 
+/// A NOERROR response to an A query for `query` (none if None).
+fn response(query: Option<&str>, answers: Vec<DnsAnswer>) -> DnsInfo {
+    let queries = query.map(|q| DnsQuestion { name: q.into(), qtype: "A".into() }).into_iter().collect();
+    DnsInfo { queries, answers, rcode: Some("NOERROR".into()) }
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("test address")
 }
@@ -17,16 +23,15 @@ fn ip(s: &str) -> IpAddr {
 /// `www.example.test CNAME edge.cdn.test`, `edge.cdn.test CNAME e1.cdn.test`,
 /// `e1.cdn.test A 192.0.2.10 / AAAA 2001:db8::10`.
 fn cname_chain() -> DnsInfo {
-    DnsInfo {
-        queries: vec![DnsQuestion { name: "www.example.test".into(), qtype: "A".into() }],
-        answers: vec![
+    response(
+        Some("www.example.test"),
+        vec![
             ans("www.example.test", "CNAME", "edge.cdn.test"),
             ans("edge.cdn.test", "CNAME", "e1.cdn.test."),
             ans("e1.cdn.test", "A", "192.0.2.10"),
             ans("E1.cdn.test", "AAAA", "2001:db8::10"),
         ],
-        rcode: Some("NOERROR".into()),
-    }
+    )
 }
 
 #[test]
@@ -51,16 +56,15 @@ fn answer_without_matching_question_keeps_its_own_name() {
 
 #[test]
 fn cname_loop_and_bad_data_do_not_hang_or_panic() {
-    let d = DnsInfo {
-        queries: vec![DnsQuestion { name: "x.test".into(), qtype: "A".into() }],
-        answers: vec![
+    let d = response(
+        Some("x.test"),
+        vec![
             ans("a.test", "CNAME", "b.test"),
             ans("b.test", "CNAME", "a.test"),
             ans("b.test", "A", "not-an-address"),
             ans("a.test", "A", "192.0.2.7"),
         ],
-        rcode: Some("NOERROR".into()),
-    };
+    );
     let c = NameCache::new(false);
     c.learn_from_dns(&d);
     let n = c.get(&ip("192.0.2.7")).expect("a name for the valid record");
