@@ -106,10 +106,6 @@ impl Engine {
         self
     }
 
-    pub fn config(&self) -> &Config {
-        &self.cfg
-    }
-
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -169,15 +165,8 @@ impl Engine {
         let now = self.now;
         self.next_sweep = now + SWEEP_EVERY;
         let t = &self.cfg.timeouts;
-        let finished = &mut self.finished;
-        self.table.map.retain(|_, e| {
-            let idle = now.since(e.conn.last_seen);
-            let keep = idle < t.idle_limit(e.conn.state);
-            if !keep {
-                finished.push(e.conn.clone());
-            }
-            keep
-        });
+        let ended = self.table.map.extract_if(|_, e| now.since(e.conn.last_seen) >= t.idle_limit(e.conn.state));
+        self.finished.extend(ended.map(|(_, e)| e.conn));
         self.stats.orphan_fragments += self.frags.sweep(now);
     }
 
@@ -193,8 +182,8 @@ impl Engine {
         let (proto, src, dst) = match endpoints(&pkt) {
             Some(x) => x,
             None => {
-                if let L4::Fragment { proto } = pkt.l4 {
-                    return self.later_fragment(&pkt, proto, ts, wire_len);
+                if let L4::Fragment { .. } = pkt.l4 {
+                    return self.later_fragment(&pkt, ts, wire_len);
                 }
                 self.stats.other_ip += 1;
                 return;
@@ -202,7 +191,7 @@ impl Engine {
         };
         let key = FlowKey::new(proto, src, dst);
         let early = match pkt.frag {
-            Some(f) if f.first => self.frags.first(datagram(&pkt, ip_proto(proto), f.id), key, ts),
+            Some(f) if f.first => self.frags.first(datagram(&pkt, f.proto, f.id), key, ts),
             _ => None,
         };
         // One lookup for packets of known flows (the common case).
@@ -212,10 +201,8 @@ impl Engine {
             let from_local = e.conn.local == src;
             return account(e, &pkt, early, from_local, ts, wire_len);
         }
-        let from_local = self.create(key, &pkt, src, dst, ts);
-        if let Some(e) = self.table.map.get_mut(&key) {
-            account(e, &pkt, early, from_local, ts, wire_len);
-        }
+        let (e, from_local) = self.create(key, &pkt, src, dst, ts);
+        account(e, &pkt, early, from_local, ts, wire_len);
     }
 
     fn count_error(&mut self, e: ParseError) {
@@ -231,9 +218,9 @@ impl Engine {
         }
     }
 
-    fn later_fragment(&mut self, pkt: &Packet<'_>, proto: u8, ts: Timestamp, wire_len: u32) {
+    fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32) {
         let Some(f) = pkt.frag else { return };
-        let Some(key) = self.frags.later(datagram(pkt, proto, f.id), ts, wire_len) else {
+        let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len) else {
             return;
         };
         if let Some(e) = self.table.map.get_mut(&key) {
@@ -242,10 +229,16 @@ impl Engine {
         }
     }
 
-    /// Finds or creates the connection; returns whether the packet is from its local side.
     /// Creates the connection (ending a closed one on the same key); returns
-    /// whether the packet is from its local side.
-    fn create(&mut self, key: FlowKey, pkt: &Packet<'_>, src: Endpoint, dst: Endpoint, ts: Timestamp) -> bool {
+    /// it and whether the packet is from its local side.
+    fn create(
+        &mut self,
+        key: FlowKey,
+        pkt: &Packet<'_>,
+        src: Endpoint,
+        dst: Endpoint,
+        ts: Timestamp,
+    ) -> (&mut Entry, bool) {
         // Port reuse: a fresh SYN after the old connection closed.
         if let Some(old) = self.table.map.remove(&key) {
             self.finished.push(old.conn);
@@ -256,14 +249,13 @@ impl Engine {
         let id = self.next_id;
         self.next_id += self.id_step;
         let initial = initial_state(key.proto);
-        let mut conn = Connection::new(id, key, local, remote, ts, initial);
-        conn.first_seen = ts;
+        let conn = Connection::new(id, key, local, remote, ts, initial);
         let dpi = (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::new()));
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
-        self.table.map.insert(key, Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None }));
-        src_is_local
+        let entry = Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None });
+        (self.table.map.entry(key).insert_entry(entry).into_mut(), src_is_local)
     }
 
     /// DESIGN.md's rule: live, the end with a local address; otherwise the
@@ -306,16 +298,6 @@ fn icmp_state(v6: bool, t: u8) -> State {
     }
 }
 
-fn ip_proto(p: Proto) -> u8 {
-    match p {
-        Proto::Tcp => 6,
-        Proto::Udp => 17,
-        Proto::Icmp => 1,
-        Proto::Icmpv6 => 58,
-        Proto::Arp => 0,
-    }
-}
-
 fn datagram(p: &Packet<'_>, proto: u8, id: u32) -> DatagramId {
     (p.src, p.dst, proto, id)
 }
@@ -355,14 +337,7 @@ fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
 /// Counts a packet (and fragments that came before it) and updates state.
 fn account(e: &mut Entry, p: &Packet<'_>, early: Option<Pending>, from_local: bool, ts: Timestamp, wire_len: u32) {
     if let Some(f) = early {
-        let c = &mut e.conn;
-        if from_local {
-            c.tx_packets += f.packets;
-            c.tx_bytes += f.bytes;
-        } else {
-            c.rx_packets += f.packets;
-            c.rx_bytes += f.bytes;
-        }
+        e.conn.add(from_local, f.packets, f.bytes);
     }
     e.conn.count(ts, from_local, wire_len);
     update_state(e, p, from_local);
@@ -417,7 +392,7 @@ fn shown_state(e: &Entry) -> State {
         Proto::Tcp => {
             let t = e.tcp.state();
             match e.app_state {
-                Some(a) if !t.is_tcp_closing() && t == State::Established => a,
+                Some(a) if t == State::Established => a,
                 _ => t,
             }
         }

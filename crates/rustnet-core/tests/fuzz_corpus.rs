@@ -11,7 +11,7 @@ fn replay(target: &str, f: fn(&[u8])) {
     for e in entries.flatten() {
         let data = std::fs::read(e.path()).expect("corpus file readable");
         f(&data);
-        // Every prefix too: truncated input is the commonest malformation.
+        // About 16 prefixes too: truncated input is the commonest malformation.
         for cut in (0..data.len()).step_by(data.len() / 16 + 1) {
             f(&data[..cut]);
         }

@@ -89,14 +89,19 @@ impl Connection {
         self.rate.rates(now)
     }
 
-    pub(crate) fn count(&mut self, ts: Timestamp, from_local: bool, bytes: u32) {
+    /// Adds packets and bytes to one direction's counters.
+    pub(crate) fn add(&mut self, from_local: bool, packets: u64, bytes: u64) {
         if from_local {
-            self.tx_packets += 1;
-            self.tx_bytes += u64::from(bytes);
+            self.tx_packets += packets;
+            self.tx_bytes += bytes;
         } else {
-            self.rx_packets += 1;
-            self.rx_bytes += u64::from(bytes);
+            self.rx_packets += packets;
+            self.rx_bytes += bytes;
         }
+    }
+
+    pub(crate) fn count(&mut self, ts: Timestamp, from_local: bool, bytes: u32) {
+        self.add(from_local, 1, u64::from(bytes));
         if ts > self.last_seen {
             self.last_seen = ts;
         }

@@ -18,4 +18,4 @@ pub use rate::RateMeter;
 pub(crate) use services::all_service_names;
 pub use services::{is_service_port, service_name};
 pub use state::State;
-pub use tcp::TcpTracker;
+pub(crate) use tcp::TcpTracker;

@@ -57,14 +57,6 @@ states! {
     ArpReply => "ARP_REPLY",
 }
 
-impl State {
-    /// TCP teardown states, which win over any application state.
-    pub fn is_tcp_closing(self) -> bool {
-        use State::*;
-        matches!(self, FinWait1 | FinWait2 | TimeWait | CloseWait | LastAck | Closing | Closed)
-    }
-}
-
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -20,8 +20,8 @@ pub struct TcpTracker {
 }
 
 impl TcpTracker {
-    /// A tracker for a connection whose first seen segment has `flags`.
-    /// Without a SYN the connection was picked up mid-stream: ESTABLISHED.
+    /// A tracker for a new connection: ESTABLISHED until its first segment
+    /// says otherwise (without a SYN it was picked up mid-stream).
     pub fn new() -> Self {
         TcpTracker { state: State::Established, local_fin_end: None, remote_fin_end: None }
     }
@@ -104,12 +104,6 @@ impl TcpTracker {
                 s => s,
             };
         }
-    }
-}
-
-impl Default for TcpTracker {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -13,7 +13,6 @@ pub mod tcp_flags {
     pub const FIN: u8 = 0x01;
     pub const SYN: u8 = 0x02;
     pub const RST: u8 = 0x04;
-    pub const PSH: u8 = 0x08;
     pub const ACK: u8 = 0x10;
 }
 
@@ -60,6 +59,8 @@ pub struct Frag {
     pub id: u32,
     /// Offset zero: carries the transport header.
     pub first: bool,
+    /// The IP protocol number of the datagram (part of its identity).
+    pub proto: u8,
 }
 
 /// A parsed packet: addresses, transport content, fragmentation.
@@ -108,9 +109,8 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
         }
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
-            let frag = ip
-                .is_payload_fragmented()
-                .then(|| Frag { id: u32::from(h.identification()), first: h.fragments_offset().value() == 0 });
+            let frag =
+                ip.is_payload_fragmented().then(|| (u32::from(h.identification()), h.fragments_offset().value() == 0));
             (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip.payload(), frag)
         }
         LaxNetSlice::Ipv6(ip) => {
@@ -118,7 +118,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
             let frag = if ip.is_payload_fragmented() {
                 ip.extensions().clone().into_iter().find_map(|e| match e {
                     etherparse::Ipv6ExtensionSlice::Fragment(f) => {
-                        Some(Frag { id: f.identification(), first: f.fragment_offset().value() == 0 })
+                        Some((f.identification(), f.fragment_offset().value() == 0))
                     }
                     _ => None,
                 })
@@ -129,7 +129,8 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
         }
     };
     let proto = payload.ip_number;
-    if let Some(f) = frag {
+    if let Some((id, first)) = frag {
+        let f = Frag { id, first, proto: proto.0 };
         let l4 = if f.first { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
         return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None });
     }
@@ -155,11 +156,11 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
         }
         Some(TransportSlice::Icmpv4(i)) => {
             let (t, c) = (i.type_u8(), i.code_u8());
-            L4::Icmp { v6: false, icmp_type: t, code: c, echo_id: icmp_echo_id(t == 0 || t == 8, i.slice()) }
+            L4::Icmp { v6: false, icmp_type: t, code: c, echo_id: icmp_echo_id(is_echo(false, t), i.slice()) }
         }
         Some(TransportSlice::Icmpv6(i)) => {
             let (t, c) = (i.type_u8(), i.code_u8());
-            L4::Icmp { v6: true, icmp_type: t, code: c, echo_id: icmp_echo_id(t == 128 || t == 129, i.slice()) }
+            L4::Icmp { v6: true, icmp_type: t, code: c, echo_id: icmp_echo_id(is_echo(true, t), i.slice()) }
         }
         _ => transport_fallback(proto, payload.payload)?,
     };
@@ -169,6 +170,11 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
 /// The 13th byte of a TCP header holds the classic flags.
 fn tcp_flag_byte(tcp_header: &[u8]) -> u8 {
     tcp_header.get(13).copied().unwrap_or(0)
+}
+
+/// Echo request or reply (ICMP 8/0, ICMPv6 128/129).
+fn is_echo(v6: bool, t: u8) -> bool {
+    if v6 { t == 128 || t == 129 } else { t == 0 || t == 8 }
 }
 
 fn icmp_echo_id(is_echo: bool, icmp: &[u8]) -> Option<u16> {
@@ -205,13 +211,17 @@ fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
         (ip_number::UDP, Some((sport, dport))) => L4::Udp { sport, dport, payload: &[] },
         (ip_number::TCP, Some((sport, dport))) => {
             let be32 = |at: usize| d.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            L4::Tcp { sport, dport, seq: be32(4), ack: be32(8), flags: d.get(13).copied().unwrap_or(0), payload: &[] }
+            L4::Tcp { sport, dport, seq: be32(4), ack: be32(8), flags: tcp_flag_byte(d), payload: &[] }
         }
         (ip_number::ICMP, _) | (ip_number::IPV6_ICMP, _) => {
             let t = d.first().copied().unwrap_or(0);
             let v6 = proto == ip_number::IPV6_ICMP;
-            let echo = if v6 { t == 128 || t == 129 } else { t == 0 || t == 8 };
-            L4::Icmp { v6, icmp_type: t, code: d.get(1).copied().unwrap_or(0), echo_id: icmp_echo_id(echo, d) }
+            L4::Icmp {
+                v6,
+                icmp_type: t,
+                code: d.get(1).copied().unwrap_or(0),
+                echo_id: icmp_echo_id(is_echo(v6, t), d),
+            }
         }
         _ => L4::Other { proto: proto.0 },
     }
@@ -258,11 +268,12 @@ mod tests {
         let p = parse(LinkType::Ethernet, &f).unwrap();
         assert_eq!(p.src, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
         assert_eq!(p.l4, L4::Udp { sport: 5353, dport: 53, payload: b"hello" });
-        assert_eq!(flow_hash(LinkType::Ethernet, &f), {
-            let mut g = f.clone();
-            g.swap(26, 30); // swap first octets of src/dst
-            flow_hash(LinkType::Ethernet, &g)
-        });
+        // The reverse direction (10.0.0.2 → 10.0.0.1: the addresses' last
+        // octets swapped) hashes alike: both directions go to one worker.
+        let mut g = f.clone();
+        g.swap(29, 33);
+        assert_ne!(g, f);
+        assert_eq!(flow_hash(LinkType::Ethernet, &f), flow_hash(LinkType::Ethernet, &g));
     }
 
     #[test]
