@@ -1,7 +1,6 @@
 use anyhow::Context;
 use clap::Parser;
 use crossbeam_channel::bounded;
-use rustnet::capture::bpf::BpfError;
 use rustnet::capture::export::Exporter;
 use rustnet::capture::open::{file_filter, open_source};
 use rustnet::capture::tap::Tap;
@@ -68,7 +67,7 @@ fn run() -> anyhow::Result<i32> {
                     Ok(f) => tap.filter = Some(f),
                     Err(e) => {
                         eprintln!("rustnet: {e}");
-                        return Ok(if matches!(e, BpfError::Syntax(_)) { 2 } else { 1 });
+                        return Ok(e.exit_code());
                     }
                 }
             }
@@ -144,7 +143,7 @@ fn run() -> anyhow::Result<i32> {
     }
     // Bounded: a slow stdout slows the workers instead of growing memory.
     let (rec_tx, rec_rx) = bounded(16);
-    let pipeline = Pipeline::start(&cfg, enrich, rec_tx);
+    let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));
     let disp = pipeline.dispatcher(cfg.live);
     let counters = Arc::new(SourceCounters::default());
     let (stop_src, counters_src) = (stop.clone(), counters.clone());
@@ -154,7 +153,7 @@ fn run() -> anyhow::Result<i32> {
         (None, Some(path)) => source::run_file(path, disp, stop_src, tap),
         (None, None) => SourceEnd::Failed("no packet source".into()),
     })?;
-    let stats = output::write_json_lines(rec_rx, &timeouts, workers)?;
+    let stats = output::write_json_lines(rec_rx, &timeouts)?;
     pipeline.join();
     let end = capture.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
     stop.store(true, Ordering::Relaxed);
@@ -164,10 +163,7 @@ fn run() -> anyhow::Result<i32> {
             stats.unknown_link, stats.unknown_link_types
         );
     }
-    let drops = counters.kernel_drops.load(Ordering::Relaxed);
-    if drops > 0 {
-        eprintln!("rustnet: warning: the kernel dropped {drops} packets (capture ring full)");
-    }
+    source::warn_kernel_drops(&counters);
     log::info!("done: {stats:?}");
     if let Some(h) = &host {
         let st = h.procs.stats();
@@ -187,17 +183,7 @@ fn run() -> anyhow::Result<i32> {
             q(&|x| st.request_lag_quantile(x)),
         );
     }
-    match end {
-        SourceEnd::Done => Ok(0),
-        SourceEnd::Damaged(e) => {
-            eprintln!("rustnet: warning: {e}");
-            Ok(0)
-        }
-        SourceEnd::Failed(e) => {
-            eprintln!("rustnet: {e}");
-            Ok(1)
-        }
-    }
+    Ok(end.report())
 }
 
 /// min(cores, 4), as DESIGN.md says.

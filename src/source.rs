@@ -22,11 +22,46 @@ pub enum SourceEnd {
     Failed(String),
 }
 
+impl From<Result<u64, FileError>> for SourceEnd {
+    /// How reading a capture file ended.
+    fn from(r: Result<u64, FileError>) -> Self {
+        match r {
+            Ok(_) => SourceEnd::Done,
+            Err(e @ FileError::Corrupt { .. }) => SourceEnd::Damaged(e),
+            Err(e) => SourceEnd::Failed(e.to_string()),
+        }
+    }
+}
+
+impl SourceEnd {
+    /// Tells the user how the capture ended (on stderr); returns the exit code.
+    pub fn report(self) -> i32 {
+        match self {
+            SourceEnd::Done => 0,
+            SourceEnd::Damaged(e) => {
+                eprintln!("rustnet: warning: {e}");
+                0
+            }
+            SourceEnd::Failed(e) => {
+                eprintln!("rustnet: {e}");
+                1
+            }
+        }
+    }
+}
+
+/// Warns on stderr if the kernel dropped packets.
+pub fn warn_kernel_drops(counters: &SourceCounters) {
+    let drops = counters.kernel_drops.load(Ordering::Relaxed);
+    if drops > 0 {
+        eprintln!("rustnet: warning: the kernel dropped {drops} packets (capture ring full)");
+    }
+}
+
 /// Counters the capture side shares with the UI.
 #[derive(Debug, Default)]
 pub struct SourceCounters {
     pub kernel_drops: AtomicU64,
-    pub kernel_packets: AtomicU64,
     /// Set when the capture has ended (duration, error or stop).
     pub done: AtomicBool,
 }
@@ -44,11 +79,7 @@ pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut 
     });
     disp.finish();
     tap.finish();
-    match r {
-        Ok(_) => SourceEnd::Done,
-        Err(e @ FileError::Corrupt { .. }) => SourceEnd::Damaged(e),
-        Err(e) => SourceEnd::Failed(e.to_string()),
-    }
+    r.into()
 }
 
 fn wall_clock() -> Timestamp {
@@ -87,12 +118,10 @@ pub fn run_live(
             disp.advance(wall_clock());
             let k = cap.stats();
             counters.kernel_drops.store(k.drops, Ordering::Relaxed);
-            counters.kernel_packets.store(k.packets, Ordering::Relaxed);
         }
     }
     let k = cap.stats();
     counters.kernel_drops.store(k.drops, Ordering::Relaxed);
-    counters.kernel_packets.store(k.packets, Ordering::Relaxed);
     if k.drops > 0 {
         log::warn!("kernel dropped {} of {} packets", k.drops, k.packets);
     }

@@ -2,7 +2,8 @@
 //! capture, driven by keys; the screen is checked after each step, and the
 //! process must exit after `q q`. Skipped (with a note) without tmux or corpus.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -65,13 +66,12 @@ fn tmux_available() -> bool {
 }
 
 fn truth(path: &std::path::Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path.with_extension("pcap.json")).expect("truth JSON beside the capture");
-    serde_json::from_str(&text).expect("truth JSON parses")
+    common::truth(path).expect("truth JSON beside the capture")
 }
 
 #[test]
 fn tui_reads_file_filters_details_help_and_quits() {
-    let Some(dir) = std::env::var_os("RUSTNET_CORPUS").map(PathBuf::from) else {
+    let Some(dir) = common::corpus_dir() else {
         eprintln!("note: RUSTNET_CORPUS is not set; skipping the TUI end-to-end test");
         return;
     };

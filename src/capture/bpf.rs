@@ -30,6 +30,16 @@ pub enum BpfError {
     NoLibpcap(String),
 }
 
+impl BpfError {
+    /// Exit code: 2 for a bad filter expression (usage), else 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BpfError::Syntax(_) => 2,
+            BpfError::NoLibpcap(_) => 1,
+        }
+    }
+}
+
 impl fmt::Display for BpfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

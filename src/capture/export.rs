@@ -4,12 +4,12 @@
 //! full is dropped and counted.
 
 use super::Packet;
-use crossbeam_channel::{Sender, TrySendError, bounded};
+use crate::pipeline::Batch;
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
-use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -25,20 +25,6 @@ const BATCH_BYTES: usize = 1 << 20;
 /// Batches in flight: up to ~64 MiB buffered before packets are dropped.
 const QUEUE: usize = 64;
 
-struct Record {
-    ts: Timestamp,
-    wire_len: u32,
-    link: LinkType,
-    start: usize,
-    len: usize,
-}
-
-#[derive(Default)]
-struct Batch {
-    data: Vec<u8>,
-    recs: Vec<Record>,
-}
-
 /// What the export did, at the end.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExportStats {
@@ -53,6 +39,8 @@ pub struct ExportStats {
 pub struct Exporter {
     tx: Option<Sender<Batch>>,
     batch: Batch,
+    /// Written batches coming back for reuse.
+    free: Receiver<Batch>,
     dropped: u64,
     /// Wait for the writer instead of dropping (capture files: no packet is lost by waiting).
     blocking: bool,
@@ -68,15 +56,18 @@ impl Exporter {
         let out = BufWriter::with_capacity(1 << 20, file);
         let writer = PcapNgWriter::new(out).map_err(std::io::Error::other)?;
         let (tx, rx) = bounded::<Batch>(QUEUE);
+        let (free_tx, free_rx) = bounded::<Batch>(QUEUE);
         let name = iface.map(str::to_string);
         let writer = std::thread::Builder::new().name("pcap-export".into()).spawn(move || {
             let mut w = Writer { out: writer, ifaces: HashMap::new(), name, written: 0 };
             let mut error = None;
-            for batch in rx {
+            for mut batch in rx {
                 if let Err(e) = w.write(&batch) {
                     error = Some(e);
                     break;
                 }
+                batch.clear();
+                let _ = free_tx.try_send(batch);
             }
             // Dropping the receiver makes later sends fail: counted as drops.
             if error.is_none()
@@ -86,22 +77,27 @@ impl Exporter {
             }
             (w.written, error)
         })?;
-        Ok(Exporter { tx: Some(tx), batch: Batch::default(), dropped: 0, blocking, writer: Some(writer) })
+        Ok(Exporter {
+            tx: Some(tx),
+            batch: Batch::default(),
+            free: free_rx,
+            dropped: 0,
+            blocking,
+            writer: Some(writer),
+        })
     }
 
     /// Queues one packet (copied).
     pub fn push(&mut self, p: &Packet<'_>) {
-        let start = self.batch.data.len();
-        self.batch.data.extend_from_slice(p.data);
-        self.batch.recs.push(Record { ts: p.ts, wire_len: p.wire_len, link: p.link, start, len: p.data.len() });
-        if self.batch.recs.len() >= BATCH_PACKETS || self.batch.data.len() >= BATCH_BYTES {
+        self.batch.push(p);
+        if self.batch.len() >= BATCH_PACKETS || self.batch.bytes() >= BATCH_BYTES {
             self.flush();
         }
     }
 
     /// Hands the pending batch to the writer without waiting.
     pub fn flush(&mut self) {
-        if self.batch.recs.is_empty() {
+        if self.batch.is_empty() {
             return;
         }
         let batch = std::mem::take(&mut self.batch);
@@ -112,13 +108,13 @@ impl Exporter {
             tx.try_send(batch)
         };
         match sent {
-            Ok(()) => {}
-            Err(TrySendError::Full(b) | TrySendError::Disconnected(b)) => {
-                self.dropped += b.recs.len() as u64;
+            // Reuse a written batch's allocation when one has come back.
+            Ok(()) => self.batch = self.free.try_recv().unwrap_or_default(),
+            Err(TrySendError::Full(mut b) | TrySendError::Disconnected(mut b)) => {
+                self.dropped += b.len() as u64;
                 // Reuse the allocation for the next batch.
-                self.batch = Batch { data: b.data, recs: b.recs };
-                self.batch.data.clear();
-                self.batch.recs.clear();
+                b.clear();
+                self.batch = b;
             }
         }
     }
@@ -132,9 +128,9 @@ impl Exporter {
     fn finish_inner(&mut self) -> ExportStats {
         let batch = std::mem::take(&mut self.batch);
         if let Some(tx) = self.tx.take()
-            && !batch.recs.is_empty()
+            && !batch.is_empty()
         {
-            let n = batch.recs.len() as u64;
+            let n = batch.len() as u64;
             if tx.send_timeout(batch, Duration::from_secs(10)).is_err() {
                 self.dropped += n;
             }
@@ -166,15 +162,14 @@ struct Writer {
 
 impl Writer {
     fn write(&mut self, b: &Batch) -> Result<(), String> {
-        for r in &b.recs {
-            let id = self.interface(r.link)?;
-            let data = b.data.get(r.start..r.start + r.len).unwrap_or_default();
+        for p in b.iter() {
+            let id = self.interface(p.link)?;
             let epb = EnhancedPacketBlock {
                 interface_id: id,
                 // Nanoseconds, as declared by if_tsresol=9 below.
-                timestamp: Duration::from_nanos(r.ts.as_nanos()),
-                original_len: r.wire_len.max(r.len as u32),
-                data: Cow::Borrowed(data),
+                timestamp: Duration::from_nanos(p.ts.as_nanos()),
+                original_len: p.wire_len.max(p.data.len() as u32),
+                data: Cow::Borrowed(p.data),
                 options: Vec::new(),
             };
             self.out.write_pcapng_block(epb).map_err(|e| format!("writing the export: {e}"))?;
@@ -210,6 +205,7 @@ impl Writer {
 mod tests {
     use super::*;
     use crate::capture::file::read_file;
+    use rustnet_core::Timestamp;
 
     #[test]
     fn round_trip_through_the_reader() {

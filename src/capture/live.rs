@@ -18,6 +18,7 @@
 //! devices are skipped: the kernel shows each loopback packet twice (once
 //! leaving, once arriving), and the arriving copy is the one kept.
 
+use super::Packet;
 use crate::host::interfaces;
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
@@ -43,9 +44,6 @@ pub fn bind_all_protocols(fd: std::os::fd::RawFd, ifindex: i32) -> io::Result<()
     if rc != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
-/// A captured frame (the same type as file packets).
-pub type CapturedPacket<'a> = super::Packet<'a>;
-
 /// Kernel socket counters since open, cumulative.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelStats {
@@ -53,8 +51,6 @@ pub struct KernelStats {
     pub packets: u64,
     /// Packets dropped because the ring was full.
     pub drops: u64,
-    /// Times the ring was frozen (all blocks owned by user space).
-    pub freeze_q: u64,
 }
 
 /// Ring geometry. The kernel requires the block size to be a multiple of the
@@ -65,8 +61,6 @@ pub struct RingConfig {
     pub block_size: u32,
     pub block_count: u32,
     pub frame_size: u32,
-    /// A block is handed over after this long even if not full, so quiet
-    /// links still deliver promptly.
     /// A partly filled block is handed over after this long. Short, so that a
     /// new flow reaches the process resolver while its (maybe short-lived)
     /// process still holds the socket.
@@ -322,7 +316,7 @@ impl LiveCapture {
     /// ready ring blocks; returns how many it delivered (0 on timeout or
     /// signal). Fails with the socket's error, e.g. ENETDOWN when the interface
     /// goes down (capture resumes if it comes back up).
-    pub fn poll(&mut self, timeout: Duration, f: &mut dyn FnMut(&CapturedPacket<'_>)) -> io::Result<usize> {
+    pub fn poll(&mut self, timeout: Duration, f: &mut dyn FnMut(&Packet<'_>)) -> io::Result<usize> {
         if !self.ring.ready(self.next_block) {
             let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN | libc::POLLERR, revents: 0 };
             let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
@@ -366,21 +360,10 @@ impl LiveCapture {
     pub fn stats(&mut self) -> KernelStats {
         // SAFETY: plain old data; all-zero is valid.
         let mut st: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
-        let mut len = size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
-        // SAFETY: buffer and length describe `st`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_STATISTICS,
-                (&mut st as *mut libc::tpacket_stats_v3).cast(),
-                &mut len,
-            )
-        };
-        if rc == 0 {
+        let read = getsockopt(&self.fd, libc::SOL_PACKET, libc::PACKET_STATISTICS, &mut st);
+        if read.is_ok() {
             self.stats.packets += u64::from(st.tp_packets);
             self.stats.drops += u64::from(st.tp_drops);
-            self.stats.freeze_q += u64::from(st.tp_freeze_q_cnt);
         }
         self.stats
     }
@@ -395,27 +378,9 @@ impl LiveCapture {
         &self.iface
     }
 
-    /// Link type of the frames this capture delivers.
-    pub fn link_type(&self) -> LinkType {
-        self.framing.link()
-    }
-
     fn take_socket_error(&self) -> io::Result<i32> {
         let mut err: libc::c_int = 0;
-        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: buffer and length describe `err`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut err as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        getsockopt(&self.fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err)?;
         Ok(err)
     }
 }
@@ -472,6 +437,15 @@ pub(crate) fn setsockopt<T>(fd: &impl AsRawFd, level: libc::c_int, opt: libc::c_
     let rc = unsafe {
         libc::setsockopt(fd.as_raw_fd(), level, opt, (val as *const T).cast(), size_of::<T>() as libc::socklen_t)
     };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// getsockopt(2) into `val` (its size passed along as the buffer length).
+pub(crate) fn getsockopt<T>(fd: &impl AsRawFd, level: libc::c_int, opt: libc::c_int, val: &mut T) -> io::Result<()> {
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: pointer and length describe `val`, valid for writes; the
+    // kernel writes at most `len` bytes.
+    let rc = unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, (val as *mut T).cast(), &mut len) };
     if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
@@ -590,7 +564,7 @@ fn walk_block(
     block: &mut [u8],
     framing: Framing,
     scratch: &mut Vec<u8>,
-    f: &mut dyn FnMut(&CapturedPacket<'_>),
+    f: &mut dyn FnMut(&Packet<'_>),
 ) -> (usize, u64) {
     let (Some(num), Some(first)) = (ne_u32(block, BLOCK_NUM_PKTS), ne_u32(block, BLOCK_FIRST_PKT)) else {
         return (0, 1);
@@ -607,7 +581,7 @@ fn walk_block(
             let Some(data) = frame_with_insertion(block, at, h.mac, h.snaplen, &ins[..ins_len], keep, scratch) else {
                 return (delivered, 1);
             };
-            let pkt = CapturedPacket {
+            let pkt = Packet {
                 ts: Timestamp::from_secs_nanos(u64::from(h.sec), h.nsec),
                 data,
                 wire_len: h.len.saturating_add(ins_len as u32),

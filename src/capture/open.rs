@@ -24,7 +24,7 @@ impl OpenError {
     /// Exit code: 2 for a bad filter expression (usage), else 1.
     pub fn exit_code(&self) -> i32 {
         match self {
-            OpenError::Filter(BpfError::Syntax(_)) => 2,
+            OpenError::Filter(e) => e.exit_code(),
             _ => 1,
         }
     }

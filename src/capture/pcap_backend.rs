@@ -129,11 +129,9 @@ impl LiveSource for PcapCapture {
     /// (ps_drop) plus by the interface (ps_ifdrop).
     fn stats(&mut self) -> KernelStats {
         match self.cap.stats() {
-            Ok(s) => KernelStats {
-                packets: u64::from(s.received),
-                drops: u64::from(s.dropped) + u64::from(s.if_dropped),
-                freeze_q: 0,
-            },
+            Ok(s) => {
+                KernelStats { packets: u64::from(s.received), drops: u64::from(s.dropped) + u64::from(s.if_dropped) }
+            }
             Err(_) => KernelStats::default(),
         }
     }

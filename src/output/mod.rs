@@ -9,13 +9,13 @@ use rustnet_core::track::Timeouts;
 use std::io::{self, BufWriter, Write};
 
 /// Writes records as they arrive; the end-of-input flush is sorted by first
-/// packet so a file always gives the same output. Returns summed counters.
-pub fn write_json_lines(rx: Receiver<Records>, t: &Timeouts, workers: usize) -> io::Result<Stats> {
+/// packet so a file always gives the same output. Runs until every worker
+/// has dropped its sender. Returns summed counters.
+pub fn write_json_lines(rx: Receiver<Records>, t: &Timeouts) -> io::Result<Stats> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut last = Vec::new();
     let mut stats = Stats::default();
-    let mut finished_workers = 0;
     let mut now = rustnet_core::Timestamp::ZERO;
     for r in rx.iter() {
         if r.last {
@@ -26,10 +26,6 @@ pub fn write_json_lines(rx: Receiver<Records>, t: &Timeouts, workers: usize) -> 
                 last.extend(r.conns);
             }
             add_stats(&mut stats, &r.stats);
-            finished_workers += 1;
-            if finished_workers == workers {
-                break;
-            }
             continue;
         }
         for c in &r.conns {
@@ -45,9 +41,4 @@ pub fn write_json_lines(rx: Receiver<Records>, t: &Timeouts, workers: usize) -> 
     }
     out.flush()?;
     Ok(stats)
-}
-
-/// Discards records (TUI mode) until the workers are done.
-pub fn discard(rx: Receiver<Records>) {
-    for _ in rx.iter() {}
 }

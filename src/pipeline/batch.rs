@@ -49,6 +49,11 @@ impl Batch {
         self.meta.len()
     }
 
+    /// Frame bytes held.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
     pub fn clear(&mut self) {
         self.data.clear();
         self.meta.clear();

@@ -26,10 +26,6 @@ pub trait Enrich: Send + Sync {
     fn enrich(&self, _conn: &mut Connection) {}
 }
 
-/// Enrichment that adds nothing (capture files).
-pub struct NoEnrich;
-impl Enrich for NoEnrich {}
-
 /// Which connections are shown and reported.
 #[derive(Clone, Debug, Default)]
 pub struct View {
@@ -88,7 +84,9 @@ pub struct Dispatcher {
 const QUEUE_BATCHES: usize = 16;
 
 impl Pipeline {
-    pub fn start(cfg: &PipelineConfig, enrich: Arc<dyn Enrich>, records: Sender<Records>) -> Pipeline {
+    /// `records` receives finished connections; None when nobody reads them
+    /// (workers then skip their enrichment and filtering).
+    pub fn start(cfg: &PipelineConfig, enrich: Arc<dyn Enrich>, records: Option<Sender<Records>>) -> Pipeline {
         let n = cfg.workers.max(1);
         let (free_tx, free_rx) = bounded::<Batch>(n * QUEUE_BATCHES);
         let mut senders = Vec::with_capacity(n);
@@ -181,15 +179,25 @@ impl Dispatcher {
     }
 
     fn flush_one(&mut self, w: usize) {
-        let fresh = self.free.try_recv().unwrap_or_else(|_| Batch::with_capacity());
-        let full = std::mem::replace(&mut self.current[w], fresh);
+        let full = std::mem::take(&mut self.current[w]);
         let count = full.len() as u64;
-        if self.live {
-            if let Err(TrySendError::Full(_)) = self.senders[w].try_send(ToWorker::Batch(full)) {
-                self.queue_drops.fetch_add(count, Ordering::Relaxed);
+        let sent = if self.live {
+            match self.senders[w].try_send(ToWorker::Batch(full)) {
+                Err(TrySendError::Full(ToWorker::Batch(mut b))) => {
+                    self.queue_drops.fetch_add(count, Ordering::Relaxed);
+                    // Dropped: keep its buffers as the next batch.
+                    b.clear();
+                    self.current[w] = b;
+                    false
+                }
+                _ => true,
             }
         } else {
             let _ = self.senders[w].send(ToWorker::Batch(full));
+            true
+        };
+        if sent {
+            self.current[w] = self.free.try_recv().unwrap_or_else(|_| Batch::with_capacity());
         }
     }
 

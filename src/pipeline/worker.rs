@@ -23,7 +23,8 @@ pub struct Worker {
     engine: Engine,
     view: View,
     enrich: Arc<dyn Enrich>,
-    records: Sender<Records>,
+    /// None when nobody reads finished connections (the TUI).
+    records: Option<Sender<Records>>,
     free: Sender<Batch>,
     finished: Vec<Connection>,
     new_flows: Vec<NewFlow>,
@@ -34,7 +35,7 @@ impl Worker {
         engine: Engine,
         view: View,
         enrich: Arc<dyn Enrich>,
-        records: Sender<Records>,
+        records: Option<Sender<Records>>,
         free: Sender<Batch>,
     ) -> Self {
         Worker { engine, view, enrich, records, free, finished: Vec::new(), new_flows: Vec::new() }
@@ -88,6 +89,11 @@ impl Worker {
             self.new_flows.clear();
         }
         self.engine.take_finished(&mut self.finished);
+        let Some(records) = &self.records else {
+            // Nobody reads them: no lookup, no filter, no send.
+            self.finished.clear();
+            return;
+        };
         if self.finished.is_empty() && !last {
             return;
         }
@@ -96,7 +102,6 @@ impl Worker {
             self.enrich.enrich(c);
         }
         out.retain(|c| self.view.shows(c));
-        let _ =
-            self.records.send(Records { now: self.engine.now(), conns: out, last, stats: self.engine.stats().clone() });
+        let _ = records.send(Records { now: self.engine.now(), conns: out, last, stats: self.engine.stats().clone() });
     }
 }

@@ -2,10 +2,9 @@
 //! (RUSTNET_CORPUS) through the real engine, plus one hand-built connection
 //! with DPI, process and hostname set.
 
+use crate::capture::file::read_file;
+use crate::pipeline::add_stats;
 use crate::snapshot::{CaptureStats, Snapshot};
-use pcap_file::pcap::PcapReader;
-use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-use pcap_file::pcapng::{Block, PcapNgReader};
 use rustnet_core::dpi::{AppInfo, TlsInfo};
 use rustnet_core::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, RateMeter, State};
 use rustnet_core::wire::LinkType;
@@ -24,52 +23,6 @@ pub fn corpus() -> Option<PathBuf> {
     }
 }
 
-/// One captured frame: link type, timestamp (ns), bytes, length on the wire.
-pub type Frame = (u32, u64, Vec<u8>, u32);
-
-/// Reads a pcap or pcapng file (told apart by magic, not by name).
-pub fn read_frames(path: &std::path::Path) -> Vec<Frame> {
-    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut out = Vec::new();
-    if data.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        let mut r = PcapNgReader::new(&data[..]).expect("pcapng header");
-        // (link type, ns per timestamp unit) per interface.
-        let mut links: Vec<(u32, f64)> = Vec::new();
-        while let Some(block) = r.next_block() {
-            match block.expect("pcapng block") {
-                Block::InterfaceDescription(idb) => {
-                    let unit = idb.options.iter().find_map(|o| match o {
-                        InterfaceDescriptionOption::IfTsResol(r) => Some(ns_per_unit(*r)),
-                        _ => None,
-                    });
-                    links.push((u32::from(idb.linktype), unit.unwrap_or(1000.0)));
-                }
-                Block::EnhancedPacket(p) => {
-                    let (lt, unit) = links.get(p.interface_id as usize).copied().unwrap_or((1, 1000.0));
-                    // pcap-file keeps the raw count of if_tsresol units in `timestamp`.
-                    let ts = (p.timestamp.as_nanos() as f64 * unit) as u64;
-                    out.push((lt, ts, p.data.to_vec(), p.original_len));
-                }
-                _ => {}
-            }
-        }
-    } else {
-        let mut r = PcapReader::new(&data[..]).expect("pcap header");
-        let lt = u32::from(r.header().datalink);
-        while let Some(p) = r.next_packet() {
-            let p = p.expect("pcap packet");
-            out.push((lt, p.timestamp.as_nanos() as u64, p.data.to_vec(), p.orig_len));
-        }
-    }
-    out
-}
-
-/// if_tsresol: a power of ten (or, with the top bit, of two) of a second.
-fn ns_per_unit(r: u8) -> f64 {
-    let per_sec = if r & 0x80 == 0 { 10f64.powi(i32::from(r)) } else { 2f64.powi(i32::from(r & 0x7f)) };
-    1e9 / per_sec
-}
-
 /// Where every fixture file's last packet is moved to (2023-11-14 22:13:20 UTC),
 /// so files from different years share one "now" and ages stay meaningful.
 pub const T_END: Timestamp = Timestamp(1_700_000_000_000_000_000);
@@ -81,16 +34,19 @@ pub fn corpus_snapshot(dir: &std::path::Path, files: &[&str]) -> Snapshot {
     let step = files.len() as u64;
     for (k, f) in files.iter().enumerate() {
         let mut e = Engine::new(Config::default()).with_ids(k as u64 + 1, step);
-        let frames = read_frames(&dir.join(f));
+        let path = dir.join(f);
+        let mut frames: Vec<(LinkType, u64, Vec<u8>, u32)> = Vec::new();
+        read_file(&path, &mut |p| {
+            frames.push((p.link, p.ts.as_nanos(), p.data.to_vec(), p.wire_len));
+            true
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let last = frames.iter().map(|f| f.1).max().unwrap_or(0);
-        for (lt, ts, data, len) in &frames {
+        for (link, ts, data, len) in &frames {
             let ts = Timestamp(T_END.as_nanos() - (last - ts));
-            e.process(LinkType::from_number(*lt), ts, data, *len);
+            e.process(*link, ts, data, *len);
         }
-        let s = e.stats().clone();
-        snap.stats.packets += s.packets;
-        snap.stats.bytes += s.bytes;
-        snap.stats.malformed += s.malformed;
+        add_stats(&mut snap.stats, e.stats());
         // Connections that expired during the replay, then those still open.
         let mut all = Vec::new();
         e.take_finished(&mut all);

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
-use rustnet_core::track::Connection;
+use rustnet_core::track::{Connection, Endpoint, Proto};
 use std::time::Duration;
 
 const FILES: &[&str] =
@@ -100,6 +100,14 @@ fn overview_lists_tshark_conversations() {
                 let rows: Vec<&str> = text.lines().filter(|l| l.contains(&srv) && l.contains(&cli)).collect();
                 assert!(!rows.is_empty(), "{f}: no row {cli} -> {srv}\n{text}");
                 let bytes = c["bytes"].as_u64().expect("bytes");
+                // The connections' own counters, exactly, per direction.
+                let (a_to_b, b_to_a) = (c["bytes_a_to_b"].as_u64(), c["bytes_b_to_a"].as_u64());
+                let (up, down) = if bp < ap { (a_to_b, b_to_a) } else { (b_to_a, a_to_b) };
+                let proto = if kind == "tcp_conversations" { Proto::Tcp } else { Proto::Udp };
+                let counted = conversation_bytes(&app, proto, client, server);
+                assert_eq!(Some(counted.0), up, "{f}: bytes {cli} -> {srv}");
+                assert_eq!(Some(counted.1), down, "{f}: bytes {srv} -> {cli}");
+                assert_eq!(counted.0 + counted.1, bytes, "{f}: bytes {cli} <-> {srv}");
                 if let [row] = rows[..] {
                     assert!(row.contains(&format::bytes(bytes as f64)), "{f}: bytes {bytes} in {row}");
                 } else {
@@ -158,6 +166,12 @@ fn details_counters_match_tshark() {
     let recv = format!("{} packets, {}", c["frames_b_to_a"], format::bytes(c["bytes_b_to_a"].as_f64().unwrap_or(0.0)));
     assert!(text.contains(&sent), "{sent}\n{text}");
     assert!(text.contains(&recv), "{recv}\n{text}");
+    // The counters themselves, exactly (the text above is rounded by format::bytes).
+    let conn = &app.snapshot.connections[app.rows[pos]];
+    assert_eq!(Some(conn.tx_bytes), c["bytes_a_to_b"].as_u64(), "tx bytes");
+    assert_eq!(Some(conn.rx_bytes), c["bytes_b_to_a"].as_u64(), "rx bytes");
+    assert_eq!(Some(conn.tx_packets), c["frames_a_to_b"].as_u64(), "tx packets");
+    assert_eq!(Some(conn.rx_packets), c["frames_b_to_a"].as_u64(), "rx packets");
     insta::assert_snapshot!("details_zeek_get_100x45", text);
 }
 
@@ -264,6 +278,22 @@ fn no_color_uses_no_colors() {
 }
 
 /// The Bytes column of a row when shown in plain bytes ("226 B").
+/// Bytes counted by the connections between `client` and `server` (one
+/// conversation may be several connections): (client to server, server to client).
+fn conversation_bytes(app: &App, proto: Proto, client: (&str, u64), server: (&str, u64)) -> (u64, u64) {
+    let ep = |(a, p): (&str, u64)| Endpoint::new(a.parse().expect("truth address"), p as u16);
+    let (client, server) = (ep(client), ep(server));
+    let mut sum = (0, 0);
+    for c in app.snapshot.connections.iter().filter(|c| c.proto == proto) {
+        if (c.local, c.remote) == (client, server) {
+            sum = (sum.0 + c.tx_bytes, sum.1 + c.rx_bytes);
+        } else if (c.local, c.remote) == (server, client) {
+            sum = (sum.0 + c.rx_bytes, sum.1 + c.tx_bytes);
+        }
+    }
+    sum
+}
+
 fn row_bytes(row: &str) -> Option<u64> {
     let words: Vec<&str> = row.split_whitespace().collect();
     let i = words.iter().rposition(|w| *w == "B")?;

@@ -6,7 +6,8 @@ use super::UiConfig;
 use crate::capture::file::{FileError, read_file};
 use crate::pipeline::{Enrich, Pipeline, PipelineConfig};
 use crate::snapshot::Snapshot;
-use crossbeam_channel::{Sender, bounded, unbounded};
+use crate::source::{SourceEnd, warn_kernel_drops};
+use crossbeam_channel::{Sender, bounded};
 use rustnet_core::Timestamp;
 use std::io::Read;
 use std::path::Path;
@@ -34,14 +35,12 @@ pub fn run_file(
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let (rec_tx, rec_rx) = unbounded();
-    let pipeline = Pipeline::start(cfg, enrich, rec_tx);
+    // Connections leaving the table are not needed by the TUI.
+    let pipeline = Pipeline::start(cfg, enrich, None);
     let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
     let refresh = ui.refresh;
     let source = path.display().to_string();
     let (ui_result, read) = std::thread::scope(|s| {
-        // Connections leaving the table are not needed by the TUI.
-        s.spawn(move || rec_rx.iter().for_each(drop));
         let reader = s.spawn(|| replay(path, &pipeline, &source, refresh, &snap_tx, &stop, tap));
         let ui_result = super::run(ui, snap_rx, stop.clone());
         stop.store(true, Ordering::SeqCst);
@@ -50,17 +49,7 @@ pub fn run_file(
     });
     pipeline.join();
     ui_result?;
-    match read {
-        Ok(_) => Ok(0),
-        Err(e @ FileError::Corrupt { .. }) => {
-            eprintln!("rustnet: warning: {e}");
-            Ok(0)
-        }
-        Err(e) => {
-            eprintln!("rustnet: {e}");
-            Ok(1)
-        }
-    }
+    Ok(SourceEnd::from(read).report())
 }
 
 /// Feeds the file at the pace of its timestamps, publishing snapshots; after
@@ -159,16 +148,15 @@ pub fn run_live(
     duration: Option<Duration>,
     tap: crate::capture::tap::Tap,
 ) -> anyhow::Result<i32> {
-    use crate::source::{SourceCounters, SourceEnd, run_live};
-    let (rec_tx, rec_rx) = unbounded();
-    let pipeline = Pipeline::start(cfg, enrich, rec_tx);
+    use crate::source::{SourceCounters, run_live};
+    // Connections leaving the table are not needed by the TUI.
+    let pipeline = Pipeline::start(cfg, enrich, None);
     let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
     let refresh = ui.refresh;
     let source = cap.interface().to_string();
     let counters = Arc::new(SourceCounters::default());
     let disp = pipeline.dispatcher(true);
     let (ui_result, end) = std::thread::scope(|s| {
-        s.spawn(move || rec_rx.iter().for_each(drop));
         let capture = s.spawn(|| run_live(cap, disp, stop.clone(), duration, counters.clone(), tap));
         // Publishes a snapshot every refresh until the capture ends.
         s.spawn(|| {
@@ -185,17 +173,8 @@ pub fn run_live(
     });
     pipeline.join();
     ui_result?;
-    let drops = counters.kernel_drops.load(Ordering::Relaxed);
-    if drops > 0 {
-        eprintln!("rustnet: warning: the kernel dropped {drops} packets (capture ring full)");
-    }
-    match end {
-        SourceEnd::Failed(e) => {
-            eprintln!("rustnet: {e}");
-            Ok(1)
-        }
-        _ => Ok(0),
-    }
+    warn_kernel_drops(&counters);
+    Ok(end.report())
 }
 
 fn capture_done(c: &crate::source::SourceCounters) -> bool {

@@ -18,7 +18,7 @@
 use super::ProcessResolver;
 use super::priority;
 use crate::capture::bpf::{self, Insn};
-use crate::capture::live::setsockopt;
+use crate::capture::live::{getsockopt, setsockopt};
 use crate::host::{interfaces, privileges};
 use crossbeam_channel::Sender;
 use rustnet_core::track::{Endpoint, Proto};
@@ -255,20 +255,7 @@ impl HintSocket {
             return Ok(id);
         }
         let mut got: u32 = 0;
-        let mut len = size_of::<u32>() as libc::socklen_t;
-        // SAFETY: `got` and `len` are valid for writes; the kernel writes at most `len` bytes.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_FANOUT,
-                (&mut got as *mut u32).cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        getsockopt(&self.fd, libc::SOL_PACKET, libc::PACKET_FANOUT, &mut got)?;
         // The low 16 bits are the group id.
         Ok((got & 0xffff) as u16)
     }
