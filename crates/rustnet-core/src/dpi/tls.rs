@@ -162,7 +162,7 @@ enum Step {
 
 /// Collects handshake messages of one direction across records and segments.
 #[derive(Clone, Debug, Default)]
-pub struct HandshakeReader {
+struct HandshakeReader {
     hs: Vec<u8>,
 }
 
