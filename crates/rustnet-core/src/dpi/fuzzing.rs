@@ -47,7 +47,7 @@ pub fn tls(data: &[u8]) {
     for s in segments(data) {
         r.push(seq, s);
         seq = seq.wrapping_add(s.len() as u32);
-        st.on_client(&mut r, &mut info);
+        st.on_data(true, &mut r, &mut info);
     }
 }
 

@@ -398,21 +398,12 @@ impl DpiState {
             }
             Kind::Tls(t) => {
                 let info = tls_info(app)?;
-                if client {
-                    t.on_client(&mut self.dirs[d], info);
-                } else {
-                    t.on_server(&mut self.dirs[d], info);
-                }
-                if self.closed[d] {
-                    // Overflowed: the parser will not get more data.
-                    if client {
-                        t.client_done = true;
-                    } else {
-                        t.server_done = true;
-                    }
-                }
-                self.closed[d] |= if client { t.client_done } else { t.server_done };
-                self.done = t.client_done && t.server_done;
+                let i = usize::from(!client);
+                t.on_data(client, &mut self.dirs[d], info);
+                // Overflowed: the parser will not get more data.
+                t.done[i] |= self.closed[d];
+                self.closed[d] |= t.done[i];
+                self.done = t.done == [true, true];
                 None
             }
             Kind::Ssh(s) => {
