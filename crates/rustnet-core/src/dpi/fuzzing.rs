@@ -47,7 +47,7 @@ pub fn tls(data: &[u8]) {
     for s in segments(data) {
         r.push(seq, s);
         seq = seq.wrapping_add(s.len() as u32);
-        st.on_client(&mut r, &mut info);
+        st.on_data(true, &mut r, &mut info);
     }
 }
 
@@ -61,7 +61,7 @@ pub fn ssh(data: &[u8]) {
         rs[side].push(seqs[side], s);
         seqs[side] = seqs[side].wrapping_add(s.len() as u32);
         st.on_data(side == 0, &mut rs[side], &mut info);
-        st.on_segment(side == 0, st.newkeys(side == 0));
+        st.on_segment(side == 0);
     }
 }
 

@@ -129,6 +129,20 @@ pub struct DpiInput<'a> {
     pub payload: &'a [u8],
 }
 
+impl DpiInput<'_> {
+    /// Whether either end is a DNS port (DNS there is parsed less strictly).
+    fn dns_port(&self) -> bool {
+        dns::is_dns_port(self.local_port) || dns::is_dns_port(self.remote_port)
+    }
+}
+
+/// The first DNS-over-TCP message of `data` (RFC 1035 §4.2.2: a 2-byte
+/// length, then the message), or None while it is incomplete.
+fn dns_frame(data: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(u16::from_be_bytes([*data.first()?, *data.get(1)?]));
+    data.get(2..2 + len)
+}
+
 /// Payload packets (or datagrams) looked at before an unknown flow is given up.
 const MAX_UNCLASSIFIED: u32 = 8;
 /// Packets looked at after classification (TLS, HTTP, DNS over TCP) before
@@ -208,14 +222,18 @@ impl DpiState {
             return None;
         }
         self.packets += 1;
-        let dns_port = dns::is_dns_port(input.local_port) || dns::is_dns_port(input.remote_port);
+        let dns_port = input.dns_port();
+        // The message that classified the flow as DNS, reused below.
+        let mut first = None;
         if let Kind::Unknown = self.kind {
-            if dns_port && dns::parse(p, false).is_some() {
+            if dns_port && let Some(m) = dns::parse(p, false) {
+                first = Some(m);
                 self.kind = Kind::Dns;
             } else if QuicState::looks_like_quic(p) {
                 self.kind = Kind::Quic(Box::default());
                 self.client_local = Some(input.from_local);
-            } else if dns::parse(p, true).is_some() {
+            } else if let Some(m) = dns::parse(p, true) {
+                first = Some(m);
                 self.kind = Kind::Dns;
             } else {
                 self.done = self.packets >= MAX_UNCLASSIFIED;
@@ -224,7 +242,10 @@ impl DpiState {
         }
         match &mut self.kind {
             Kind::Dns => {
-                let m = dns::parse(p, !dns_port)?;
+                let m = match first {
+                    Some(m) => m,
+                    None => dns::parse(p, !dns_port)?,
+                };
                 self.dns_message(m, app)
             }
             Kind::Quic(q) => {
@@ -262,7 +283,7 @@ impl DpiState {
         if let Kind::Ssh(s) = &mut self.kind {
             let client = self.client_local.unwrap_or(true) == input.from_local;
             if s.newkeys(client) {
-                s.on_segment(client, true);
+                s.on_segment(client);
                 self.done = s.is_done() || self.packets >= MAX_SSH;
                 return s.phase;
             }
@@ -270,14 +291,16 @@ impl DpiState {
         if !self.closed[d] && self.dirs[d].push(seq, input.payload) == Push::Overflow {
             self.closed[d] = true;
         }
+        let dns_port = input.dns_port();
+        let mut first = None;
         if let Kind::Unknown = self.kind {
-            self.classify_tcp(d, input);
+            first = self.classify_tcp(d, dns_port);
             if let Kind::Unknown = self.kind {
                 self.done = self.packets >= MAX_UNCLASSIFIED || self.closed.iter().all(|c| *c);
                 return None;
             }
         }
-        let state = self.run_tcp(d, input, app);
+        let state = self.run_tcp(d, input.from_local, dns_port, first, app);
         let limit = if matches!(self.kind, Kind::Ssh(_)) { MAX_SSH } else { MAX_CLASSIFIED };
         if self.packets >= limit || self.closed.iter().all(|c| *c) {
             self.done = true;
@@ -292,11 +315,12 @@ impl DpiState {
         }
     }
 
-    /// Decides the protocol from the first bytes of direction `d`.
-    fn classify_tcp(&mut self, d: usize, input: &DpiInput<'_>) {
+    /// Decides the protocol from the first bytes of direction `d`. When
+    /// that is DNS, returns the first message (the one at the read point).
+    fn classify_tcp(&mut self, d: usize, dns_port: bool) -> Option<dns::Message> {
         let data = self.dirs[d].data();
         if data.is_empty() {
-            return;
+            return None;
         }
         let local = d == 0;
         let mut undecided = false;
@@ -304,7 +328,7 @@ impl DpiState {
             Some(true) => {
                 self.kind = Kind::Ssh(Box::default());
                 self.client_local.get_or_insert(true);
-                return;
+                return None;
             }
             None => undecided = true,
             Some(false) => {}
@@ -315,7 +339,7 @@ impl DpiState {
                 // The side whose first handshake message is not a ServerHello is the client.
                 let server_hello = data.get(5) == Some(&2) && data[0] == 22;
                 self.client_local = Some(local != server_hello);
-                return;
+                return None;
             }
             tls::Sniff::NeedMore => undecided = true,
             tls::Sniff::No => {}
@@ -324,23 +348,18 @@ impl DpiState {
             Some(true) => {
                 self.kind = Kind::Http;
                 self.client_local = Some(local);
-                return;
+                return None;
             }
             None => undecided = true,
             Some(false) => {}
         }
-        let dns_port = dns::is_dns_port(input.local_port) || dns::is_dns_port(input.remote_port);
-        if data.len() >= 2 {
-            let len = usize::from(u16::from_be_bytes([data[0], data[1]]));
-            if data.len() >= 2 + len {
-                if dns::parse(&data[2..2 + len], !dns_port).is_some() {
-                    self.kind = Kind::Dns;
-                    return;
-                }
-            } else if dns_port && len >= 12 {
-                undecided = true;
+        if let Some(msg) = dns_frame(data) {
+            if let Some(m) = dns::parse(msg, !dns_port) {
+                self.kind = Kind::Dns;
+                return Some(m);
             }
-        } else if dns_port {
+        } else if dns_port && (data.len() < 2 || u16::from_be_bytes([data[0], data[1]]) >= 12) {
+            // Too short to tell, or the start of a DNS-sized message.
             undecided = true;
         }
         // Only final when the start of the stream is known (a SYN was seen);
@@ -349,10 +368,19 @@ impl DpiState {
             self.closed[d] = true;
             self.dirs[d].clear();
         }
+        None
     }
 
-    fn run_tcp(&mut self, d: usize, input: &DpiInput<'_>, app: &mut Option<AppInfo>) -> Option<State> {
-        let client = self.client_local.unwrap_or(true) == input.from_local;
+    /// `first`: the DNS message `classify_tcp` just parsed at the read point of `d`.
+    fn run_tcp(
+        &mut self,
+        d: usize,
+        from_local: bool,
+        dns_port: bool,
+        mut first: Option<dns::Message>,
+        app: &mut Option<AppInfo>,
+    ) -> Option<State> {
+        let client = self.client_local.unwrap_or(true) == from_local;
         match &mut self.kind {
             Kind::Http => {
                 if !client || self.closed[d] {
@@ -370,21 +398,12 @@ impl DpiState {
             }
             Kind::Tls(t) => {
                 let info = tls_info(app)?;
-                if client {
-                    t.on_client(&mut self.dirs[d], info);
-                } else {
-                    t.on_server(&mut self.dirs[d], info);
-                }
-                if self.closed[d] {
-                    // Overflowed: the parser will not get more data.
-                    if client {
-                        t.client_done = true;
-                    } else {
-                        t.server_done = true;
-                    }
-                }
-                self.closed[d] |= if client { t.client_done } else { t.server_done };
-                self.done = t.client_done && t.server_done;
+                let i = usize::from(!client);
+                t.on_data(client, &mut self.dirs[d], info);
+                // Overflowed: the parser will not get more data.
+                t.done[i] |= self.closed[d];
+                self.closed[d] |= t.done[i];
+                self.done = t.done == [true, true];
                 None
             }
             Kind::Ssh(s) => {
@@ -394,18 +413,10 @@ impl DpiState {
                 s.phase
             }
             Kind::Dns => {
-                let dns_port = dns::is_dns_port(input.local_port) || dns::is_dns_port(input.remote_port);
                 let mut state = None;
-                loop {
-                    let data = self.dirs[d].data();
-                    if data.len() < 2 {
-                        break;
-                    }
-                    let len = usize::from(u16::from_be_bytes([data[0], data[1]]));
-                    if data.len() < 2 + len {
-                        break;
-                    }
-                    if let Some(m) = dns::parse(&data[2..2 + len], !dns_port) {
+                while let Some(msg) = dns_frame(self.dirs[d].data()) {
+                    let len = msg.len();
+                    if let Some(m) = first.take().or_else(|| dns::parse(msg, !dns_port)) {
                         state = self.dns_message(m, app).or(state);
                     }
                     self.dirs[d].consume(2 + len);

@@ -25,11 +25,6 @@ const CHUNK: usize = 4096;
 
 static GLOBAL_USED: AtomicUsize = AtomicUsize::new(0);
 
-/// Bytes currently reserved by all reassemblers (for tests and stats).
-pub fn global_used() -> usize {
-    GLOBAL_USED.load(Ordering::Relaxed)
-}
-
 /// A reservation against the process-wide budget, released on drop.
 #[derive(Debug, Default)]
 struct Reservation(usize);
@@ -86,8 +81,6 @@ pub struct Reassembler {
     /// Segments beyond the end of `buf`, in arrival order.
     ooo: Vec<(u32, Vec<u8>)>,
     ooo_bytes: usize,
-    /// Bytes still to drop after `buf` ends (a consumed length beyond what arrived).
-    skip: u32,
     /// The start was fixed by a SYN, or bytes were consumed: never move it back.
     anchored: bool,
     overflow: bool,
@@ -113,7 +106,6 @@ impl Reassembler {
             buf: Vec::new(),
             ooo: Vec::new(),
             ooo_bytes: 0,
-            skip: 0,
             anchored: false,
             overflow: false,
             cap: cap.min(MAX_CAP),
@@ -149,11 +141,13 @@ impl Reassembler {
         &self.buf
     }
 
-    /// Releases everything (the caller is done with this direction).
+    /// Releases everything (the caller is done with this direction),
+    /// including its share of the global budget.
     pub fn clear(&mut self) {
         self.buf = Vec::new();
         self.ooo = Vec::new();
         self.ooo_bytes = 0;
+        self.reserved = Reservation::default();
     }
 
     /// Drops `n` bytes from the read point; `n` may reach past what has
@@ -163,19 +157,11 @@ impl Reassembler {
         let Some(next) = self.next else { return };
         let have = n.min(self.buf.len());
         self.buf.drain(..have);
+        // Bytes consumed beyond what arrived (buf is then empty): the read
+        // point moves past them, and held segments may now touch it.
         let rest = u32::try_from(n - have).unwrap_or(u32::MAX);
-        self.next = Some(next.wrapping_add(have as u32));
+        self.next = Some(next.wrapping_add(have as u32).wrapping_add(rest));
         if rest > 0 {
-            self.skip = self.skip.saturating_add(rest);
-            self.apply_skip();
-        }
-    }
-
-    fn apply_skip(&mut self) {
-        // Only reached with an empty buf: the read point moves forward.
-        if let Some(next) = self.next {
-            self.next = Some(next.wrapping_add(self.skip));
-            self.skip = 0;
             self.drain_ooo();
         }
     }
@@ -369,6 +355,15 @@ mod tests {
         r.push(u32::MAX - 2, b"abc");
         r.push(0, b"def");
         assert_eq!(r.data(), b"abcdef");
+    }
+
+    #[test]
+    fn clear_gives_the_reservation_back() {
+        let mut r = Reassembler::default();
+        r.push(0, b"abc");
+        assert_eq!(r.reserved.0, CHUNK);
+        r.clear();
+        assert_eq!(r.reserved.0, 0);
     }
 
     #[test]

@@ -46,7 +46,6 @@ struct Side {
 #[derive(Clone, Debug, Default)]
 pub struct SshState {
     sides: [Side; 2],
-    kex: bool,
     pub phase: Option<State>,
 }
 
@@ -90,10 +89,7 @@ impl SshState {
                 break;
             }
             match d[5] {
-                MSG_KEXINIT => {
-                    self.kex = true;
-                    self.phase = Some(State::SshKeyExchange);
-                }
+                MSG_KEXINIT => self.phase = Some(State::SshKeyExchange),
                 MSG_NEWKEYS => self.sides[i].newkeys = true,
                 _ => {}
             }
@@ -104,10 +100,10 @@ impl SshState {
         }
     }
 
-    /// Counts a segment sent after this side's NEWKEYS (called per packet with payload).
-    pub fn on_segment(&mut self, client: bool, had_newkeys_before: bool) {
+    /// Counts a segment if this side already sent NEWKEYS (called per packet with payload).
+    pub fn on_segment(&mut self, client: bool) {
         let i = usize::from(!client);
-        if had_newkeys_before {
+        if self.sides[i].newkeys {
             self.sides[i].encrypted_segments += 1;
         }
         if self.phase == Some(State::SshAuthentication)
@@ -182,9 +178,9 @@ pub(crate) mod tests {
         st.on_data(false, &mut s, &mut info);
         assert_eq!(st.phase, Some(State::SshAuthentication));
         for _ in 0..ESTABLISHED_AFTER {
-            st.on_segment(true, true);
+            st.on_segment(true);
             assert!(!st.is_done());
-            st.on_segment(false, true);
+            st.on_segment(false);
         }
         assert_eq!(st.phase, Some(State::SshEstablished));
         assert!(st.is_done());

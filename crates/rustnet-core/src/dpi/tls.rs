@@ -162,7 +162,7 @@ enum Step {
 
 /// Collects handshake messages of one direction across records and segments.
 #[derive(Clone, Debug, Default)]
-pub struct HandshakeReader {
+struct HandshakeReader {
     hs: Vec<u8>,
 }
 
@@ -207,83 +207,57 @@ impl HandshakeReader {
     }
 }
 
-/// Progress of TLS inspection on one connection.
+/// Progress of TLS inspection on one connection; both arrays are indexed
+/// [client, server].
 #[derive(Clone, Debug, Default)]
 pub struct TlsState {
-    client: HandshakeReader,
-    server: HandshakeReader,
-    pub client_done: bool,
-    pub server_done: bool,
+    readers: [HandshakeReader; 2],
+    /// The direction's hello was handled, or cannot be: nothing more is read from it.
+    pub done: [bool; 2],
 }
 
 impl TlsState {
-    /// Reads what it can from the client direction; true when the ClientHello was handled.
-    pub fn on_client(&mut self, r: &mut Reassembler, info: &mut TlsInfo) {
-        if self.client_done {
+    /// Reads what it can from one direction: the client's ClientHello (SNI,
+    /// ALPN, offered version, ECH) or the server's ServerHello (negotiated
+    /// version). The direction is done after its first handshake message.
+    pub fn on_data(&mut self, client: bool, r: &mut Reassembler, info: &mut TlsInfo) {
+        let i = usize::from(!client);
+        if self.done[i] {
             return;
         }
-        if let Some(v) = sslv2_client_hello(r.data()) {
+        let reader = &mut self.readers[i];
+        if client && let Some(v) = sslv2_client_hello(r.data()) {
             // SSLv2 hellos carry no extensions, hence no SNI.
             info.version.get_or_insert_with(|| version_name(v));
-            self.finish_client(r);
-            return;
-        }
-        match self.client.next(r) {
-            Step::NeedMore => {
-                if r.overflowed() {
-                    self.finish_client(r);
-                }
-            }
-            Step::Stop => self.finish_client(r),
-            Step::Message(t) => {
-                if t == HS_CLIENT_HELLO
-                    && let Some(ch) = parse_client_hello(self.client.body())
-                {
-                    info.sni = ch.sni;
-                    info.alpn = ch.alpn;
-                    info.ech = ch.ech;
-                    if info.version.is_none() {
-                        info.version = Some(version_name(ch.version));
-                    }
-                }
-                self.finish_client(r);
+        } else {
+            match reader.next(r) {
+                Step::NeedMore if !r.overflowed() => return,
+                Step::NeedMore | Step::Stop => {}
+                Step::Message(t) => read_hello(client, t, reader.body(), info),
             }
         }
-    }
-
-    /// Reads the ServerHello's negotiated version.
-    pub fn on_server(&mut self, r: &mut Reassembler, info: &mut TlsInfo) {
-        if self.server_done {
-            return;
-        }
-        match self.server.next(r) {
-            Step::NeedMore => {
-                if r.overflowed() {
-                    self.finish_server(r);
-                }
-            }
-            Step::Stop => self.finish_server(r),
-            Step::Message(t) => {
-                if t == HS_SERVER_HELLO
-                    && let Some(v) = parse_server_hello(self.server.body())
-                {
-                    info.version = Some(version_name(v));
-                }
-                self.finish_server(r);
-            }
-        }
-    }
-
-    fn finish_client(&mut self, r: &mut Reassembler) {
-        self.client_done = true;
-        self.client.hs = Vec::new();
+        self.done[i] = true;
+        reader.hs = Vec::new();
         r.clear();
     }
+}
 
-    fn finish_server(&mut self, r: &mut Reassembler) {
-        self.server_done = true;
-        self.server.hs = Vec::new();
-        r.clear();
+/// What a direction's first handshake message tells.
+fn read_hello(client: bool, typ: u8, body: &[u8], info: &mut TlsInfo) {
+    if client && typ == HS_CLIENT_HELLO {
+        if let Some(ch) = parse_client_hello(body) {
+            info.sni = ch.sni;
+            info.alpn = ch.alpn;
+            info.ech = ch.ech;
+            if info.version.is_none() {
+                info.version = Some(version_name(ch.version));
+            }
+        }
+    } else if !client
+        && typ == HS_SERVER_HELLO
+        && let Some(v) = parse_server_hello(body)
+    {
+        info.version = Some(version_name(v));
     }
 }
 
@@ -357,7 +331,7 @@ pub(crate) mod tests {
         let mut info = TlsInfo::default();
         for (seq, seg) in stream_segments {
             r.push(*seq, seg);
-            st.on_client(&mut r, &mut info);
+            st.on_data(true, &mut r, &mut info);
         }
         info
     }
@@ -410,12 +384,12 @@ pub(crate) mod tests {
         let mut info = TlsInfo::default();
         for (seq, seg) in segs {
             r.push(seq, seg);
-            st.on_client(&mut r, &mut info);
-            if st.client_done {
+            st.on_data(true, &mut r, &mut info);
+            if st.done[0] {
                 break;
             }
         }
-        assert!(st.client_done);
+        assert!(st.done[0]);
         assert_eq!(info.sni, None);
     }
 

@@ -96,7 +96,7 @@ pub fn corpus_dir() -> Option<PathBuf> {
     }
 }
 
-/// Capture files in the corpus (everything that has a truth JSON beside it).
+/// Capture files (.pcap, .pcapng) in the corpus, sorted by name.
 pub fn corpus_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> =
         std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
@@ -106,4 +106,12 @@ pub fn corpus_files(dir: &Path) -> Vec<PathBuf> {
     });
     v.sort();
     v
+}
+
+/// tshark's truth JSON beside a capture (`<capture>.json`); None when there is none.
+pub fn read_truth(capture: &Path) -> Option<serde_json::Value> {
+    let mut name = capture.as_os_str().to_owned();
+    name.push(".json");
+    let text = std::fs::read_to_string(PathBuf::from(name)).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}.json does not parse: {e}", capture.display())))
 }

@@ -116,11 +116,12 @@ pub fn open(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::header::{V1, V2, initial_protection, parse_long};
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
+    /// Bytes of a hex string (whitespace and line breaks ignored); also used by `quic::tests`.
+    pub(crate) fn hex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
         (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test vector is hex")).collect()
     }
@@ -157,7 +158,7 @@ mod tests {
     }
 
     /// The CRYPTO frame of the client Initial in RFC 9001 §A.2 (same in RFC 9369 §A.2).
-    const CLIENT_CRYPTO: &str = "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868\
+    pub(crate) const CLIENT_CRYPTO: &str = "060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868\
         04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578\
         616d706c652e636f6dff01000100000a00080006001d00170018001000070005\
         04616c706e000500050100000000003300260024001d00209370b2c9caa47fba\

@@ -3,13 +3,10 @@
 //!
 //! The frame walker is by hand: only the handful of frame types allowed in
 //! Initial packets (§12.4) matter, and no crate exposes them standalone.
-//! The ClientHello itself is parsed with tls-parser.
+//! The ClientHello itself is parsed by the TLS module (tls-parser).
 
+use super::super::tls;
 use super::header::varint;
-use tls_parser::{
-    SNIType, TlsExtension, TlsMessage, TlsMessageHandshake, parse_tls_client_hello_extensions,
-    parse_tls_message_handshake,
-};
 
 /// Bound on the reassembled CRYPTO stream of one connection.
 pub const MAX_CRYPTO: usize = 16 * 1024;
@@ -111,14 +108,15 @@ impl CryptoStream {
         self.buf[start..end].copy_from_slice(&data[..end - start]);
         self.ranges.push((start, end));
         self.ranges.sort_unstable();
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(self.ranges.len());
-        for &(s, e) in &self.ranges {
-            match merged.last_mut() {
-                Some(last) if s <= last.1 => last.1 = last.1.max(e),
-                _ => merged.push((s, e)),
+        // Merge in place: a range that starts within the previous one extends it.
+        self.ranges.dedup_by(|cur, prev| {
+            if cur.0 <= prev.1 {
+                prev.1 = prev.1.max(cur.1);
+                true
+            } else {
+                false
             }
-        }
-        self.ranges = merged;
+        });
         self.ranges.len() <= MAX_RANGES
     }
 
@@ -164,28 +162,10 @@ pub fn client_hello(stream: &[u8]) -> Hello {
     let Some(msg) = stream.get(..len) else {
         return Hello::Incomplete;
     };
-    let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)))) = parse_tls_message_handshake(msg) else {
-        return Hello::Invalid;
-    };
-    let mut sni = None;
-    let mut alpn = Vec::new();
-    if let Some(Ok((_, exts))) = ch.ext.map(parse_tls_client_hello_extensions) {
-        for ext in exts {
-            match ext {
-                TlsExtension::SNI(names) => {
-                    sni = names
-                        .iter()
-                        .find(|(t, _)| *t == SNIType::HostName)
-                        .map(|(_, n)| String::from_utf8_lossy(n).into_owned());
-                }
-                TlsExtension::ALPN(protos) => {
-                    alpn = protos.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect();
-                }
-                _ => {}
-            }
-        }
+    match tls::parse_client_hello(&msg[4..]) {
+        Some(ch) => Hello::Parsed { sni: ch.sni, alpn: ch.alpn },
+        None => Hello::Invalid,
     }
-    Hello::Parsed { sni, alpn }
 }
 
 #[cfg(test)]

@@ -1,26 +1,14 @@
 //! State machine tests on RFC 9001 packets and on packets protected here
 //! with the RFC's keys (the protection itself is checked in `crypto`).
 
+use super::crypto::tests::{CLIENT_CRYPTO, hex};
 use super::*;
 use ring::aead::quic::{AES_128, HeaderProtectionKey};
 use ring::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
-fn hex(s: &str) -> Vec<u8> {
-    let s: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test vector is hex")).collect()
-}
-
 /// The ClientHello of RFC 9001 §A.2 (SNI "example.com", ALPN "alpn").
 fn rfc_client_hello() -> Vec<u8> {
-    let frame = hex("060040f1010000ed0303ebf8fa56f12939b9584a3896472ec40bb863cfd3e868\
-        04fe3a47f06a2b69484c00000413011302010000c000000010000e00000b6578\
-        616d706c652e636f6dff01000100000a00080006001d00170018001000070005\
-        04616c706e000500050100000000003300260024001d00209370b2c9caa47fba\
-        baf4559fedba753de171fa71f50f1ce15d43e994ec74d748002b000302030400\
-        0d0010000e0403050306030203080408050806002d00020101001c0002400100\
-        3900320408ffffffffffffffff05048000ffff07048000ffff08011001048000\
-        75300901100f088394c8f03e51570806048000ffff");
-    frame[4..].to_vec() // drop type 06, offset 00, length 40f1
+    hex(CLIENT_CRYPTO)[4..].to_vec() // drop type 06, offset 00, length 40f1
 }
 
 fn varint(v: u64) -> Vec<u8> {
@@ -188,12 +176,20 @@ fn version_negotiation_then_v1() {
     let second = protect(1, &retry_dcid, &[5; 4], 0, &ch);
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    q.on_datagram(true, &first, &mut info);
+    assert_eq!(q.on_datagram(true, &first, &mut info), Some(State::QuicInitial));
     assert_eq!(info.version.as_deref(), Some("0x1a2a3a4a"));
-    q.on_datagram(false, &vn, &mut info);
+    // VN (version 0, RFC 9000 §17.2.1) is no connection version and no
+    // handshake progress: the version and state stay the client's Initial's.
+    assert_eq!(q.on_datagram(false, &vn, &mut info), Some(State::QuicInitial));
+    assert_eq!(info.version.as_deref(), Some("0x1a2a3a4a"));
+    assert_eq!(info.sni, None);
     q.on_datagram(true, &second, &mut info);
     assert_eq!(info.version.as_deref(), Some("v1"));
     assert_eq!(info.sni.as_deref(), Some("example.com"));
+    // The new attempt is keyed on its own DCID, in the version VN listed.
+    let keys = q.inner.as_ref().and_then(|i| i.keys.as_ref()).expect("keys");
+    let listed = u32::from_be_bytes(vn[vn.len() - 4..].try_into().expect("one version"));
+    assert_eq!((keys.version, &keys.dcid[..]), (listed, &retry_dcid[..]));
 }
 
 #[test]
@@ -207,10 +203,18 @@ fn retry_then_new_dcid() {
     let second = protect(1, &[1, 2, 3, 4, 5, 6], &[5; 4], 1, &crypto_frame(0, &ch));
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    q.on_datagram(true, &first, &mut info);
-    q.on_datagram(false, &retry, &mut info);
+    assert_eq!(q.on_datagram(true, &first, &mut info), Some(State::QuicInitial));
+    assert_eq!(info.sni, None, "first Initial holds only part of the ClientHello");
+    // A Retry is no handshake progress (RFC 9000 §17.2.5): the state stays
+    // the Initial's, the version is the Retry's own (v1).
+    assert_eq!(q.on_datagram(false, &retry, &mut info), Some(State::QuicInitial));
+    assert_eq!(info.version.as_deref(), Some("v1"));
+    assert_eq!(info.sni, None);
     q.on_datagram(true, &second, &mut info);
     assert_eq!(info.sni.as_deref(), Some("example.com"));
+    // The client's Initial after the Retry uses the Retry's SCID as DCID, and the keys follow it.
+    let keys = q.inner.as_ref().and_then(|i| i.keys.as_ref()).expect("keys");
+    assert_eq!(keys.dcid, retry[11..17]);
 }
 
 #[test]
