@@ -12,7 +12,7 @@ use rustnet::snapshot::Snapshot;
 use rustnet::ui::{App, draw, handle_key};
 use rustnet_core::Timestamp;
 use rustnet_core::dpi::{AppInfo, TlsInfo};
-use rustnet_core::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, RateMeter, State};
+use rustnet_core::track::{Connection, Endpoint, ProcessInfo, Proto, RateMeter, State};
 use std::time::Duration;
 
 const N: usize = 100_000;
@@ -30,7 +30,6 @@ fn snapshot() -> Snapshot {
             rate.add(now - Duration::from_millis((i % 1500) as u64), i % 2 == 0, (i * 37 % 100_000) as u32);
             Connection {
                 id: i as u64 + 1,
-                key: FlowKey::new(proto, local, remote),
                 proto,
                 local,
                 remote,

@@ -6,7 +6,7 @@ use crate::capture::file::read_file;
 use crate::pipeline::add_stats;
 use crate::snapshot::{CaptureStats, Snapshot};
 use rustnet_core::dpi::{AppInfo, TlsInfo};
-use rustnet_core::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, RateMeter, State};
+use rustnet_core::track::{Connection, Endpoint, ProcessInfo, Proto, RateMeter, State};
 use rustnet_core::wire::LinkType;
 use rustnet_core::{Config, Engine, Timestamp};
 use std::path::PathBuf;
@@ -71,7 +71,6 @@ pub fn rich_connection(id: u64, now: Timestamp) -> Connection {
     }
     Connection {
         id,
-        key: FlowKey::new(Proto::Tcp, local, remote),
         proto: Proto::Tcp,
         local,
         remote,

@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use etherparse::PacketBuilder;
 use rustnet_core::dpi::{AppInfo, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
 use rustnet_core::filter::Filter;
-use rustnet_core::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, State};
+use rustnet_core::track::{Connection, Endpoint, ProcessInfo, Proto, State};
 use rustnet_core::wire::LinkType;
 use rustnet_core::{Config, Engine, Timestamp};
 use std::hint::black_box;
@@ -91,7 +91,6 @@ fn connections() -> Vec<Connection> {
             c.proto = if i % 3 == 0 { Proto::Udp } else { Proto::Tcp };
             c.local = Endpoint::new(local, 32768 + (i % 28000) as u16);
             c.remote = Endpoint::new(remote, [443, 80, 53, 22, 8443, 5353, 993][i % 7]);
-            c.key = FlowKey::new(c.proto, c.local, c.remote);
             c.state = STATES[i % STATES.len()];
             c.app = app(i);
             c.process = (i % 11 != 10).then(|| ProcessInfo {

@@ -249,7 +249,7 @@ impl Engine {
         let id = self.next_id;
         self.next_id += self.id_step;
         let initial = initial_state(key.proto);
-        let conn = Connection::new(id, key, local, remote, ts, initial);
+        let conn = Connection::new(id, key.proto, local, remote, ts, initial);
         let dpi = (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::new()));
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });

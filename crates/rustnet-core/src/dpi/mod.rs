@@ -14,6 +14,7 @@ mod tests;
 pub mod tls;
 
 use crate::track::{Proto, State};
+use crate::wire::tcp_flags::{ACK, SYN};
 use quic::QuicState;
 use reassembly::{Push, Reassembler};
 use serde::Serialize;
@@ -150,8 +151,6 @@ const MAX_UNCLASSIFIED: u32 = 8;
 const MAX_CLASSIFIED: u32 = 64;
 /// SSH needs the key exchange and the first encrypted packets.
 const MAX_SSH: u32 = 512;
-const SYN: u8 = 0x02;
-const ACK: u8 = 0x10;
 
 /// Which protocol a connection carries, with its parser state.
 #[derive(Clone, Debug, Default)]

@@ -403,15 +403,7 @@ mod tests {
         for (a, port, proto) in cases {
             let ep = Endpoint::new(a.parse().unwrap(), port);
             let shown = ep.display(proto).to_string();
-            let mut c = crate::track::Connection::new(
-                1,
-                crate::track::FlowKey::new(proto, ep, ep),
-                ep,
-                ep,
-                crate::time::Timestamp::ZERO,
-                State::Established,
-            );
-            c.proto = proto;
+            let c = crate::track::Connection::new(1, proto, ep, ep, crate::time::Timestamp::ZERO, State::Established);
             assert!(endpoint(&needle(&format!("\"{shown}\"")), &c, &ep), "{shown}");
             // One more character at either end must not match.
             assert!(!endpoint(&needle(&format!("\"{shown}0\"")), &c, &ep), "{shown}");

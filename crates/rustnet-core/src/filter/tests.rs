@@ -3,14 +3,14 @@
 use super::Filter;
 use crate::dpi::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
 use crate::time::Timestamp;
-use crate::track::{Connection, Endpoint, FlowKey, ProcessInfo, Proto, State, Timeouts};
+use crate::track::{Connection, Endpoint, ProcessInfo, Proto, State, Timeouts};
 use proptest::prelude::*;
 use std::time::Duration;
 
 fn conn(proto: Proto, local: &str, lport: u16, remote: &str, rport: u16, state: State) -> Connection {
     let l = Endpoint::new(local.parse().unwrap(), lport);
     let r = Endpoint::new(remote.parse().unwrap(), rport);
-    Connection::new(1, FlowKey::new(proto, l, r), l, r, Timestamp::from_nanos(1), state)
+    Connection::new(1, proto, l, r, Timestamp::from_nanos(1), state)
 }
 
 /// A browser's HTTPS connection.

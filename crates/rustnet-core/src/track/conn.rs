@@ -1,6 +1,6 @@
 //! The public record of one connection: what the UI, filter and JSON see.
 
-use super::key::{Endpoint, FlowKey, Proto};
+use super::key::{Endpoint, Proto};
 use super::lifecycle::Timeouts;
 use super::rate::RateMeter;
 use super::services::{is_service_port, service_name};
@@ -22,7 +22,6 @@ pub struct ProcessInfo {
 pub struct Connection {
     /// Unique per engine; stable for the connection's life (UI selection).
     pub id: u64,
-    pub key: FlowKey,
     pub proto: Proto,
     pub local: Endpoint,
     pub remote: Endpoint,
@@ -42,11 +41,10 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub(crate) fn new(id: u64, key: FlowKey, local: Endpoint, remote: Endpoint, ts: Timestamp, state: State) -> Self {
+    pub(crate) fn new(id: u64, proto: Proto, local: Endpoint, remote: Endpoint, ts: Timestamp, state: State) -> Self {
         Connection {
             id,
-            key,
-            proto: key.proto,
+            proto,
             local,
             remote,
             state,
