@@ -131,7 +131,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(text, |b| {
             b.iter(|| {
                 out.clear();
-                f.select(black_box(&conns), None, &mut out);
+                f.select(black_box(&conns), &mut out);
                 out.len()
             })
         });

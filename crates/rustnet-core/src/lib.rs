@@ -4,6 +4,7 @@
 //! table and finished connections come out. No threads, sockets, clocks or
 //! files: the same input always gives the same output.
 
+mod app;
 pub mod dpi;
 mod engine;
 pub mod filter;

@@ -2,7 +2,7 @@
 
 use super::{Field, Needle, Term};
 use crate::dpi::AppInfo;
-use crate::track::{Connection, Endpoint, Proto, State};
+use crate::track::{Connection, Endpoint, Proto};
 use std::fmt::{self, Write};
 use std::net::IpAddr;
 
@@ -41,11 +41,11 @@ pub(super) fn cost(t: &Term) -> u8 {
     }
 }
 
-pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
+pub(super) fn term_matches(t: &Term, c: &Connection) -> bool {
     let n = &t.needle;
     let ports = c.proto.has_ports();
     match t.field {
-        Field::Any => any_field(n, c, state),
+        Field::Any => any_field(n, c),
         Field::Port => ports && (port(n, c.local.port) || port(n, c.remote.port)),
         Field::Sport => ports && port(n, c.local.port),
         Field::Dport => ports && port(n, c.remote.port),
@@ -54,7 +54,7 @@ pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
         Field::Proto => proto(n, c.proto) || app(n, c.app.as_ref()),
         Field::Process => process(n, c),
         Field::Service => service(n, c),
-        Field::State => n.states & (1 << state as u32) != 0,
+        Field::State => n.states & (1 << c.state as u32) != 0,
         Field::Sni => opt(n, sni(c.app.as_ref())),
         Field::Host => host(n, c),
         Field::Ssh => match &c.app {
@@ -71,10 +71,10 @@ pub(super) fn term_matches(t: &Term, c: &Connection, state: State) -> bool {
 }
 
 /// A bare word: every field a user can see for the connection.
-fn any_field(n: &Needle, c: &Connection, state: State) -> bool {
+fn any_field(n: &Needle, c: &Connection) -> bool {
     // Cheapest first: bit tests, then text fields, then formatted endpoints.
     proto(n, c.proto)
-        || n.states & (1 << state as u32) != 0
+        || n.states & (1 << c.state as u32) != 0
         || service(n, c)
         || process(n, c)
         || opt(n, c.hostname.as_deref())
@@ -350,6 +350,7 @@ impl Write for StackText {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::track::State;
 
     fn needle(s: &str) -> Needle {
         let t = super::super::parse::parse(s).unwrap();

@@ -28,18 +28,16 @@
 //! match exactly. Matching never allocates: numbers and addresses are
 //! formatted into stack buffers.
 //!
-//! Time: a connection's stored `state` is as of its last packet, but UDP
-//! activity states age with idle time. [`Filter::matches`] uses the stored
-//! state (what a JSON record carries); [`Filter::matches_at`] uses
-//! [`Connection::state_at`], which is what a live view shows.
+//! Time: a connection's `state` is stamped by the engine as of its clock
+//! (UDP activity states age with idle time), so the state filtered on is
+//! the state a JSON record or the table shows.
 
 mod matcher;
 mod parse;
 #[cfg(test)]
 mod tests;
 
-use crate::time::Timestamp;
-use crate::track::{Connection, Timeouts};
+use crate::track::Connection;
 use std::fmt;
 
 /// A parse error, with a message fit for the filter bar or stderr.
@@ -136,24 +134,16 @@ impl Filter {
         self.terms.is_empty()
     }
 
-    /// Matches against the state stored in the connection (as of its last packet).
+    /// Whether `conn` matches (on the state stamped in it).
     pub fn matches(&self, conn: &Connection) -> bool {
-        self.matches_state(conn, conn.state)
+        self.terms.iter().all(|t| matcher::term_matches(t, conn) != t.negate)
     }
 
-    /// Matches against the state shown at `now` (UDP states age with idle time).
-    pub fn matches_at(&self, conn: &Connection, now: Timestamp, timeouts: &Timeouts) -> bool {
-        if self.terms.is_empty() {
-            return true;
-        }
-        self.matches_state(conn, conn.state_at(now, timeouts))
-    }
-
-    /// Appends to `out` the indices of the connections that match (at `now`
-    /// when given, so UDP states age), in order. Prefer this over `matches` in
-    /// a loop for large tables: it prefetches the connections and their text
-    /// ahead, since on 100 000 connections the time goes to waiting for memory.
-    pub fn select(&self, conns: &[Connection], at: Option<(Timestamp, &Timeouts)>, out: &mut Vec<usize>) {
+    /// Appends to `out` the indices of the connections that match, in order.
+    /// Prefer this over `matches` in a loop for large tables: it prefetches
+    /// the connections and their text ahead, since on 100 000 connections
+    /// the time goes to waiting for memory.
+    pub fn select(&self, conns: &[Connection], out: &mut Vec<usize>) {
         if self.terms.is_empty() {
             out.extend(0..conns.len());
             return;
@@ -165,15 +155,10 @@ impl Filter {
             if let Some(ahead) = conns.get(i + 3) {
                 prefetch_text(ahead);
             }
-            let state = at.map_or(c.state, |(now, t)| c.state_at(now, t));
-            if self.matches_state(c, state) {
+            if self.matches(c) {
                 out.push(i);
             }
         }
-    }
-
-    fn matches_state(&self, conn: &Connection, state: crate::track::State) -> bool {
-        self.terms.iter().all(|t| matcher::term_matches(t, conn, state) != t.negate)
     }
 }
 

@@ -3,9 +3,8 @@
 use super::Filter;
 use crate::dpi::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
 use crate::time::Timestamp;
-use crate::track::{Connection, Endpoint, ProcessInfo, Proto, State, Timeouts};
+use crate::track::{Connection, Endpoint, ProcessInfo, Proto, State};
 use proptest::prelude::*;
-use std::time::Duration;
 
 fn conn(proto: Proto, local: &str, lport: u16, remote: &str, rport: u16, state: State) -> Connection {
     let l = Endpoint::new(local.parse().unwrap(), lport);
@@ -207,20 +206,6 @@ fn negation_and_combination() {
     check("!sni:api", &["ssh", "http", "dns", "quic", "ping"]);
 }
 
-#[test]
-fn matches_at_ages_udp_states() {
-    let t = Timeouts::default();
-    let mut c = conn(Proto::Udp, "10.0.0.1", 5000, "10.0.0.2", 6000, State::UdpActive);
-    c.last_seen = Timestamp::from_nanos(0);
-    let active = Filter::parse("state:udp_active").unwrap();
-    let idle = Filter::parse("state:udp_idle").unwrap();
-    let now = Timestamp::from_nanos(0) + Duration::from_secs(30);
-    assert!(active.matches(&c));
-    assert!(!active.matches_at(&c, now, &t));
-    assert!(idle.matches_at(&c, now, &t));
-    assert!(!idle.matches(&c));
-}
-
 proptest! {
     #[test]
     fn parse_and_match_never_panic(text in "\\PC*") {
@@ -268,7 +253,7 @@ fn select_agrees_with_matches() {
     for text in ["", "github", "state:fin_wait", "!sni:", "22 openssh", "nothing-matches"] {
         let f = Filter::parse(text).expect("valid");
         let mut got = Vec::new();
-        f.select(&conns, None, &mut got);
+        f.select(&conns, &mut got);
         let want: Vec<usize> = (0..conns.len()).filter(|&i| f.matches(&conns[i])).collect();
         assert_eq!(got, want, "{text}");
     }

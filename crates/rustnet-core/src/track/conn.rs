@@ -1,11 +1,10 @@
 //! The public record of one connection: what the UI, filter and JSON see.
 
 use super::key::{Endpoint, Proto};
-use super::lifecycle::Timeouts;
 use super::rate::RateMeter;
 use super::services::{is_service_port, service_name};
 use super::state::State;
-use crate::dpi::AppInfo;
+use crate::app::AppInfo;
 use crate::time::Timestamp;
 
 /// The local process that owns a connection's socket.
@@ -25,7 +24,8 @@ pub struct Connection {
     pub proto: Proto,
     pub local: Endpoint,
     pub remote: Endpoint,
-    /// Transport or application state as of the last packet (see `state_at`).
+    /// Transport or application state, as of the engine's clock when the
+    /// connection was last read from it (UDP activity states age with idle time).
     pub state: State,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
@@ -58,14 +58,6 @@ impl Connection {
             app: None,
             process: None,
             hostname: None,
-        }
-    }
-
-    /// The state as shown at `now`: UDP activity states age with idle time.
-    pub fn state_at(&self, now: Timestamp, t: &Timeouts) -> State {
-        match self.state {
-            State::UdpActive | State::UdpIdle | State::UdpStale => t.udp_state(now.since(self.last_seen)),
-            s => s,
         }
     }
 

@@ -23,6 +23,9 @@ pub struct Pending {
 pub struct FragTable {
     known: HashMap<DatagramId, (FlowKey, Timestamp)>,
     pending: HashMap<DatagramId, Pending>,
+    /// No entry expires before this (kept by insert and sweep, so the
+    /// engine's `next_deadline` stays O(1)); may be early, never late.
+    earliest: Option<Timestamp>,
 }
 
 /// RFC 791's suggested reassembly lifetime upper bound is 15 s; 30 s covers slow links.
@@ -34,6 +37,7 @@ impl FragTable {
     pub fn first(&mut self, id: DatagramId, key: FlowKey, ts: Timestamp) -> Option<Pending> {
         if self.known.len() < MAX_ENTRIES {
             self.known.insert(id, (key, ts));
+            self.note(ts);
         }
         self.pending.remove(&id)
     }
@@ -49,6 +53,7 @@ impl FragTable {
             p.packets += 1;
             p.bytes += u64::from(bytes);
             p.last = ts;
+            self.note(ts);
         }
         None
     }
@@ -56,16 +61,36 @@ impl FragTable {
     /// Drops entries idle for longer than the reassembly lifetime; returns
     /// the number of orphan fragments given up on.
     pub fn sweep(&mut self, now: Timestamp) -> u64 {
-        self.known.retain(|_, (_, seen)| now.since(*seen) < LIFETIME);
-        let mut orphans = 0;
-        self.pending.retain(|_, p| {
-            let keep = now.since(p.last) < LIFETIME;
-            if !keep {
-                orphans += p.packets;
+        let mut earliest: Option<Timestamp> = None;
+        let mut keep = |seen: Timestamp| {
+            let keep = now.since(seen) < LIFETIME;
+            if keep {
+                let t = seen + LIFETIME;
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
             keep
+        };
+        self.known.retain(|_, (_, seen)| keep(*seen));
+        let mut orphans = 0;
+        self.pending.retain(|_, p| {
+            let kept = keep(p.last);
+            if !kept {
+                orphans += p.packets;
+            }
+            kept
         });
+        self.earliest = earliest;
         orphans
+    }
+
+    /// When the next entry expires (None when empty).
+    pub fn next_expiry(&self) -> Option<Timestamp> {
+        self.earliest
+    }
+
+    fn note(&mut self, seen: Timestamp) {
+        let t = seen + LIFETIME;
+        self.earliest = Some(self.earliest.map_or(t, |e| e.min(t)));
     }
 
     /// Fragments still waiting for a first fragment (end of input).

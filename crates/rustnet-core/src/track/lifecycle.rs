@@ -60,6 +60,15 @@ impl Timeouts {
         }
     }
 
+    /// The state shown after `idle` without packets: UDP activity states age
+    /// (active, idle, stale); the others keep their name until they expire.
+    pub(crate) fn aged(&self, state: State, idle: Duration) -> State {
+        match state {
+            State::UdpActive | State::UdpIdle | State::UdpStale => self.udp_state(idle),
+            s => s,
+        }
+    }
+
     /// The UDP activity state after `idle` without packets.
     pub fn udp_state(&self, idle: Duration) -> State {
         if idle < self.udp_active {

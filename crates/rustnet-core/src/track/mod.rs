@@ -1,5 +1,5 @@
-//! Connection tracking: flow keys, per-connection state machines, lifecycle
-//! and the capped table.
+//! Connection tracking: flow keys, per-connection state machines and
+//! lifecycle timeouts.
 
 mod conn;
 pub(crate) mod frag;
@@ -8,7 +8,6 @@ mod lifecycle;
 mod rate;
 mod services;
 mod state;
-pub(crate) mod table;
 mod tcp;
 
 pub use conn::{Connection, ProcessInfo};

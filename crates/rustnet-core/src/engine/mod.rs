@@ -4,12 +4,16 @@
 use crate::dpi::{DpiInput, DpiState};
 use crate::time::Timestamp;
 use crate::track::frag::{DatagramId, FragTable, Pending};
-use crate::track::table::{Entry, Table};
 use crate::track::{Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port};
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
 use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
+use table::{Entry, Table};
+
+mod table;
+#[cfg(test)]
+mod tests;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -80,6 +84,9 @@ pub struct Engine {
     id_step: u64,
     now: Timestamp,
     next_sweep: Timestamp,
+    /// No connection expires before this: lowered by every packet, recomputed
+    /// by each sweep, so `next_deadline` is O(1). May be early, never late.
+    earliest_expiry: Timestamp,
 }
 
 impl Engine {
@@ -95,6 +102,7 @@ impl Engine {
             id_step: 1,
             now: Timestamp::ZERO,
             next_sweep: Timestamp::ZERO,
+            earliest_expiry: Timestamp(u64::MAX),
         }
     }
 
@@ -110,9 +118,23 @@ impl Engine {
         &self.stats
     }
 
-    /// Latest packet (or `advance`) time seen.
+    /// Latest packet (or `advance`) time seen: the engine's clock.
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// When the caller must come back with [`advance`](Self::advance) for
+    /// connections to expire on time (like quinn-proto's `poll_timeout`);
+    /// None while nothing is held. States need no call to age: every read
+    /// of the table stamps them as of the engine's clock.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        let frags = self.frags.next_expiry();
+        if self.table.map.is_empty() && frags.is_none() {
+            return None;
+        }
+        let due = frags.map_or(self.earliest_expiry, |f| f.min(self.earliest_expiry));
+        // Expiry is checked once per sweep, so nothing happens before the next one.
+        Some(due.max(self.next_sweep))
     }
 
     pub fn len(&self) -> usize {
@@ -123,16 +145,22 @@ impl Engine {
         self.table.map.is_empty()
     }
 
-    pub fn connections(&self) -> impl Iterator<Item = &Connection> {
-        self.table.map.values().map(|e| &e.conn)
+    /// The connections in the table, their states as of [`now`](Self::now).
+    pub fn connections(&mut self) -> impl Iterator<Item = &Connection> {
+        self.connections_mut().map(|c| &*c)
     }
 
-    /// For the shell to attach process and host names.
+    /// For the shell to attach process and host names; states as of [`now`](Self::now).
     pub fn connections_mut(&mut self) -> impl Iterator<Item = &mut Connection> {
-        self.table.map.values_mut().map(|e| &mut e.conn)
+        let (now, t) = (self.now, &self.cfg.timeouts);
+        self.table.map.values_mut().map(move |e| {
+            stamp(&mut e.conn, now, t);
+            &mut e.conn
+        })
     }
 
-    /// Connections that left the table since the last call.
+    /// Connections that left the table since the last call, each with its
+    /// state as of when it left.
     pub fn take_finished(&mut self, out: &mut Vec<Connection>) {
         out.append(&mut self.finished);
     }
@@ -142,12 +170,26 @@ impl Engine {
         out.append(&mut self.new_flows);
     }
 
-    /// Moves every remaining connection to the finished list (end of input).
+    /// Moves every remaining connection to the finished list (end of input),
+    /// states as of [`now`](Self::now).
     pub fn finish_all(&mut self) {
+        self.finish_all_at(self.now);
+    }
+
+    /// End of input at `end` (for engines that share one capture, its last
+    /// packet's time): moves the clock there without expiring anything, then
+    /// moves every remaining connection to the finished list, states as of then.
+    pub fn finish_all_at(&mut self, end: Timestamp) {
+        self.now = self.now.max(end);
         self.stats.orphan_fragments += self.frags.pending_packets();
         let map = std::mem::take(&mut self.table.map);
+        let (now, t) = (self.now, &self.cfg.timeouts);
         self.finished.reserve(map.len());
-        self.finished.extend(map.into_values().map(|e| e.conn));
+        self.finished.extend(map.into_values().map(|e| {
+            let mut c = e.conn;
+            stamp(&mut c, now, t);
+            c
+        }));
     }
 
     /// Advances the clock without a packet (live capture while idle) and
@@ -161,12 +203,24 @@ impl Engine {
         }
     }
 
+    /// Expires what has timed out, stamps every state as of now, and finds
+    /// the next expiry, in one pass over the table.
     fn sweep(&mut self) {
         let now = self.now;
         self.next_sweep = now + SWEEP_EVERY;
         let t = &self.cfg.timeouts;
-        let ended = self.table.map.extract_if(|_, e| now.since(e.conn.last_seen) >= t.idle_limit(e.conn.state));
+        let mut earliest = Timestamp(u64::MAX);
+        let ended = self.table.map.extract_if(|_, e| {
+            stamp(&mut e.conn, now, t);
+            let limit = t.idle_limit(e.conn.state);
+            let ended = now.since(e.conn.last_seen) >= limit;
+            if !ended {
+                earliest = earliest.min(e.conn.last_seen + limit);
+            }
+            ended
+        });
         self.finished.extend(ended.map(|(_, e)| e.conn));
+        self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
     }
 
@@ -199,10 +253,16 @@ impl Engine {
             && !is_new_tcp_open(e, &pkt)
         {
             let from_local = e.conn.local == src;
-            return account(e, &pkt, early, from_local, ts, wire_len);
+            account(e, &pkt, early, from_local, ts, wire_len);
+            let expiry = e.conn.last_seen + self.cfg.timeouts.idle_limit(e.conn.state);
+            self.earliest_expiry = self.earliest_expiry.min(expiry);
+            return;
         }
         let (e, from_local) = self.create(key, &pkt, src, dst, ts);
         account(e, &pkt, early, from_local, ts, wire_len);
+        let (last, state) = (e.conn.last_seen, e.conn.state);
+        let expiry = last + self.cfg.timeouts.idle_limit(state);
+        self.earliest_expiry = self.earliest_expiry.min(expiry);
     }
 
     fn count_error(&mut self, e: ParseError) {
@@ -240,10 +300,14 @@ impl Engine {
         ts: Timestamp,
     ) -> (&mut Entry, bool) {
         // Port reuse: a fresh SYN after the old connection closed.
+        let start = self.finished.len();
         if let Some(old) = self.table.map.remove(&key) {
             self.finished.push(old.conn);
         }
         self.stats.evicted += self.table.make_room(&mut self.finished);
+        for c in &mut self.finished[start..] {
+            stamp(c, self.now, &self.cfg.timeouts);
+        }
         let src_is_local = self.src_is_local(pkt, src, dst);
         let (local, remote) = if src_is_local { (src, dst) } else { (dst, src) };
         let id = self.next_id;
@@ -274,6 +338,11 @@ impl Engine {
             _ => true,
         }
     }
+}
+
+/// Writes a connection's state as of `now` (UDP activity states age).
+fn stamp(c: &mut Connection, now: Timestamp, t: &Timeouts) {
+    c.state = t.aged(c.state, now.since(c.last_seen));
 }
 
 fn well_known(port: u16) -> bool {

@@ -1,10 +1,9 @@
-//! The connection table: flows by key, with a size cap.
+//! The connection table: flows by key, with a size cap. It lives in the
+//! engine, not in `track`, because an entry holds DPI state: tracking stays
+//! free of the inspectors.
 
-use super::conn::Connection;
-use super::key::FlowKey;
-use super::state::State;
-use super::tcp::TcpTracker;
 use crate::dpi::DpiState;
+use crate::track::{Connection, FlowKey, State, TcpTracker};
 use rustc_hash::FxHashMap;
 
 /// A connection plus the tracking state that is not part of its public record.
