@@ -55,7 +55,6 @@ fn run() -> anyhow::Result<i32> {
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
     let mut engine = rustnet_core::Config { dpi: !cli.no_dpi, ..Default::default() };
     engine.max_connections = usize::try_from(cli.max_connections).unwrap_or(usize::MAX);
-    let timeouts = engine.timeouts.clone();
 
     // Open the capture first: errors (permissions, unknown interface, bad
     // capture filter) end here.
@@ -153,7 +152,7 @@ fn run() -> anyhow::Result<i32> {
         (None, Some(path)) => source::run_file(path, disp, stop_src, tap),
         (None, None) => SourceEnd::Failed("no packet source".into()),
     })?;
-    let stats = output::write_json_lines(rec_rx, &timeouts)?;
+    let stats = output::write_json_lines(rec_rx)?;
     pipeline.join();
     let end = capture.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
     stop.store(true, Ordering::Relaxed);

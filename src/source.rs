@@ -5,11 +5,10 @@ use crate::capture::LiveSource;
 use crate::capture::file::{FileError, read_file};
 use crate::capture::tap::Tap;
 use crate::pipeline::Dispatcher;
-use rustnet_core::Timestamp;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// How the capture ended.
 #[derive(Debug)]
@@ -67,7 +66,8 @@ pub struct SourceCounters {
 }
 
 const POLL: Duration = Duration::from_millis(100);
-const ADVANCE_EVERY: Duration = Duration::from_millis(250);
+/// How often the kernel's drop counter is read for the UI.
+const STATS_EVERY: Duration = Duration::from_millis(250);
 
 /// Replays a capture file as fast as it reads.
 pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
@@ -82,11 +82,6 @@ pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut 
     r.into()
 }
 
-fn wall_clock() -> Timestamp {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp::from_secs_nanos(d.as_secs(), d.subsec_nanos())
-}
-
 /// Captures live until `stop` or `duration`.
 pub fn run_live(
     mut cap: Box<dyn LiveSource>,
@@ -97,7 +92,7 @@ pub fn run_live(
     mut tap: Tap,
 ) -> SourceEnd {
     let start = Instant::now();
-    let mut last_advance = Instant::now();
+    let mut last_stats = Instant::now();
     let mut end = SourceEnd::Done;
     while !stop.load(Ordering::Relaxed) && duration.is_none_or(|d| start.elapsed() < d) {
         let wait = duration.map_or(POLL, |d| d.saturating_sub(start.elapsed()).min(POLL));
@@ -113,9 +108,9 @@ pub fn run_live(
         }
         disp.flush();
         tap.flush();
-        if last_advance.elapsed() >= ADVANCE_EVERY {
-            last_advance = Instant::now();
-            disp.advance(wall_clock());
+        // Workers move their own clocks (at their engines' deadlines).
+        if last_stats.elapsed() >= STATS_EVERY {
+            last_stats = Instant::now();
             let k = cap.stats();
             counters.kernel_drops.store(k.drops, Ordering::Relaxed);
         }

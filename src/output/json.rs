@@ -1,8 +1,7 @@
 //! JSON lines (`--json`): one object per connection, per DESIGN.md.
 
-use rustnet_core::Timestamp;
 use rustnet_core::dpi::AppInfo;
-use rustnet_core::track::{Connection, Timeouts};
+use rustnet_core::track::Connection;
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -30,13 +29,13 @@ struct Record<'a> {
     process: Option<ProcessRecord<'a>>,
 }
 
-/// Writes one connection as a JSON line; `now` decides time-dependent states.
-pub fn write_record<W: Write>(out: &mut W, c: &Connection, now: Timestamp, t: &Timeouts) -> io::Result<()> {
+/// Writes one connection as a JSON line, with the state the engine stamped.
+pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     let r = Record {
         proto: c.proto.name(),
         local: c.local.display(c.proto).to_string(),
         remote: c.remote.display(c.proto).to_string(),
-        state: c.state_at(now, t).name(),
+        state: c.state.name(),
         service: c.service(),
         first_seen: c.first_seen.as_secs_f64(),
         last_seen: c.last_seen.as_secs_f64(),

@@ -16,6 +16,7 @@ use rustnet_core::{Config, NewFlow, Stats, Timestamp, wire};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
 use worker::{ToWorker, WorkerSnapshot};
 
 /// What the shell adds to connections: process and host names.
@@ -45,8 +46,7 @@ impl View {
 /// Connections leaving the tables, for the record writer.
 #[derive(Debug)]
 pub struct Records {
-    /// Packet time of the worker when they left.
-    pub now: Timestamp,
+    /// Each with its state as of when it left its table.
     pub conns: Vec<Connection>,
     /// Part of the end-of-input flush.
     pub last: bool,
@@ -60,7 +60,8 @@ pub struct PipelineConfig {
     pub workers: usize,
     pub engine: Config,
     pub view: View,
-    /// Live capture: drop batches rather than block the capture thread.
+    /// Live capture: drop batches rather than block the capture thread,
+    /// and let workers move their clocks with the wall clock while idle.
     pub live: bool,
 }
 
@@ -79,6 +80,8 @@ pub struct Dispatcher {
     free: Receiver<Batch>,
     live: bool,
     queue_drops: Arc<AtomicU64>,
+    /// Latest packet time pushed: where a file's input ends.
+    last: Timestamp,
 }
 
 const QUEUE_BATCHES: usize = 16;
@@ -97,7 +100,8 @@ impl Pipeline {
             let mut ecfg = cfg.engine.clone();
             ecfg.max_connections = cfg.engine.max_connections.div_ceil(n);
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
-            let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone());
+            let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
+                .live(cfg.live);
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
             match h {
                 Ok(h) => handles.push(h),
@@ -115,18 +119,21 @@ impl Pipeline {
             free: self.free.clone(),
             live,
             queue_drops: self.queue_drops.clone(),
+            last: Timestamp::ZERO,
         }
     }
 
-    /// One consistent view: every worker's table at this moment.
-    pub fn snapshot(&self, source: &str, kernel_drops: u64, finished: bool) -> Snapshot {
+    /// One consistent view: every worker's table at this moment, its clock
+    /// moved to `now` first (packet time: the wall clock live, the replay's
+    /// clock when paced).
+    pub fn snapshot(&self, source: &str, kernel_drops: u64, finished: bool, now: Timestamp) -> Snapshot {
         let mut snap = Snapshot { source: source.to_string(), finished, ..Snapshot::default() };
         let replies: Vec<Receiver<WorkerSnapshot>> = self
             .senders
             .iter()
             .filter_map(|s| {
                 let (tx, rx) = bounded(1);
-                s.send(ToWorker::Snapshot(tx)).ok().map(|_| rx)
+                s.send(ToWorker::Snapshot(tx, now)).ok().map(|_| rx)
             })
             .collect();
         for rx in replies {
@@ -151,6 +158,12 @@ impl Pipeline {
     }
 }
 
+/// The present as packet time (live capture stamps packets with it).
+pub fn wall_clock() -> Timestamp {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_secs_nanos(d.as_secs(), d.subsec_nanos())
+}
+
 /// Sums counters of several engines.
 pub fn add_stats(total: &mut Stats, s: &Stats) {
     total.packets += s.packets;
@@ -172,6 +185,7 @@ impl Dispatcher {
     pub fn push(&mut self, p: &Packet<'_>) {
         let n = self.current.len();
         let w = if n == 1 { 0 } else { (wire::flow_hash(p.link, p.data) % n as u64) as usize };
+        self.last = self.last.max(p.ts);
         self.current[w].push(p);
         if self.current[w].is_full() {
             self.flush_one(w);
@@ -210,18 +224,26 @@ impl Dispatcher {
         }
     }
 
-    /// Moves every worker's clock (live capture while idle).
+    /// Latest packet time pushed so far.
+    pub fn last_packet_time(&self) -> Timestamp {
+        self.last
+    }
+
+    /// Moves every worker's clock (paced replay while waiting).
     pub fn advance(&mut self, now: Timestamp) {
         for s in &self.senders {
             let _ = s.try_send(ToWorker::Advance(now));
         }
     }
 
-    /// End of input: flush and tell workers to emit everything left.
+    /// End of input: flush and tell workers to emit everything left, with
+    /// states as of one end time for all of them: a file ends at its last
+    /// packet, a live capture now.
     pub fn finish(mut self) {
         self.flush();
+        let end = if self.live { self.last.max(wall_clock()) } else { self.last };
         for s in &self.senders {
-            let _ = s.send(ToWorker::Finish);
+            let _ = s.send(ToWorker::Finish(end));
         }
     }
 }

@@ -1,16 +1,20 @@
 //! A worker owns one Engine and the flows routed to it.
 
-use super::{Batch, Enrich, Records, View};
-use crossbeam_channel::{Receiver, Sender};
+use super::{Batch, Enrich, Records, View, wall_clock};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustnet_core::track::Connection;
 use rustnet_core::{Engine, NewFlow, Stats, Timestamp};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub enum ToWorker {
     Batch(Batch),
+    /// Move the clock (paced replay).
     Advance(Timestamp),
-    Snapshot(Sender<WorkerSnapshot>),
-    Finish,
+    /// Move the clock to this time, then reply with the table.
+    Snapshot(Sender<WorkerSnapshot>, Timestamp),
+    /// End of input at this time: emit everything left.
+    Finish(Timestamp),
 }
 
 pub struct WorkerSnapshot {
@@ -28,6 +32,14 @@ pub struct Worker {
     free: Sender<Batch>,
     finished: Vec<Connection>,
     new_flows: Vec<NewFlow>,
+    /// Live capture: at the engine's deadline, move its clock to the wall clock.
+    live: bool,
+}
+
+enum Next {
+    Msg(ToWorker),
+    Deadline,
+    Closed,
 }
 
 impl Worker {
@@ -38,11 +50,27 @@ impl Worker {
         records: Option<Sender<Records>>,
         free: Sender<Batch>,
     ) -> Self {
-        Worker { engine, view, enrich, records, free, finished: Vec::new(), new_flows: Vec::new() }
+        Worker { engine, view, enrich, records, free, finished: Vec::new(), new_flows: Vec::new(), live: false }
+    }
+
+    /// Live capture: packet time is wall time, so when idle the worker moves
+    /// the engine's clock itself, at the deadline the engine names.
+    pub fn live(mut self, live: bool) -> Self {
+        self.live = live;
+        self
     }
 
     pub fn run(mut self, rx: Receiver<ToWorker>) {
-        while let Ok(msg) = rx.recv() {
+        loop {
+            let msg = match self.next(&rx) {
+                Next::Msg(m) => m,
+                Next::Deadline => {
+                    self.engine.advance(wall_clock());
+                    self.after_work(false);
+                    continue;
+                }
+                Next::Closed => return,
+            };
             match msg {
                 ToWorker::Batch(mut b) => {
                     for p in b.iter() {
@@ -56,15 +84,31 @@ impl Worker {
                     self.engine.advance(now);
                     self.after_work(false);
                 }
-                ToWorker::Snapshot(reply) => {
+                ToWorker::Snapshot(reply, now) => {
+                    self.engine.advance(now);
+                    self.after_work(false);
                     let _ = reply.send(self.snapshot());
                 }
-                ToWorker::Finish => {
-                    self.engine.finish_all();
+                ToWorker::Finish(end) => {
+                    self.engine.finish_all_at(end);
                     self.after_work(true);
                     return;
                 }
             }
+        }
+    }
+
+    /// The next message; live, or the engine's deadline if that comes first.
+    fn next(&self, rx: &Receiver<ToWorker>) -> Next {
+        let deadline = if self.live { self.engine.next_deadline() } else { None };
+        let r = match deadline {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(d) => rx.recv_timeout(Duration::from_nanos(d.as_nanos().saturating_sub(wall_clock().as_nanos()))),
+        };
+        match r {
+            Ok(m) => Next::Msg(m),
+            Err(RecvTimeoutError::Timeout) => Next::Deadline,
+            Err(RecvTimeoutError::Disconnected) => Next::Closed,
         }
     }
 
@@ -102,6 +146,6 @@ impl Worker {
             self.enrich.enrich(c);
         }
         out.retain(|c| self.view.shows(c));
-        let _ = records.send(Records { now: self.engine.now(), conns: out, last, stats: self.engine.stats().clone() });
+        let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
     }
 }

@@ -6,7 +6,7 @@ use super::columns::ColumnLayout;
 use super::format;
 use crate::snapshot::Snapshot;
 use rustnet_core::filter::Filter;
-use rustnet_core::track::{Connection, State, Timeouts};
+use rustnet_core::track::{Connection, State};
 use std::cmp::Ordering;
 use std::time::Duration;
 
@@ -101,9 +101,9 @@ pub enum RowKind {
 }
 
 impl RowKind {
-    pub fn of(conn: &Connection, state: State, now: rustnet_core::Timestamp, new: Duration) -> Self {
+    pub fn of(conn: &Connection, now: rustnet_core::Timestamp, new: Duration) -> Self {
         use State::*;
-        match state {
+        match conn.state {
             Closed | QuicClosed => RowKind::Closed,
             FinWait1 | FinWait2 | CloseWait | LastAck | Closing | TimeWait | QuicDraining => RowKind::Closing,
             _ if now.since(conn.first_seen) < new => RowKind::New,
@@ -152,7 +152,6 @@ pub struct App {
     /// A short message in the footer (copy result…); the run loop expires it.
     pub status: Option<String>,
     pub columns: ColumnLayout,
-    pub timeouts: Timeouts,
     pub no_color: bool,
     /// Show timestamps in UTC instead of local time (tests, or TZ-less hosts).
     pub utc: bool,
@@ -178,7 +177,6 @@ impl App {
             quit_pending: false,
             status: None,
             columns: ColumnLayout::default(),
-            timeouts: Timeouts::default(),
             no_color,
             utc: false,
             new_window: refresh.max(NEW_WINDOW),
@@ -200,13 +198,8 @@ impl App {
         self.snapshot.connections.get(i)
     }
 
-    /// State of a connection as shown now.
-    pub fn state_of(&self, c: &Connection) -> State {
-        c.state_at(self.snapshot.now, &self.timeouts)
-    }
-
     pub fn row_kind(&self, c: &Connection) -> RowKind {
-        RowKind::of(c, self.state_of(c), self.snapshot.now, self.new_window)
+        RowKind::of(c, self.snapshot.now, self.new_window)
     }
 
     /// Filters and sorts the snapshot's connections into `rows`, keeping the
@@ -214,9 +207,8 @@ impl App {
     pub fn rebuild(&mut self) {
         let conns = &self.snapshot.connections;
         let f = &self.filter.applied;
-        // The state shown (UDP states age) is the state filtered on.
         let mut keep = Vec::with_capacity(conns.len());
-        f.select(conns, Some((self.snapshot.now, &self.timeouts)), &mut keep);
+        f.select(conns, &mut keep);
         let order = sorted(conns, &keep, self.sort, self.descending, self.snapshot.now);
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
         self.rows.clear();

@@ -46,7 +46,7 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "remote", c.remote.display(c.proto).to_string());
     field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
     let kind = app.row_kind(c);
-    field(&mut out, "state", format!("{} {}", app.state_of(c).name(), kind.marker().trim()));
+    field(&mut out, "state", format!("{} {}", c.state.name(), kind.marker().trim()));
     field(&mut out, "service", c.service().map_or_else(none, str::to_string));
     field(&mut out, "id", c.id.to_string());
 

@@ -90,7 +90,7 @@ fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {
             let r = format::remote(c);
             if c.proto.has_ports() { format::fit_keep_port(&r, w) } else { format::fit(&r, w) }
         }
-        Col::State => app.state_of(c).name().to_string(),
+        Col::State => c.state.name().to_string(),
         Col::Service => format::fit(c.service().unwrap_or(""), w),
         Col::App => c.app.as_ref().map_or(String::new(), |a| format::fit(&format::app_summary(a), w)),
         Col::Process => c.process.as_ref().map_or(String::new(), |p| format::fit(&p.name, w)),

@@ -76,7 +76,7 @@ fn replay(
             if last_snap.elapsed() >= refresh {
                 disp.flush();
                 disp.advance(clock.now());
-                let _ = snaps.try_send(pipeline.snapshot(source, 0, false));
+                let _ = snaps.try_send(pipeline.snapshot(source, 0, false, clock.now()));
                 last_snap = Instant::now();
             }
         }
@@ -85,7 +85,7 @@ fn replay(
         }
         if last_snap.elapsed() >= refresh {
             disp.flush();
-            let _ = snaps.try_send(pipeline.snapshot(source, 0, false));
+            let _ = snaps.try_send(pipeline.snapshot(source, 0, false, clock.now()));
             last_snap = Instant::now();
         }
         !stop.load(Ordering::Relaxed)
@@ -93,7 +93,7 @@ fn replay(
     disp.flush();
     tap.flush();
     // Blocking send: the final table must reach the screen (fails only if the UI is gone).
-    let _ = snaps.send(pipeline.snapshot(source, 0, true));
+    let _ = snaps.send(pipeline.snapshot(source, 0, true, disp.last_packet_time()));
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(NAP);
     }
@@ -162,7 +162,7 @@ pub fn run_live(
         s.spawn(|| {
             while !stop.load(Ordering::Relaxed) && !capture_done(&counters) {
                 let drops = counters.kernel_drops.load(Ordering::Relaxed);
-                let _ = snap_tx.try_send(pipeline.snapshot(&source, drops, false));
+                let _ = snap_tx.try_send(pipeline.snapshot(&source, drops, false, crate::pipeline::wall_clock()));
                 std::thread::sleep(refresh);
             }
         });
