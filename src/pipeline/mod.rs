@@ -3,6 +3,8 @@
 //! fragments too) always go to the same worker, in order.
 
 mod batch;
+#[cfg(test)]
+mod tests;
 mod worker;
 
 pub use batch::Batch;

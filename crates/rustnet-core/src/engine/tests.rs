@@ -1,1 +1,86 @@
+//! The engine's clock: states stamped as of it, and the deadline it names.
 
+use super::*;
+use crate::filter::Filter;
+use etherparse::PacketBuilder;
+
+const T0: Timestamp = Timestamp(1_700_000_000_000_000_000);
+
+fn secs(s: u64) -> Timestamp {
+    T0 + Duration::from_secs(s)
+}
+
+/// A UDP datagram between two unregistered ports (no DPI state of its own).
+fn udp_frame() -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(40000, 40001);
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    b.write(&mut v, b"data").expect("vec write");
+    v
+}
+
+fn engine_with_udp_flow() -> Engine {
+    let mut e = Engine::new(Config::default());
+    let f = udp_frame();
+    e.process(LinkType::Ethernet, T0, &f, f.len() as u32);
+    e
+}
+
+fn only_state(e: &mut Engine) -> State {
+    let states: Vec<State> = e.connections().map(|c| c.state).collect();
+    assert_eq!(states.len(), 1, "{states:?}");
+    states[0]
+}
+
+#[test]
+fn reads_stamp_the_state_as_of_the_engine_clock() {
+    let mut e = engine_with_udp_flow();
+    assert_eq!(only_state(&mut e), State::UdpActive);
+    e.advance(secs(30));
+    assert_eq!(only_state(&mut e), State::UdpIdle);
+    e.advance(secs(61));
+    assert_eq!(only_state(&mut e), State::UdpStale);
+    // A new packet makes it active again.
+    let f = udp_frame();
+    e.process(LinkType::Ethernet, secs(62), &f, f.len() as u32);
+    assert_eq!(only_state(&mut e), State::UdpActive);
+}
+
+#[test]
+fn next_deadline_is_the_next_expiry() {
+    let mut e = Engine::new(Config::default());
+    assert_eq!(e.next_deadline(), None, "nothing held");
+    let f = udp_frame();
+    e.process(LinkType::Ethernet, T0, &f, f.len() as u32);
+    let remove = Config::default().timeouts.udp_remove;
+    assert_eq!(e.next_deadline(), Some(T0 + remove));
+    // Coming back early expires nothing, and the deadline stays.
+    e.advance(secs(30));
+    assert_eq!(e.len(), 1);
+    assert_eq!(e.next_deadline(), Some(T0 + remove));
+    // At the deadline the flow leaves, stamped stale; nothing is left to wait for.
+    e.advance(T0 + remove);
+    assert!(e.is_empty());
+    assert_eq!(e.next_deadline(), None);
+    let mut done = Vec::new();
+    e.take_finished(&mut done);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].state, State::UdpStale);
+    assert!(Filter::parse("state:udp_stale").is_ok_and(|f| f.matches(&done[0])));
+}
+
+#[test]
+fn finish_all_at_stamps_states_as_of_the_end() {
+    let mut e = engine_with_udp_flow();
+    e.finish_all_at(secs(20));
+    assert_eq!(e.now(), secs(20));
+    let mut done = Vec::new();
+    e.take_finished(&mut done);
+    assert_eq!(done.iter().map(|c| c.state).collect::<Vec<_>>(), [State::UdpIdle]);
+    // An end earlier than the clock does not move it back.
+    let mut e = engine_with_udp_flow();
+    e.advance(secs(70));
+    e.finish_all_at(T0);
+    e.take_finished(&mut done);
+    assert_eq!(done[1].state, State::UdpStale);
+}
