@@ -3,25 +3,37 @@
 use std::ops::{Add, Sub};
 use std::time::Duration;
 
-/// A point in packet time (ns since the Unix epoch).
+/// A point in packet time: nanoseconds since the Unix epoch (UTC).
+///
+/// The count is private so that every value is built through a constructor
+/// that says its unit; arithmetic with [`Duration`] saturates instead of
+/// wrapping, so a bad capture timestamp cannot panic or wrap the clock.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub u64);
+pub struct Timestamp(u64);
 
 impl Timestamp {
+    /// The Unix epoch itself; also the engine's clock before its first packet.
     pub const ZERO: Timestamp = Timestamp(0);
 
-    pub fn from_nanos(ns: u64) -> Self {
+    /// The instant `ns` nanoseconds after the Unix epoch.
+    pub const fn from_nanos(ns: u64) -> Self {
         Timestamp(ns)
     }
 
-    pub fn from_secs_nanos(secs: u64, nanos: u32) -> Self {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(u64::from(nanos)))
+    /// The instant `secs` seconds plus `nanos` nanoseconds after the Unix
+    /// epoch, saturating at the largest representable instant (year 2554).
+    pub const fn from_secs_nanos(secs: u64, nanos: u32) -> Self {
+        // `u64::from` is not const; `as` widens u32 -> u64 losslessly.
+        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos as u64))
     }
 
-    pub fn as_nanos(self) -> u64 {
+    /// Nanoseconds since the Unix epoch.
+    pub const fn as_nanos(self) -> u64 {
         self.0
     }
 
+    /// Seconds since the Unix epoch, with a fractional part (for display and
+    /// rates; an f64 keeps sub-microsecond precision for present-day dates).
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
     }
