@@ -16,6 +16,9 @@ pub struct RateMeter {
 }
 
 impl RateMeter {
+    /// Counts `bytes` (wire length) at packet time `ts`: sent by the local
+    /// end when `tx`, received otherwise. Packets older than the window
+    /// (out-of-order capture) are ignored.
     pub fn add(&mut self, ts: Timestamp, tx: bool, bytes: u32) {
         let slot = ts.as_nanos() / SLOT_NS;
         if slot > self.newest {
