@@ -57,3 +57,20 @@ impl Sub<Duration> for Timestamp {
         Timestamp(self.0.saturating_sub(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+    use std::time::Duration;
+
+    #[test]
+    fn constructors_agree_and_saturate() {
+        const T: Timestamp = Timestamp::from_secs_nanos(2, 5);
+        assert_eq!(T, Timestamp::from_nanos(2_000_000_005));
+        assert_eq!(T.as_nanos(), 2_000_000_005);
+        assert_eq!(Timestamp::from_secs_nanos(u64::MAX, 0).as_nanos(), u64::MAX);
+        assert_eq!(T - Duration::from_secs(3), Timestamp::ZERO);
+        assert_eq!((Timestamp::from_nanos(u64::MAX) + Duration::from_secs(1)).as_nanos(), u64::MAX);
+        assert_eq!(Timestamp::ZERO.since(T), Duration::ZERO);
+    }
+}
