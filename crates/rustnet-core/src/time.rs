@@ -15,6 +15,10 @@ impl Timestamp {
     /// The Unix epoch itself; also the engine's clock before its first packet.
     pub const ZERO: Timestamp = Timestamp(0);
 
+    /// The latest representable instant; arithmetic saturates here, so it
+    /// also serves as "never" (e.g. no deadline pending).
+    pub const MAX: Timestamp = Timestamp(u64::MAX);
+
     /// The instant `ns` nanoseconds after the Unix epoch.
     pub const fn from_nanos(ns: u64) -> Self {
         Timestamp(ns)
@@ -70,7 +74,7 @@ mod tests {
         assert_eq!(T.as_nanos(), 2_000_000_005);
         assert_eq!(Timestamp::from_secs_nanos(u64::MAX, 0).as_nanos(), u64::MAX);
         assert_eq!(T - Duration::from_secs(3), Timestamp::ZERO);
-        assert_eq!((Timestamp::from_nanos(u64::MAX) + Duration::from_secs(1)).as_nanos(), u64::MAX);
+        assert_eq!(Timestamp::MAX + Duration::from_secs(1), Timestamp::MAX);
         assert_eq!(Timestamp::ZERO.since(T), Duration::ZERO);
     }
 }
