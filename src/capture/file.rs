@@ -168,9 +168,9 @@ mod tests {
 
     #[test]
     fn timestamp_resolutions() {
-        assert_eq!(ts_from_units(1_500_000, 6), Timestamp(1_500_000_000));
-        assert_eq!(ts_from_units(7, 9), Timestamp(7));
-        assert_eq!(ts_from_units(1024, 0x8a), Timestamp(1_000_000_000));
-        assert_eq!(ts_from_units(3, 0), Timestamp(3_000_000_000));
+        assert_eq!(ts_from_units(1_500_000, 6), Timestamp::from_nanos(1_500_000_000));
+        assert_eq!(ts_from_units(7, 9), Timestamp::from_nanos(7));
+        assert_eq!(ts_from_units(1024, 0x8a), Timestamp::from_nanos(1_000_000_000));
+        assert_eq!(ts_from_units(3, 0), Timestamp::from_nanos(3_000_000_000));
     }
 }

@@ -25,7 +25,7 @@ pub fn corpus() -> Option<PathBuf> {
 
 /// Where every fixture file's last packet is moved to (2023-11-14 22:13:20 UTC),
 /// so files from different years share one "now" and ages stay meaningful.
-pub const T_END: Timestamp = Timestamp(1_700_000_000_000_000_000);
+pub const T_END: Timestamp = Timestamp::from_nanos(1_700_000_000_000_000_000);
 
 /// A snapshot of every connection of `files` (one engine each, distinct ids),
 /// each file's packet times shifted to end at [`T_END`].
@@ -43,7 +43,7 @@ pub fn corpus_snapshot(dir: &std::path::Path, files: &[&str]) -> Snapshot {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let last = frames.iter().map(|f| f.1).max().unwrap_or(0);
         for (link, ts, data, len) in &frames {
-            let ts = Timestamp(T_END.as_nanos() - (last - ts));
+            let ts = Timestamp::from_nanos(T_END.as_nanos() - (last - ts));
             e.process(*link, ts, data, *len);
         }
         add_stats(&mut snap.stats, e.stats());

@@ -102,7 +102,7 @@ impl Engine {
             id_step: 1,
             now: Timestamp::ZERO,
             next_sweep: Timestamp::ZERO,
-            earliest_expiry: Timestamp(u64::MAX),
+            earliest_expiry: Timestamp::MAX,
         }
     }
 
@@ -209,7 +209,7 @@ impl Engine {
         let now = self.now;
         self.next_sweep = now + SWEEP_EVERY;
         let t = &self.cfg.timeouts;
-        let mut earliest = Timestamp(u64::MAX);
+        let mut earliest = Timestamp::MAX;
         let ended = self.table.map.extract_if(|_, e| {
             stamp(&mut e.conn, now, t);
             let limit = t.idle_limit(e.conn.state);

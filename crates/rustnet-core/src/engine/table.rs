@@ -37,7 +37,7 @@ impl Table {
             return 0;
         }
         let batch = (self.cap / 64).max(1);
-        let mut ages: Vec<(u64, FlowKey)> = self.map.iter().map(|(k, e)| (e.conn.last_seen.0, *k)).collect();
+        let mut ages: Vec<(u64, FlowKey)> = self.map.iter().map(|(k, e)| (e.conn.last_seen.as_nanos(), *k)).collect();
         let n = batch.min(ages.len());
         if n < ages.len() {
             ages.select_nth_unstable_by_key(n, |a| a.0);

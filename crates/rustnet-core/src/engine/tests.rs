@@ -4,7 +4,7 @@ use super::*;
 use crate::filter::Filter;
 use etherparse::PacketBuilder;
 
-const T0: Timestamp = Timestamp(1_700_000_000_000_000_000);
+const T0: Timestamp = Timestamp::from_nanos(1_700_000_000_000_000_000);
 
 fn secs(s: u64) -> Timestamp {
     T0 + Duration::from_secs(s)

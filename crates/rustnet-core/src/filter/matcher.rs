@@ -6,6 +6,8 @@ use crate::track::{Connection, Endpoint, Proto};
 use std::fmt::{self, Write};
 use std::net::IpAddr;
 
+/// Every transport protocol in declaration order (bit `p as u8` of a
+/// protocol mask), for finding the protocols a term's text names.
 pub(super) const ALL_PROTOS: [Proto; 5] = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6, Proto::Arp];
 
 /// Application protocol names, indexed by `app_bit`.
@@ -41,6 +43,8 @@ pub(super) fn cost(t: &Term) -> u8 {
     }
 }
 
+/// Whether term `t` matches connection `c` (on the state the engine stamped
+/// in it); ignores `t.negate`, which the caller applies.
 pub(super) fn term_matches(t: &Term, c: &Connection) -> bool {
     let n = &t.needle;
     let ports = c.proto.has_ports();

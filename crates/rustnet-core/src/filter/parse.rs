@@ -21,6 +21,8 @@ const KEYWORDS: [(&str, Field); 13] = [
     ("app", Field::App),
 ];
 
+/// Splits `text` into terms in the order written (negation and quotes
+/// resolved, keywords checked); empty or all-whitespace text gives no terms.
 pub(super) fn parse(text: &str) -> Result<Vec<Term>, FilterError> {
     let mut terms = Vec::new();
     let mut rest = text;

@@ -13,8 +13,11 @@ pub type DatagramId = (IpAddr, IpAddr, u8, u32);
 /// Fragments seen before their first fragment, waiting for its flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pending {
+    /// Fragments held.
     pub packets: u64,
+    /// Their total wire length in bytes.
     pub bytes: u64,
+    /// Packet time of the last one held.
     pub last: Timestamp,
 }
 

@@ -6,14 +6,21 @@ use std::net::IpAddr;
 /// Transport protocol of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proto {
+    /// TCP (IP protocol 6).
     Tcp,
+    /// UDP (IP protocol 17).
     Udp,
+    /// ICMP over IPv4 (IP protocol 1).
     Icmp,
+    /// ICMPv6 (IPv6 next header 58).
     Icmpv6,
+    /// ARP (EtherType 0x0806), tracked as a flow between two IPv4 addresses.
     Arp,
 }
 
 impl Proto {
+    /// Lower-case name as printed in JSON and the UI (`tcp`, `udp`, `icmp`,
+    /// `icmpv6`, `arp`).
     pub fn name(self) -> &'static str {
         match self {
             Proto::Tcp => "tcp",
@@ -34,11 +41,14 @@ impl Proto {
 /// (not shown); ARP and other ICMP use 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Endpoint {
+    /// IP address (for ARP, the protocol address).
     pub addr: IpAddr,
+    /// TCP/UDP port, ICMP echo identifier, or 0.
     pub port: u16,
 }
 
 impl Endpoint {
+    /// An endpoint from its parts (no canonicalisation; see [`Self::canonical`]).
     pub fn new(addr: IpAddr, port: u16) -> Self {
         Endpoint { addr, port }
     }
@@ -73,12 +83,17 @@ impl fmt::Display for EndpointDisplay {
 /// Order-independent flow key: `lo <= hi`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
+    /// Transport protocol.
     pub proto: Proto,
+    /// The smaller endpoint (by address, then port).
     pub lo: Endpoint,
+    /// The larger endpoint (by address, then port).
     pub hi: Endpoint,
 }
 
 impl FlowKey {
+    /// The key of the flow between `a` and `b`, in either order: the same
+    /// key for both directions of a flow.
     pub fn new(proto: Proto, a: Endpoint, b: Endpoint) -> Self {
         if a <= b { FlowKey { proto, lo: a, hi: b } } else { FlowKey { proto, lo: b, hi: a } }
     }

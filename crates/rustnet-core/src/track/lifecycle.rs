@@ -6,18 +6,33 @@ use std::time::Duration;
 /// Lifecycle timeouts (DESIGN.md defaults); one place to configure them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
+    /// Idle time before a CLOSED TCP connection leaves the table (default 5 s).
     pub tcp_closed: Duration,
+    /// Idle time before a TIME_WAIT TCP connection leaves the table (default 5 s).
     pub tcp_time_wait: Duration,
     /// Handshake and teardown states other than TIME_WAIT/CLOSED.
     pub tcp_transient: Duration,
+    /// Idle time before an ESTABLISHED TCP connection leaves the table
+    /// (default 300 s).
     pub tcp_established: Duration,
+    /// Idle time before a draining QUIC connection leaves the table (default 10 s).
     pub quic_draining: Duration,
+    /// Idle time before a closed QUIC connection leaves the table (default 1 s).
     pub quic_closed: Duration,
+    /// Idle time before a DNS query/response flow leaves the table (default 30 s).
     pub dns: Duration,
+    /// Idle time before an SSH connection (any SSH state) leaves the table
+    /// (default 1800 s).
     pub ssh: Duration,
+    /// A UDP flow idle for less than this shows as UDP_ACTIVE (default 10 s).
     pub udp_active: Duration,
+    /// A UDP flow idle for at least this shows as UDP_STALE; between
+    /// `udp_active` and this, UDP_IDLE (default 60 s).
     pub udp_stale_after: Duration,
+    /// Idle time before a plain UDP flow, or a QUIC connection that is not
+    /// draining/closed, leaves the table (default 120 s).
     pub udp_remove: Duration,
+    /// Idle time before an ICMP echo or ARP flow leaves the table (default 10 s).
     pub icmp_arp: Duration,
 }
 

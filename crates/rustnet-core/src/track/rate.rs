@@ -16,6 +16,9 @@ pub struct RateMeter {
 }
 
 impl RateMeter {
+    /// Counts `bytes` (wire length) at packet time `ts`: sent by the local
+    /// end when `tx`, received otherwise. Packets older than the window
+    /// (out-of-order capture) are ignored.
     pub fn add(&mut self, ts: Timestamp, tx: bool, bytes: u32) {
         let slot = ts.as_nanos() / SLOT_NS;
         if slot > self.newest {
@@ -63,12 +66,12 @@ mod tests {
         let t0 = 1_700_000_000_000_000_000u64;
         // 1000 bytes every 100 ms for 3 s: 10 kB/s.
         for i in 0..30 {
-            r.add(Timestamp(t0 + i * 100_000_000), true, 1000);
+            r.add(Timestamp::from_nanos(t0 + i * 100_000_000), true, 1000);
         }
-        let now = Timestamp(t0 + 2_999_000_000);
+        let now = Timestamp::from_nanos(t0 + 2_999_000_000);
         let (tx, rx) = r.rates(now);
         assert!((9_000.0..=11_000.0).contains(&tx), "{tx}");
         assert_eq!(rx, 0.0);
-        assert_eq!(r.rates(Timestamp(t0 + 10_000_000_000)), (0.0, 0.0));
+        assert_eq!(r.rates(Timestamp::from_nanos(t0 + 10_000_000_000)), (0.0, 0.0));
     }
 }

@@ -5,11 +5,11 @@ use std::fmt;
 /// Declares [`State`], [`State::ALL`] and [`State::name`] from one list, so
 /// a state cannot be added to one and forgotten in another.
 macro_rules! states {
-    ($($variant:ident => $name:literal,)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
         /// Every state a connection can show.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum State {
-            $($variant,)*
+            $($(#[$doc])* $variant,)*
         }
 
         impl State {
@@ -27,33 +27,61 @@ macro_rules! states {
 }
 
 states! {
+    /// TCP: the local end sent a SYN; no SYN-ACK yet.
     SynSent => "SYN_SENT",
+    /// TCP: the local end received a SYN (and may have answered SYN-ACK); handshake not complete.
     SynRecv => "SYN_RECV",
+    /// TCP: handshake complete, or picked up mid-stream without a SYN.
     Established => "ESTABLISHED",
+    /// TCP: the local end sent FIN first; not yet acknowledged.
     FinWait1 => "FIN_WAIT1",
+    /// TCP: the local FIN was acknowledged; waiting for the remote FIN.
     FinWait2 => "FIN_WAIT2",
+    /// TCP: both ends sent FIN, the local end first, and the local FIN is acknowledged.
     TimeWait => "TIME_WAIT",
+    /// TCP: the remote end sent FIN first; the local end has not yet.
     CloseWait => "CLOSE_WAIT",
+    /// TCP: the local end sent FIN after the remote one; waiting for its ACK.
     LastAck => "LAST_ACK",
+    /// TCP: the remote FIN arrived before the local FIN was acknowledged.
     Closing => "CLOSING",
+    /// TCP: reset (RST seen), or the local FIN that answered the remote one was acknowledged.
     Closed => "CLOSED",
+    /// QUIC: Initial (or 0-RTT) packets seen.
     QuicInitial => "QUIC_INITIAL",
+    /// QUIC: Handshake packets seen.
     QuicHandshake => "QUIC_HANDSHAKE",
+    /// QUIC: short-header (1-RTT) packets seen from both ends.
     QuicConnected => "QUIC_CONNECTED",
+    /// QUIC: in its draining period (RFC 9000 section 10.2).
     QuicDraining => "QUIC_DRAINING",
+    /// QUIC: a CONNECTION_CLOSE was seen.
     QuicClosed => "QUIC_CLOSED",
+    /// UDP: a packet seen less than `Timeouts::udp_active` ago.
     UdpActive => "UDP_ACTIVE",
+    /// UDP: idle for at least `Timeouts::udp_active`, less than `udp_stale_after`.
     UdpIdle => "UDP_IDLE",
+    /// UDP: idle for at least `Timeouts::udp_stale_after`.
     UdpStale => "UDP_STALE",
+    /// DNS: the last DNS message seen was a query.
     DnsQuery => "DNS_QUERY",
+    /// DNS: the last DNS message seen was a response.
     DnsResponse => "DNS_RESPONSE",
+    /// SSH: version banners being exchanged (shown as `BANNER`).
     SshBanner => "BANNER",
+    /// SSH: key exchange begun (a KEXINIT seen).
     SshKeyExchange => "KEYEXCHANGE",
+    /// SSH: both ends sent NEWKEYS; user authentication under encryption.
     SshAuthentication => "AUTHENTICATION",
+    /// SSH: encrypted traffic from both ends after authentication (shown as `ESTABLISHED`, like TCP).
     SshEstablished => "ESTABLISHED",
+    /// ICMP: the last message was an echo request or another query-type message.
     EchoRequest => "ECHO_REQUEST",
+    /// ICMP: the last message was an echo reply or another reply or error message.
     EchoReply => "ECHO_REPLY",
+    /// ARP request, or IPv6 router/neighbour solicitation (IPv6's ARP).
     ArpRequest => "ARP_REQUEST",
+    /// ARP reply, or IPv6 router/neighbour advertisement.
     ArpReply => "ARP_REPLY",
 }
 

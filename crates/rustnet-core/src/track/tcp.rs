@@ -26,6 +26,7 @@ impl TcpTracker {
         TcpTracker { state: State::Established, local_fin_end: None, remote_fin_end: None }
     }
 
+    /// The TCP state as of the last segment fed.
     pub fn state(&self) -> State {
         self.state
     }

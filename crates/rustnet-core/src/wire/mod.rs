@@ -10,45 +10,72 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// TCP flag bits as on the wire.
 pub mod tcp_flags {
+    /// FIN: the sender has no more data.
     pub const FIN: u8 = 0x01;
+    /// SYN: synchronise sequence numbers (connection open).
     pub const SYN: u8 = 0x02;
+    /// RST: reset (abort) the connection.
     pub const RST: u8 = 0x04;
+    /// ACK: the acknowledgment number is valid.
     pub const ACK: u8 = 0x10;
 }
 
 /// Transport-level content of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum L4<'a> {
+    /// A TCP segment. A truncated or invalid header still yields its ports,
+    /// with zero `seq`/`ack`/`flags` and an empty payload; so does a first
+    /// IP fragment, which keeps the header fields but not the payload.
     Tcp {
+        /// Source port (of the packet's sender, `Packet::src`).
         sport: u16,
+        /// Destination port (of `Packet::dst`).
         dport: u16,
+        /// Sequence number as on the wire (not made relative).
         seq: u32,
+        /// Acknowledgment number as on the wire; meaningful only with ACK set.
         ack: u32,
+        /// The header's 13th byte: the classic flag bits, see [`tcp_flags`].
         flags: u8,
+        /// Segment payload after the TCP header (options skipped); empty for
+        /// a first fragment or a header that did not parse.
         payload: &'a [u8],
     },
+    /// A UDP datagram.
     Udp {
+        /// Source port (of the packet's sender, `Packet::src`).
         sport: u16,
+        /// Destination port (of `Packet::dst`).
         dport: u16,
+        /// Datagram payload after the 8-byte header; empty for a first
+        /// fragment or a header that did not parse.
         payload: &'a [u8],
     },
     /// ICMPv4 or ICMPv6; `echo_id` is set for echo request/reply.
     Icmp {
+        /// True for ICMPv6, false for ICMPv4.
         v6: bool,
+        /// The ICMP type (e.g. 8 echo request, 0 echo reply; ICMPv6 128/129).
         icmp_type: u8,
+        /// The ICMP code (meaning depends on the type).
         code: u8,
+        /// Echo identifier for echo request/reply (ICMP 8/0, ICMPv6
+        /// 128/129); None for every other type or when too short.
         echo_id: Option<u16>,
     },
     /// ARP; addresses are the sender/target protocol addresses.
     Arp {
+        /// ARP operation code (1 request, 2 reply).
         op: u16,
     },
     /// A non-first IP fragment: no transport header of its own.
     Fragment {
+        /// IP protocol number of the fragmented datagram (6 TCP, 17 UDP, …).
         proto: u8,
     },
     /// Another IP protocol (GRE, ESP, …).
     Other {
+        /// IP protocol number (IPv4 protocol / IPv6 next header).
         proto: u8,
     },
 }
@@ -56,6 +83,8 @@ pub enum L4<'a> {
 /// IP fragmentation of the packet, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Frag {
+    /// Datagram identification: the IPv4 header's 16-bit field (widened), or
+    /// the IPv6 fragment header's 32-bit field.
     pub id: u32,
     /// Offset zero: carries the transport header.
     pub first: bool,
@@ -66,16 +95,24 @@ pub struct Frag {
 /// A parsed packet: addresses, transport content, fragmentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet<'a> {
+    /// Source address: the inner one for an IP-in-IP tunnel, the sender
+    /// protocol address for ARP.
     pub src: IpAddr,
+    /// Destination address: the inner one for an IP-in-IP tunnel, the target
+    /// protocol address for ARP.
     pub dst: IpAddr,
+    /// What the IP (or ARP) header carries.
     pub l4: L4<'a>,
+    /// Fragmentation of the IP datagram; None when it is not fragmented.
     pub frag: Option<Frag>,
+    /// Innermost 802.1Q VLAN id (12 bits); None when the frame had no tag.
     pub vlan: Option<u16>,
 }
 
 /// Why a frame gave no packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParseError {
+    /// The link-layer header could not be decoded.
     Link(LinkError),
     /// IP or ARP header truncated or invalid.
     Malformed,
