@@ -211,9 +211,10 @@ impl Engine {
         let t = &self.cfg.timeouts;
         let mut earliest = Timestamp::MAX;
         let ended = self.table.map.extract_if(|_, e| {
-            stamp(&mut e.conn, now, t);
+            let idle = now.since(e.conn.last_seen);
+            e.conn.state = t.aged(e.conn.state, idle);
             let limit = t.idle_limit(e.conn.state);
-            let ended = now.since(e.conn.last_seen) >= limit;
+            let ended = idle >= limit;
             if !ended {
                 earliest = earliest.min(e.conn.last_seen + limit);
             }
@@ -253,9 +254,14 @@ impl Engine {
             && !is_new_tcp_open(e, &pkt)
         {
             let from_local = e.conn.local == src;
+            let before = e.conn.state;
             account(e, &pkt, early, from_local, ts, wire_len);
-            let expiry = e.conn.last_seen + self.cfg.timeouts.idle_limit(e.conn.state);
-            self.earliest_expiry = self.earliest_expiry.min(expiry);
+            // In the same state the expiry only moves later (last_seen grows),
+            // so only a new state can bring the next deadline forward.
+            if e.conn.state != before {
+                let expiry = e.conn.last_seen + self.cfg.timeouts.idle_limit(e.conn.state);
+                self.earliest_expiry = self.earliest_expiry.min(expiry);
+            }
             return;
         }
         let (e, from_local) = self.create(key, &pkt, src, dst, ts);
