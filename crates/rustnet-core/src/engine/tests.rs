@@ -84,3 +84,27 @@ fn finish_all_at_stamps_states_as_of_the_end() {
     e.take_finished(&mut done);
     assert_eq!(done[1].state, State::UdpStale);
 }
+
+fn tcp_frame(rst: bool) -> Vec<u8> {
+    let b =
+        PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).tcp(40000, 443, 1, 1000).ack(1);
+    let b = if rst { b.rst() } else { b };
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    b.write(&mut v, if rst { b"" } else { b"data" }).expect("vec write");
+    v
+}
+
+#[test]
+fn a_shorter_lived_state_brings_the_deadline_forward() {
+    let mut e = Engine::new(Config::default());
+    let t = Config::default().timeouts;
+    let f = tcp_frame(false);
+    e.process(LinkType::Ethernet, T0, &f, f.len() as u32);
+    assert_eq!(only_state(&mut e), State::Established);
+    assert_eq!(e.next_deadline(), Some(T0 + t.tcp_established));
+    let f = tcp_frame(true);
+    e.process(LinkType::Ethernet, secs(2), &f, f.len() as u32);
+    assert_eq!(only_state(&mut e), State::Closed);
+    assert_eq!(e.next_deadline(), Some(secs(2) + t.tcp_closed));
+}
