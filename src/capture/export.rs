@@ -4,7 +4,7 @@
 //! full is dropped and counted.
 
 use super::Packet;
-use crate::pipeline::Batch;
+use super::batch::Batch;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;

@@ -3,7 +3,7 @@
 //! /dev/udp and a tun device we write to ourselves.
 
 use super::*;
-use crate::host::testns::{MAC_A, MAC_B, NetnsPair, in_netns, ip};
+use crate::sys::testns::{MAC_A, MAC_B, NetnsPair, in_netns, ip};
 use rustnet_core::wire::{self, L4, Packet};
 use std::fs::File;
 use std::io::Write;
@@ -280,7 +280,7 @@ fn tun_device_gives_raw_ip_and_cooked_on_any() {
 /// Sends one raw Ethernet frame out of `dev` with an AF_PACKET socket
 /// (in the calling thread's namespace).
 fn inject_frame(dev: &str, frame: &[u8]) -> Result<(), String> {
-    let ifindex = crate::host::interfaces::list()
+    let ifindex = crate::sys::interfaces::list()
         .map_err(|e| e.to_string())?
         .into_iter()
         .find(|i| i.name == dev)

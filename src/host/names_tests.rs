@@ -2,7 +2,7 @@
 //! (root), so a DNS query can reach nothing beyond loopback.
 
 use super::*;
-use crate::host::testns::Netns;
+use crate::sys::testns::Netns;
 use rustnet_core::dpi::{DnsAnswer, DnsQuestion};
 
 fn ans(name: &str, rtype: &str, data: &str) -> DnsAnswer {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::host::process::procfs::ProcIndex;
 use crate::host::process::sock_diag::SockDiag;
-use crate::host::testns::{Netns, curl_to_server};
+use crate::sys::testns::{Netns, curl_to_server};
 use rustnet_core::track::{Endpoint, Proto};
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 

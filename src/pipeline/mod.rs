@@ -2,10 +2,10 @@
 //! snapshots. Packets of one flow (same unordered address pair, so IP
 //! fragments too) always go to the same worker, in order.
 
-mod batch;
 mod worker;
 
-pub use batch::Batch;
+// Batches are filled on the capture side, so they live in capture/.
+pub use crate::capture::batch::Batch;
 
 use crate::capture::Packet;
 use crate::snapshot::{CaptureStats, Snapshot};

@@ -5,7 +5,7 @@
 use super::procfs::{ProcId, ProcIndex};
 use super::sock_diag::SockDiag;
 use super::*;
-use crate::host::testns::{Kid, Netns, PY_UDP_CLIENT, PY_UDP_SERVER, curl_to_server};
+use crate::sys::testns::{Kid, Netns, PY_UDP_CLIENT, PY_UDP_SERVER, curl_to_server};
 use rustnet_core::Timestamp;
 use std::net::IpAddr;
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::host::testns::{NetnsPair, in_netns, ip};
+use crate::sys::testns::{NetnsPair, in_netns, ip};
 
 // Verbatim from this machine's /proc/net/route.
 const ROUTE_SAMPLE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT                                                       
