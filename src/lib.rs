@@ -9,4 +9,6 @@ pub mod output;
 pub mod pipeline;
 pub mod snapshot;
 pub mod source;
+#[cfg(test)]
+mod testenv;
 pub mod ui;
