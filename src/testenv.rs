@@ -27,12 +27,14 @@ fn flag(name: &str) -> bool {
 /// Skips the calling test: prints one note naming it, and returns false (so
 /// `if !ready() { return; }` reads naturally). Under CI it panics instead.
 pub fn skip(reason: &str) -> bool {
-    skip_unless(required(), reason)
+    skip_unless(required().then_some("CI is set"), reason)
 }
 
-fn skip_unless(must: bool, reason: &str) -> bool {
-    if must {
-        panic!("{reason} (required here: CI or RUSTNET_CORPUS_REQUIRED is set)");
+/// Fails with `reason` when `must` says why the prerequisite is required;
+/// else the note of [`skip`].
+fn skip_unless(must: Option<&str>, reason: &str) -> bool {
+    if let Some(why) = must {
+        panic!("{reason} (required here: {why})");
     }
     let thread = std::thread::current();
     // libtest names each test's thread after the test.
@@ -47,7 +49,7 @@ fn skip_unless(must: bool, reason: &str) -> bool {
 /// variable is unset or names no folder (as in a fresh clone, where the
 /// README's `../shared/pcaps` does not exist).
 pub fn corpus_dir() -> Option<PathBuf> {
-    let must = required() || flag("RUSTNET_CORPUS_REQUIRED");
+    let must = (required() || flag("RUSTNET_CORPUS_REQUIRED")).then_some("CI or RUSTNET_CORPUS_REQUIRED is set");
     let Some(dir) = std::env::var_os("RUSTNET_CORPUS") else {
         skip_unless(must, "RUSTNET_CORPUS is not set (the public corpus, see README: Test)");
         return None;
