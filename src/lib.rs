@@ -25,4 +25,6 @@ pub mod pipeline;
 pub mod session;
 pub mod snapshot;
 pub mod sys;
+#[cfg(test)]
+mod testenv;
 pub mod ui;

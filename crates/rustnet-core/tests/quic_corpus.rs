@@ -4,7 +4,7 @@
 //! (corpus_dpi.rs covers those): frames are parsed with `wire::parse`, one
 //! QuicState per UDP 5-tuple, the sender of the first QUIC-looking datagram
 //! is the client.
-//! Set RUSTNET_CORPUS=/work/shared/pcaps to run; skipped (with a note) otherwise.
+//! Set RUSTNET_CORPUS to the corpus folder to run; skipped (with a note) otherwise.
 
 mod common;
 

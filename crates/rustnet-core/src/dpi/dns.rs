@@ -102,23 +102,47 @@ fn answer(r: &Record<RData>) -> DnsAnswer {
     DnsAnswer { name: name_str(&r.name), rtype: type_str(r.record_type()), data }
 }
 
-/// Presentation form without the trailing dot; bytes outside printable
-/// ASCII (and '.' or '\' inside a label) as \DDD, as RFC 1035 and tshark show them.
+/// Presentation form without the trailing dot. Labels that are UTF-8 (LLMNR
+/// and mDNS names often are) show as text, as tshark shows them; control and
+/// invisible format characters, other bytes outside printable ASCII, and '.'
+/// or '\' inside a label stay \DDD as in RFC 1035, so a name can neither
+/// drive the terminal nor pass for another.
 pub fn name_str(n: &Name) -> String {
     let mut s = String::new();
+    let escape = |s: &mut String, bytes: &[u8]| {
+        for b in bytes {
+            let _ = write!(s, "\\{b:03}");
+        }
+    };
     for (i, label) in n.iter().enumerate() {
         if i > 0 {
             s.push('.');
         }
-        for &b in label {
-            if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
-                s.push(char::from(b));
-            } else {
-                let _ = write!(s, "\\{b:03}");
+        for chunk in label.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                let shown = if c.is_ascii() {
+                    c.is_ascii_graphic() && c != '.' && c != '\\'
+                } else {
+                    !c.is_control() && !is_invisible_format(c)
+                };
+                if shown {
+                    s.push(c);
+                } else {
+                    escape(&mut s, c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
             }
+            escape(&mut s, chunk.invalid());
         }
     }
     s
+}
+
+/// Characters that change how text around them is shown while showing
+/// nothing themselves (bidi controls, zero-width marks, BOM): escaped, like
+/// control characters, so a name cannot reorder or hide what follows it.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}')
+        || matches!(c, '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
 /// Type mnemonic ("A", "HTTPS") or "TYPE<n>" for types without one.
@@ -235,6 +259,41 @@ pub(crate) mod tests {
         q[13] = 4; // 'a' -> \004
         let m = parse(&q, false).expect("parses");
         assert_eq!(m.questions[0].name, "\\004b");
+    }
+
+    /// name_str of one name made of raw `labels`.
+    fn shown(labels: &[&[u8]]) -> String {
+        let name = Name::from_labels(labels.iter().copied()).unwrap_or_else(|e| panic!("{labels:?}: {e}"));
+        name_str(&name)
+    }
+
+    #[test]
+    fn utf8_names_are_shown_as_text() {
+        // The LLMNR query of the corpus, as tshark shows it.
+        let q = query(1, "小佛專機", 1);
+        assert_eq!(parse(&q, false).expect("parses").questions[0].name, "小佛專機");
+        assert_eq!(shown(&["café".as_bytes(), b"local"]), "café.local");
+    }
+
+    #[test]
+    fn control_and_invisible_characters_stay_escaped() {
+        assert_eq!(shown(&[b"a\x07b", b"c d"]), "a\\007b.c\\032d");
+        // C1 control NEL (U+0085), right-to-left override (U+202E), zero-width space.
+        assert_eq!(shown(&["x\u{85}".as_bytes()]), "x\\194\\133");
+        assert_eq!(shown(&["\u{202e}gpj.exe".as_bytes()]), "\\226\\128\\174gpj\\046exe");
+        assert_eq!(shown(&["a\u{200b}".as_bytes()]), "a\\226\\128\\139");
+    }
+
+    #[test]
+    fn invalid_utf8_bytes_stay_escaped() {
+        assert_eq!(shown(&[&[0xff, b'a', 0xe5, 0xb0]]), "\\255a\\229\\176");
+        // The valid part of a label is still text.
+        assert_eq!(shown(&[&[0xe5, 0xb0, 0x8f, 0xff]]), "小\\255");
+    }
+
+    #[test]
+    fn dot_and_backslash_inside_a_label_are_escaped() {
+        assert_eq!(shown(&[b"a.b\\c", b"d"]), "a\\046b\\092c.d");
     }
 
     #[test]
