@@ -2,6 +2,8 @@
 
 use super::tls::tests::{client_hello, records};
 use super::*;
+use crate::track::{Proto, State};
+use dispatch::MAX_UNCLASSIFIED;
 
 const PSH_ACK: u8 = 0x18;
 
@@ -24,7 +26,7 @@ impl Flow {
         }
         let input = DpiInput {
             proto: self.proto,
-            from_local,
+            dir: Dir::from_local(from_local),
             local_port: self.ports.0,
             remote_port: self.ports.1,
             tcp,
