@@ -93,9 +93,10 @@ impl Pipeline {
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {
             let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
-            // The table cap is shared out: each worker holds its part.
+            // The table cap and DPI's reassembly budget are shared out: each worker holds its part.
             let mut ecfg = cfg.engine.clone();
             ecfg.max_connections = cfg.engine.max_connections.div_ceil(n);
+            ecfg.reassembly_budget = cfg.engine.reassembly_budget.div_ceil(n);
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone());
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
