@@ -1,5 +1,6 @@
 //! Command line (DESIGN.md fixes these names).
 
+use crate::capture::open::Backend;
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -22,15 +23,6 @@ impl LogLevel {
             LogLevel::Trace => log::LevelFilter::Trace,
         }
     }
-}
-
-/// Live capture backend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Backend {
-    /// Linux AF_PACKET ring, no C library
-    Afpacket,
-    /// libpcap (needs a build with the `pcap` feature)
-    Pcap,
 }
 
 /// Terminal network monitor: connections, protocol state, DPI and processes,

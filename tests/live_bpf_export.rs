@@ -6,7 +6,8 @@
 
 mod common;
 
-use common::lab::{Lab, tshark_conversations, tshark_field, unavailable};
+use common::lab::{Lab, tshark_conversations, tshark_field};
+use common::testenv::{lab_ready, libpcap_ready, tools_ready};
 use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,8 +40,7 @@ fn frame_count(path: &Path) -> usize {
 
 #[test]
 fn kernel_bpf_filter_and_pcapng_export() {
-    if let Some(why) = unavailable(&["tcpdump", "tshark", "curl", "python3"]) {
-        eprintln!("note: live BPF/export lab test skipped: {why}");
+    if !(lab_ready() && tools_ready(&["tcpdump", "tshark", "curl", "python3"]) && libpcap_ready()) {
         return;
     }
     let mut lab = Lab::up(&format!("bf{}", std::process::id() % 10000));

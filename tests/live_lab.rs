@@ -5,14 +5,14 @@
 
 mod common;
 
-use common::lab::{Lab, tshark_conversations, unavailable};
+use common::lab::{Lab, tshark_conversations};
+use common::testenv::{lab_ready, tools_ready};
 use common::*;
 use std::time::Duration;
 
 #[test]
 fn live_capture_matches_tcpdump() {
-    if let Some(why) = unavailable(&["tcpdump", "tshark", "curl", "ping", "dig", "dnsmasq", "python3"]) {
-        eprintln!("note: live lab test skipped: {why}");
+    if !(lab_ready() && tools_ready(&["tcpdump", "tshark", "curl", "ping", "dig", "dnsmasq", "python3"])) {
         return;
     }
     let mut lab = Lab::up(&format!("lv{}", std::process::id() % 10000));

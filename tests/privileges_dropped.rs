@@ -4,6 +4,9 @@
 //! The flow hint threads run real-time (FIFO 1) when started with
 //! CAP_SYS_NICE, and with the fair scheduler's shortest slice without it.
 
+#[path = "../src/testenv.rs"]
+mod testenv;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -67,18 +70,9 @@ fn finish(child: Child) {
     assert!(out.status.success(), "rustnet failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("skipping: not root");
-    }
-    root
-}
-
 #[test]
 fn every_thread_drops_its_capabilities_and_hint_threads_run_real_time() {
-    if !is_root() {
+    if !testenv::root_ready() {
         return;
     }
     for extra in [&[][..], &["-l", "info"][..]] {
@@ -111,11 +105,7 @@ fn kernel_has_custom_slices() -> bool {
 
 #[test]
 fn without_cap_sys_nice_hint_threads_get_the_shortest_slice() {
-    if !is_root() {
-        return;
-    }
-    if Command::new("capsh").arg("--help").output().is_err() {
-        eprintln!("skipping: capsh is not installed (libcap2-bin)");
+    if !(testenv::root_ready() && testenv::tools_ready(&["capsh"])) {
         return;
     }
     let (child, threads) = threads_of_running(&["capsh", "--drop=cap_sys_nice", "--", "-c"], &[]);

@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::lab::{Lab, unavailable};
+use common::lab::Lab;
+use common::testenv::{lab_ready, tools_ready};
 use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -48,8 +49,7 @@ impl Family {
 
 #[test]
 fn curl_and_dig_connections_name_their_process() {
-    if let Some(why) = unavailable(&["curl", "dig", "dnsmasq", "python3"]) {
-        eprintln!("skipping process attribution lab test: {why}");
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3"])) {
         return;
     }
     let mut lab = Lab::up(&format!("pa{}", std::process::id() % 10000));

@@ -4,15 +4,15 @@
 
 mod common;
 
-use common::lab::{missing_tool, tshark_conversations, tshark_field};
+use common::lab::{tshark_conversations, tshark_field};
+use common::testenv::{libpcap_ready, tools_ready};
 use common::*;
 use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn read_filter_matches_tcpdump_and_export_holds_the_same() {
-    if let Some(t) = missing_tool(&["tcpdump", "tshark"]) {
-        eprintln!("note: read BPF test skipped: {t}");
+    if !(tools_ready(&["tcpdump", "tshark"]) && libpcap_ready()) {
         return;
     }
     let dir = std::env::temp_dir().join(format!("rustnet-readbpf-{}", std::process::id()));

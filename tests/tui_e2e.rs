@@ -61,22 +61,14 @@ impl Drop for Tmux {
     }
 }
 
-fn tmux_available() -> bool {
-    Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success())
-}
-
 fn truth(path: &std::path::Path) -> serde_json::Value {
     common::truth(path).expect("truth JSON beside the capture")
 }
 
 #[test]
 fn tui_reads_file_filters_details_help_and_quits() {
-    let Some(dir) = common::corpus_dir() else {
-        eprintln!("note: RUSTNET_CORPUS is not set; skipping the TUI end-to-end test");
-        return;
-    };
-    if !tmux_available() {
-        eprintln!("note: tmux is not installed; skipping the TUI end-to-end test");
+    let Some(dir) = common::corpus_dir() else { return };
+    if !common::testenv::tools_ready(&["tmux"]) {
         return;
     }
     // tmux starts the shell in our directory, but keep the path independent of it.

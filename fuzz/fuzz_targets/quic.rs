@@ -9,7 +9,7 @@
 use libfuzzer_sys::fuzz_target;
 use ring::aead::quic::{AES_128, HeaderProtectionKey};
 use ring::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use rustnet_core::dpi::QuicInfo;
+use rustnet_core::dpi::{QuicInfo, Side};
 use rustnet_core::dpi::quic::QuicState;
 
 /// RFC 9001 §A.1: client Initial keys for DCID 8394c8f03e515708.
@@ -80,7 +80,7 @@ fuzz_target!(|data: &[u8]| {
         };
         let _ = QuicState::looks_like_quic(dgram);
         if !state.is_done() {
-            state.on_datagram(from_client || hi & 0x40 != 0, dgram, &mut info);
+            state.on_datagram(Side::client_if(from_client || hi & 0x40 != 0), dgram, &mut info);
         }
     }
 });

@@ -11,15 +11,10 @@ use rustnet_core::wire::LinkType;
 use std::collections::HashMap;
 use std::fmt;
 
-/// One classic BPF instruction, laid out as `struct bpf_insn` / `struct sock_filter`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Insn {
-    pub code: u16,
-    pub jt: u8,
-    pub jf: u8,
-    pub k: u32,
-}
+pub use crate::sys::socket::Insn;
+// The tests check that the kernel accepts what libpcap compiles.
+#[cfg(test)]
+use crate::sys::socket::attach_filter as attach;
 
 /// Why a filter could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -396,18 +391,6 @@ impl UserFilter {
         }
         ok
     }
-}
-
-/// Attaches a program to a socket (SO_ATTACH_FILTER): the kernel then queues
-/// only matching packets.
-pub fn attach(fd: std::os::fd::RawFd, prog: &[Insn]) -> std::io::Result<()> {
-    let len = u16::try_from(prog.len()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    // Insn has sock_filter's layout (repr(C) u16,u8,u8,u32); the kernel
-    // copies the program during the call, while `prog` is borrowed.
-    let fprog = libc::sock_fprog { len, filter: prog.as_ptr().cast_mut().cast::<libc::sock_filter>() };
-    // SAFETY: `fd` is an open descriptor of the caller's for the duration of the call.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    super::live::setsockopt(&fd, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog)
 }
 
 #[cfg(test)]

@@ -19,7 +19,8 @@
 //! leaving, once arriving), and the arriving copy is the one kept.
 
 use super::Packet;
-use crate::host::interfaces;
+use crate::sys::interfaces;
+use crate::sys::socket::{bind_all_protocols, getsockopt, setsockopt};
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
 use std::fmt;
@@ -28,21 +29,6 @@ use std::mem::{offset_of, size_of};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-
-/// Binds a packet socket to `ifindex` (0 = every interface) for all protocols;
-/// packets start arriving from here on.
-pub fn bind_all_protocols(fd: std::os::fd::RawFd, ifindex: i32) -> io::Result<()> {
-    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
-    let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-    sll.sll_ifindex = ifindex;
-    // SAFETY: `sll` is a valid sockaddr_ll and the length matches it.
-    let rc = unsafe {
-        libc::bind(fd, (&sll as *const libc::sockaddr_ll).cast(), size_of::<libc::sockaddr_ll>() as libc::socklen_t)
-    };
-    if rc != 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
-}
 
 /// Kernel socket counters since open, cumulative.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -274,7 +260,7 @@ impl LiveCapture {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
 
         if let Some(prog) = filter {
-            super::bpf::attach(fd.as_raw_fd(), prog).map_err(io_err("attaching the BPF filter"))?;
+            crate::sys::socket::attach_filter(fd.as_raw_fd(), prog).map_err(io_err("attaching the BPF filter"))?;
         }
         let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         setsockopt(&fd, libc::SOL_PACKET, libc::PACKET_VERSION, &version).map_err(io_err("selecting TPACKET_V3"))?;
@@ -429,24 +415,6 @@ fn ring_request(cfg: &RingConfig) -> Option<(usize, libc::tpacket_req3)> {
             tp_feature_req_word: 0,
         },
     ))
-}
-
-/// setsockopt(2) with `val` as the option value (its size passed along).
-pub(crate) fn setsockopt<T>(fd: &impl AsRawFd, level: libc::c_int, opt: libc::c_int, val: &T) -> io::Result<()> {
-    // SAFETY: pointer and length describe `val`, which outlives the call.
-    let rc = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, opt, (val as *const T).cast(), size_of::<T>() as libc::socklen_t)
-    };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
-}
-
-/// getsockopt(2) into `val` (its size passed along as the buffer length).
-pub(crate) fn getsockopt<T>(fd: &impl AsRawFd, level: libc::c_int, opt: libc::c_int, val: &mut T) -> io::Result<()> {
-    let mut len = size_of::<T>() as libc::socklen_t;
-    // SAFETY: pointer and length describe `val`, valid for writes; the
-    // kernel writes at most `len` bytes.
-    let rc = unsafe { libc::getsockopt(fd.as_raw_fd(), level, opt, (val as *mut T).cast(), &mut len) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
 }
 
 fn ne_u32(b: &[u8], at: usize) -> Option<u32> {

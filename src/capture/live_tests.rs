@@ -3,7 +3,7 @@
 //! /dev/udp and a tun device we write to ourselves.
 
 use super::*;
-use crate::host::testns::{MAC_A, MAC_B, NetnsPair, in_netns, ip};
+use crate::sys::testns::{MAC_A, MAC_B, NetnsPair, in_netns, ip};
 use rustnet_core::wire::{self, L4, Packet};
 use std::fs::File;
 use std::io::Write;
@@ -141,6 +141,9 @@ const ECHO_REPLY: u8 = 0;
 
 #[test]
 fn veth_captures_both_directions_as_ethernet() {
+    if !(crate::testenv::lab_ready() && crate::testenv::tools_ready(&["ping"])) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     let (a, b) = (ns.addr(1), ns.addr(2));
     let c = capture_during(&ns.a, &ns.va, small_ring(), || {
@@ -159,6 +162,9 @@ fn veth_captures_both_directions_as_ethernet() {
 
 #[test]
 fn any_produces_cooked_frames_with_direction_and_address() {
+    if !(crate::testenv::lab_ready() && crate::testenv::tools_ready(&["ping"])) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     let (a, b) = (ns.addr(1), ns.addr(2));
     let c = capture_during(&ns.a, "any", small_ring(), || {
@@ -201,6 +207,9 @@ fn any_produces_cooked_frames_with_direction_and_address() {
 /// arriving); we keep one: 3 pings show as exactly 3 requests and 3 replies.
 #[test]
 fn loopback_packets_are_seen_once() {
+    if !(crate::testenv::lab_ready() && crate::testenv::tools_ready(&["ping"])) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     let ping = || ns_exec(&ns.a, &["ping", "-c", "3", "-i", "0.2", "-W", "1", "127.0.0.1"]);
     // Default ring geometry here, to cover it once.
@@ -244,6 +253,9 @@ fn open_tun(name: &str) -> std::io::Result<File> {
 /// ICMP port-unreachable answer going back out.
 #[test]
 fn tun_device_gives_raw_ip_and_cooked_on_any() {
+    if !(crate::testenv::lab_ready()) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     let tun_name = format!("{}t", ns.va);
     let name = tun_name.clone();
@@ -280,7 +292,7 @@ fn tun_device_gives_raw_ip_and_cooked_on_any() {
 /// Sends one raw Ethernet frame out of `dev` with an AF_PACKET socket
 /// (in the calling thread's namespace).
 fn inject_frame(dev: &str, frame: &[u8]) -> Result<(), String> {
-    let ifindex = crate::host::interfaces::list()
+    let ifindex = crate::sys::interfaces::list()
         .map_err(|e| e.to_string())?
         .into_iter()
         .find(|i| i.name == dev)
@@ -320,6 +332,9 @@ fn inject_frame(dev: &str, frame: &[u8]) -> Result<(), String> {
 /// frame comes out byte for byte as sent.
 #[test]
 fn vlan_tags_are_restored() {
+    if !(crate::testenv::lab_ready()) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     let mut frame = Vec::new();
     etherparse::PacketBuilder::ethernet2(MAC_B, MAC_A)
@@ -357,6 +372,9 @@ fn vlan_tags_are_restored() {
 
 #[test]
 fn unknown_interface_lists_available_ones() {
+    if !(crate::testenv::lab_ready()) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     let va = ns.va.clone();
     let err = in_netns(&ns.a, || LiveCapture::open("rnlt-nope0").err())

@@ -1,11 +1,11 @@
 //! Packet sources: capture files and live interfaces.
 
+pub mod batch;
 pub mod bpf;
 pub mod export;
 pub mod file;
 pub mod live;
 pub mod open;
-mod pcap;
 #[cfg(any(feature = "pcap", not(target_os = "linux")))]
 pub mod pcap_backend;
 pub mod tap;

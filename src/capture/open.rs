@@ -5,9 +5,17 @@ use super::LiveSource;
 use super::bpf::{self, BpfError, UserFilter};
 use super::file::read_file;
 use super::live::{CaptureError, LiveCapture, RingConfig};
-use crate::cli::Backend;
 use rustnet_core::wire::LinkType;
 use std::path::Path;
+
+/// Live capture backend (`--backend`; clap reads the variant docs as help).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Linux AF_PACKET ring, no C library
+    Afpacket,
+    /// libpcap (needs a build with the `pcap` feature)
+    Pcap,
+}
 
 /// Why a filtered live capture could not be opened.
 #[derive(Debug)]

@@ -149,9 +149,7 @@ mod tests {
     fn unknown_device_and_bad_filter_give_libpcaps_messages() {
         let e = PcapCapture::open("no-such-if0", None).err().expect("unknown device fails");
         assert!(matches!(e, PcapOpenError::Open(_)), "{e}");
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("note: pcap loopback test needs root");
+        if !crate::testenv::root_ready() {
             return;
         }
         let e = PcapCapture::open("lo", Some("udp port")).err().expect("bad filter fails");
@@ -160,9 +158,7 @@ mod tests {
 
     #[test]
     fn loopback_udp_through_libpcap_with_filter() {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("note: pcap loopback test needs root");
+        if !crate::testenv::root_ready() {
             return;
         }
         let mut cap = PcapCapture::open("lo", Some("udp port 39999")).expect("open lo");

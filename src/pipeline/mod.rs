@@ -2,12 +2,12 @@
 //! snapshots. Packets of one flow (same unordered address pair, so IP
 //! fragments too) always go to the same worker, in order.
 
-mod batch;
 #[cfg(test)]
 mod tests;
 mod worker;
 
-pub use batch::Batch;
+// Batches are filled on the capture side, so they live in capture/.
+pub use crate::capture::batch::Batch;
 
 use crate::capture::Packet;
 use crate::snapshot::{CaptureStats, Snapshot};
@@ -98,9 +98,10 @@ impl Pipeline {
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {
             let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
-            // The table cap is shared out: each worker holds its part.
+            // The table cap and DPI's reassembly budget are shared out: each worker holds its part.
             let mut ecfg = cfg.engine.clone();
             ecfg.max_connections = cfg.engine.max_connections.div_ceil(n);
+            ecfg.reassembly_budget = cfg.engine.reassembly_budget.div_ceil(n);
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
                 .live(cfg.live);

@@ -12,15 +12,10 @@ use rustnet_core::{Config, Engine, Timestamp};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The corpus directory, or None (with a note) when RUSTNET_CORPUS is unset.
+/// The corpus directory, or None after a note when RUSTNET_CORPUS is unset
+/// or names no folder (a fresh clone).
 pub fn corpus() -> Option<PathBuf> {
-    match std::env::var_os("RUSTNET_CORPUS") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!("note: RUSTNET_CORPUS is not set; skipping corpus-based UI test");
-            None
-        }
-    }
+    crate::testenv::corpus_dir()
 }
 
 /// Where every fixture file's last packet is moved to (2023-11-14 22:13:20 UTC),

@@ -14,7 +14,6 @@ mod header;
 mod help;
 mod input;
 mod overview;
-pub mod session;
 mod theme;
 
 #[cfg(test)]
@@ -35,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// How the lead's `main` configures the TUI.
+/// How the session configures the TUI.
 pub struct UiConfig {
     pub refresh: Duration,
     /// Interface name or capture file, shown until the first snapshot names it.

@@ -19,24 +19,6 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/netns.sh")
 }
 
-/// Why the lab cannot run here (not root, tools missing), or None.
-pub fn unavailable(tools: &[&str]) -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root".into());
-    }
-    missing_tool(&[tools, &["ip"]].concat())
-}
-
-/// The first of `tools` not installed, said so; None if all are.
-pub fn missing_tool(tools: &[&str]) -> Option<String> {
-    tools.iter().find_map(|t| {
-        let found = Command::new("sh").arg("-c").arg(format!("command -v {t}")).output();
-        (!found.is_ok_and(|o| o.status.success()))
-            .then(|| format!("{t} is not installed (run scripts/install-test-deps.sh)"))
-    })
-}
-
 /// One field of every frame of a capture, per tshark (`-T fields -e FIELD`).
 pub fn tshark_field(pcap: &Path, field: &str) -> Vec<String> {
     let o = Command::new("tshark").arg("-r").arg(pcap).args(["-T", "fields", "-e", field]).output();

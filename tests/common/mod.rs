@@ -2,16 +2,16 @@
 #![allow(dead_code)]
 
 pub mod lab;
+#[path = "../../src/testenv.rs"]
+pub mod testenv;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The corpus directory from RUSTNET_CORPUS, or None (the caller prints a note and skips).
+/// The corpus directory from RUSTNET_CORPUS, or None after a note (the caller skips).
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RUSTNET_CORPUS")?;
-    let p = PathBuf::from(dir);
-    p.is_dir().then_some(p)
+    testenv::corpus_dir()
 }
 
 /// Capture files of a directory (anything with a pcap/pcapng extension), sorted.

@@ -124,7 +124,9 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
     };
     let mut firsts = BTreeSet::new();
     for e in entries(truth, "http_requests") {
-        let cs = matching(&conns, e, Proto::Tcp);
+        // HTTPU (SSDP) requests travel over UDP; entries without "proto" predate it.
+        let proto = if e["proto"].as_str() == Some("udp") { Proto::Udp } else { Proto::Tcp };
+        let cs = matching(&conns, e, proto);
         let host = e["host"].as_str();
         let first = firsts.insert((str_of(e, "src"), e["sport"].as_u64(), str_of(e, "dst"), e["dport"].as_u64()));
         let ok = cs.iter().any(|c| {

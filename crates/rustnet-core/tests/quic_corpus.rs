@@ -4,12 +4,12 @@
 //! (corpus_dpi.rs covers those): frames are parsed with `wire::parse`, one
 //! QuicState per UDP 5-tuple, the sender of the first QUIC-looking datagram
 //! is the client.
-//! Set RUSTNET_CORPUS=/work/shared/pcaps to run; skipped (with a note) otherwise.
+//! Set RUSTNET_CORPUS to the corpus folder to run; skipped (with a note) otherwise.
 
 mod common;
 
-use rustnet_core::dpi::QuicInfo;
 use rustnet_core::dpi::quic::QuicState;
+use rustnet_core::dpi::{QuicInfo, Side};
 use rustnet_core::track::State;
 use rustnet_core::wire::{self, L4, LinkType};
 use serde_json::Value;
@@ -85,7 +85,7 @@ fn run(path: &Path) -> Vec<Flow> {
         };
         let f = &mut flows[i];
         if !f.quic.is_done() {
-            f.state = f.quic.on_datagram(a == f.client, payload, &mut f.info);
+            f.state = f.quic.on_datagram(Side::client_if(a == f.client), payload, &mut f.info);
         }
     }
     flows

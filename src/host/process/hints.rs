@@ -17,9 +17,9 @@
 
 use super::ProcessResolver;
 use super::priority;
-use crate::capture::bpf::{self, Insn};
-use crate::capture::live::{getsockopt, setsockopt};
-use crate::host::{interfaces, privileges};
+use crate::host::privileges;
+use crate::sys::interfaces;
+use crate::sys::socket::{self, Insn, getsockopt, setsockopt};
 use crossbeam_channel::Sender;
 use rustnet_core::track::{Endpoint, Proto};
 use rustnet_core::wire::{self, L4, LinkType};
@@ -223,12 +223,12 @@ impl HintSocket {
         }
         // SAFETY: `raw` is a fresh descriptor we own.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        bpf::attach(fd.as_raw_fd(), &program())?;
+        socket::attach_filter(fd.as_raw_fd(), &program())?;
         // A small queue: hints are wanted at once or not at all, and after a
         // flood's pause (priority::Budget) only a few stale ones are left to read.
         // Failure only keeps the default size.
         let _ = setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &HINT_QUEUE_BYTES);
-        crate::capture::live::bind_all_protocols(fd.as_raw_fd(), ifindex)?;
+        socket::bind_all_protocols(fd.as_raw_fd(), ifindex)?;
         Ok(HintSocket { fd, recent: HashMap::new(), buf: vec![0; 256] })
     }
 

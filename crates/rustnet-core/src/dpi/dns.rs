@@ -2,7 +2,11 @@
 //! read with hickory-proto's decoder one section entry at a time, so a
 //! broken record keeps everything that came before it.
 
-use super::{DnsAnswer, DnsInfo, DnsQuestion};
+use super::inspect::{Datagram, Inspector, MAX_CLASSIFIED, Match, Outcome, Sniffed, Stream, Verdict};
+use super::reassembly::Reassembler;
+use super::side::Side;
+use super::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion};
+use crate::track::State;
 use hickory_proto::op::Query;
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
@@ -102,23 +106,47 @@ fn answer(r: &Record<RData>) -> DnsAnswer {
     DnsAnswer { name: name_str(&r.name), rtype: type_str(r.record_type()), data }
 }
 
-/// Presentation form without the trailing dot; bytes outside printable
-/// ASCII (and '.' or '\' inside a label) as \DDD, as RFC 1035 and tshark show them.
+/// Presentation form without the trailing dot. Labels that are UTF-8 (LLMNR
+/// and mDNS names often are) show as text, as tshark shows them; control and
+/// invisible format characters, other bytes outside printable ASCII, and '.'
+/// or '\' inside a label stay \DDD as in RFC 1035, so a name can neither
+/// drive the terminal nor pass for another.
 pub fn name_str(n: &Name) -> String {
     let mut s = String::new();
+    let escape = |s: &mut String, bytes: &[u8]| {
+        for b in bytes {
+            let _ = write!(s, "\\{b:03}");
+        }
+    };
     for (i, label) in n.iter().enumerate() {
         if i > 0 {
             s.push('.');
         }
-        for &b in label {
-            if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
-                s.push(char::from(b));
-            } else {
-                let _ = write!(s, "\\{b:03}");
+        for chunk in label.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                let shown = if c.is_ascii() {
+                    c.is_ascii_graphic() && c != '.' && c != '\\'
+                } else {
+                    !c.is_control() && !is_invisible_format(c)
+                };
+                if shown {
+                    s.push(c);
+                } else {
+                    escape(&mut s, c.encode_utf8(&mut [0; 4]).as_bytes());
+                }
             }
+            escape(&mut s, chunk.invalid());
         }
     }
     s
+}
+
+/// Characters that change how text around them is shown while showing
+/// nothing themselves (bidi controls, zero-width marks, BOM): escaped, like
+/// control characters, so a name cannot reorder or hide what follows it.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{00ad}' | '\u{061c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}')
+        || matches!(c, '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
 /// Type mnemonic ("A", "HTTPS") or "TYPE<n>" for types without one.
@@ -170,6 +198,112 @@ pub fn merge(info: &mut DnsInfo, m: Message) -> bool {
 /// True when the per-connection bounds are reached.
 pub fn full(info: &DnsInfo) -> bool {
     info.queries.len() >= MAX_ITEMS && info.answers.len() >= MAX_ITEMS
+}
+
+/// The first DNS-over-TCP message of `data` (RFC 1035 §4.2.2: a 2-byte
+/// length, then the message), or None while it is incomplete.
+fn frame(data: &[u8]) -> Option<&[u8]> {
+    let len = usize::from(u16::from_be_bytes([*data.first()?, *data.get(1)?]));
+    data.get(2..2 + len)
+}
+
+/// Who sent a message: responses come from the server.
+fn sender(m: &Message) -> Side {
+    if m.response { Side::Server } else { Side::Client }
+}
+
+/// A stream whose first length-prefixed message parses (strictly off the
+/// DNS ports). That message is kept for the reader, not parsed again.
+pub fn classify_stream(s: &Stream<'_>) -> Sniffed {
+    let dns_port = s.has_port(is_dns_port);
+    if let Some(msg) = frame(s.data) {
+        return match parse(msg, !dns_port) {
+            Some(m) => Sniffed::Yes(Match::new(Reader::new(!dns_port, MAX_CLASSIFIED, Some(m)), None)),
+            None => Sniffed::No,
+        };
+    }
+    // Too short to tell, or the start of a DNS-sized message.
+    let plausible = s.data.len() < 2 || u16::from_be_bytes([s.data[0], s.data[1]]) >= 12;
+    if dns_port && plausible { Sniffed::NeedMore } else { Sniffed::No }
+}
+
+/// A datagram on a DNS port that parses as DNS (leniently).
+pub fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+    if !d.has_port(is_dns_port) {
+        return None;
+    }
+    classify_datagram(d, false, app)
+}
+
+/// A datagram on any port that parses strictly as DNS.
+pub fn classify_anywhere(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+    classify_datagram(d, true, app)
+}
+
+fn classify_datagram(d: &Datagram<'_>, strict: bool, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+    let m = parse(d.payload, strict)?;
+    let side = sender(&m);
+    // UDP DNS ends on the message count, not on packets.
+    let mut r = Reader::new(!d.has_port(is_dns_port), u32::MAX, None);
+    let out = r.message(m, app);
+    Some((Match::new(r, Some(side)), out))
+}
+
+/// Reads DNS messages, datagrams or length-prefixed on a stream.
+#[derive(Debug)]
+struct Reader {
+    /// Parse as off a DNS port (see [`parse`]).
+    strict: bool,
+    /// The message the classifier parsed, still at the stream's read point.
+    pending: Option<Message>,
+    messages: u32,
+    max_packets: u32,
+}
+
+impl Reader {
+    fn new(strict: bool, max_packets: u32, pending: Option<Message>) -> Self {
+        Reader { strict, pending, messages: 0, max_packets }
+    }
+
+    fn message(&mut self, m: Message, app: &mut Option<AppInfo>) -> Outcome {
+        let Some(info) = super::dns_info(app) else {
+            return Outcome::need_more();
+        };
+        let response = merge(info, m);
+        self.messages += 1;
+        let done = self.messages as usize >= MAX_MESSAGES || full(info);
+        let state = if response { State::DnsResponse } else { State::DnsQuery };
+        Outcome::new(if done { Verdict::Done } else { Verdict::NeedMore }, Some(state))
+    }
+}
+
+impl Inspector for Reader {
+    fn on_datagram(&mut self, _side: Side, payload: &[u8], app: &mut Option<AppInfo>) -> Outcome {
+        match parse(payload, self.strict) {
+            Some(m) => self.message(m, app),
+            None => Outcome::need_more(),
+        }
+    }
+
+    fn on_stream(&mut self, _side: Side, r: &mut Reassembler, app: &mut Option<AppInfo>) -> Outcome {
+        let mut out = Outcome::need_more();
+        while let Some(msg) = frame(r.data()) {
+            let len = msg.len();
+            if let Some(m) = self.pending.take().or_else(|| parse(msg, self.strict)) {
+                let o = self.message(m, app);
+                out = Outcome::new(o.verdict, o.state.or(out.state));
+            }
+            r.consume(2 + len);
+            if out.verdict == Verdict::Done {
+                break;
+            }
+        }
+        out
+    }
+
+    fn max_packets(&self) -> u32 {
+        self.max_packets
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +369,41 @@ pub(crate) mod tests {
         q[13] = 4; // 'a' -> \004
         let m = parse(&q, false).expect("parses");
         assert_eq!(m.questions[0].name, "\\004b");
+    }
+
+    /// name_str of one name made of raw `labels`.
+    fn shown(labels: &[&[u8]]) -> String {
+        let name = Name::from_labels(labels.iter().copied()).unwrap_or_else(|e| panic!("{labels:?}: {e}"));
+        name_str(&name)
+    }
+
+    #[test]
+    fn utf8_names_are_shown_as_text() {
+        // The LLMNR query of the corpus, as tshark shows it.
+        let q = query(1, "小佛專機", 1);
+        assert_eq!(parse(&q, false).expect("parses").questions[0].name, "小佛專機");
+        assert_eq!(shown(&["café".as_bytes(), b"local"]), "café.local");
+    }
+
+    #[test]
+    fn control_and_invisible_characters_stay_escaped() {
+        assert_eq!(shown(&[b"a\x07b", b"c d"]), "a\\007b.c\\032d");
+        // C1 control NEL (U+0085), right-to-left override (U+202E), zero-width space.
+        assert_eq!(shown(&["x\u{85}".as_bytes()]), "x\\194\\133");
+        assert_eq!(shown(&["\u{202e}gpj.exe".as_bytes()]), "\\226\\128\\174gpj\\046exe");
+        assert_eq!(shown(&["a\u{200b}".as_bytes()]), "a\\226\\128\\139");
+    }
+
+    #[test]
+    fn invalid_utf8_bytes_stay_escaped() {
+        assert_eq!(shown(&[&[0xff, b'a', 0xe5, 0xb0]]), "\\255a\\229\\176");
+        // The valid part of a label is still text.
+        assert_eq!(shown(&[&[0xe5, 0xb0, 0x8f, 0xff]]), "小\\255");
+    }
+
+    #[test]
+    fn dot_and_backslash_inside_a_label_are_escaped() {
+        assert_eq!(shown(&[b"a.b\\c", b"d"]), "a\\046b\\092c.d");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the committed fuzz corpus, so both run exactly the same code.
 
 use super::reassembly::Reassembler;
+use super::side::Side;
 use super::ssh::SshState;
 use super::tls::TlsState;
 use super::{SshInfo, TlsInfo, dns, http, tls};
@@ -47,7 +48,7 @@ pub fn tls(data: &[u8]) {
     for s in segments(data) {
         r.push(seq, s);
         seq = seq.wrapping_add(s.len() as u32);
-        st.on_data(true, &mut r, &mut info);
+        st.on_data(Side::Client, &mut r, &mut info);
     }
 }
 
@@ -60,8 +61,8 @@ pub fn ssh(data: &[u8]) {
         let side = i % 2;
         rs[side].push(seqs[side], s);
         seqs[side] = seqs[side].wrapping_add(s.len() as u32);
-        st.on_data(side == 0, &mut rs[side], &mut info);
-        st.on_segment(side == 0);
+        st.on_data(Side::client_if(side == 0), &mut rs[side], &mut info);
+        st.count_segment(Side::client_if(side == 0));
     }
 }
 
@@ -93,7 +94,7 @@ pub fn quic(mut data: &[u8]) {
     while let [hi, lo, rest @ ..] = data {
         let len = (usize::from(*hi & 0x07) << 8 | usize::from(*lo)).min(rest.len());
         let (dgram, tail) = rest.split_at(len);
-        let _ = state.on_datagram(hi & 0x80 != 0, dgram, &mut info);
+        let _ = state.on_datagram(Side::client_if(hi & 0x80 != 0), dgram, &mut info);
         data = tail;
     }
 }

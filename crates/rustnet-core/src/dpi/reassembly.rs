@@ -6,43 +6,100 @@
 //! more than `cap` bytes would have to be held. Written by hand because the
 //! usual stream reassemblers are unbounded or tied to a capture framework.
 //!
-//! Memory is bounded twice: per direction by `cap`, and per process by
-//! [`GLOBAL_BUDGET`] bytes shared by all reassemblers (an atomic counter), so
-//! a flood of half-open handshakes cannot grow DPI memory without limit.
+//! Memory is bounded twice: per direction by `cap`, and per engine by a
+//! [`Budget`] shared by all reassemblers of that engine (an atomic counter),
+//! so a flood of half-open handshakes cannot grow DPI memory without limit.
+//! The budget belongs to the engine, not to the process, so one engine's
+//! traffic never changes what another engine reports.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Default bytes one direction may hold (a 16 KiB TLS record plus its header).
 pub const DEFAULT_CAP: usize = 16 * 1024 + 5;
 /// The most any direction may be raised to (see [`Reassembler::raise_cap`]).
 pub const MAX_CAP: usize = 64 * 1024;
-/// Bytes all reassemblers of the process may hold together.
-pub const GLOBAL_BUDGET: usize = 64 * 1024 * 1024;
+/// Bytes the reassemblers of one engine may hold together, by default.
+pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
 /// Out-of-order segments kept per direction.
 const MAX_OOO_SEGMENTS: usize = 32;
-/// Reservations against the global budget are taken in chunks of this size.
+/// Reservations against the budget are taken in chunks of this size.
 const CHUNK: usize = 4096;
 
-static GLOBAL_USED: AtomicUsize = AtomicUsize::new(0);
+/// Bytes all reassemblers sharing it may hold together. Clones share the
+/// counter (an `Arc`: the reservations that release into it on drop may
+/// outlive the engine's own handle).
+#[derive(Clone, Debug)]
+pub struct Budget(Arc<BudgetInner>);
 
-/// A reservation against the process-wide budget, released on drop.
-#[derive(Debug, Default)]
-struct Reservation(usize);
+#[derive(Debug)]
+struct BudgetInner {
+    used: AtomicUsize,
+    limit: usize,
+}
 
-impl Reservation {
-    /// Makes sure at least `need` bytes are reserved; false if the budget is spent.
-    fn ensure(&mut self, need: usize) -> bool {
-        if need <= self.0 {
-            return true;
-        }
-        let want = need.div_ceil(CHUNK) * CHUNK - self.0;
-        let prev = GLOBAL_USED.fetch_add(want, Ordering::Relaxed);
-        if prev + want > GLOBAL_BUDGET {
-            GLOBAL_USED.fetch_sub(want, Ordering::Relaxed);
+impl Budget {
+    pub fn new(limit: usize) -> Self {
+        Budget(Arc::new(BudgetInner { used: AtomicUsize::new(0), limit }))
+    }
+
+    /// Bytes reserved now.
+    pub fn used(&self) -> usize {
+        self.0.used.load(Ordering::Relaxed)
+    }
+
+    pub fn limit(&self) -> usize {
+        self.0.limit
+    }
+
+    fn take(&self, n: usize) -> bool {
+        let prev = self.0.used.fetch_add(n, Ordering::Relaxed);
+        if prev + n > self.0.limit {
+            self.0.used.fetch_sub(n, Ordering::Relaxed);
             return false;
         }
-        self.0 += want;
         true
+    }
+
+    fn give(&self, n: usize) {
+        self.0.used.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::new(DEFAULT_BUDGET)
+    }
+}
+
+/// A reservation against a budget, released on drop.
+#[derive(Debug)]
+struct Reservation {
+    budget: Budget,
+    bytes: usize,
+}
+
+impl Reservation {
+    fn new(budget: Budget) -> Self {
+        Reservation { budget, bytes: 0 }
+    }
+
+    /// Makes sure at least `need` bytes are reserved; false if the budget is spent.
+    fn ensure(&mut self, need: usize) -> bool {
+        if need <= self.bytes {
+            return true;
+        }
+        let want = need.div_ceil(CHUNK) * CHUNK - self.bytes;
+        if !self.budget.take(want) {
+            return false;
+        }
+        self.bytes += want;
+        true
+    }
+
+    fn release(&mut self) {
+        self.budget.give(self.bytes);
+        self.bytes = 0;
     }
 }
 
@@ -50,14 +107,14 @@ impl Clone for Reservation {
     /// A clone holds copies of the buffers, so it reserves as much (even past the budget:
     /// cloning is rare and refusing it is not possible here).
     fn clone(&self) -> Self {
-        GLOBAL_USED.fetch_add(self.0, Ordering::Relaxed);
-        Reservation(self.0)
+        self.budget.0.used.fetch_add(self.bytes, Ordering::Relaxed);
+        Reservation { budget: self.budget.clone(), bytes: self.bytes }
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        GLOBAL_USED.fetch_sub(self.0, Ordering::Relaxed);
+        self.release();
     }
 }
 
@@ -68,7 +125,7 @@ pub enum Push {
     Grew,
     /// Nothing new to read (duplicate, retransmission, or held out of order).
     Same,
-    /// The cap or the global budget was exceeded: the stream is abandoned.
+    /// The cap or the budget was exceeded: the stream is abandoned.
     Overflow,
 }
 
@@ -89,6 +146,7 @@ pub struct Reassembler {
 }
 
 impl Default for Reassembler {
+    /// With a budget of its own (tests, fuzzing); the engine's come from [`Reassembler::with_budget`].
     fn default() -> Self {
         Reassembler::new(DEFAULT_CAP)
     }
@@ -101,6 +159,11 @@ fn diff(a: u32, b: u32) -> i64 {
 
 impl Reassembler {
     pub fn new(cap: usize) -> Self {
+        Reassembler::with_budget(cap, Budget::default())
+    }
+
+    /// A reassembler whose buffers count against `budget`.
+    pub fn with_budget(cap: usize, budget: Budget) -> Self {
         Reassembler {
             next: None,
             buf: Vec::new(),
@@ -109,7 +172,7 @@ impl Reassembler {
             anchored: false,
             overflow: false,
             cap: cap.min(MAX_CAP),
-            reserved: Reservation::default(),
+            reserved: Reservation::new(budget),
         }
     }
 
@@ -142,12 +205,12 @@ impl Reassembler {
     }
 
     /// Releases everything (the caller is done with this direction),
-    /// including its share of the global budget.
+    /// including its share of the budget.
     pub fn clear(&mut self) {
         self.buf = Vec::new();
         self.ooo = Vec::new();
         self.ooo_bytes = 0;
-        self.reserved = Reservation::default();
+        self.reserved.release();
     }
 
     /// Drops `n` bytes from the read point; `n` may reach past what has
@@ -361,19 +424,35 @@ mod tests {
     fn clear_gives_the_reservation_back() {
         let mut r = Reassembler::default();
         r.push(0, b"abc");
-        assert_eq!(r.reserved.0, CHUNK);
+        assert_eq!(r.reserved.bytes, CHUNK);
         r.clear();
-        assert_eq!(r.reserved.0, 0);
+        assert_eq!(r.reserved.bytes, 0);
     }
 
     #[test]
     fn reservation_is_chunked_and_budgeted() {
-        let mut r = Reservation::default();
+        let budget = Budget::default();
+        let mut r = Reservation::new(budget.clone());
         assert!(r.ensure(10));
-        assert_eq!(r.0, CHUNK);
+        assert_eq!(r.bytes, CHUNK);
         assert!(r.ensure(CHUNK + 1));
-        assert_eq!(r.0, 2 * CHUNK);
-        assert!(!r.ensure(GLOBAL_BUDGET + 1));
-        assert_eq!(r.0, 2 * CHUNK);
+        assert_eq!(r.bytes, 2 * CHUNK);
+        assert!(!r.ensure(DEFAULT_BUDGET + 1));
+        assert_eq!(r.bytes, 2 * CHUNK);
+        assert_eq!(budget.used(), 2 * CHUNK);
+        drop(r);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn budgets_are_separate() {
+        let (a, b) = (Budget::new(CHUNK), Budget::new(CHUNK));
+        let mut ra = Reassembler::with_budget(DEFAULT_CAP, a.clone());
+        let mut rb = Reassembler::with_budget(DEFAULT_CAP, b.clone());
+        assert_eq!(ra.push(0, &[0; CHUNK]), Push::Grew);
+        assert_eq!(ra.push(CHUNK as u32, b"x"), Push::Overflow);
+        // The other budget is untouched by the first one running out.
+        assert_eq!(rb.push(0, &[0; CHUNK]), Push::Grew);
+        assert_eq!((a.used(), b.used()), (0, CHUNK));
     }
 }

@@ -2,6 +2,8 @@
 
 use super::tls::tests::{client_hello, records};
 use super::*;
+use crate::track::{Proto, State};
+use dispatch::MAX_UNCLASSIFIED;
 
 const PSH_ACK: u8 = 0x18;
 
@@ -24,7 +26,7 @@ impl Flow {
         }
         let input = DpiInput {
             proto: self.proto,
-            from_local,
+            dir: Dir::from_local(from_local),
             local_port: self.ports.0,
             remote_port: self.ports.1,
             tcp,
@@ -188,4 +190,28 @@ fn unknown_tcp_after_syn_is_given_up() {
     f.feed(false, Some((51, PSH_ACK)), b"\x99hello there");
     assert!(f.dpi.is_done());
     assert!(f.app.is_none());
+}
+
+#[test]
+fn ssdp_search_is_http_over_udp() {
+    let mut f = Flow::new(Proto::Udp, 56446, 1900);
+    f.feed(true, None, b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n\r\n");
+    let Some(AppInfo::Http(h)) = &f.app else { panic!("not HTTP: {:?}", f.app) };
+    assert_eq!(h.method.as_deref(), Some("M-SEARCH"));
+    assert_eq!(h.host.as_deref(), Some("239.255.255.250:1900"));
+    assert!(f.dpi.is_done());
+}
+
+#[test]
+fn quic_first_datagram_is_read_by_the_classifier() {
+    // An RFC 9001 client Initial: classified and read in one step.
+    let mut f = Flow::new(Proto::Udp, 50000, 443);
+    let hex = include_str!("quic/testdata/rfc9001_client_initial.hex");
+    let digits: Vec<u8> = hex.bytes().filter(u8::is_ascii_hexdigit).collect();
+    let initial: Vec<u8> =
+        digits.chunks(2).map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap_or("0"), 16).unwrap_or(0)).collect();
+    f.feed(true, None, &initial);
+    let Some(AppInfo::Quic(q)) = &f.app else { panic!("not QUIC: {:?}", f.app) };
+    assert_eq!(q.sni.as_deref(), Some("example.com"));
+    assert_eq!(f.state, Some(State::QuicInitial));
 }

@@ -5,8 +5,10 @@
 //! messages may span several records; each complete handshake message is
 //! then handed to tls-parser.
 
-use super::TlsInfo;
+use super::inspect::{Inspector, Match, Outcome, Sniffed, Stream, Verdict};
 use super::reassembly::{MAX_CAP, Reassembler};
+use super::side::{PerSide, Side};
+use super::{AppInfo, TlsInfo};
 use tls_parser::{
     TlsExtension, parse_tls_client_hello_extension, parse_tls_handshake_client_hello, parse_tls_handshake_server_hello,
     parse_tls_server_hello_extension,
@@ -46,6 +48,20 @@ pub fn sniff(d: &[u8]) -> Sniff {
         return Sniff::NeedMore;
     }
     Sniff::No
+}
+
+/// A stream that starts like TLS; the side whose first handshake message is
+/// not a ServerHello is the client.
+pub fn classify(s: &Stream<'_>) -> Sniffed {
+    match sniff(s.data) {
+        Sniff::Yes => {
+            let server_hello = s.data.first() == Some(&CONTENT_HANDSHAKE) && s.data.get(5) == Some(&HS_SERVER_HELLO);
+            let sender = if server_hello { Side::Server } else { Side::Client };
+            Sniffed::Yes(Match::new(TlsState::default(), Some(sender)))
+        }
+        Sniff::NeedMore => Sniffed::NeedMore,
+        Sniff::No => Sniffed::No,
+    }
 }
 
 /// SSLv2 record header with a CLIENT-HELLO: returns the offered version.
@@ -207,43 +223,59 @@ impl HandshakeReader {
     }
 }
 
-/// Progress of TLS inspection on one connection; both arrays are indexed
-/// [client, server].
+/// Progress of TLS inspection on one connection.
 #[derive(Clone, Debug, Default)]
 pub struct TlsState {
-    readers: [HandshakeReader; 2],
-    /// The direction's hello was handled, or cannot be: nothing more is read from it.
-    pub done: [bool; 2],
+    readers: PerSide<HandshakeReader>,
+    /// The side's hello was handled, or cannot be: nothing more is read from it.
+    pub done: PerSide<bool>,
 }
 
 impl TlsState {
     /// Reads what it can from one direction: the client's ClientHello (SNI,
     /// ALPN, offered version, ECH) or the server's ServerHello (negotiated
     /// version). The direction is done after its first handshake message.
-    pub fn on_data(&mut self, client: bool, r: &mut Reassembler, info: &mut TlsInfo) {
-        let i = usize::from(!client);
-        if self.done[i] {
+    pub fn on_data(&mut self, side: Side, r: &mut Reassembler, info: &mut TlsInfo) {
+        if self.done[side] {
             return;
         }
-        let reader = &mut self.readers[i];
-        if client && let Some(v) = sslv2_client_hello(r.data()) {
+        let reader = &mut self.readers[side];
+        if side == Side::Client
+            && let Some(v) = sslv2_client_hello(r.data())
+        {
             // SSLv2 hellos carry no extensions, hence no SNI.
             info.version.get_or_insert_with(|| version_name(v));
         } else {
             match reader.next(r) {
                 Step::NeedMore if !r.overflowed() => return,
                 Step::NeedMore | Step::Stop => {}
-                Step::Message(t) => read_hello(client, t, reader.body(), info),
+                Step::Message(t) => read_hello(side, t, reader.body(), info),
             }
         }
-        self.done[i] = true;
+        self.done[side] = true;
         reader.hs = Vec::new();
         r.clear();
     }
 }
 
-/// What a direction's first handshake message tells.
-fn read_hello(client: bool, typ: u8, body: &[u8], info: &mut TlsInfo) {
+impl Inspector for TlsState {
+    fn on_stream(&mut self, side: Side, r: &mut Reassembler, app: &mut Option<AppInfo>) -> Outcome {
+        let Some(info) = super::tls_info(app) else {
+            return Outcome::need_more();
+        };
+        self.on_data(side, r, info);
+        let verdict = match (self.done[Side::Client], self.done[Side::Server]) {
+            (true, true) => Verdict::Done,
+            _ if self.done[side] => Verdict::SideDone,
+            _ => Verdict::NeedMore,
+        };
+        Outcome::new(verdict, None)
+    }
+}
+
+/// What a side's first handshake message tells.
+fn read_hello(side: Side, typ: u8, body: &[u8], info: &mut TlsInfo) {
+    let client = side == Side::Client;
     if client && typ == HS_CLIENT_HELLO {
         if let Some(ch) = parse_client_hello(body) {
             info.sni = ch.sni;
@@ -331,7 +363,7 @@ pub(crate) mod tests {
         let mut info = TlsInfo::default();
         for (seq, seg) in stream_segments {
             r.push(*seq, seg);
-            st.on_data(true, &mut r, &mut info);
+            st.on_data(Side::Client, &mut r, &mut info);
         }
         info
     }
@@ -384,12 +416,12 @@ pub(crate) mod tests {
         let mut info = TlsInfo::default();
         for (seq, seg) in segs {
             r.push(seq, seg);
-            st.on_data(true, &mut r, &mut info);
-            if st.done[0] {
+            st.on_data(Side::Client, &mut r, &mut info);
+            if st.done[Side::Client] {
                 break;
             }
         }
-        assert!(st.done[0]);
+        assert!(st.done[Side::Client]);
         assert_eq!(info.sni, None);
     }
 

@@ -1,7 +1,8 @@
 //! The sans-IO engine: frames with timestamps in, connection table and
 //! finished connections out. No clocks, threads or I/O.
 
-use crate::dpi::{DpiInput, DpiState};
+use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET};
+use crate::dpi::{Dir, DpiInput, DpiState};
 use crate::time::Timestamp;
 use crate::track::frag::{DatagramId, FragTable, Pending};
 use crate::track::{Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port};
@@ -25,6 +26,8 @@ pub struct Config {
     pub local_addrs: HashSet<IpAddr>,
     /// Record new flows for the process resolver (`take_new_flows`).
     pub report_new_flows: bool,
+    /// Bytes DPI's TCP reassembly may hold across this engine's connections.
+    pub reassembly_budget: usize,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             timeouts: Timeouts::default(),
             local_addrs: HashSet::new(),
             report_new_flows: false,
+            reassembly_budget: DEFAULT_BUDGET,
         }
     }
 }
@@ -87,12 +91,15 @@ pub struct Engine {
     /// No connection expires before this: lowered by every packet, recomputed
     /// by each sweep, so `next_deadline` is O(1). May be early, never late.
     earliest_expiry: Timestamp,
+    /// Shared by this engine's DPI reassemblers (`Config::reassembly_budget`).
+    dpi_budget: Budget,
 }
 
 impl Engine {
     pub fn new(cfg: Config) -> Self {
         Engine {
             table: Table::new(cfg.max_connections),
+            dpi_budget: Budget::new(cfg.reassembly_budget),
             cfg,
             frags: FragTable::default(),
             stats: Stats::default(),
@@ -320,7 +327,8 @@ impl Engine {
         self.next_id += self.id_step;
         let initial = initial_state(key.proto);
         let conn = Connection::new(id, key.proto, local, remote, ts, initial);
-        let dpi = (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::new()));
+        let dpi =
+            (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::with_budget(self.dpi_budget.clone())));
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
@@ -443,7 +451,7 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool) {
         if !payload.is_empty() || has_fin || has_syn {
             let input = DpiInput {
                 proto: e.conn.proto,
-                from_local,
+                dir: Dir::from_local(from_local),
                 local_port: e.conn.local.port,
                 remote_port: e.conn.remote.port,
                 tcp,

@@ -12,7 +12,9 @@ mod frames;
 mod gquic;
 mod header;
 
-use super::{QuicClose, QuicInfo};
+use super::inspect::{Datagram, Inspector, Match, Outcome, Verdict};
+use super::side::{PerSide, Side};
+use super::{AppInfo, QuicClose, QuicInfo};
 use crate::track::State;
 use frames::{CryptoStream, Frame, Hello};
 use header::{LongType, NEGOTIATION};
@@ -44,34 +46,93 @@ struct Inner {
     hello_done: bool,
     decrypts: u8,
     datagrams: u32,
-    /// Largest Initial packet number per direction (client, server).
-    largest_pn: [Option<u64>; 2],
-    /// Short header (1-RTT) packets seen per direction.
-    short_seen: [bool; 2],
+    /// Largest Initial packet number per side.
+    largest_pn: PerSide<Option<u64>>,
+    /// Short header (1-RTT) packets seen per side.
+    short_seen: PerSide<bool>,
     /// Last version reported, to avoid re-formatting it per packet.
     version: Option<u32>,
     gquic: bool,
     gquic_chlo_packets: u16,
-    /// The caller's `from_client` value of the side that sent the first
-    /// Initial (or gQUIC version packet): that side is the client, whatever
-    /// the caller thinks (a live capture on a server sees clients as remote).
-    client_flag: Option<bool>,
+    /// The caller's side of the packet that was the first Initial (or gQUIC
+    /// version packet): that side is the client, whatever the caller thinks
+    /// (a live capture on a server sees clients as remote).
+    opener: Option<Side>,
     /// Decryption buffer, reused.
     scratch: Vec<u8>,
 }
 
 impl Inner {
-    /// Whether this datagram comes from the QUIC client.
-    fn orient(&mut self, from_client: bool, payload: &[u8]) -> bool {
-        if self.client_flag.is_none() {
-            let opens = gquic::version(payload).is_some()
-                || header::parse_long(payload)
-                    .is_some_and(|h| matches!(h.ptype, Some(LongType::Initial | LongType::ZeroRtt)));
+    /// The QUIC side that sent this datagram.
+    fn orient(&mut self, side: Side, head: &Head<'_>) -> Side {
+        if self.opener.is_none() {
+            let opens = head.gquic.is_some()
+                || head.long.is_some_and(|h| matches!(h.ptype, Some(LongType::Initial | LongType::ZeroRtt)));
             if opens {
-                self.client_flag = Some(from_client);
+                self.opener = Some(side);
             }
         }
-        self.client_flag.map_or(from_client, |c| c == from_client)
+        match self.opener {
+            Some(o) if o != side => Side::Server,
+            Some(_) => Side::Client,
+            None => side,
+        }
+    }
+}
+
+/// What the start of a datagram says, parsed once and used by both the
+/// classifier and the reader.
+#[derive(Clone, Copy, Debug)]
+struct Head<'a> {
+    /// The gQUIC version of a client packet.
+    gquic: Option<u32>,
+    /// The first long header packet (IETF QUIC).
+    long: Option<header::LongHeader<'a>>,
+}
+
+impl<'a> Head<'a> {
+    fn parse(payload: &'a [u8]) -> Self {
+        Head { gquic: gquic::version(payload), long: header::parse_long(payload) }
+    }
+
+    /// A QUIC long-header packet (IETF QUIC of a known, draft or reserved
+    /// version, Version Negotiation, or a gQUIC client packet).
+    fn is_quic(&self, payload: &[u8]) -> bool {
+        if self.gquic.is_some() {
+            return true;
+        }
+        match self.long {
+            Some(h) if h.version == NEGOTIATION => {
+                // The version list must be whole and not empty.
+                let list = 7 + h.dcid.len() + h.scid.len();
+                payload.len() > list && (payload.len() - list).is_multiple_of(4)
+            }
+            Some(h) => payload[0] & 0x40 != 0 && header::is_known_version(h.version),
+            None => false,
+        }
+    }
+}
+
+/// A datagram that looks like QUIC; its sender is taken as the client until
+/// an Initial says otherwise.
+pub fn classify(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+    let head = Head::parse(d.payload);
+    if !head.is_quic(d.payload) {
+        return None;
+    }
+    let mut q = QuicState::default();
+    let out = q.inspect(Side::Client, d.payload, &head, app);
+    Some((Match::new(q, Some(Side::Client)), out))
+}
+
+impl Inspector for QuicState {
+    fn on_datagram(&mut self, side: Side, payload: &[u8], app: &mut Option<AppInfo>) -> Outcome {
+        self.inspect(side, payload, &Head::parse(payload), app)
+    }
+
+    /// QUIC ends on its own datagram and decryption limits.
+    fn max_packets(&self) -> u32 {
+        u32::MAX
     }
 }
 
@@ -93,33 +154,35 @@ impl QuicState {
     /// QUIC of a known, draft or reserved version, Version Negotiation, or
     /// a gQUIC client packet).
     pub fn looks_like_quic(payload: &[u8]) -> bool {
-        if gquic::version(payload).is_some() {
-            return true;
-        }
-        match header::parse_long(payload) {
-            Some(h) if h.version == NEGOTIATION => {
-                // The version list must be whole and not empty.
-                let list = 7 + h.dcid.len() + h.scid.len();
-                payload.len() > list && (payload.len() - list).is_multiple_of(4)
-            }
-            Some(h) => payload[0] & 0x40 != 0 && header::is_known_version(h.version),
-            None => false,
-        }
+        Head::parse(payload).is_quic(payload)
     }
 
-    /// Feeds one UDP datagram; returns the QUIC state. `from_client` only
-    /// tells the two directions apart: the side that sends the first
-    /// Initial is taken as the client.
-    pub fn on_datagram(&mut self, from_client: bool, payload: &[u8], info: &mut QuicInfo) -> Option<State> {
+    /// Feeds one UDP datagram; returns the QUIC state. `side` only tells
+    /// the two directions apart: the side that sends the first Initial is
+    /// taken as the client.
+    pub fn on_datagram(&mut self, side: Side, payload: &[u8], info: &mut QuicInfo) -> Option<State> {
+        self.read(side, payload, &Head::parse(payload), info)
+    }
+
+    /// [`Inspector::on_datagram`] with the head already parsed.
+    fn inspect(&mut self, side: Side, payload: &[u8], head: &Head<'_>, app: &mut Option<AppInfo>) -> Outcome {
+        let Some(info) = super::quic_info(app) else {
+            return Outcome::need_more();
+        };
+        let state = self.read(side, payload, head, info);
+        Outcome::new(if self.done { Verdict::Done } else { Verdict::NeedMore }, state)
+    }
+
+    fn read(&mut self, side: Side, payload: &[u8], head: &Head<'_>, info: &mut QuicInfo) -> Option<State> {
         if self.done {
             return self.state;
         }
         let inner = self.inner.get_or_insert_with(Box::default);
-        let from_client = inner.orient(from_client, payload);
+        let from = inner.orient(side, head);
         inner.datagrams = inner.datagrams.saturating_add(1);
         let mut reached = self.state;
-        if inner.gquic || gquic::version(payload).is_some() {
-            reached = on_gquic(inner, from_client, payload, info, reached);
+        if inner.gquic || head.gquic.is_some() {
+            reached = on_gquic(inner, from, head.gquic, payload, info, reached);
         } else {
             let mut rest = payload;
             let mut first = true;
@@ -128,19 +191,21 @@ impl QuicState {
                     // A short header runs to the end of the datagram. After
                     // coalesced packets, a zero first byte is padding.
                     if first || b0 & 0x40 != 0 {
-                        inner.short_seen[usize::from(!from_client)] = true;
+                        inner.short_seen[from] = true;
                     }
                     break;
                 }
-                let Some(h) = header::parse_long(rest) else {
+                // The first packet's header was parsed with the datagram's head.
+                let parsed = if first { head.long } else { header::parse_long(rest) };
+                let Some(h) = parsed else {
                     break;
                 };
                 let packet = &rest[..h.packet_len];
-                reached = advance(reached, on_long(inner, from_client, &h, packet, info));
+                reached = advance(reached, on_long(inner, from, &h, packet, info));
                 rest = &rest[h.packet_len..];
                 first = false;
             }
-            if inner.short_seen == [true, true] {
+            if inner.short_seen.iter().all(|s| *s) {
                 reached = advance(reached, Some(State::QuicConnected));
             }
         }
@@ -170,7 +235,7 @@ fn advance(current: Option<State>, next: Option<State>) -> Option<State> {
 /// One IETF long header packet; returns the state it shows.
 fn on_long(
     inner: &mut Inner,
-    from_client: bool,
+    from: Side,
     h: &header::LongHeader<'_>,
     packet: &[u8],
     info: &mut QuicInfo,
@@ -181,7 +246,7 @@ fn on_long(
     }
     match h.ptype? {
         LongType::Initial => {
-            on_initial(inner, from_client, h, packet, info);
+            on_initial(inner, from, h, packet, info);
             if info.close.is_some() { Some(State::QuicClosed) } else { Some(State::QuicInitial) }
         }
         LongType::ZeroRtt => Some(State::QuicInitial),
@@ -193,7 +258,7 @@ fn on_long(
 }
 
 /// Decrypts an Initial packet and reads its CRYPTO and CONNECTION_CLOSE frames.
-fn on_initial(inner: &mut Inner, from_client: bool, h: &header::LongHeader<'_>, packet: &[u8], info: &mut QuicInfo) {
+fn on_initial(inner: &mut Inner, from: Side, h: &header::LongHeader<'_>, packet: &[u8], info: &mut QuicInfo) {
     if inner.decrypts >= MAX_DECRYPTS {
         return;
     }
@@ -202,10 +267,10 @@ fn on_initial(inner: &mut Inner, from_client: bool, h: &header::LongHeader<'_>, 
         return;
     }
     inner.decrypts += 1;
-    let dir = usize::from(!from_client);
+    let from_client = from == Side::Client;
     let try_open = |keys: &crypto::InitialKeys, scratch: &mut Vec<u8>| {
         let k = if from_client { &keys.client } else { &keys.server };
-        crypto::open(k, packet, h.pn_offset, inner.largest_pn[dir], scratch)
+        crypto::open(k, packet, h.pn_offset, inner.largest_pn[from], scratch)
     };
     let mut opened = None;
     if let Some(keys) = inner.keys.as_ref().filter(|k| k.version == h.version) {
@@ -236,7 +301,7 @@ fn on_initial(inner: &mut Inner, from_client: bool, h: &header::LongHeader<'_>, 
     let Some(o) = opened else {
         return;
     };
-    inner.largest_pn[dir] = Some(inner.largest_pn[dir].map_or(o.pn, |l| l.max(o.pn)));
+    inner.largest_pn[from] = Some(inner.largest_pn[from].map_or(o.pn, |l| l.max(o.pn)));
     let read_hello = from_client && !inner.hello_done;
     let mut overflow = false;
     let plain = &inner.scratch[o.start..o.end];
@@ -272,13 +337,15 @@ fn on_initial(inner: &mut Inner, from_client: bool, h: &header::LongHeader<'_>, 
 /// One gQUIC datagram: version, clear-text CHLO SNI, and a coarse state.
 fn on_gquic(
     inner: &mut Inner,
-    from_client: bool,
+    from: Side,
+    version: Option<u32>,
     payload: &[u8],
     info: &mut QuicInfo,
     current: Option<State>,
 ) -> Option<State> {
     inner.gquic = true;
-    let version = gquic::version(payload).filter(|_| from_client);
+    let from_client = from == Side::Client;
+    let version = version.filter(|_| from_client);
     if let Some(v) = version
         && inner.version != Some(v)
     {
@@ -294,9 +361,9 @@ fn on_gquic(
             inner.hello_done = true;
         }
     }
-    inner.short_seen[usize::from(!from_client)] = true;
+    inner.short_seen[from] = true;
     // The client stops sending its version once the server answered.
-    if from_client && version.is_none() && inner.short_seen[1] {
+    if from_client && version.is_none() && inner.short_seen[Side::Server] {
         advance(current, Some(State::QuicConnected))
     } else {
         advance(current, Some(State::QuicInitial))

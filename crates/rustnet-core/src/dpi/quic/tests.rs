@@ -100,17 +100,17 @@ fn rfc9001_packets_give_sni_alpn_and_progress() {
     assert!(QuicState::looks_like_quic(&client));
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    assert_eq!(q.on_datagram(true, &client, &mut info), Some(State::QuicInitial));
+    assert_eq!(q.on_datagram(Side::Client, &client, &mut info), Some(State::QuicInitial));
     assert_eq!(info.version.as_deref(), Some("v1"));
     assert_eq!(info.sni.as_deref(), Some("example.com"));
     assert_eq!(info.alpn, ["alpn"]);
     // The server's Initial decrypts with the server keys of the client's DCID.
-    assert_eq!(q.on_datagram(false, &server, &mut info), Some(State::QuicInitial));
-    assert_eq!(q.inner.as_ref().and_then(|i| i.largest_pn[1]), Some(1));
-    assert_eq!(q.on_datagram(false, &handshake_packet(1), &mut info), Some(State::QuicHandshake));
-    assert_eq!(q.on_datagram(true, &[0x41, 1, 2, 3, 4, 5], &mut info), Some(State::QuicHandshake));
+    assert_eq!(q.on_datagram(Side::Server, &server, &mut info), Some(State::QuicInitial));
+    assert_eq!(q.inner.as_ref().and_then(|i| i.largest_pn[Side::Server]), Some(1));
+    assert_eq!(q.on_datagram(Side::Server, &handshake_packet(1), &mut info), Some(State::QuicHandshake));
+    assert_eq!(q.on_datagram(Side::Client, &[0x41, 1, 2, 3, 4, 5], &mut info), Some(State::QuicHandshake));
     assert!(!q.is_done());
-    assert_eq!(q.on_datagram(false, &[0x45, 9, 9, 9], &mut info), Some(State::QuicConnected));
+    assert_eq!(q.on_datagram(Side::Server, &[0x45, 9, 9, 9], &mut info), Some(State::QuicConnected));
     assert!(q.is_done());
     assert!(q.inner.is_none(), "buffers freed once done");
 }
@@ -123,14 +123,14 @@ fn client_hello_split_out_of_order_coalesced_and_padded() {
     let first = protect(1, &DCID, &[], 0, &crypto_frame(0, a));
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    q.on_datagram(true, &second, &mut info);
+    q.on_datagram(Side::Client, &second, &mut info);
     assert_eq!(info.sni, None);
     // Second part first, then a datagram with a coalesced Initial, a
     // Handshake packet and trailing zero padding.
     let mut dgram = first.clone();
     dgram.extend(handshake_packet(1));
     dgram.extend([0u8; 40]);
-    assert_eq!(q.on_datagram(true, &dgram, &mut info), Some(State::QuicHandshake));
+    assert_eq!(q.on_datagram(Side::Client, &dgram, &mut info), Some(State::QuicHandshake));
     assert_eq!(info.sni.as_deref(), Some("example.com"));
 }
 
@@ -143,7 +143,7 @@ fn v2_and_draft_versions_decrypt() {
         let mut q = QuicState::default();
         let mut info = QuicInfo::default();
         assert!(QuicState::looks_like_quic(&p), "{name}");
-        assert_eq!(q.on_datagram(true, &p, &mut info), Some(State::QuicInitial));
+        assert_eq!(q.on_datagram(Side::Client, &p, &mut info), Some(State::QuicInitial));
         assert_eq!(info.version.as_deref(), Some(name));
         assert_eq!(info.sni.as_deref(), Some("example.com"), "{name}");
     }
@@ -157,8 +157,8 @@ fn connection_close_in_server_initial() {
     let srv = protect_keyed(1, false, &DCID, &[9, 9, 9, 9], &[7; 8], 0, &close);
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    q.on_datagram(true, &ch, &mut info);
-    assert_eq!(q.on_datagram(false, &srv, &mut info), Some(State::QuicClosed));
+    q.on_datagram(Side::Client, &ch, &mut info);
+    assert_eq!(q.on_datagram(Side::Server, &srv, &mut info), Some(State::QuicClosed));
     assert_eq!(info.close, Some(QuicClose { code: 0x128, reason: "bad".into() }));
     assert!(q.is_done());
 }
@@ -176,14 +176,14 @@ fn version_negotiation_then_v1() {
     let second = protect(1, &retry_dcid, &[5; 4], 0, &ch);
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    assert_eq!(q.on_datagram(true, &first, &mut info), Some(State::QuicInitial));
+    assert_eq!(q.on_datagram(Side::Client, &first, &mut info), Some(State::QuicInitial));
     assert_eq!(info.version.as_deref(), Some("0x1a2a3a4a"));
     // VN (version 0, RFC 9000 §17.2.1) is no connection version and no
     // handshake progress: the version and state stay the client's Initial's.
-    assert_eq!(q.on_datagram(false, &vn, &mut info), Some(State::QuicInitial));
+    assert_eq!(q.on_datagram(Side::Server, &vn, &mut info), Some(State::QuicInitial));
     assert_eq!(info.version.as_deref(), Some("0x1a2a3a4a"));
     assert_eq!(info.sni, None);
-    q.on_datagram(true, &second, &mut info);
+    q.on_datagram(Side::Client, &second, &mut info);
     assert_eq!(info.version.as_deref(), Some("v1"));
     assert_eq!(info.sni.as_deref(), Some("example.com"));
     // The new attempt is keyed on its own DCID, in the version VN listed.
@@ -203,14 +203,14 @@ fn retry_then_new_dcid() {
     let second = protect(1, &[1, 2, 3, 4, 5, 6], &[5; 4], 1, &crypto_frame(0, &ch));
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    assert_eq!(q.on_datagram(true, &first, &mut info), Some(State::QuicInitial));
+    assert_eq!(q.on_datagram(Side::Client, &first, &mut info), Some(State::QuicInitial));
     assert_eq!(info.sni, None, "first Initial holds only part of the ClientHello");
     // A Retry is no handshake progress (RFC 9000 §17.2.5): the state stays
     // the Initial's, the version is the Retry's own (v1).
-    assert_eq!(q.on_datagram(false, &retry, &mut info), Some(State::QuicInitial));
+    assert_eq!(q.on_datagram(Side::Server, &retry, &mut info), Some(State::QuicInitial));
     assert_eq!(info.version.as_deref(), Some("v1"));
     assert_eq!(info.sni, None);
-    q.on_datagram(true, &second, &mut info);
+    q.on_datagram(Side::Client, &second, &mut info);
     assert_eq!(info.sni.as_deref(), Some("example.com"));
     // The client's Initial after the Retry uses the Retry's SCID as DCID, and the keys follow it.
     let keys = q.inner.as_ref().and_then(|i| i.keys.as_ref()).expect("keys");
@@ -223,10 +223,10 @@ fn crypto_stream_bound_gives_up_without_growing() {
     let mut info = QuicInfo::default();
     // A ClientHello header claiming 60 KB.
     let p = protect(1, &DCID, &[], 0, &crypto_frame(0, &[1, 0, 0xf0, 0, 3, 3]));
-    q.on_datagram(true, &p, &mut info);
+    q.on_datagram(Side::Client, &p, &mut info);
     assert!(q.inner.as_ref().is_some_and(|i| i.hello_done));
     let p = protect(1, &DCID, &[], 1, &crypto_frame(20_000, &[1; 100]));
-    q.on_datagram(true, &p, &mut info);
+    q.on_datagram(Side::Client, &p, &mut info);
     assert_eq!(info.sni, None);
 }
 
@@ -244,7 +244,7 @@ proptest::proptest! {
         let mut info = QuicInfo::default();
         for (dir, d) in &dgrams {
             let _ = QuicState::looks_like_quic(d);
-            q.on_datagram(*dir, d, &mut info);
+            q.on_datagram(Side::client_if(*dir), d, &mut info);
         }
     }
 
@@ -255,7 +255,7 @@ proptest::proptest! {
         p.truncate(cut);
         let mut q = QuicState::default();
         let mut info = QuicInfo::default();
-        q.on_datagram(true, &p, &mut info);
+        q.on_datagram(Side::Client, &p, &mut info);
     }
 }
 
@@ -266,8 +266,8 @@ fn client_is_whoever_sends_the_first_initial() {
     let server = hex(include_str!("testdata/rfc9001_server_initial.hex"));
     let mut q = QuicState::default();
     let mut info = QuicInfo::default();
-    q.on_datagram(false, &client, &mut info);
-    q.on_datagram(true, &server, &mut info);
+    q.on_datagram(Side::Server, &client, &mut info);
+    q.on_datagram(Side::Client, &server, &mut info);
     assert_eq!(info.sni.as_deref(), Some("example.com"));
-    assert_eq!(q.inner.as_ref().and_then(|i| i.largest_pn[1]), Some(1), "server Initial opened");
+    assert_eq!(q.inner.as_ref().and_then(|i| i.largest_pn[Side::Server]), Some(1), "server Initial opened");
 }

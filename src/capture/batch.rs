@@ -1,7 +1,7 @@
 //! Packets travel from the capture thread to workers in batches: one byte
 //! arena plus fixed-size records, recycled, so no allocation per packet.
 
-use crate::capture::Packet;
+use super::Packet;
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
 

@@ -1,90 +1,13 @@
-//! Capture files: pcap (µs and ns) and pcapng (several interfaces and link
-//! types), format detected from the magic number, read with pcap-file.
+//! pcapng (several interfaces, each with its link type and timestamp unit),
+//! read with pcap-file.
 
-use super::Packet;
+use super::FileError;
+use crate::capture::Packet;
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::{Block, PcapNgReader};
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
-use std::fs::File;
-use std::io::{BufReader, Read};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-
-/// Why a capture file could not be read.
-#[derive(Debug)]
-pub enum FileError {
-    Open(std::io::Error),
-    /// Not a pcap or pcapng file.
-    Format(String),
-    /// The file is damaged after `packets` good packets.
-    Corrupt {
-        packets: u64,
-        reason: String,
-    },
-}
-
-impl std::fmt::Display for FileError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FileError::Open(e) => write!(f, "cannot open capture file: {e}"),
-            FileError::Format(m) => write!(f, "not a capture file: {m}"),
-            FileError::Corrupt { packets, reason } => {
-                write!(f, "capture file damaged after {packets} packets: {reason}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for FileError {}
-
-const PCAP_MAGICS: [[u8; 4]; 4] =
-    [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
-const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
-const READ_BUFFER: usize = 1 << 20;
-
-/// Reads every packet of `path`, calling `f` for each until it returns false.
-/// Returns the packet count.
-/// A damaged tail ends the file with `FileError::Corrupt` after the good packets.
-pub fn read_file(path: &Path, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
-    let mut file = File::open(path).map_err(FileError::Open)?;
-    let mut magic = [0u8; 4];
-    file.read_exact(&mut magic).map_err(|e| FileError::Format(format!("too short ({e})")))?;
-    drop(file);
-    let reader = BufReader::with_capacity(READ_BUFFER, File::open(path).map_err(FileError::Open)?);
-    // pcap-file may panic on some damaged inputs; a damaged file must end the
-    // read with an error, not the process.
-    let run = |f: &mut dyn FnMut(&Packet<'_>) -> bool| -> Result<u64, FileError> {
-        if PCAP_MAGICS.contains(&magic) {
-            match map_file(path) {
-                Some(m) => super::pcap::read_pcap_mapped(&m, f),
-                None => super::pcap::read_pcap(reader, f),
-            }
-        } else if magic == PCAPNG_MAGIC {
-            read_pcapng(reader, f)
-        } else {
-            Err(FileError::Format(format!("unknown magic {magic:02x?}")))
-        }
-    };
-    match catch_unwind(AssertUnwindSafe(|| run(f))) {
-        Ok(r) => r,
-        Err(_) => Err(FileError::Corrupt { packets: 0, reason: "parser failure".into() }),
-    }
-}
-
-/// Maps a regular file read-only; None for pipes, devices, or if mapping fails.
-fn map_file(path: &Path) -> Option<memmap2::Mmap> {
-    let file = File::open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    // SAFETY: the map is read-only and private to this process. A file
-    // truncated by another process while mapped would fault (SIGBUS); that is
-    // the documented limit of mapped reading, as with tcpdump's own readers.
-    let m = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    let _ = m.advise(memmap2::Advice::Sequential);
-    Some(m)
-}
+use std::io::Read;
 
 /// Per-interface link type and timestamp unit.
 struct Iface {
@@ -104,7 +27,7 @@ fn ts_from_units(raw: u64, tsresol: u8) -> Timestamp {
     Timestamp::from_nanos(ns)
 }
 
-fn read_pcapng<R: Read>(reader: R, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+pub(super) fn read_pcapng<R: Read>(reader: R, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
     let mut r = PcapNgReader::new(reader).map_err(|e| FileError::Format(e.to_string()))?;
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut n = 0;

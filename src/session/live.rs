@@ -1,52 +1,58 @@
-//! Runs a packet source on the capture thread, feeding the dispatcher until
-//! the input ends, the duration passes, or a stop is requested.
+//! A live interface: opened (with its capture filter, the flow-hint socket,
+//! then privileges dropped) and run on the capture thread, feeding the
+//! dispatcher until the duration passes or a stop is requested.
 
+use super::SourceEnd;
 use crate::capture::LiveSource;
-use crate::capture::file::{FileError, read_file};
+use crate::capture::bpf::UserFilter;
+use crate::capture::open::open_source;
 use crate::capture::tap::Tap;
+use crate::cli::Cli;
+use crate::host::privileges;
+use crate::host::process::hints::FlowHints;
 use crate::pipeline::Dispatcher;
-use std::path::PathBuf;
+use crate::sys::interfaces;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// How the capture ended.
-#[derive(Debug)]
-pub enum SourceEnd {
-    /// End of file, duration reached, or stopped.
-    Done,
-    /// The file was damaged after some good packets (a warning, not fatal).
-    Damaged(FileError),
-    /// Nothing could be read (not a capture file, I/O error).
-    Failed(String),
-}
+/// An opened interface: the capture, its flow-hint socket, and the part of
+/// the capture filter that runs in user space.
+pub type Opened = (Box<dyn LiveSource>, Option<FlowHints>, Option<UserFilter>);
 
-impl From<Result<u64, FileError>> for SourceEnd {
-    /// How reading a capture file ended.
-    fn from(r: Result<u64, FileError>) -> Self {
-        match r {
-            Ok(_) => SourceEnd::Done,
-            Err(e @ FileError::Corrupt { .. }) => SourceEnd::Damaged(e),
-            Err(e) => SourceEnd::Failed(e.to_string()),
+/// Opens the interface of `-i` (default: the default route's) on the chosen
+/// backend; sets `engine`'s local addresses. `Ok(Err(code))`: refused, the
+/// reason already printed.
+pub fn open(cli: &Cli, engine: &mut rustnet_core::Config) -> anyhow::Result<Result<Opened, i32>> {
+    let iface = match cli.interface.clone().or_else(interfaces::default_route_interface) {
+        Some(i) => i,
+        None => anyhow::bail!("no default route: name an interface with -i (or -i any)"),
+    };
+    let (cap, user_filter) = match open_source(cli.backend, &iface, cli.bpf_filter.as_deref()) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("rustnet: {e}");
+            return Ok(Err(e.exit_code()));
         }
-    }
-}
-
-impl SourceEnd {
-    /// Tells the user how the capture ended (on stderr); returns the exit code.
-    pub fn report(self) -> i32 {
-        match self {
-            SourceEnd::Done => 0,
-            SourceEnd::Damaged(e) => {
-                eprintln!("rustnet: warning: {e}");
-                0
-            }
-            SourceEnd::Failed(e) => {
-                eprintln!("rustnet: {e}");
-                1
-            }
+    };
+    // Early word of short-lived clients' flows for the process
+    // lookup; needs CAP_NET_RAW too, so it is opened now.
+    let hints = match FlowHints::open(&iface) {
+        Ok(h) => Some(h),
+        Err(e) => {
+            log::warn!("no flow hint socket ({e}); short-lived processes may go unnamed");
+            None
         }
-    }
+    };
+    engine.local_addrs = interfaces::local_addresses(&iface);
+    engine.report_new_flows = true;
+    log::info!("capturing on {iface}; local addresses {:?}", engine.local_addrs);
+    // The socket is open: give up what is no longer needed, before any
+    // thread starts (capabilities are per thread).
+    // Not inside log::info!: its arguments are not evaluated when logging is off.
+    let dropped = privileges::drop_privileges();
+    log::info!("privileges: {dropped}");
+    Ok(Ok((cap, hints, user_filter)))
 }
 
 /// Warns on stderr if the kernel dropped packets.
@@ -68,19 +74,6 @@ pub struct SourceCounters {
 const POLL: Duration = Duration::from_millis(100);
 /// How often the kernel's drop counter is read for the UI.
 const STATS_EVERY: Duration = Duration::from_millis(250);
-
-/// Replays a capture file as fast as it reads.
-pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
-    let r = read_file(&path, &mut |p| {
-        if tap.pass(p) {
-            disp.push(p);
-        }
-        !stop.load(Ordering::Relaxed)
-    });
-    disp.finish();
-    tap.finish();
-    r.into()
-}
 
 /// Captures live until `stop` or `duration`.
 pub fn run_live(

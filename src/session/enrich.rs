@@ -1,6 +1,8 @@
-//! The pipeline's `Enrich` for live capture: process attribution and host
-//! names. Cheap calls only (try_send, read locks), so workers never wait.
+//! The pipeline's `Enrich`: process attribution and host names for live
+//! capture, names from the file's DNS answers for capture files. Cheap calls
+//! only (try_send, read locks), so workers never wait.
 
+use super::Source;
 use crate::host::names::NameCache;
 use crate::host::process::ProcessResolver;
 use crate::host::process::hints::FlowHints;
@@ -8,6 +10,8 @@ use crate::pipeline::Enrich;
 use rustnet_core::NewFlow;
 use rustnet_core::dpi::AppInfo;
 use rustnet_core::track::Connection;
+use std::sync::Arc;
+use std::time::Duration;
 
 pub struct HostEnrich {
     pub procs: ProcessResolver,
@@ -74,4 +78,37 @@ impl Enrich for FileEnrich {
             c.hostname = self.names.get(&c.remote.addr);
         }
     }
+}
+
+/// The enrichment for `source`: host lookups (taking its flow hints) when
+/// live, the file's own DNS answers otherwise. The host lookups are returned
+/// too, for their statistics at the end.
+pub fn for_source(source: &mut Source, reverse_dns: bool) -> (Arc<dyn Enrich>, Option<Arc<HostEnrich>>) {
+    match source {
+        Source::Live { hints, .. } => {
+            let host = Arc::new(HostEnrich::start(reverse_dns, hints.take()));
+            (host.clone(), Some(host))
+        }
+        Source::File(_) | Source::PacedFile(_) => (Arc::new(FileEnrich::new()), None),
+    }
+}
+
+/// Logs how the process lookups went (at info level; free when logging is off).
+pub fn log_process_stats(h: &HostEnrich) {
+    let st = h.procs.stats();
+    let q = |f: &dyn Fn(f64) -> Option<Duration>| [0.5, 0.9, 0.99, 1.0].map(f);
+    log::info!(
+        "process lookups: {} requests, {} hints, {} hits, {} misses, {} dropped, {} reconciled, {} full / {} new-pid scans; \
+         first packet → answer p50/p90/p99/max {:?}; first packet → request {:?}",
+        st.requests,
+        st.hints,
+        st.hits,
+        st.misses,
+        st.dropped,
+        st.reconciled,
+        st.full_scans,
+        st.new_pid_scans,
+        q(&|x| st.latency_quantile(x)),
+        q(&|x| st.request_lag_quantile(x)),
+    );
 }

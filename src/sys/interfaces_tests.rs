@@ -1,5 +1,5 @@
 use super::*;
-use crate::host::testns::{NetnsPair, in_netns, ip};
+use crate::sys::testns::{NetnsPair, in_netns, ip};
 
 // Verbatim from this machine's /proc/net/route.
 const ROUTE_SAMPLE: &str = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT                                                       
@@ -60,6 +60,9 @@ fn prefix_lengths_from_masks() {
 /// In a namespace set up with known interfaces, list() reports exactly them.
 #[test]
 fn list_and_default_route_in_a_namespace() {
+    if !(crate::testenv::lab_ready()) {
+        return;
+    }
     let ns = NetnsPair::new().expect("namespace setup (needs root)");
     ip(&["-n", &ns.a, "addr", "add", "fd99::1/64", "dev", &ns.va, "nodad"]).expect("v6 addr");
     ip(&["-n", &ns.a, "route", "add", "default", "via", &ns.addr(2)]).expect("default route");

@@ -4,7 +4,7 @@
 //! thread). Needs root; namespaces are deleted on drop.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -224,4 +224,47 @@ pub fn in_netns<T: Send + 'static>(
         }
         Ok(f())
     })
+}
+
+/// Set in the copy of a test that [`in_own_pid_namespace`] starts.
+const PIDNS_VAR: &str = "RUSTNET_TEST_IN_PIDNS";
+
+/// Runs the calling test again in a pid namespace of its own
+/// (`unshare --pid --fork --mount-proc`), where only the test's processes
+/// take pids, so `ns_last_pid` decides the next one; /run/netns is a private
+/// tmpfs there, so its namespace names cannot meet those of other runs.
+/// True in that copy: the test goes on. False in the caller, after the copy
+/// passed (its notes passed on) or after a note that it could not start;
+/// a failing copy fails the caller with its output.
+pub fn in_own_pid_namespace() -> bool {
+    if std::env::var_os(PIDNS_VAR).is_some() {
+        return true;
+    }
+    if !crate::testenv::tools_ready(&["unshare", "mount"]) {
+        return false;
+    }
+    let thread = std::thread::current();
+    // libtest names each test's thread after the test: run just that one.
+    let Some(test) = thread.name().filter(|n| *n != "main") else {
+        return crate::testenv::skip("no test name to run again in a pid namespace");
+    };
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return crate::testenv::skip(&format!("cannot find the test binary: {e}")),
+    };
+    let setup = "mkdir -p /run/netns && mount -t tmpfs rustnet-test /run/netns && exec \"$0\" \"$@\"";
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c", setup])
+        .arg(exe)
+        .args([test, "--exact", "--test-threads=1"])
+        .env(PIDNS_VAR, "1")
+        .output()
+        .unwrap_or_else(|e| panic!("unshare: {e}"));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} in its own pid namespace: {}\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("1 passed"), "{test} did not run in its pid namespace:\n{stdout}\n{stderr}");
+    for note in stderr.lines().filter(|l| l.starts_with("note:")) {
+        let _ = writeln!(std::io::stderr(), "{note}");
+    }
+    false
 }

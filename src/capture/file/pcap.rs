@@ -2,8 +2,8 @@
 //! exceeds the header's snaplen, which tcpdump and tshark accept (fuzzed and
 //! hand-edited captures have them). The format is one header and fixed records.
 
-use super::Packet;
-use super::file::FileError;
+use super::FileError;
+use crate::capture::Packet;
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
 use std::io::{self, Read};

@@ -1,17 +1,13 @@
-//! The TUI over a capture file: packets replayed at file speed through the
-//! pipeline, a snapshot published every refresh, then the final table kept on
-//! screen for browsing until the user quits.
+//! A capture file for the screen: packets replayed at the pace of their
+//! timestamps through the pipeline, a snapshot published every refresh, then
+//! the final table kept on screen for browsing until the user quits.
 
-use super::UiConfig;
+use super::source::Screen;
 use crate::capture::file::{FileError, read_file};
-use crate::pipeline::{Enrich, Pipeline, PipelineConfig};
-use crate::snapshot::Snapshot;
-use crate::source::{SourceEnd, warn_kernel_drops};
-use crossbeam_channel::{Sender, bounded};
+use crate::pipeline::Dispatcher;
 use rustnet_core::Timestamp;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -21,50 +17,25 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 /// How often the replay wakes while waiting for the next packet's time.
 const NAP: Duration = Duration::from_millis(20);
 
-/// Runs the TUI over `path`. Returns the process exit code.
-pub fn run_file(
-    path: &Path,
-    cfg: &PipelineConfig,
-    enrich: Arc<dyn Enrich>,
-    ui: UiConfig,
-    stop: Arc<AtomicBool>,
-    tap: crate::capture::tap::Tap,
-) -> anyhow::Result<i32> {
-    // Fail before taking over the screen when the file cannot even be opened.
+/// Fails before the screen is taken when the file cannot even be opened.
+pub fn check(path: &Path) -> anyhow::Result<()> {
     let mut magic = [0u8; 4];
     std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut magic))
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    // Connections leaving the table are not needed by the TUI.
-    let pipeline = Pipeline::start(cfg, enrich, None);
-    let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
-    let refresh = ui.refresh;
-    let source = path.display().to_string();
-    let (ui_result, read) = std::thread::scope(|s| {
-        let reader = s.spawn(|| replay(path, &pipeline, &source, refresh, &snap_tx, &stop, tap));
-        let ui_result = super::run(ui, snap_rx, stop.clone());
-        stop.store(true, Ordering::SeqCst);
-        let read = reader.join().unwrap_or_else(|_| Err(FileError::Format("reader thread panicked".into())));
-        (ui_result, read)
-    });
-    pipeline.join();
-    ui_result?;
-    Ok(SourceEnd::from(read).report())
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
 }
 
 /// Feeds the file at the pace of its timestamps, publishing snapshots; after
 /// the last packet publishes a final one and waits for `stop` before flushing
 /// the workers (which empties their tables).
-fn replay(
+pub fn replay(
     path: &Path,
-    pipeline: &Pipeline,
-    source: &str,
-    refresh: Duration,
-    snaps: &Sender<Snapshot>,
+    mut disp: Dispatcher,
+    screen: &Screen<'_>,
     stop: &AtomicBool,
     mut tap: crate::capture::tap::Tap,
 ) -> Result<u64, FileError> {
-    let mut disp = pipeline.dispatcher(false);
+    let Screen { pipeline, label: source, refresh, snaps } = *screen;
     let mut clock = ReplayClock::default();
     let mut last_snap = Instant::now();
     let result = read_file(path, &mut |p| {
@@ -135,50 +106,6 @@ impl ReplayClock {
     fn now(&self) -> Timestamp {
         self.base.map_or(Timestamp::ZERO, |(wall, t0)| t0 + wall.elapsed())
     }
-}
-
-/// Runs the TUI over a live capture until the user quits (or `duration`
-/// passes, or a signal). Returns the process exit code.
-pub fn run_live(
-    cap: Box<dyn crate::capture::LiveSource>,
-    cfg: &PipelineConfig,
-    enrich: Arc<dyn Enrich>,
-    ui: UiConfig,
-    stop: Arc<AtomicBool>,
-    duration: Option<Duration>,
-    tap: crate::capture::tap::Tap,
-) -> anyhow::Result<i32> {
-    use crate::source::{SourceCounters, run_live};
-    // Connections leaving the table are not needed by the TUI.
-    let pipeline = Pipeline::start(cfg, enrich, None);
-    let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
-    let refresh = ui.refresh;
-    let source = cap.interface().to_string();
-    let counters = Arc::new(SourceCounters::default());
-    let disp = pipeline.dispatcher(true);
-    let (ui_result, end) = std::thread::scope(|s| {
-        let capture = s.spawn(|| run_live(cap, disp, stop.clone(), duration, counters.clone(), tap));
-        // Publishes a snapshot every refresh until the capture ends.
-        s.spawn(|| {
-            while !stop.load(Ordering::Relaxed) && !capture_done(&counters) {
-                let drops = counters.kernel_drops.load(Ordering::Relaxed);
-                let _ = snap_tx.try_send(pipeline.snapshot(&source, drops, false, crate::pipeline::wall_clock()));
-                std::thread::sleep(refresh);
-            }
-        });
-        let ui_result = super::run(ui, snap_rx, stop.clone());
-        stop.store(true, Ordering::SeqCst);
-        let end = capture.join().unwrap_or(SourceEnd::Failed("capture thread panicked".into()));
-        (ui_result, end)
-    });
-    pipeline.join();
-    ui_result?;
-    warn_kernel_drops(&counters);
-    Ok(end.report())
-}
-
-fn capture_done(c: &crate::source::SourceCounters) -> bool {
-    c.done.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

@@ -1,0 +1,40 @@
+//! The headless sink: one JSON object per connection on stdout, written as
+//! connections end and, at the end of input, for those still open.
+
+use super::enrich::log_process_stats;
+use super::live::{SourceCounters, warn_kernel_drops};
+use super::source::Feed;
+use super::{Session, SourceEnd};
+use crate::output;
+use crate::pipeline::Pipeline;
+use crossbeam_channel::bounded;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Runs the session to the end of its input. Returns the process exit code.
+pub fn run(s: Session) -> anyhow::Result<i32> {
+    let Session { source, tap, cfg, enrich, host, stop, duration } = s;
+    // Bounded: a slow stdout slows the workers instead of growing memory.
+    let (rec_tx, rec_rx) = bounded(16);
+    let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));
+    let disp = pipeline.dispatcher(cfg.live);
+    let counters = Arc::new(SourceCounters::default());
+    let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: None };
+    let capture = std::thread::Builder::new().name("capture".into()).spawn(move || source.feed(disp, tap, feed))?;
+    let stats = output::write_json_lines(rec_rx)?;
+    pipeline.join();
+    let end: SourceEnd = capture.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
+    stop.store(true, Ordering::Relaxed);
+    if stats.unknown_link > 0 {
+        eprintln!(
+            "rustnet: warning: skipped {} packets of unsupported link types {:?}",
+            stats.unknown_link, stats.unknown_link_types
+        );
+    }
+    warn_kernel_drops(&counters);
+    log::info!("done: {stats:?}");
+    if let Some(h) = &host {
+        log_process_stats(h);
+    }
+    Ok(end.report())
+}

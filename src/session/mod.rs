@@ -1,0 +1,100 @@
+//! One place that runs a session, read top-down in [`run`]: open the source
+//! (a live interface, a capture file, or a file replayed at its own pace for
+//! the screen), start the pipeline, and run the sink (JSON lines or the TUI)
+//! until the input ends or the user stops.
+//!
+//! A new source or sink is one module here plus one variant where they are
+//! listed (`source.rs`, `sink.rs`) and its match arms.
+
+mod enrich;
+mod file;
+mod json;
+mod live;
+mod paced;
+mod publish;
+mod sink;
+mod source;
+mod tui;
+
+pub use sink::Sink;
+pub use source::{Source, SourceEnd};
+
+use crate::capture::export::Exporter;
+use crate::capture::tap::Tap;
+use crate::cli::Cli;
+use crate::logging;
+use crate::pipeline::{Enrich, PipelineConfig, View};
+use anyhow::Context;
+use enrich::HostEnrich;
+use rustnet_core::filter::Filter;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// An opened session: what a sink needs to run it.
+pub struct Session {
+    pub source: Source,
+    /// Capture filter and `--pcap-export`, applied to every packet read.
+    pub tap: Tap,
+    pub cfg: PipelineConfig,
+    pub enrich: Arc<dyn Enrich>,
+    /// The live host lookups, kept for their end-of-run statistics.
+    host: Option<Arc<HostEnrich>>,
+    /// Set by a signal, the user quitting, or the session ending.
+    pub stop: Arc<AtomicBool>,
+    /// `--duration` (live capture).
+    pub duration: Option<Duration>,
+}
+
+/// Runs the session the command line asks for. Returns the process exit code.
+pub fn run(cli: &Cli) -> anyhow::Result<i32> {
+    let filter = match cli.filter.as_deref().map(Filter::parse).transpose() {
+        Ok(f) => f.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("rustnet: invalid filter: {e}");
+            return Ok(2);
+        }
+    };
+    if let Some(d) = cli.duration
+        && !(d.is_finite() && d > 0.0)
+    {
+        eprintln!("rustnet: --duration must be a positive number of seconds");
+        return Ok(2);
+    }
+    if let Some(level) = cli.log_level {
+        let path = logging::init(level.filter()).context("cannot open the log file")?;
+        log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
+    }
+    let sink = Sink::for_cli(cli);
+    let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
+    let mut engine = rustnet_core::Config { dpi: !cli.no_dpi, ..Default::default() };
+    engine.max_connections = usize::try_from(cli.max_connections).unwrap_or(usize::MAX);
+
+    // 1. Open the source first: errors (permissions, unknown interface, bad
+    // capture filter) end here.
+    let (mut source, mut tap) = match Source::open(cli, sink, &mut engine)? {
+        Ok(opened) => opened,
+        Err(code) => return Ok(code),
+    };
+    if let Some(path) = &cli.pcap_export {
+        let name = source.interface().map(str::to_string);
+        let e = Exporter::create(path, name.as_deref(), !source.is_live())
+            .with_context(|| format!("cannot create the export file {}", path.display()))?;
+        tap.export = Some(e);
+    }
+    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    let live = source.is_live();
+    // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
+    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
+    let duration = cli.duration.map(Duration::from_secs_f64);
+    sink.run(Session { source, tap, cfg, enrich, host, stop, duration }, cli)
+}
+
+/// min(cores, 4), as DESIGN.md says.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(4)
+}

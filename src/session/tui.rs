@@ -1,0 +1,48 @@
+//! The TUI sink: the capture thread feeds the pipeline, snapshots go to the
+//! screen every refresh, and the UI runs on this thread until the user quits.
+
+use super::live::{SourceCounters, warn_kernel_drops};
+use super::source::{Feed, Screen};
+use super::{Session, SourceEnd};
+use crate::cli::Cli;
+use crate::pipeline::Pipeline;
+use crate::snapshot::Snapshot;
+use crate::ui::{self, UiConfig};
+use crossbeam_channel::bounded;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Runs the session on the screen. Returns the process exit code.
+pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
+    let Session { source, tap, cfg, enrich, host: _, stop, duration } = s;
+    source.check()?;
+    let label = source.label();
+    let ui = UiConfig {
+        refresh: Duration::from_millis(cli.refresh_interval),
+        source: label.clone(),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    };
+    // Connections leaving the table are not needed by the TUI.
+    let pipeline = Pipeline::start(&cfg, enrich, None);
+    let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
+    let screen = Screen { pipeline: &pipeline, label: &label, refresh: ui.refresh, snaps: &snap_tx };
+    let counters = Arc::new(SourceCounters::default());
+    let publishes_itself = source.publishes_itself();
+    let disp = pipeline.dispatcher(cfg.live);
+    let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: Some(screen) };
+    let (ui_result, end) = std::thread::scope(|sc| {
+        let capture = sc.spawn(|| source.feed(disp, tap, feed));
+        if !publishes_itself {
+            sc.spawn(|| super::publish::every_refresh(&screen, &stop, &counters));
+        }
+        let ui_result = ui::run(ui, snap_rx, stop.clone());
+        stop.store(true, Ordering::SeqCst);
+        let end = capture.join().unwrap_or(SourceEnd::Failed("capture thread panicked".into()));
+        (ui_result, end)
+    });
+    pipeline.join();
+    ui_result?;
+    warn_kernel_drops(&counters);
+    Ok(end.report())
+}
