@@ -307,7 +307,10 @@ const ROWS: &[(&str, &[&str])] = &[
     ("state:fin_wait", &["wget_fin"]),
     ("state:quic_handshake", &["quic_hs"]),
     ("state:dns_query", &["dns_12345"]),
-    ("state:udp_active", &["udp_data"]),
+    // Its last packet is over 10 s before the end of the capture: the engine
+    // stamps it UDP_IDLE, as JSON prints it (issue 11: filtering on the
+    // state of the last packet, UDP_ACTIVE, was the bug).
+    ("state:udp_idle", &["udp_data"]),
     (
         "proto:tcp",
         &[
