@@ -34,7 +34,9 @@ fn main() {
     for dpi in [false, true] {
         let mut best = f64::MAX;
         for _ in 0..5 {
-            let mut e = Engine::new(Config { dpi, ..Config::default() });
+            let mut cfg = Config::default();
+            cfg.dpi = dpi;
+            let mut e = Engine::new(cfg);
             let t = Instant::now();
             for f in &frames {
                 e.process(f.link, f.ts, &data[f.start..f.start + f.len], f.wire);

@@ -28,28 +28,24 @@ fn snapshot() -> Snapshot {
             let remote = Endpoint::new([10, (i >> 16) as u8, (i >> 8) as u8, i as u8].into(), [443, 80, 53, 22][i % 4]);
             let mut rate = RateMeter::default();
             rate.add(now - Duration::from_millis((i % 1500) as u64), i % 2 == 0, (i * 37 % 100_000) as u32);
-            Connection {
-                id: i as u64 + 1,
-                proto,
-                local,
-                remote,
-                state: states[i % states.len()],
-                first_seen: now - Duration::from_secs((i % 5000) as u64),
-                last_seen: now - Duration::from_millis((i % 900) as u64),
-                tx_packets: i as u64 % 1000,
-                rx_packets: i as u64 % 777,
-                tx_bytes: (i as u64 * 1337) % 10_000_000,
-                rx_bytes: (i as u64 * 7919) % 50_000_000,
-                rate,
-                app: (i % 5 == 0)
-                    .then(|| AppInfo::Tls(TlsInfo { sni: Some(format!("host{i}.example.com")), ..Default::default() })),
-                process: (i % 2 == 0).then(|| ProcessInfo {
-                    pid: i as u32,
-                    name: format!("proc{}", i % 97),
-                    cmdline: None,
-                }),
-                hostname: (i % 7 == 0).then(|| format!("name-{i}.example.net")),
-            }
+            // Connection and TlsInfo are non-exhaustive: built, then filled in.
+            let first_seen = now - Duration::from_secs((i % 5000) as u64);
+            let mut c = Connection::new(i as u64 + 1, proto, local, remote, first_seen, states[i % states.len()]);
+            c.last_seen = now - Duration::from_millis((i % 900) as u64);
+            c.tx_packets = i as u64 % 1000;
+            c.rx_packets = i as u64 % 777;
+            c.tx_bytes = (i as u64 * 1337) % 10_000_000;
+            c.rx_bytes = (i as u64 * 7919) % 50_000_000;
+            c.rate = rate;
+            c.app = (i % 5 == 0).then(|| {
+                let mut t = TlsInfo::default();
+                t.sni = Some(format!("host{i}.example.com"));
+                AppInfo::Tls(t)
+            });
+            c.process =
+                (i % 2 == 0).then(|| ProcessInfo { pid: i as u32, name: format!("proc{}", i % 97), cmdline: None });
+            c.hostname = (i % 7 == 0).then(|| format!("name-{i}.example.net"));
+            c
         })
         .collect();
     Snapshot { now, connections, source: "bench".into(), ..Default::default() }

@@ -12,7 +12,9 @@ fn ans(name: &str, rtype: &str, data: &str) -> DnsAnswer {
 /// A NOERROR response to an A query for `query` (none if None).
 fn response(query: Option<&str>, answers: Vec<DnsAnswer>) -> DnsInfo {
     let queries = query.map(|q| DnsQuestion { name: q.into(), qtype: "A".into() }).into_iter().collect();
-    DnsInfo { queries, answers, rcode: Some("NOERROR".into()) }
+    let mut d = DnsInfo::default();
+    (d.queries, d.answers, d.rcode) = (queries, answers, Some("NOERROR".into()));
+    d
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -76,7 +78,8 @@ fn passive_map_is_bounded() {
     let c = NameCache::new(false);
     for i in 0..(PASSIVE_CAP as u32 + 10) {
         let a = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
-        let d = DnsInfo { queries: vec![], answers: vec![ans("h.test", "A", &a)], rcode: None };
+        let mut d = DnsInfo::default();
+        d.answers = vec![ans("h.test", "A", &a)];
         c.learn_from_dns(&d);
     }
     let p = c.inner.passive.read().expect("lock");

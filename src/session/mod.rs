@@ -71,7 +71,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     }
     let sink = Sink::for_cli(cli);
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
-    let mut engine = rustnet_core::Config { dpi: !cli.no_dpi, ..Default::default() };
+    let mut engine = rustnet_core::Config::default();
+    engine.dpi = !cli.no_dpi;
     engine.max_connections = usize::try_from(cli.max_connections).unwrap_or(usize::MAX);
 
     // 1. Open the source first: errors (permissions, unknown interface, bad

@@ -129,5 +129,7 @@ fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
             ("alpn", list(&q.alpn)),
             ("close", q.close.as_ref().map_or("-".to_string(), |c| format!("code {} {}", c.code, c.reason))),
         ],
+        // A protocol this UI does not know yet (AppInfo is non-exhaustive).
+        _ => vec![("protocol", a.protocol().to_string())],
     }
 }

@@ -64,30 +64,21 @@ pub fn rich_connection(id: u64, now: Timestamp) -> Connection {
         rate.add(ts, false, 3_000);
         rate.add(ts, true, 750);
     }
-    Connection {
-        id,
-        proto: Proto::Tcp,
-        local,
-        remote,
-        state: State::Established,
-        first_seen: first,
-        last_seen: now,
-        tx_packets: 40,
-        rx_packets: 55,
-        tx_bytes: 5_200,
-        rx_bytes: 81_000,
-        rate,
-        app: Some(AppInfo::Tls(TlsInfo {
-            sni: Some("api.github.com".into()),
-            alpn: vec!["h2".into(), "http/1.1".into()],
-            version: Some("TLSv1.3".into()),
-            ech: false,
-        })),
-        process: Some(ProcessInfo {
-            pid: 4242,
-            name: "curl".into(),
-            cmdline: Some("curl -s https://api.github.com/zen".into()),
-        }),
-        hostname: Some("lb-140-82-112-6-iad.github.com".into()),
-    }
+    // Connection and TlsInfo are non-exhaustive: built, then filled in.
+    let mut c = Connection::new(id, Proto::Tcp, local, remote, first, State::Established);
+    c.last_seen = now;
+    (c.tx_packets, c.rx_packets, c.tx_bytes, c.rx_bytes) = (40, 55, 5_200, 81_000);
+    c.rate = rate;
+    let mut tls = TlsInfo::default();
+    tls.sni = Some("api.github.com".into());
+    tls.alpn = vec!["h2".into(), "http/1.1".into()];
+    tls.version = Some("TLSv1.3".into());
+    c.app = Some(AppInfo::Tls(tls));
+    c.process = Some(ProcessInfo {
+        pid: 4242,
+        name: "curl".into(),
+        cmdline: Some("curl -s https://api.github.com/zen".into()),
+    });
+    c.hostname = Some("lb-140-82-112-6-iad.github.com".into());
+    c
 }

@@ -64,6 +64,8 @@ pub fn app_summary(app: &AppInfo) -> String {
         AppInfo::Dns(d) => d.queries.first().map(|q| format!("{} {}", q.qtype, q.name)).unwrap_or_default(),
         AppInfo::Ssh(s) => s.software.clone().unwrap_or_default(),
         AppInfo::Quic(q) => q.sni.clone().or_else(|| q.version.clone()).unwrap_or_default(),
+        // A protocol this UI does not know yet (AppInfo is non-exhaustive): its name alone.
+        _ => String::new(),
     };
     if detail.is_empty() { app.protocol().to_string() } else { format!("{} {detail}", app.protocol()) }
 }

@@ -144,7 +144,7 @@ mod tests {
     use crate::snapshot::Snapshot;
     use crate::ui::app::SortKey;
     use crate::ui::fixture::{T_END, rich_connection};
-    use rustnet_core::track::{Connection, Endpoint, RateMeter};
+    use rustnet_core::track::{Endpoint, RateMeter};
     use std::time::Duration;
 
     /// `n` connections; connection `i` has id 100+i, remote 10.0.0.i:443,
@@ -155,14 +155,13 @@ mod tests {
             .map(|i| {
                 let mut r = RateMeter::default();
                 r.add(now, false, rate(i));
-                Connection {
-                    remote: Endpoint::new([10, 0, 0, i as u8].into(), 443),
-                    rate: r,
-                    rx_bytes: bytes(i),
-                    tx_bytes: 0,
-                    first_seen: now - Duration::from_secs(100 + i as u64),
-                    ..rich_connection(100 + i as u64, now)
-                }
+                let mut c = rich_connection(100 + i as u64, now);
+                c.remote = Endpoint::new([10, 0, 0, i as u8].into(), 443);
+                c.rate = r;
+                c.rx_bytes = bytes(i);
+                c.tx_bytes = 0;
+                c.first_seen = now - Duration::from_secs(100 + i as u64);
+                c
             })
             .collect();
         Snapshot { now, connections, ..Default::default() }

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
-use rustnet_core::track::{Connection, Endpoint, Proto};
+use rustnet_core::track::{Endpoint, Proto};
 use std::time::Duration;
 
 const FILES: &[&str] =
@@ -254,11 +254,9 @@ fn empty_table() {
 #[test]
 fn no_color_uses_no_colors() {
     let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_000, 0);
-    let snap = Snapshot {
-        now,
-        connections: vec![Connection { first_seen: now - Duration::from_secs(1), ..rich_connection(1, now) }],
-        ..Default::default()
-    };
+    let mut conn = rich_connection(1, now);
+    conn.first_seen = now - Duration::from_secs(1);
+    let snap = Snapshot { now, connections: vec![conn], ..Default::default() };
     let colored = |no_color: bool| {
         let mut app = app_with(snap.clone());
         app.no_color = no_color;

@@ -49,26 +49,42 @@ const HOSTS: [&str; 6] =
 
 fn app(i: usize) -> Option<AppInfo> {
     let h = HOSTS[i % HOSTS.len()].to_string();
+    // The info types are non-exhaustive: filled in from their defaults.
     Some(match i % 6 {
-        0 => AppInfo::Tls(TlsInfo {
-            sni: Some(h),
-            alpn: vec!["h2".into(), "http/1.1".into()],
-            version: Some("TLSv1.3".into()),
-            ech: false,
-        }),
-        1 => AppInfo::Http(HttpInfo {
-            host: Some(h),
-            method: Some("GET".into()),
-            path: Some(format!("/item/{i}")),
-            user_agent: Some("curl/8.5.0".into()),
-        }),
-        2 => AppInfo::Dns(DnsInfo { queries: vec![DnsQuestion { name: h, qtype: "A".into() }], ..DnsInfo::default() }),
-        3 => AppInfo::Ssh(SshInfo {
-            client: Some("SSH-2.0-OpenSSH_9.6".into()),
-            server: Some("SSH-2.0-OpenSSH_9.2p1 Debian-2".into()),
-            software: Some("OpenSSH_9.2p1".into()),
-        }),
-        4 => AppInfo::Quic(QuicInfo { version: Some("v1".into()), sni: Some(h), alpn: vec!["h3".into()], close: None }),
+        0 => {
+            let mut t = TlsInfo::default();
+            t.sni = Some(h);
+            t.alpn = vec!["h2".into(), "http/1.1".into()];
+            t.version = Some("TLSv1.3".into());
+            AppInfo::Tls(t)
+        }
+        1 => {
+            let mut x = HttpInfo::default();
+            x.host = Some(h);
+            x.method = Some("GET".into());
+            x.path = Some(format!("/item/{i}"));
+            x.user_agent = Some("curl/8.5.0".into());
+            AppInfo::Http(x)
+        }
+        2 => {
+            let mut d = DnsInfo::default();
+            d.queries = vec![DnsQuestion { name: h, qtype: "A".into() }];
+            AppInfo::Dns(d)
+        }
+        3 => {
+            let mut x = SshInfo::default();
+            x.client = Some("SSH-2.0-OpenSSH_9.6".into());
+            x.server = Some("SSH-2.0-OpenSSH_9.2p1 Debian-2".into());
+            x.software = Some("OpenSSH_9.2p1".into());
+            AppInfo::Ssh(x)
+        }
+        4 => {
+            let mut q = QuicInfo::default();
+            q.version = Some("v1".into());
+            q.sni = Some(h);
+            q.alpn = vec!["h3".into()];
+            AppInfo::Quic(q)
+        }
         _ => return None,
     })
 }

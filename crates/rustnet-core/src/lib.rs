@@ -1,8 +1,6 @@
-//! rustnet-core: the sans-IO engine of rustnet.
-//!
-//! Frames and their timestamps go in ([`Engine::process`]); the connection
-//! table and finished connections come out. No threads, sockets, clocks or
-//! files: the same input always gives the same output.
+#![doc = include_str!("../README.md")]
+// The one exception to unsafe_code is the prefetch hint in filter/mod.rs.
+#![deny(missing_docs, unreachable_pub, unsafe_code)]
 
 mod app;
 pub mod dpi;

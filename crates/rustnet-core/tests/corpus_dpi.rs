@@ -160,7 +160,7 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
             let t = types.get(i).and_then(Value::as_u64).map(qtype_name);
             let ok = cs.iter().any(|c| match &c.app {
                 Some(AppInfo::Dns(d)) => {
-                    d.queries.len() >= rustnet_core::dpi::dns::MAX_ITEMS
+                    d.queries.len() >= rustnet_core::dpi::DNS_MAX_ITEMS
                         || d.queries.iter().any(|q| q.name == n && t.as_ref().is_none_or(|t| &q.qtype == t))
                 }
                 _ => false,

@@ -47,7 +47,7 @@ fn two_engines_same_capture_same_records() {
         return;
     }
     let frames = common::read_capture(&path).expect("capture readable");
-    let cfg = Config { reassembly_budget: BUDGET, ..Config::default() };
+    let cfg = with_budget(BUDGET);
     let mut a = Engine::new(cfg.clone());
     let mut b = Engine::new(cfg);
     for f in &frames {
@@ -59,10 +59,16 @@ fn two_engines_same_capture_same_records() {
     assert!(has_sni(&ra), "the budget is too small for one engine: {ra:#?}");
     assert_eq!(text(&ra), text(&rb), "engines fed the same packets disagree");
     // And the budget is really used: a tiny one loses the SNI.
-    let mut tiny = Engine::new(Config { reassembly_budget: 0, ..Config::default() });
+    let mut tiny = Engine::new(with_budget(0));
     for f in &frames {
         tiny.process(LinkType::from_number(f.linktype), f.ts, &f.data, f.orig_len);
     }
     let rt = records(&mut tiny);
     assert!(!has_sni(&rt), "a zero budget still reassembled the ClientHello");
+}
+
+fn with_budget(bytes: usize) -> Config {
+    let mut cfg = Config::default();
+    cfg.reassembly_budget = bytes;
+    cfg
 }

@@ -23,7 +23,8 @@ use std::path::Path;
 /// Replays the first `limit` packets of `file` (all if None); `locals` are
 /// the capturing host's addresses (a live capture on that host).
 fn replay(path: &Path, locals: &[&str], limit: Option<usize>) -> Vec<Connection> {
-    let cfg = Config { local_addrs: locals.iter().map(|a| a.parse().unwrap()).collect(), ..Config::default() };
+    let mut cfg = Config::default();
+    cfg.local_addrs = locals.iter().map(|a| a.parse().unwrap()).collect();
     let mut engine = Engine::new(cfg);
     let frames = common::read_capture(path).unwrap_or_else(|e| panic!("{e}"));
     for f in frames.iter().take(limit.unwrap_or(usize::MAX)) {
@@ -73,17 +74,19 @@ fn find<'a>(conns: &'a mut [Connection], rec: &Value) -> &'a mut Connection {
 
 /// TLS ClientHello → TLS info.
 fn tls_info(h: &Value) -> AppInfo {
-    AppInfo::Tls(TlsInfo { sni: Some(s(&h["sni"])), alpn: strings(&h["alpn"]), version: None, ech: false })
+    let mut t = TlsInfo::default();
+    t.sni = Some(s(&h["sni"]));
+    t.alpn = strings(&h["alpn"]);
+    AppInfo::Tls(t)
 }
 
 fn quic_info(h: &Value) -> AppInfo {
     let v = s(&h["versions"][0]);
-    AppInfo::Quic(QuicInfo {
-        version: Some(if v == "0x00000001" { "v1".into() } else { v }),
-        sni: Some(s(&h["sni"])),
-        alpn: strings(&h["alpn"]),
-        close: None,
-    })
+    let mut q = QuicInfo::default();
+    q.version = Some(if v == "0x00000001" { "v1".into() } else { v });
+    q.sni = Some(s(&h["sni"]));
+    q.alpn = strings(&h["alpn"]);
+    AppInfo::Quic(q)
 }
 
 /// Software part of an SSH banner: "SSH-2.0-OpenSSH_5.3 x" → "OpenSSH_5.3".
@@ -118,12 +121,12 @@ fn pool(dir: &Path) -> Vec<(String, Connection)> {
     // side right after its FIN (frame 12; the server's FIN is frame 13).
     let t = truth(dir, "zeek_get.pcap");
     let req = &t["http_requests"][0];
-    let http = AppInfo::Http(HttpInfo {
-        host: Some(s(&req["host"])),
-        method: Some(s(&req["method"])),
-        path: Some(s(&req["uri"])),
-        user_agent: Some(s(&req["user_agent"])),
-    });
+    let mut h = HttpInfo::default();
+    h.host = Some(s(&req["host"]));
+    h.method = Some(s(&req["method"]));
+    h.path = Some(s(&req["uri"]));
+    h.user_agent = Some(s(&req["user_agent"]));
+    let http = AppInfo::Http(h);
     for (label, limit) in [("wget", None), ("wget_fin", Some(12))] {
         let mut c = one(replay(&path("zeek_get.pcap"), &[], limit));
         assert!(is_flow(&c, req));
@@ -151,11 +154,11 @@ fn pool(dir: &Path) -> Vec<(String, Connection)> {
         };
         let c = find(&mut conns, server);
         let sb = s(&server["banner"]);
-        c.app = Some(AppInfo::Ssh(SshInfo {
-            client: Some(s(&client["banner"])),
-            software: Some(software(&sb)),
-            server: Some(sb),
-        }));
+        let mut ssh = SshInfo::default();
+        ssh.client = Some(s(&client["banner"]));
+        ssh.software = Some(software(&sb));
+        ssh.server = Some(sb);
+        c.app = Some(AppInfo::Ssh(ssh));
         c.process = process("ssh");
         if c.state == State::Established {
             c.state = State::SshEstablished;

@@ -14,7 +14,7 @@ pub(super) const MAX_UNCLASSIFIED: u32 = 8;
 
 /// One packet's payload as DPI sees it.
 #[derive(Clone, Copy, Debug)]
-pub struct DpiInput<'a> {
+pub(crate) struct DpiInput<'a> {
     pub proto: Proto,
     /// Which end of the connection sent it.
     pub dir: Dir,
@@ -27,7 +27,7 @@ pub struct DpiInput<'a> {
 
 /// Per-connection inspection state.
 #[derive(Debug)]
-pub struct DpiState {
+pub(crate) struct DpiState {
     done: bool,
     /// The protocol's reader, once a classifier recognised the flow.
     inspector: Option<Box<dyn Inspector>>,
@@ -49,12 +49,13 @@ impl Default for DpiState {
 
 impl DpiState {
     /// With a reassembly budget of its own; engines use [`DpiState::with_budget`].
-    pub fn new() -> Self {
+    #[cfg(test)]
+    pub(crate) fn new() -> Self {
         DpiState::default()
     }
 
     /// Stream buffers count against `budget` (shared by one engine's connections).
-    pub fn with_budget(budget: Budget) -> Self {
+    pub(crate) fn with_budget(budget: Budget) -> Self {
         let r = |b| Reassembler::with_budget(DEFAULT_CAP, b);
         DpiState {
             done: false,
@@ -67,13 +68,13 @@ impl DpiState {
     }
 
     /// True once nothing more will be learned: the engine stops calling `inspect`.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.done
     }
 
     /// Looks at one payload; updates `app`. Returns the application state
     /// (DNS_QUERY, BANNER, QUIC_CONNECTED …) when the protocol defines one.
-    pub fn inspect(&mut self, input: &DpiInput<'_>, app: &mut Option<AppInfo>) -> Option<State> {
+    pub(crate) fn inspect(&mut self, input: &DpiInput<'_>, app: &mut Option<AppInfo>) -> Option<State> {
         if self.done {
             return None;
         }

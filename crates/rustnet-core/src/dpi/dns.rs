@@ -15,18 +15,18 @@ use std::fmt::Write;
 /// Questions and answers kept per connection.
 pub const MAX_ITEMS: usize = 16;
 /// Messages looked at per connection before DPI stops.
-pub const MAX_MESSAGES: usize = 32;
+pub(crate) const MAX_MESSAGES: usize = 32;
 /// Longest rdata summary kept.
 const MAX_DATA: usize = 200;
 
 /// Ports where DNS is expected (DNS, mDNS, LLMNR).
-pub fn is_dns_port(p: u16) -> bool {
+pub(crate) fn is_dns_port(p: u16) -> bool {
     matches!(p, 53 | 5353 | 5355)
 }
 
 /// One parsed message, as far as it parsed.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Message {
+pub(crate) struct Message {
     pub response: bool,
     pub rcode: u8,
     pub questions: Vec<DnsQuestion>,
@@ -36,7 +36,7 @@ pub struct Message {
 /// Parses a DNS message. `strict` (for ports that are not DNS ports) asks
 /// for a sane header, at least one question and a clean parse of the
 /// question section, so random UDP is not taken for DNS.
-pub fn parse(d: &[u8], strict: bool) -> Option<Message> {
+pub(crate) fn parse(d: &[u8], strict: bool) -> Option<Message> {
     if d.len() < 12 {
         return None;
     }
@@ -111,7 +111,7 @@ fn answer(r: &Record<RData>) -> DnsAnswer {
 /// invisible format characters, other bytes outside printable ASCII, and '.'
 /// or '\' inside a label stay \DDD as in RFC 1035, so a name can neither
 /// drive the terminal nor pass for another.
-pub fn name_str(n: &Name) -> String {
+pub(crate) fn name_str(n: &Name) -> String {
     let mut s = String::new();
     let escape = |s: &mut String, bytes: &[u8]| {
         for b in bytes {
@@ -149,8 +149,8 @@ fn is_invisible_format(c: char) -> bool {
         || matches!(c, '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
 }
 
-/// Type mnemonic ("A", "HTTPS") or "TYPE<n>" for types without one.
-pub fn type_str(t: RecordType) -> String {
+/// Type mnemonic ("A", "HTTPS"), or `TYPEn` (RFC 3597) for types without one.
+pub(crate) fn type_str(t: RecordType) -> String {
     match t {
         RecordType::Unknown(n) => format!("TYPE{n}"),
         t => {
@@ -160,7 +160,7 @@ pub fn type_str(t: RecordType) -> String {
     }
 }
 
-pub fn rcode_str(r: u8) -> String {
+pub(crate) fn rcode_str(r: u8) -> String {
     match r {
         0 => "NOERROR".into(),
         1 => "FORMERR".into(),
@@ -178,7 +178,7 @@ pub fn rcode_str(r: u8) -> String {
 }
 
 /// Adds a message to the connection's record; true if it was a response.
-pub fn merge(info: &mut DnsInfo, m: Message) -> bool {
+pub(crate) fn merge(info: &mut DnsInfo, m: Message) -> bool {
     for q in m.questions {
         if info.queries.len() < MAX_ITEMS && !info.queries.contains(&q) {
             info.queries.push(q);
@@ -196,7 +196,7 @@ pub fn merge(info: &mut DnsInfo, m: Message) -> bool {
 }
 
 /// True when the per-connection bounds are reached.
-pub fn full(info: &DnsInfo) -> bool {
+pub(crate) fn full(info: &DnsInfo) -> bool {
     info.queries.len() >= MAX_ITEMS && info.answers.len() >= MAX_ITEMS
 }
 
@@ -214,7 +214,7 @@ fn sender(m: &Message) -> Side {
 
 /// A stream whose first length-prefixed message parses (strictly off the
 /// DNS ports). That message is kept for the reader, not parsed again.
-pub fn classify_stream(s: &Stream<'_>) -> Sniffed {
+pub(crate) fn classify_stream(s: &Stream<'_>) -> Sniffed {
     let dns_port = s.has_port(is_dns_port);
     if let Some(msg) = frame(s.data) {
         return match parse(msg, !dns_port) {
@@ -228,7 +228,7 @@ pub fn classify_stream(s: &Stream<'_>) -> Sniffed {
 }
 
 /// A datagram on a DNS port that parses as DNS (leniently).
-pub fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+pub(crate) fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
     if !d.has_port(is_dns_port) {
         return None;
     }
@@ -236,7 +236,7 @@ pub fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Opti
 }
 
 /// A datagram on any port that parses strictly as DNS.
-pub fn classify_anywhere(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+pub(crate) fn classify_anywhere(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
     classify_datagram(d, true, app)
 }
 
@@ -311,7 +311,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// A query for `name` (type `qtype`), built by hand.
-    pub fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
+    pub(crate) fn query(id: u16, name: &str, qtype: u16) -> Vec<u8> {
         let mut d = id.to_be_bytes().to_vec();
         d.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
         for l in name.split('.') {
@@ -325,7 +325,7 @@ pub(crate) mod tests {
     }
 
     /// The response to `query` with one A answer and one TYPE65 answer.
-    pub fn response(q: &[u8], rcode: u8) -> Vec<u8> {
+    pub(crate) fn response(q: &[u8], rcode: u8) -> Vec<u8> {
         let mut d = q.to_vec();
         d[2] = 0x81;
         d[3] = 0x80 | rcode;

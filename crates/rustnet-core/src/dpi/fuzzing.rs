@@ -2,12 +2,14 @@
 //! the committed fuzz corpus, so both run exactly the same code.
 
 use super::reassembly::Reassembler;
-use super::side::Side;
 use super::ssh::SshState;
 use super::tls::TlsState;
 use super::{SshInfo, TlsInfo, dns, http, tls};
 use crate::wire::LinkType;
 use crate::{Config, Engine, Timestamp};
+
+pub use super::quic::QuicState;
+pub use super::side::Side;
 
 /// Splits input into segments: each segment is preceded by one length byte.
 fn segments(data: &[u8]) -> impl Iterator<Item = &[u8]> {

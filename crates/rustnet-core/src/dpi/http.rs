@@ -8,7 +8,7 @@ use super::side::Side;
 use super::{AppInfo, HttpInfo};
 
 /// Request heads larger than this are not waited for.
-pub const MAX_HEAD: usize = 8 * 1024;
+pub(crate) const MAX_HEAD: usize = 8 * 1024;
 const MAX_HEADERS: usize = 64;
 
 const METHODS: &[&[u8]] = &[
@@ -37,7 +37,7 @@ const METHODS: &[&[u8]] = &[
 ];
 
 /// Whether a stream starts like an HTTP request: Some(true/false), None = too short to say.
-pub fn sniff(d: &[u8]) -> Option<bool> {
+pub(crate) fn sniff(d: &[u8]) -> Option<bool> {
     let mut maybe = false;
     for m in METHODS {
         let n = m.len().min(d.len());
@@ -55,10 +55,10 @@ pub fn sniff(d: &[u8]) -> Option<bool> {
 }
 
 /// SSDP (UPnP discovery): HTTP requests in UDP datagrams.
-pub const SSDP_PORT: u16 = 1900;
+pub(crate) const SSDP_PORT: u16 = 1900;
 
 /// A stream that starts with a request method is HTTP, sent by the client.
-pub fn classify(s: &Stream<'_>) -> Sniffed {
+pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
     match sniff(s.data) {
         Some(true) => Sniffed::Yes(Match::new(Request, Some(Side::Client))),
         None => Sniffed::NeedMore,
@@ -69,7 +69,7 @@ pub fn classify(s: &Stream<'_>) -> Sniffed {
 /// A request in one datagram on the SSDP port (as tshark reads HTTPU only
 /// there); the datagram is the whole head, so a missing blank line is no
 /// reason to wait.
-pub fn classify_datagram(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+pub(crate) fn classify_datagram(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
     if !d.has_port(|p| p == SSDP_PORT) || sniff(d.payload) != Some(true) {
         return None;
     }
@@ -102,14 +102,14 @@ impl Inspector for Request {
 
 /// Result of parsing a request head.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Parsed {
+pub(crate) enum Parsed {
     Done(HttpInfo),
     NeedMore,
     Invalid,
 }
 
 /// Parses the request head at the start of `d`.
-pub fn parse_request(d: &[u8]) -> Parsed {
+pub(crate) fn parse_request(d: &[u8]) -> Parsed {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(d) {

@@ -19,11 +19,11 @@ use std::fmt::Debug;
 /// Payload packets looked at after classification before DPI stops even if a
 /// field is still missing (e.g. no ServerHello seen); the default of
 /// [`Inspector::max_packets`].
-pub const MAX_CLASSIFIED: u32 = 64;
+pub(crate) const MAX_CLASSIFIED: u32 = 64;
 
 /// What an inspector wants next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Keep feeding.
     NeedMore,
     /// This direction has nothing more to tell: the dispatcher stops
@@ -35,7 +35,7 @@ pub enum Verdict {
 
 /// An inspector's answer to one packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub verdict: Verdict,
     /// The application state to show (DNS_QUERY, BANNER, QUIC_CONNECTED …),
     /// None to keep the one shown.
@@ -43,15 +43,15 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(verdict: Verdict, state: Option<State>) -> Self {
+    pub(crate) fn new(verdict: Verdict, state: Option<State>) -> Self {
         Outcome { verdict, state }
     }
 
-    pub fn need_more() -> Self {
+    pub(crate) fn need_more() -> Self {
         Outcome::new(Verdict::NeedMore, None)
     }
 
-    pub fn done() -> Self {
+    pub(crate) fn done() -> Self {
         Outcome::new(Verdict::Done, None)
     }
 }
@@ -59,7 +59,7 @@ impl Outcome {
 /// One protocol's reader on one connection. Every method has a default so a
 /// datagram protocol implements only `on_datagram`, a stream protocol only
 /// `on_stream`.
-pub trait Inspector: Debug + Send {
+pub(crate) trait Inspector: Debug + Send {
     /// Reads what is contiguous in `side`'s direction (TCP). Called for each
     /// segment with payload of that direction; once the direction was given
     /// up (overflow, or the inspector said `SideDone`) the reassembler is
@@ -97,7 +97,7 @@ pub trait Inspector: Debug + Send {
 
 /// The first bytes of one TCP direction, as a stream classifier sees them.
 #[derive(Clone, Copy, Debug)]
-pub struct Stream<'a> {
+pub(crate) struct Stream<'a> {
     /// Contiguous bytes from the start of the direction (never empty).
     pub data: &'a [u8],
     pub ports: (u16, u16),
@@ -105,20 +105,20 @@ pub struct Stream<'a> {
 
 /// One UDP datagram, as a datagram classifier sees it.
 #[derive(Clone, Copy, Debug)]
-pub struct Datagram<'a> {
+pub(crate) struct Datagram<'a> {
     /// Never empty.
     pub payload: &'a [u8],
     pub ports: (u16, u16),
 }
 
 impl Stream<'_> {
-    pub fn has_port(&self, pred: fn(u16) -> bool) -> bool {
+    pub(crate) fn has_port(&self, pred: fn(u16) -> bool) -> bool {
         pred(self.ports.0) || pred(self.ports.1)
     }
 }
 
 impl Datagram<'_> {
-    pub fn has_port(&self, pred: fn(u16) -> bool) -> bool {
+    pub(crate) fn has_port(&self, pred: fn(u16) -> bool) -> bool {
         pred(self.ports.0) || pred(self.ports.1)
     }
 }
@@ -126,20 +126,20 @@ impl Datagram<'_> {
 /// A recognised protocol: its inspector, and which side sent the bytes that
 /// told (None: unknown, the dispatcher keeps what the handshake said).
 #[derive(Debug)]
-pub struct Match {
+pub(crate) struct Match {
     pub inspector: Box<dyn Inspector>,
     pub sender: Option<Side>,
 }
 
 impl Match {
-    pub fn new(inspector: impl Inspector + 'static, sender: Option<Side>) -> Self {
+    pub(crate) fn new(inspector: impl Inspector + 'static, sender: Option<Side>) -> Self {
         Match { inspector: Box::new(inspector), sender }
     }
 }
 
 /// A stream classifier's answer.
 #[derive(Debug)]
-pub enum Sniffed {
+pub(crate) enum Sniffed {
     Yes(Match),
     No,
     /// Too few bytes to say.
@@ -147,8 +147,8 @@ pub enum Sniffed {
 }
 
 /// Recognises a protocol from the first bytes of a TCP direction.
-pub type StreamClassifier = fn(&Stream<'_>) -> Sniffed;
+pub(crate) type StreamClassifier = fn(&Stream<'_>) -> Sniffed;
 
 /// Recognises a protocol from a datagram and reads that datagram at once
 /// (what the classifier parsed is used, not parsed again).
-pub type DatagramClassifier = fn(&Datagram<'_>, &mut Option<AppInfo>) -> Option<(Match, Outcome)>;
+pub(crate) type DatagramClassifier = fn(&Datagram<'_>, &mut Option<AppInfo>) -> Option<(Match, Outcome)>;

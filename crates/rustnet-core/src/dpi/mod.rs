@@ -3,33 +3,43 @@
 //! are complete, then stops.
 
 mod dispatch;
-pub mod dns;
+pub(crate) mod dns;
+// Entry points for the fuzz targets and the test replaying their corpus;
+// not part of the library's API (feature `fuzzing`).
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod http;
-pub mod inspect;
-pub mod quic;
-pub mod reassembly;
-pub mod side;
-pub mod ssh;
+pub(crate) mod http;
+pub(crate) mod inspect;
+pub(crate) mod quic;
+pub(crate) mod reassembly;
+pub(crate) mod side;
+pub(crate) mod ssh;
 #[cfg(test)]
 mod tests;
-pub mod tls;
+pub(crate) mod tls;
 
 use inspect::{DatagramClassifier, StreamClassifier};
 
 pub use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicClose, QuicInfo, SshInfo, TlsInfo};
-pub use dispatch::{DpiInput, DpiState};
-pub use side::{Dir, Side};
+pub(crate) use dispatch::{DpiInput, DpiState};
+pub(crate) use side::Dir;
+
+/// At most this many DNS questions and answers are kept per connection.
+pub use dns::MAX_ITEMS as DNS_MAX_ITEMS;
+/// The default bound on bytes held for TCP reassembly, per engine
+/// (`Config::reassembly_budget`).
+pub use reassembly::DEFAULT_BUDGET as DEFAULT_REASSEMBLY_BUDGET;
 
 /// Stream (TCP) protocols, tried in this order on the first bytes of each
 /// direction; the first that says yes wins.
-pub const STREAM_PROTOCOLS: &[StreamClassifier] = &[ssh::classify, tls::classify, http::classify, dns::classify_stream];
+pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] =
+    &[ssh::classify, tls::classify, http::classify, dns::classify_stream];
 
 /// Datagram (UDP) protocols, tried in this order on each datagram until one
 /// says yes: DNS on its ports first (parsed leniently there), then QUIC, then
 /// DNS anywhere (strictly), then HTTP requests (SSDP).
-pub const DATAGRAM_PROTOCOLS: &[DatagramClassifier] =
+pub(crate) const DATAGRAM_PROTOCOLS: &[DatagramClassifier] =
     &[dns::classify_on_dns_port, quic::classify, dns::classify_anywhere, http::classify_datagram];
 
 /// The connection's `app` as the given variant, created if it is not yet that.

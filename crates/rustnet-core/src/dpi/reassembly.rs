@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Default bytes one direction may hold (a 16 KiB TLS record plus its header).
-pub const DEFAULT_CAP: usize = 16 * 1024 + 5;
+pub(crate) const DEFAULT_CAP: usize = 16 * 1024 + 5;
 /// The most any direction may be raised to (see [`Reassembler::raise_cap`]).
-pub const MAX_CAP: usize = 64 * 1024;
+pub(crate) const MAX_CAP: usize = 64 * 1024;
 /// Bytes the reassemblers of one engine may hold together, by default.
 pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
 /// Out-of-order segments kept per direction.
@@ -30,7 +30,7 @@ const CHUNK: usize = 4096;
 /// counter (an `Arc`: the reservations that release into it on drop may
 /// outlive the engine's own handle).
 #[derive(Clone, Debug)]
-pub struct Budget(Arc<BudgetInner>);
+pub(crate) struct Budget(Arc<BudgetInner>);
 
 #[derive(Debug)]
 struct BudgetInner {
@@ -39,17 +39,14 @@ struct BudgetInner {
 }
 
 impl Budget {
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         Budget(Arc::new(BudgetInner { used: AtomicUsize::new(0), limit }))
     }
 
     /// Bytes reserved now.
-    pub fn used(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn used(&self) -> usize {
         self.0.used.load(Ordering::Relaxed)
-    }
-
-    pub fn limit(&self) -> usize {
-        self.0.limit
     }
 
     fn take(&self, n: usize) -> bool {
@@ -120,7 +117,7 @@ impl Drop for Reservation {
 
 /// Result of feeding one segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Push {
+pub(crate) enum Push {
     /// New contiguous bytes are available at the read point.
     Grew,
     /// Nothing new to read (duplicate, retransmission, or held out of order).
@@ -131,7 +128,7 @@ pub enum Push {
 
 /// One direction of a TCP stream from a read point on.
 #[derive(Clone, Debug)]
-pub struct Reassembler {
+pub(crate) struct Reassembler {
     /// Sequence number of `buf[0]`; None until the first segment (or SYN).
     next: Option<u32>,
     buf: Vec<u8>,
@@ -158,12 +155,12 @@ fn diff(a: u32, b: u32) -> i64 {
 }
 
 impl Reassembler {
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         Reassembler::with_budget(cap, Budget::default())
     }
 
     /// A reassembler whose buffers count against `budget`.
-    pub fn with_budget(cap: usize, budget: Budget) -> Self {
+    pub(crate) fn with_budget(cap: usize, budget: Budget) -> Self {
         Reassembler {
             next: None,
             buf: Vec::new(),
@@ -177,7 +174,7 @@ impl Reassembler {
     }
 
     /// The stream starts right after this SYN's sequence number.
-    pub fn on_syn(&mut self, seq: u32) {
+    pub(crate) fn on_syn(&mut self, seq: u32) {
         if self.next.is_none() {
             self.next = Some(seq.wrapping_add(1));
             self.anchored = true;
@@ -186,27 +183,27 @@ impl Reassembler {
 
     /// Lets a parser that knows a message is larger (a TLS handshake header)
     /// raise the cap, up to [`MAX_CAP`].
-    pub fn raise_cap(&mut self, cap: usize) {
+    pub(crate) fn raise_cap(&mut self, cap: usize) {
         self.cap = self.cap.max(cap.min(MAX_CAP));
     }
 
     /// Whether the stream start is known (SYN seen or bytes consumed).
-    pub fn anchored(&self) -> bool {
+    pub(crate) fn anchored(&self) -> bool {
         self.anchored
     }
 
-    pub fn overflowed(&self) -> bool {
+    pub(crate) fn overflowed(&self) -> bool {
         self.overflow
     }
 
     /// Contiguous bytes at the read point.
-    pub fn data(&self) -> &[u8] {
+    pub(crate) fn data(&self) -> &[u8] {
         &self.buf
     }
 
     /// Releases everything (the caller is done with this direction),
     /// including its share of the budget.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.buf = Vec::new();
         self.ooo = Vec::new();
         self.ooo_bytes = 0;
@@ -215,7 +212,7 @@ impl Reassembler {
 
     /// Drops `n` bytes from the read point; `n` may reach past what has
     /// arrived, and those bytes are then dropped as they come.
-    pub fn consume(&mut self, n: usize) {
+    pub(crate) fn consume(&mut self, n: usize) {
         self.anchored = true;
         let Some(next) = self.next else { return };
         let have = n.min(self.buf.len());
@@ -230,7 +227,7 @@ impl Reassembler {
     }
 
     /// Feeds one segment's payload.
-    pub fn push(&mut self, seq: u32, payload: &[u8]) -> Push {
+    pub(crate) fn push(&mut self, seq: u32, payload: &[u8]) -> Push {
         if self.overflow {
             return Push::Overflow;
         }

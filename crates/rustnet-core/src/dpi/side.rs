@@ -10,14 +10,19 @@ use std::ops::{Index, IndexMut};
 
 /// Role in the application protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+// Public only through `dpi::fuzzing` (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub enum Side {
+    /// The side that opened the connection (or sent the first message).
     Client,
+    /// The side that answered.
     Server,
 }
 
 impl Side {
     /// `Client` when `client`: for callers that derive the side from a bit
     /// (fuzz inputs, tests).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn client_if(client: bool) -> Self {
         if client { Side::Client } else { Side::Server }
     }
@@ -25,7 +30,7 @@ impl Side {
 
 /// End of the tracked connection a packet came from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Dir {
+pub(crate) enum Dir {
     /// From the connection's local end (usually the client).
     #[default]
     Local,
@@ -34,11 +39,11 @@ pub enum Dir {
 
 impl Dir {
     /// `Local` when `from_local`, the engine's own flag.
-    pub fn from_local(from_local: bool) -> Self {
+    pub(crate) fn from_local(from_local: bool) -> Self {
         if from_local { Dir::Local } else { Dir::Remote }
     }
 
-    pub fn other(self) -> Self {
+    pub(crate) fn other(self) -> Self {
         match self {
             Dir::Local => Dir::Remote,
             Dir::Remote => Dir::Local,
@@ -46,7 +51,7 @@ impl Dir {
     }
 
     /// The protocol side of this direction when `client` is the client's direction.
-    pub fn side(self, client: Dir) -> Side {
+    pub(crate) fn side(self, client: Dir) -> Side {
         if self == client { Side::Client } else { Side::Server }
     }
 }
@@ -55,10 +60,10 @@ macro_rules! per {
     ($name:ident, $key:ident, $a:ident, $b:ident, $doc:literal) => {
         #[doc = $doc]
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-        pub struct $name<T>(pub [T; 2]);
+        pub(crate) struct $name<T>(pub(crate) [T; 2]);
 
         impl<T> $name<T> {
-            pub fn iter(&self) -> std::slice::Iter<'_, T> {
+            pub(crate) fn iter(&self) -> std::slice::Iter<'_, T> {
                 self.0.iter()
             }
         }

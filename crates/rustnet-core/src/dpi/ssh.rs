@@ -18,7 +18,7 @@ use super::{AppInfo, SshInfo};
 use crate::track::State;
 
 /// Encrypted segments per side after NEWKEYS before the session counts as established.
-pub const ESTABLISHED_AFTER: u32 = 4;
+pub(crate) const ESTABLISHED_AFTER: u32 = 4;
 /// Identification lines longer than this are cut (RFC 4253 allows 255).
 const MAX_BANNER: usize = 255;
 const MSG_KEXINIT: u8 = 20;
@@ -26,10 +26,10 @@ const MSG_NEWKEYS: u8 = 21;
 /// Largest binary packet we step over (RFC 4253 requires 35000 to be supported).
 const MAX_PACKET: usize = 256 * 1024;
 /// Payload packets looked at: SSH needs the key exchange and the first encrypted packets.
-pub const MAX_SSH: u32 = 512;
+pub(crate) const MAX_SSH: u32 = 512;
 
 /// Whether a stream starts like an SSH identification string.
-pub fn sniff(d: &[u8]) -> Option<bool> {
+pub(crate) fn sniff(d: &[u8]) -> Option<bool> {
     let n = d.len().min(4);
     if d[..n] != b"SSH-"[..n] {
         return Some(false);
@@ -39,7 +39,7 @@ pub fn sniff(d: &[u8]) -> Option<bool> {
 
 /// A stream that starts with "SSH-". Either side may speak first, so the
 /// client is what the handshake said (or the local end).
-pub fn classify(s: &Stream<'_>) -> Sniffed {
+pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
     match sniff(s.data) {
         Some(true) => Sniffed::Yes(Match::new(SshState::default(), None)),
         None => Sniffed::NeedMore,
@@ -59,14 +59,14 @@ struct Half {
 
 /// Progress of SSH inspection on one connection.
 #[derive(Clone, Debug, Default)]
-pub struct SshState {
+pub(crate) struct SshState {
     sides: PerSide<Half>,
     pub phase: Option<State>,
 }
 
 impl SshState {
     /// Reads what is contiguous in `side`'s direction.
-    pub fn on_data(&mut self, side: Side, r: &mut Reassembler, info: &mut SshInfo) {
+    pub(crate) fn on_data(&mut self, side: Side, r: &mut Reassembler, info: &mut SshInfo) {
         // Servers may send other lines before the identification (RFC 4253 4.2).
         while !self.sides[side].banner_done {
             let d = r.data();
@@ -115,7 +115,7 @@ impl SshState {
     }
 
     /// Counts a segment if this side already sent NEWKEYS (called per packet with payload).
-    pub fn count_segment(&mut self, side: Side) {
+    pub(crate) fn count_segment(&mut self, side: Side) {
         if self.sides[side].newkeys {
             self.sides[side].encrypted_segments += 1;
         }
@@ -126,12 +126,12 @@ impl SshState {
         }
     }
 
-    pub fn newkeys(&self, side: Side) -> bool {
+    pub(crate) fn newkeys(&self, side: Side) -> bool {
         self.sides[side].newkeys
     }
 
     /// Nothing more to learn: established, or both sides' framing lost after the banners.
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         self.phase == Some(State::SshEstablished) || self.sides.iter().all(|s| s.banner_done && s.lost)
     }
 }
@@ -183,7 +183,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// An unencrypted binary packet with message type `t`.
-    pub fn packet(t: u8, body: usize) -> Vec<u8> {
+    pub(crate) fn packet(t: u8, body: usize) -> Vec<u8> {
         let pad = 4;
         let len = (1 + 1 + body + pad) as u32;
         let mut p = len.to_be_bytes().to_vec();

@@ -23,14 +23,14 @@ const EXT_ECH: u16 = 0xfe0d;
 
 /// Whether a stream's first bytes look like TLS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sniff {
+pub(crate) enum Sniff {
     Yes,
     No,
     NeedMore,
 }
 
 /// TLS handshake record (22, 3.x) or an SSLv2-format ClientHello.
-pub fn sniff(d: &[u8]) -> Sniff {
+pub(crate) fn sniff(d: &[u8]) -> Sniff {
     if d.is_empty() {
         return Sniff::NeedMore;
     }
@@ -52,7 +52,7 @@ pub fn sniff(d: &[u8]) -> Sniff {
 
 /// A stream that starts like TLS; the side whose first handshake message is
 /// not a ServerHello is the client.
-pub fn classify(s: &Stream<'_>) -> Sniffed {
+pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
     match sniff(s.data) {
         Sniff::Yes => {
             let server_hello = s.data.first() == Some(&CONTENT_HANDSHAKE) && s.data.get(5) == Some(&HS_SERVER_HELLO);
@@ -77,7 +77,7 @@ fn sslv2_client_hello(d: &[u8]) -> Option<u16> {
 }
 
 /// "TLSv1.3", "TLSv1.2" … for a wire version.
-pub fn version_name(v: u16) -> String {
+pub(crate) fn version_name(v: u16) -> String {
     match v {
         0x0002 => "SSLv2".into(),
         0x0300 => "SSLv3".into(),
@@ -97,7 +97,7 @@ fn is_grease(v: u16) -> bool {
 /// What one ClientHello body says (also usable by QUIC, whose CRYPTO
 /// frames carry the same message).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClientHello {
+pub(crate) struct ClientHello {
     pub sni: Option<String>,
     pub alpn: Vec<String>,
     /// Highest offered version (supported_versions, else the legacy field).
@@ -106,7 +106,7 @@ pub struct ClientHello {
 }
 
 /// Parses a ClientHello body (after the 4-byte handshake header).
-pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
+pub(crate) fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     let (_, ch) = parse_tls_handshake_client_hello(body).ok()?;
     let mut out = ClientHello { version: ch.version.0, ..ClientHello::default() };
     for (typ, ext) in extensions(ch.ext.unwrap_or(&[])) {
@@ -137,7 +137,7 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
 }
 
 /// Negotiated version from a ServerHello body (supported_versions wins).
-pub fn parse_server_hello(body: &[u8]) -> Option<u16> {
+pub(crate) fn parse_server_hello(body: &[u8]) -> Option<u16> {
     let (_, sh) = parse_tls_handshake_server_hello(body).ok()?;
     let mut v = sh.version.0;
     for (_, ext) in extensions(sh.ext.unwrap_or(&[])) {
@@ -225,7 +225,7 @@ impl HandshakeReader {
 
 /// Progress of TLS inspection on one connection.
 #[derive(Clone, Debug, Default)]
-pub struct TlsState {
+pub(crate) struct TlsState {
     readers: PerSide<HandshakeReader>,
     /// The side's hello was handled, or cannot be: nothing more is read from it.
     pub done: PerSide<bool>,
@@ -235,7 +235,7 @@ impl TlsState {
     /// Reads what it can from one direction: the client's ClientHello (SNI,
     /// ALPN, offered version, ECH) or the server's ServerHello (negotiated
     /// version). The direction is done after its first handshake message.
-    pub fn on_data(&mut self, side: Side, r: &mut Reassembler, info: &mut TlsInfo) {
+    pub(crate) fn on_data(&mut self, side: Side, r: &mut Reassembler, info: &mut TlsInfo) {
         if self.done[side] {
             return;
         }
@@ -298,7 +298,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// Builds a ClientHello handshake message (with header) by hand.
-    pub fn client_hello(sni: &str, alpn: &[&str], versions: &[u16], pad: usize) -> Vec<u8> {
+    pub(crate) fn client_hello(sni: &str, alpn: &[&str], versions: &[u16], pad: usize) -> Vec<u8> {
         let mut ext = Vec::new();
         let name = sni.as_bytes();
         let mut sni_ext = Vec::new();
@@ -339,14 +339,14 @@ pub(crate) mod tests {
         msg
     }
 
-    pub fn push_ext(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
+    pub(crate) fn push_ext(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
         out.extend_from_slice(&typ.to_be_bytes());
         out.extend_from_slice(&(data.len() as u16).to_be_bytes());
         out.extend_from_slice(data);
     }
 
     /// Wraps handshake bytes in records of at most `max` bytes each.
-    pub fn records(hs: &[u8], max: usize) -> Vec<u8> {
+    pub(crate) fn records(hs: &[u8], max: usize) -> Vec<u8> {
         let mut out = Vec::new();
         for c in hs.chunks(max) {
             out.extend_from_slice(&[22, 3, 1]);

@@ -18,9 +18,13 @@ mod tests;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
+    /// Inspect payloads for application protocols (off: `--no-dpi`).
     pub dpi: bool,
+    /// Most connections held at once; beyond it the oldest idle one is evicted (`Stats::evicted`).
     pub max_connections: usize,
+    /// How long each state lasts without packets before it ages or expires.
     pub timeouts: Timeouts,
     /// Addresses of the capturing host (live capture); empty for files.
     pub local_addrs: HashSet<IpAddr>,
@@ -45,13 +49,17 @@ impl Default for Config {
 
 /// Packet counters; everything not tracked is counted somewhere here.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
+    /// Frames given to [`Engine::process`].
     pub packets: u64,
+    /// Their bytes on the wire (original lengths).
     pub bytes: u64,
     /// Truncated or invalid headers.
     pub malformed: u64,
     /// Frames of link types we do not decode; the types seen are in `unknown_link_types`.
     pub unknown_link: u64,
+    /// The link-type numbers counted in `unknown_link`, each once.
     pub unknown_link_types: Vec<u32>,
     /// Valid frames that carry neither IP nor ARP.
     pub non_ip: u64,
@@ -66,10 +74,15 @@ pub struct Stats {
 /// A flow just created, for the process resolver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NewFlow {
+    /// The connection's id (as in [`Connection::id`](crate::track::Connection::id)).
     pub id: u64,
+    /// Transport protocol.
     pub proto: Proto,
+    /// The local side (or the client, in a capture file).
     pub local: Endpoint,
+    /// The remote side.
     pub remote: Endpoint,
+    /// Time of the packet that created the flow.
     pub ts: Timestamp,
 }
 
@@ -96,6 +109,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An empty engine whose clock starts at zero (the first packet sets it).
     pub fn new(cfg: Config) -> Self {
         Engine {
             table: Table::new(cfg.max_connections),
@@ -121,6 +135,7 @@ impl Engine {
         self
     }
 
+    /// Packet counters since the engine was made.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
@@ -144,10 +159,12 @@ impl Engine {
         Some(due.max(self.next_sweep))
     }
 
+    /// Connections now in the table.
     pub fn len(&self) -> usize {
         self.table.map.len()
     }
 
+    /// True when no connection is held.
     pub fn is_empty(&self) -> bool {
         self.table.map.is_empty()
     }

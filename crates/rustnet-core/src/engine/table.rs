@@ -26,13 +26,13 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub fn new(cap: usize) -> Self {
+    pub(super) fn new(cap: usize) -> Self {
         Table { map: FxHashMap::default(), cap: cap.max(1) }
     }
 
     /// Removes the longest-idle entries when the table is full, so that one
     /// more fits. Evicts a batch at a time to keep the cost per insert low.
-    pub fn make_room(&mut self, out: &mut Vec<Connection>) -> u64 {
+    pub(super) fn make_room(&mut self, out: &mut Vec<Connection>) -> u64 {
         if self.map.len() < self.cap {
             return 0;
         }

@@ -43,6 +43,7 @@ use std::fmt;
 /// A parse error, with a message fit for the filter bar or stderr.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterError {
+    /// What is wrong, and where.
     pub message: String,
 }
 
@@ -130,6 +131,7 @@ impl Filter {
         Ok(Filter { terms })
     }
 
+    /// True for the empty filter, which matches everything.
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
@@ -192,6 +194,7 @@ fn prefetch_text(c: &Connection) {
 }
 
 #[inline(always)]
+#[allow(unsafe_code)] // the one unsafe block: prefetching took bare-word filters over 100k connections from 6-8 ms to 3 ms (commit 57c90c0)
 fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is a hint; it never faults or reads into the program,

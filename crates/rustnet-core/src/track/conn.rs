@@ -10,7 +10,9 @@ use crate::time::Timestamp;
 /// The local process that owns a connection's socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProcessInfo {
+    /// Process id.
     pub pid: u32,
+    /// Short name (`comm`), e.g. "curl".
     pub name: String,
     /// Full command line, for the details view.
     pub cmdline: Option<String>,
@@ -18,30 +20,46 @@ pub struct ProcessInfo {
 
 /// A tracked connection, from the local side's point of view.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Connection {
     /// Unique per engine; stable for the connection's life (UI selection).
     pub id: u64,
+    /// Transport protocol.
     pub proto: Proto,
+    /// Live: the end whose address belongs to the capturing host; from a file
+    /// (or when neither or both ends are local): the end that opened the connection.
     pub local: Endpoint,
+    /// The other side.
     pub remote: Endpoint,
     /// Transport or application state, as of the engine's clock when the
     /// connection was last read from it (UDP activity states age with idle time).
     pub state: State,
+    /// Time of its first packet.
     pub first_seen: Timestamp,
+    /// Time of its latest packet.
     pub last_seen: Timestamp,
+    /// Packets sent by the local side.
     pub tx_packets: u64,
+    /// Packets received by the local side.
     pub rx_packets: u64,
+    /// Bytes on the wire sent by the local side (frame length on the wire).
     pub tx_bytes: u64,
+    /// Bytes on the wire received by the local side (frame length on the wire).
     pub rx_bytes: u64,
+    /// Recent throughput in each direction.
     pub rate: RateMeter,
+    /// What DPI learned; None until a protocol is recognised.
     pub app: Option<AppInfo>,
+    /// The owning local process, filled in by the caller (the engine sees only packets).
     pub process: Option<ProcessInfo>,
     /// Name of the remote address (from DNS answers seen, or reverse DNS).
     pub hostname: Option<String>,
 }
 
 impl Connection {
-    pub(crate) fn new(id: u64, proto: Proto, local: Endpoint, remote: Endpoint, ts: Timestamp, state: State) -> Self {
+    /// A connection first seen at `ts`, nothing counted yet. The engine makes
+    /// its own; this is for tools and tests that build records by hand.
+    pub fn new(id: u64, proto: Proto, local: Endpoint, remote: Endpoint, ts: Timestamp, state: State) -> Self {
         Connection {
             id,
             proto,

@@ -8,11 +8,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 /// A datagram: (src, dst, ip protocol, identification).
-pub type DatagramId = (IpAddr, IpAddr, u8, u32);
+pub(crate) type DatagramId = (IpAddr, IpAddr, u8, u32);
 
 /// Fragments seen before their first fragment, waiting for its flow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Pending {
+pub(crate) struct Pending {
     /// Fragments held.
     pub packets: u64,
     /// Their total wire length in bytes.
@@ -23,7 +23,7 @@ pub struct Pending {
 
 /// Bounded maps from datagram to flow, and of orphans.
 #[derive(Debug, Default)]
-pub struct FragTable {
+pub(crate) struct FragTable {
     known: HashMap<DatagramId, (FlowKey, Timestamp)>,
     pending: HashMap<DatagramId, Pending>,
     /// No entry expires before this (kept by insert and sweep, so the
@@ -37,7 +37,7 @@ const MAX_ENTRIES: usize = 65_536;
 
 impl FragTable {
     /// The first fragment of `id` belongs to `key`; returns fragments that came early.
-    pub fn first(&mut self, id: DatagramId, key: FlowKey, ts: Timestamp) -> Option<Pending> {
+    pub(crate) fn first(&mut self, id: DatagramId, key: FlowKey, ts: Timestamp) -> Option<Pending> {
         if self.known.len() < MAX_ENTRIES {
             self.known.insert(id, (key, ts));
             self.note(ts);
@@ -46,7 +46,7 @@ impl FragTable {
     }
 
     /// The flow of a later fragment, or None (then it is held as pending).
-    pub fn later(&mut self, id: DatagramId, ts: Timestamp, bytes: u32) -> Option<FlowKey> {
+    pub(crate) fn later(&mut self, id: DatagramId, ts: Timestamp, bytes: u32) -> Option<FlowKey> {
         if let Some((k, seen)) = self.known.get_mut(&id) {
             *seen = ts;
             return Some(*k);
@@ -63,7 +63,7 @@ impl FragTable {
 
     /// Drops entries idle for longer than the reassembly lifetime; returns
     /// the number of orphan fragments given up on.
-    pub fn sweep(&mut self, now: Timestamp) -> u64 {
+    pub(crate) fn sweep(&mut self, now: Timestamp) -> u64 {
         let mut earliest: Option<Timestamp> = None;
         let mut keep = |seen: Timestamp| {
             let keep = now.since(seen) < LIFETIME;
@@ -87,7 +87,7 @@ impl FragTable {
     }
 
     /// When the next entry expires (None when empty).
-    pub fn next_expiry(&self) -> Option<Timestamp> {
+    pub(crate) fn next_expiry(&self) -> Option<Timestamp> {
         self.earliest
     }
 
@@ -97,7 +97,7 @@ impl FragTable {
     }
 
     /// Fragments still waiting for a first fragment (end of input).
-    pub fn pending_packets(&self) -> u64 {
+    pub(crate) fn pending_packets(&self) -> u64 {
         self.pending.values().map(|p| p.packets).sum()
     }
 }

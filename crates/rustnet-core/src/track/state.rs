@@ -8,6 +8,7 @@ macro_rules! states {
     ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
         /// Every state a connection can show.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum State {
             $($(#[$doc])* $variant,)*
         }

@@ -11,7 +11,7 @@ fn seq_ge(a: u32, b: u32) -> bool {
 
 /// Per-connection TCP tracking state.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TcpTracker {
+pub(crate) struct TcpTracker {
     state: State,
     /// Sequence number just past the local FIN, once sent.
     local_fin_end: Option<u32>,
@@ -22,17 +22,25 @@ pub struct TcpTracker {
 impl TcpTracker {
     /// A tracker for a new connection: ESTABLISHED until its first segment
     /// says otherwise (without a SYN it was picked up mid-stream).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TcpTracker { state: State::Established, local_fin_end: None, remote_fin_end: None }
     }
 
     /// The TCP state as of the last segment fed.
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// Feeds one segment; `from_local` is its direction.
-    pub fn on_segment(&mut self, from_local: bool, flags: u8, seq: u32, ack: u32, payload_len: usize, first: bool) {
+    pub(crate) fn on_segment(
+        &mut self,
+        from_local: bool,
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload_len: usize,
+        first: bool,
+    ) {
         use State::*;
         if flags & RST != 0 {
             self.state = Closed;

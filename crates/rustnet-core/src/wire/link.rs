@@ -120,7 +120,7 @@ fn family_to_ethertype(af: u32) -> Result<u16, LinkError> {
 }
 
 /// Finds the network-layer payload of a frame.
-pub fn decode(link: LinkType, d: &[u8]) -> Result<LinkPayload, LinkError> {
+pub(super) fn decode(link: LinkType, d: &[u8]) -> Result<LinkPayload, LinkError> {
     let plain = |ether_type, offset| Ok(LinkPayload { ether_type, offset, vlan: None });
     match link {
         LinkType::Ethernet => ethernet(d),

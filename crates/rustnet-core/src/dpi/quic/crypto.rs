@@ -9,7 +9,7 @@ use ring::hkdf::{HKDF_SHA256, KeyType, Prk, Salt};
 
 /// Packet protection keys of one direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Keys {
+pub(super) struct Keys {
     pub key: [u8; 16],
     pub iv: [u8; 12],
     pub hp: [u8; 16],
@@ -17,7 +17,7 @@ pub struct Keys {
 
 /// Both directions' Initial keys, for one version and client DCID.
 #[derive(Clone, Debug)]
-pub struct InitialKeys {
+pub(super) struct InitialKeys {
     pub version: u32,
     pub dcid: Vec<u8>,
     pub client: Keys,
@@ -53,7 +53,7 @@ fn keys_from_secret(secret: &[u8; 32], v2_labels: bool) -> Option<Keys> {
 }
 
 /// Derives both directions' Initial keys (RFC 9001 §5.2).
-pub fn initial_keys(version: u32, prot: InitialProtection, dcid: &[u8]) -> Option<InitialKeys> {
+pub(super) fn initial_keys(version: u32, prot: InitialProtection, dcid: &[u8]) -> Option<InitialKeys> {
     let initial = Salt::new(HKDF_SHA256, prot.salt).extract(dcid);
     let mut client = [0u8; 32];
     let mut server = [0u8; 32];
@@ -69,7 +69,7 @@ pub fn initial_keys(version: u32, prot: InitialProtection, dcid: &[u8]) -> Optio
 
 /// An opened packet: where its plaintext lies in the scratch buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Opened {
+pub(super) struct Opened {
     pub pn: u64,
     pub start: usize,
     pub end: usize,
@@ -78,7 +78,7 @@ pub struct Opened {
 /// Removes header protection and decrypts the long header packet `packet`
 /// (exactly one packet, `pn_offset` from `header::parse_long`) into
 /// `scratch`. None when it is too short or does not authenticate.
-pub fn open(
+pub(super) fn open(
     keys: &Keys,
     packet: &[u8],
     pn_offset: usize,

@@ -9,20 +9,20 @@ use super::super::tls;
 use super::header::varint;
 
 /// Bound on the reassembled CRYPTO stream of one connection.
-pub const MAX_CRYPTO: usize = 16 * 1024;
+pub(super) const MAX_CRYPTO: usize = 16 * 1024;
 /// Longest CONNECTION_CLOSE reason kept.
 const MAX_REASON: usize = 256;
 
 /// A frame of interest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Frame<'a> {
+pub(super) enum Frame<'a> {
     Crypto { offset: u64, data: &'a [u8] },
     Close { code: u64, reason: &'a [u8] },
 }
 
 /// Calls `f` for each CRYPTO and CONNECTION_CLOSE frame of a decrypted
 /// Initial payload; stops at the first frame it cannot size.
-pub fn walk<'a>(payload: &'a [u8], mut f: impl FnMut(Frame<'a>)) {
+pub(super) fn walk<'a>(payload: &'a [u8], mut f: impl FnMut(Frame<'a>)) {
     let mut pos = 0;
     while pos < payload.len() {
         let Some(ty) = varint(payload, &mut pos) else {
@@ -76,13 +76,13 @@ fn skip_ack(p: &[u8], pos: &mut usize, ecn: bool) -> Option<()> {
 }
 
 /// A CONNECTION_CLOSE reason as text, bounded.
-pub fn reason_text(reason: &[u8]) -> String {
+pub(super) fn reason_text(reason: &[u8]) -> String {
     String::from_utf8_lossy(&reason[..reason.len().min(MAX_REASON)]).into_owned()
 }
 
 /// CRYPTO stream reassembly from offset 0, bounded by `MAX_CRYPTO`.
 #[derive(Clone, Debug, Default)]
-pub struct CryptoStream {
+pub(super) struct CryptoStream {
     buf: Vec<u8>,
     /// Received byte ranges, sorted and merged.
     ranges: Vec<(usize, usize)>,
@@ -94,7 +94,7 @@ const MAX_RANGES: usize = 64;
 impl CryptoStream {
     /// Stores `data` at `offset`; data past `MAX_CRYPTO` is dropped.
     /// Returns false when the stream exceeded what is tracked.
-    pub fn insert(&mut self, offset: u64, data: &[u8]) -> bool {
+    pub(super) fn insert(&mut self, offset: u64, data: &[u8]) -> bool {
         let Ok(start) = usize::try_from(offset) else {
             return false;
         };
@@ -121,14 +121,14 @@ impl CryptoStream {
     }
 
     /// The bytes received contiguously from offset 0.
-    pub fn contiguous(&self) -> &[u8] {
+    pub(super) fn contiguous(&self) -> &[u8] {
         match self.ranges.first() {
             Some(&(0, end)) => &self.buf[..end],
             _ => &[],
         }
     }
 
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.buf = Vec::new();
         self.ranges = Vec::new();
     }
@@ -136,7 +136,7 @@ impl CryptoStream {
 
 /// What the CRYPTO stream's start tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Hello {
+pub(super) enum Hello {
     /// More data needed.
     Incomplete,
     /// Not a ClientHello, too large, or malformed: nothing to learn.
@@ -148,7 +148,7 @@ pub enum Hello {
 }
 
 /// Parses the ClientHello at the start of a CRYPTO stream.
-pub fn client_hello(stream: &[u8]) -> Hello {
+pub(super) fn client_hello(stream: &[u8]) -> Hello {
     let Some(header) = stream.get(..4) else {
         return Hello::Incomplete;
     };

@@ -6,7 +6,7 @@
 use super::header::is_gquic;
 
 /// The gQUIC version of a client packet, if it carries one.
-pub fn version(d: &[u8]) -> Option<u32> {
+pub(super) fn version(d: &[u8]) -> Option<u32> {
     let first = *d.first()?;
     let at = if first & 0x80 != 0 {
         // Q046 and later: IETF-style long header with the version at 1..5.
@@ -30,7 +30,7 @@ const MAX_SNI: usize = 255;
 /// frames, whose layout changed between versions; the tag-value map itself
 /// is checked strictly (RFC-less format: "CHLO", u16 count, u16 pad,
 /// count × (tag, u32 end offset), values), all little endian.
-pub fn chlo_sni(d: &[u8]) -> Option<String> {
+pub(super) fn chlo_sni(d: &[u8]) -> Option<String> {
     let at = d.windows(4).position(|w| w == b"CHLO")?;
     let m = &d[at + 4..];
     let count = usize::from(u16::from_le_bytes(m.get(..2)?.try_into().ok()?));

@@ -5,15 +5,15 @@
 //! as part of a full endpoint; a monitor needs a small, panic-free view.
 
 /// QUIC version 1 (RFC 9000).
-pub const V1: u32 = 0x0000_0001;
+pub(super) const V1: u32 = 0x0000_0001;
 /// QUIC version 2 (RFC 9369).
-pub const V2: u32 = 0x6b33_43cf;
+pub(super) const V2: u32 = 0x6b33_43cf;
 /// The version field of a Version Negotiation packet.
-pub const NEGOTIATION: u32 = 0;
+pub(super) const NEGOTIATION: u32 = 0;
 
 /// Long header packet types, independent of their wire encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LongType {
+pub(super) enum LongType {
     Initial,
     ZeroRtt,
     Handshake,
@@ -43,7 +43,7 @@ const SALT_D23: [u8; 20] = [
 
 /// How a version's Initial packets are protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct InitialProtection {
+pub(super) struct InitialProtection {
     pub salt: &'static [u8; 20],
     /// RFC 9369 labels ("quicv2 key" …) instead of v1's ("quic key" …).
     pub v2_labels: bool,
@@ -61,7 +61,7 @@ const P_D29: InitialProtection = InitialProtection { salt: &SALT_D29, v2_labels:
 /// clients that send them to force Version Negotiation protect their
 /// Initials like the version they mean to speak, in practice draft-29 or
 /// v1. AEAD authentication rejects a wrong guess, so both are tried.
-pub fn initial_protections(version: u32) -> &'static [InitialProtection] {
+pub(super) fn initial_protections(version: u32) -> &'static [InitialProtection] {
     match version {
         V1 => &[P_V1],
         V2 => &[P_V2],
@@ -75,23 +75,23 @@ pub fn initial_protections(version: u32) -> &'static [InitialProtection] {
 }
 
 /// The (first) Initial protection of a version.
-pub fn initial_protection(version: u32) -> Option<InitialProtection> {
+pub(super) fn initial_protection(version: u32) -> Option<InitialProtection> {
     initial_protections(version).first().copied()
 }
 
 /// Reserved versions of RFC 9000 §15 (0x?a?a?a?a), used to force negotiation.
-pub fn is_reserved(version: u32) -> bool {
+pub(super) fn is_reserved(version: u32) -> bool {
     version & 0x0f0f_0f0f == 0x0a0a_0a0a
 }
 
 /// Google QUIC versions: "Q0xx" (Google crypto) or "T0xx" (TLS), ASCII.
-pub fn is_gquic(version: u32) -> bool {
+pub(super) fn is_gquic(version: u32) -> bool {
     let b = version.to_be_bytes();
     (b[0] == b'Q' || b[0] == b'T') && b[1..].iter().all(u8::is_ascii_digit)
 }
 
 /// Display name: "v1", "v2", "draft-29", "Q046", else "0x%08x".
-pub fn version_name(version: u32) -> String {
+pub(super) fn version_name(version: u32) -> String {
     match version {
         V1 => "v1".to_string(),
         V2 => "v2".to_string(),
@@ -102,7 +102,7 @@ pub fn version_name(version: u32) -> String {
 }
 
 /// Versions worth claiming a datagram as QUIC for.
-pub fn is_known_version(version: u32) -> bool {
+pub(super) fn is_known_version(version: u32) -> bool {
     initial_protection(version).is_some()
         || is_gquic(version)
         || version == NEGOTIATION
@@ -112,7 +112,7 @@ pub fn is_known_version(version: u32) -> bool {
 }
 
 /// Reads a variable-length integer (RFC 9000 §16) at `*pos`, advancing it.
-pub fn varint(d: &[u8], pos: &mut usize) -> Option<u64> {
+pub(super) fn varint(d: &[u8], pos: &mut usize) -> Option<u64> {
     let first = *d.get(*pos)?;
     let len = 1usize << (first >> 6);
     let bytes = d.get(*pos..pos.checked_add(len)?)?;
@@ -126,7 +126,7 @@ pub fn varint(d: &[u8], pos: &mut usize) -> Option<u64> {
 
 /// A long header packet at the start of a datagram slice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LongHeader<'a> {
+pub(super) struct LongHeader<'a> {
     pub version: u32,
     /// None for Version Negotiation.
     pub ptype: Option<LongType>,
@@ -140,7 +140,7 @@ pub struct LongHeader<'a> {
 
 /// Parses the long header at the start of `d` (first bit must be set) for
 /// IETF versions; gQUIC is handled in `gquic`.
-pub fn parse_long(d: &[u8]) -> Option<LongHeader<'_>> {
+pub(super) fn parse_long(d: &[u8]) -> Option<LongHeader<'_>> {
     let first = *d.first()?;
     if first & 0x80 == 0 {
         return None;
@@ -181,7 +181,7 @@ pub fn parse_long(d: &[u8]) -> Option<LongHeader<'_>> {
 }
 
 /// Expands a truncated packet number (RFC 9000 §A.3).
-pub fn decode_pn(largest: Option<u64>, truncated: u64, pn_len: usize) -> u64 {
+pub(super) fn decode_pn(largest: Option<u64>, truncated: u64, pn_len: usize) -> u64 {
     let Some(largest) = largest else {
         return truncated;
     };

@@ -28,6 +28,8 @@ const MAX_GQUIC_CHLO_PACKETS: u16 = 8;
 
 /// Per-connection QUIC inspection state.
 #[derive(Clone, Debug, Default)]
+// Public only through `dpi::fuzzing` (feature `fuzzing`).
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub struct QuicState {
     state: Option<State>,
     done: bool,
@@ -115,7 +117,7 @@ impl<'a> Head<'a> {
 
 /// A datagram that looks like QUIC; its sender is taken as the client until
 /// an Initial says otherwise.
-pub fn classify(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+pub(crate) fn classify(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
     let head = Head::parse(d.payload);
     if !head.is_quic(d.payload) {
         return None;
@@ -153,6 +155,7 @@ impl QuicState {
     /// Whether a UDP payload looks like a QUIC long-header packet (IETF
     /// QUIC of a known, draft or reserved version, Version Negotiation, or
     /// a gQUIC client packet).
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn looks_like_quic(payload: &[u8]) -> bool {
         Head::parse(payload).is_quic(payload)
     }
@@ -160,6 +163,7 @@ impl QuicState {
     /// Feeds one UDP datagram; returns the QUIC state. `side` only tells
     /// the two directions apart: the side that sends the first Initial is
     /// taken as the client.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn on_datagram(&mut self, side: Side, payload: &[u8], info: &mut QuicInfo) -> Option<State> {
         self.read(side, payload, &Head::parse(payload), info)
     }
@@ -223,6 +227,7 @@ impl QuicState {
 
     /// True once SNI/ALPN are known (or cannot be) and the handshake has
     /// completed or the connection closed: nothing more will be learned.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn is_done(&self) -> bool {
         self.done
     }
