@@ -218,6 +218,7 @@ impl Engine {
 
     /// Advances the clock without a packet (live capture while idle) and
     /// expires what has timed out.
+    #[inline]
     pub fn advance(&mut self, now: Timestamp) {
         if now > self.now {
             self.now = now;
@@ -229,6 +230,8 @@ impl Engine {
 
     /// Expires what has timed out, stamps every state as of now, and finds
     /// the next expiry, in one pass over the table.
+    #[cold]
+    #[inline(never)]
     fn sweep(&mut self) {
         let now = self.now;
         self.next_sweep = now + SWEEP_EVERY;
