@@ -55,12 +55,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    if let Some(d) = cli.duration
-        && !(d.is_finite() && d > 0.0)
-    {
-        eprintln!("rustnet: --duration must be a positive number of seconds");
-        return Ok(2);
-    }
     if let Some(level) = cli.log_level {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
@@ -91,8 +85,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let live = source.is_live();
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
     let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
-    let duration = cli.duration.map(Duration::from_secs_f64);
-    sink.run(Session { source, tap, cfg, enrich, host, stop, duration }, cli)
+    sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration }, cli)
 }
 
 /// min(cores, 4), as DESIGN.md says.

@@ -1,0 +1,68 @@
+//! The binary under faults a user or another local user can cause: absurd
+//! `--duration`, stdout closed early, a full disk or the input itself as the
+//! export, and a log directory with a planted symbolic link.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rustnet"))
+}
+
+/// A fresh temporary directory for one test.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rustnet-faults-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A pcap of `flows` one-packet UDP flows (10.0.0.1:N → 10.0.0.2:53), one
+/// JSON record each.
+fn udp_flows_pcap(path: &Path, flows: u16) {
+    let mut out = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
+        match v {
+            // version 2.4 as two u16s
+            0x0004_0002 => out.extend_from_slice(&[2, 0, 4, 0]),
+            _ => out.extend_from_slice(&v.to_le_bytes()),
+        }
+    }
+    for i in 0..flows {
+        let mut f = Vec::new();
+        f.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+        let mut ip = vec![0x45, 0, 0, 32, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let sum = ip.chunks(2).map(|w| u32::from(u16::from_be_bytes([w[0], w[1]]))).sum::<u32>();
+        let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&(10_000 + i).to_be_bytes());
+        f.extend_from_slice(&[0, 53, 0, 12, 0, 0, 1, 2, 3, 4]);
+        let (secs, usecs) = (1_700_000_000u32 + u32::from(i) / 1000, u32::from(i) % 1000 * 1000);
+        for v in [secs, usecs, f.len() as u32, f.len() as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&f);
+    }
+    std::fs::write(path, out).expect("write pcap");
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn an_absurd_duration_is_a_usage_error_not_a_panic() {
+    let dir = temp_dir("duration");
+    let pcap = dir.join("in.pcap");
+    udp_flows_pcap(&pcap, 3);
+    for d in ["1e30", "2e19", "inf", "-5", "0"] {
+        let o = bin().arg("--read").arg(&pcap).arg("--json").arg(format!("--duration={d}")).output().expect("run");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "--duration {d}: {err}");
+        assert!(err.contains("--duration") && !err.contains("panicked"), "--duration {d}: {err}");
+    }
+    let o = bin().arg("--read").arg(&pcap).args(["--json", "--duration", "2.5"]).output().expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
