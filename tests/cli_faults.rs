@@ -2,8 +2,9 @@
 //! `--duration`, stdout closed early, a full disk or the input itself as the
 //! export, and a log directory with a planted symbolic link.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rustnet"))
@@ -64,5 +65,33 @@ fn an_absurd_duration_is_a_usage_error_not_a_panic() {
     }
     let o = bin().arg("--read").arg(&pcap).args(["--json", "--duration", "2.5"]).output().expect("run");
     assert!(o.status.success(), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    let dir = temp_dir("pipe");
+    let pcap = dir.join("in.pcap");
+    // ~3000 records of ~250 bytes: far more than a pipe holds.
+    udp_flows_pcap(&pcap, 3000);
+    let mut child = bin()
+        .arg("--read")
+        .arg(&pcap)
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    {
+        // `| head -1`: one line, then the pipe is closed.
+        let mut out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        out.read_line(&mut first).expect("read a line");
+    }
+    assert!(first.starts_with('{'), "{first}");
+    let o = child.wait_with_output().expect("wait");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "nothing on stderr: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
