@@ -95,3 +95,39 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
     assert!(err.is_empty(), "nothing on stderr: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_full_disk_fails_the_export_and_says_so() {
+    let dir = temp_dir("enospc");
+    let pcap = dir.join("in.pcap");
+    udp_flows_pcap(&pcap, 1500);
+    let o = bin().arg("--read").arg(&pcap).args(["--json", "--pcap-export", "/dev/full"]).output().expect("run");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("rustnet: export: no space left on device (1500 packets not written)"), "{err}");
+    assert!(!err.contains("fell behind") && !err.contains("Error reading bytes"), "{err}");
+    // The records are still all there.
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1500);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_input_is_never_the_export() {
+    let dir = temp_dir("inode");
+    let (input, link) = (dir.join("in.pcap"), dir.join("link.pcap"));
+    udp_flows_pcap(&input, 20);
+    std::fs::hard_link(&input, &link).expect("hard link");
+    let before = std::fs::read(&input).expect("read");
+    for export in [&input, &link] {
+        let o = bin().arg("--read").arg(&input).arg("--json").arg("--pcap-export").arg(export).output().expect("run");
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("the same file"), "{err}");
+        assert_eq!(std::fs::read(&input).expect("read"), before, "input untouched");
+    }
+    // Another file is fine.
+    let out = dir.join("out.pcapng");
+    let o = bin().arg("--read").arg(&input).arg("--json").arg("--pcap-export").arg(&out).output().expect("run");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
