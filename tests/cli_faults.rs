@@ -3,8 +3,10 @@
 //! export, and a log directory with a planted symbolic link.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rustnet"))
@@ -129,5 +131,74 @@ fn the_input_is_never_the_export() {
     let out = dir.join("out.pcapng");
     let o = bin().arg("--read").arg(&input).arg("--json").arg("--pcap-export").arg(&out).output().expect("run");
     assert!(o.status.success(), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `rustnet --read PCAP --json -l info` in `cwd`.
+fn run_logging(cwd: &Path, pcap: &Path) -> Output {
+    bin().arg("--read").arg(pcap).args(["--json", "-l", "info"]).current_dir(cwd).output().expect("run")
+}
+
+fn stamp(secs: u64) -> String {
+    // The same format as the log names: let the binary's clock decide which
+    // one it uses by planting links for a span of seconds.
+    let o = Command::new("date").args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%d_%H-%M-%S"]).output();
+    String::from_utf8_lossy(&o.expect("run date").stdout).trim().to_string()
+}
+
+#[test]
+fn a_planted_symlink_does_not_redirect_the_log() {
+    let dir = temp_dir("logs");
+    let pcap = dir.join("in.pcap");
+    udp_flows_pcap(&pcap, 3);
+    let logs = dir.join("logs");
+    std::fs::create_dir(&logs).expect("logs dir");
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let victim = dir.join("victim");
+    std::fs::write(&victim, b"precious\n").expect("victim");
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+    for s in now.saturating_sub(1)..now + 30 {
+        let _ = std::os::unix::fs::symlink(&victim, logs.join(format!("rustnet_{}.log", stamp(s))));
+    }
+    let o = run_logging(&dir, &pcap);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&victim).expect("victim"), b"precious\n", "the link's target is untouched");
+    // The log went to a new regular file beside the links, private to its owner.
+    let logged: Vec<PathBuf> = std::fs::read_dir(&logs)
+        .expect("read logs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.symlink_metadata().is_ok_and(|m| m.file_type().is_file()))
+        .collect();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    let m = std::fs::metadata(&logged[0]).expect("log metadata");
+    assert_eq!(m.mode() & 0o777, 0o600, "{logged:?}");
+    assert!(std::fs::read_to_string(&logged[0]).expect("log").contains("logging to"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_log_directory_others_control_is_refused() {
+    let dir = temp_dir("logdir");
+    let pcap = dir.join("in.pcap");
+    udp_flows_pcap(&pcap, 3);
+    // logs/ as a symbolic link to somewhere else.
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir(&elsewhere).expect("dir");
+    std::os::unix::fs::symlink(&elsewhere, dir.join("logs")).expect("symlink");
+    let o = run_logging(&dir, &pcap);
+    assert!(!o.status.success() && stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&elsewhere).expect("read").count(), 0, "nothing written through the link");
+    // logs/ writable by everyone.
+    std::fs::remove_file(dir.join("logs")).expect("unlink");
+    std::fs::create_dir(dir.join("logs")).expect("logs dir");
+    std::fs::set_permissions(dir.join("logs"), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let o = run_logging(&dir, &pcap);
+    assert!(!o.status.success() && stderr(&o).contains("writable by group or others"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(dir.join("logs")).expect("read").count(), 0);
+    // A fresh logs/ is created private.
+    std::fs::remove_dir(dir.join("logs")).expect("rmdir");
+    let o = run_logging(&dir, &pcap);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::metadata(dir.join("logs")).expect("logs").mode() & 0o777, 0o700);
     let _ = std::fs::remove_dir_all(&dir);
 }
