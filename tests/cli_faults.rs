@@ -2,6 +2,9 @@
 //! `--duration`, stdout closed early, a full disk or the input itself as the
 //! export, and a log directory with a planted symbolic link.
 
+mod common;
+
+use common::testenv;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -110,6 +113,49 @@ fn a_full_disk_fails_the_export_and_says_so() {
     assert!(!err.contains("fell behind") && !err.contains("Error reading bytes"), "{err}");
     // The records are still all there.
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1500);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A 64 KiB tmpfs mounted on a temporary directory; unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn a_disk_that_fills_midway_keeps_every_whole_packet_and_counts_the_rest() {
+    if !testenv::root_ready() {
+        return;
+    }
+    let dir = temp_dir("fills");
+    let pcap = dir.join("in.pcap");
+    udp_flows_pcap(&pcap, 3000);
+    let mnt = dir.join("small");
+    std::fs::create_dir(&mnt).expect("mount point");
+    let st = Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&mnt).status();
+    assert!(st.is_ok_and(|s| s.success()), "mount a tmpfs");
+    let disk = SmallDisk(mnt);
+    let export = disk.0.join("out.pcapng");
+    let o = bin().arg("--read").arg(&pcap).arg("--json").arg("--pcap-export").arg(&export).output().expect("run");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let lost: u64 = err
+        .strip_prefix("rustnet: export: no space left on device (")
+        .and_then(|r| r.split_once(" packets not written)"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    // The file ends after its last whole packet: it reads without a warning,
+    // and what it holds plus what was counted lost is every packet.
+    let back = bin().arg("--read").arg(&export).arg("--json").output().expect("run");
+    assert!(back.status.success() && back.stderr.is_empty(), "{}", stderr(&back));
+    let kept = String::from_utf8_lossy(&back.stdout).lines().count() as u64;
+    assert!(kept > 100 && lost > 100, "kept {kept}, lost {lost}");
+    assert_eq!(kept + lost, 3000, "kept {kept}, lost {lost}");
+    drop(disk);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -78,7 +78,7 @@ impl Exporter {
         let (free_tx, free_rx) = bounded::<Batch>(QUEUE);
         let name = iface.map(str::to_string);
         let writer = std::thread::Builder::new().name("pcap-export".into()).spawn(move || {
-            let mut w = Writer { out, file, ifaces: HashMap::new(), name, written: 0, ends: Vec::new() };
+            let mut w = Writer { out, file, ifaces: HashMap::new(), name, written: 0, file_len: 0, ends: Vec::new() };
             // The section header block, before any packet.
             if let Err(e) = w.write_out() {
                 return (0, Some(e));
@@ -206,6 +206,8 @@ struct Writer {
     name: Option<String>,
     /// Packets whose bytes the file accepted.
     written: u64,
+    /// Bytes in the file, all of them whole blocks.
+    file_len: u64,
     /// End offset in `out`'s buffer of each packet of the batch being written.
     ends: Vec<usize>,
 }
@@ -246,7 +248,17 @@ impl Writer {
                 Err(e) => break Err(e),
             }
         };
-        self.written += self.ends.iter().filter(|&&end| end <= done).count() as u64;
+        let whole = self.ends.iter().filter(|&&end| end <= done).count();
+        self.written += whole as u64;
+        if result.is_ok() {
+            self.file_len += done as u64;
+        } else {
+            // Cut a partly written block off, so the file ends after its last
+            // whole packet and reads cleanly (best effort: a device cannot be
+            // truncated, and on a full disk this frees space).
+            let keep = whole.checked_sub(1).map_or(0, |i| self.ends[i]);
+            let _ = self.file.set_len(self.file_len + keep as u64);
+        }
         self.ends.clear();
         self.out.get_mut().clear();
         result
