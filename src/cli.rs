@@ -3,6 +3,28 @@
 use crate::capture::open::Backend;
 use clap::Parser;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// The longest `--duration`: about 31 years, far below where adding it to a
+/// clock could overflow (`Duration::from_secs_f64` panics from 1.8e19 s).
+pub const MAX_DURATION_SECS: u64 = 1_000_000_000;
+
+/// `--duration SECONDS`: a positive, finite number of seconds up to
+/// [`MAX_DURATION_SECS`]; anything else is a usage error (exit status 2).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s.trim().parse().map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 {
+        return Err(format!("'{s}' is not a positive number of seconds"));
+    }
+    if secs > MAX_DURATION_SECS as f64 {
+        return Err(format!("'{s}' is too long (at most {MAX_DURATION_SECS} seconds)"));
+    }
+    // In range, so this cannot fail; checked rather than from_secs_f64 all the same.
+    match Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogLevel {
@@ -63,8 +85,8 @@ pub struct Cli {
     pub filter: Option<String>,
 
     /// Stop after this many seconds (live capture)
-    #[arg(long, value_name = "SECONDS")]
-    pub duration: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 
     /// Connection table cap; the longest idle are evicted first
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
@@ -91,4 +113,18 @@ pub struct Cli {
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub workers: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_checked_not_converted_blindly() {
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1000000000"), Ok(Duration::from_secs(MAX_DURATION_SECS)));
+        for bad in ["1e30", "1.9e19", "1000000001", "inf", "NaN", "0", "-1", "1e-12", "", "5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

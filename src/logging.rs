@@ -2,9 +2,11 @@
 //! terminal (the TUI owns it). A few lines of our own rather than a logging
 //! framework: one file, one format, no configuration.
 
+use crate::sys::fs::{create_new_at, euid, open_dir_nofollow};
 use std::fs::{self, File};
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -65,14 +67,50 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Starts logging to a new file under logs/; returns its path.
-pub fn init(level: log::LevelFilter) -> std::io::Result<PathBuf> {
-    fs::create_dir_all("logs")?;
-    let path = PathBuf::from(format!("logs/rustnet_{}.log", utc_stamp(SystemTime::now(), false)));
-    let file = File::create(&path)?;
+pub fn init(level: log::LevelFilter) -> io::Result<PathBuf> {
+    let (file, path) = create_log_file(Path::new("logs"), SystemTime::now())?;
     let logger = FileLogger { out: Mutex::new(BufWriter::new(file)), level };
-    log::set_boxed_logger(Box::new(logger)).map_err(std::io::Error::other)?;
+    log::set_boxed_logger(Box::new(logger)).map_err(io::Error::other)?;
     log::set_max_level(level);
     Ok(path)
+}
+
+/// Creates a new log file `rustnet_<stamp>.log` (or `…_N.log` when that
+/// name is taken) in `dir`, mode 0600. rustnet may still be root here, in a
+/// directory others can reach, so: `dir` is created 0700 if missing, refused
+/// if it is a symbolic link, owned by another user (not root) or writable by
+/// group or others; the file is created in the opened directory with
+/// O_CREAT|O_EXCL|O_NOFOLLOW, so no existing file or link is ever opened.
+pub fn create_log_file(dir: &Path, now: SystemTime) -> io::Result<(File, PathBuf)> {
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+        _ => {}
+    }
+    let refuse = |why: &str| io::Error::new(io::ErrorKind::PermissionDenied, format!("{} {why}", dir.display()));
+    let d = open_dir_nofollow(dir).map_err(|e| match e.raw_os_error() {
+        Some(libc::ELOOP | libc::ENOTDIR) => refuse("is a symbolic link or not a directory: refusing to log there"),
+        _ => e,
+    })?;
+    let m = d.metadata()?;
+    if m.mode() & 0o022 != 0 {
+        return Err(refuse("is writable by group or others: refusing to log there (chmod go-w)"));
+    }
+    if m.uid() != euid() && m.uid() != 0 {
+        return Err(refuse(&format!("belongs to user {}: refusing to log there", m.uid())));
+    }
+    let stem = format!("rustnet_{}", utc_stamp(now, false));
+    for n in 0..100 {
+        let name = if n == 0 { format!("{stem}.log") } else { format!("{stem}_{n}.log") };
+        match create_new_at(&d, &name, 0o600) {
+            Ok(f) => return Ok((f, dir.join(name))),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free log file name {stem}_N.log in {}", dir.display()),
+    ))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use super::Packet;
 use super::batch::Batch;
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError, bounded};
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
@@ -14,8 +14,8 @@ use rustnet_core::wire::LinkType;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::BufWriter;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -28,12 +28,28 @@ const QUEUE: usize = 64;
 /// What the export did, at the end.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExportStats {
+    /// Packets handed to the export.
+    pub pushed: u64,
+    /// Packets whose bytes reached the file (counted from what write()
+    /// accepted, so a failed write does not count what it lost).
     pub written: u64,
-    /// Packets not written because the writer fell behind (or failed).
+    /// Packets dropped because the queue was full: the writer fell behind.
     pub dropped: u64,
-    /// The write error that stopped the writer, if any.
+    /// Why the writer stopped (e.g. "no space left on device"); every packet
+    /// pushed and not written is then lost.
     pub error: Option<String>,
 }
+
+impl ExportStats {
+    /// Packets that are not in the file.
+    pub fn not_written(&self) -> u64 {
+        self.pushed.saturating_sub(self.written)
+    }
+}
+
+/// Where the end-of-export stats land, for whoever reports on the session
+/// (set once, when the export is finished).
+pub type ExportOutcome = Arc<OnceLock<ExportStats>>;
 
 /// The capture side of an export.
 pub struct Exporter {
@@ -41,10 +57,12 @@ pub struct Exporter {
     batch: Batch,
     /// Written batches coming back for reuse.
     free: Receiver<Batch>,
+    pushed: u64,
     dropped: u64,
     /// Wait for the writer instead of dropping (capture files: no packet is lost by waiting).
     blocking: bool,
-    writer: Option<JoinHandle<(u64, Option<String>)>>,
+    writer: Option<JoinHandle<(u64, Option<std::io::Error>)>>,
+    outcome: ExportOutcome,
 }
 
 impl Exporter {
@@ -53,42 +71,48 @@ impl Exporter {
     /// `blocking` makes a full queue wait rather than drop (capture files).
     pub fn create(path: &Path, iface: Option<&str>, blocking: bool) -> std::io::Result<Exporter> {
         let file = File::create(path)?;
-        let out = BufWriter::with_capacity(1 << 20, file);
-        let writer = PcapNgWriter::new(out).map_err(std::io::Error::other)?;
+        // pcapng blocks are built in memory, then written with plain write()
+        // calls: the bytes the file accepted tell exactly which packets made it.
+        let out = PcapNgWriter::new(Vec::with_capacity(BATCH_BYTES + (64 << 10))).map_err(std::io::Error::other)?;
         let (tx, rx) = bounded::<Batch>(QUEUE);
         let (free_tx, free_rx) = bounded::<Batch>(QUEUE);
         let name = iface.map(str::to_string);
         let writer = std::thread::Builder::new().name("pcap-export".into()).spawn(move || {
-            let mut w = Writer { out: writer, ifaces: HashMap::new(), name, written: 0 };
-            let mut error = None;
+            let mut w = Writer { out, file, ifaces: HashMap::new(), name, written: 0, file_len: 0, ends: Vec::new() };
+            // The section header block, before any packet.
+            if let Err(e) = w.write_out() {
+                return (0, Some(e));
+            }
             for mut batch in rx {
                 if let Err(e) = w.write(&batch) {
-                    error = Some(e);
-                    break;
+                    // Dropping the receiver makes later sends fail: counted as not written.
+                    return (w.written, Some(e));
                 }
                 batch.clear();
                 let _ = free_tx.try_send(batch);
             }
-            // Dropping the receiver makes later sends fail: counted as drops.
-            if error.is_none()
-                && let Err(e) = w.finish()
-            {
-                error = Some(e);
-            }
-            (w.written, error)
+            (w.written, None)
         })?;
         Ok(Exporter {
             tx: Some(tx),
             batch: Batch::default(),
             free: free_rx,
+            pushed: 0,
             dropped: 0,
             blocking,
             writer: Some(writer),
+            outcome: ExportOutcome::default(),
         })
+    }
+
+    /// Where the stats appear once the export is finished.
+    pub fn outcome(&self) -> ExportOutcome {
+        self.outcome.clone()
     }
 
     /// Queues one packet (copied).
     pub fn push(&mut self, p: &Packet<'_>) {
+        self.pushed += 1;
         self.batch.push(p);
         if self.batch.len() >= BATCH_PACKETS || self.batch.bytes() >= BATCH_BYTES {
             self.flush();
@@ -110,8 +134,12 @@ impl Exporter {
         match sent {
             // Reuse a written batch's allocation when one has come back.
             Ok(()) => self.batch = self.free.try_recv().unwrap_or_default(),
-            Err(TrySendError::Full(mut b) | TrySendError::Disconnected(mut b)) => {
-                self.dropped += b.len() as u64;
+            Err(e) => {
+                if let TrySendError::Full(b) = &e {
+                    self.dropped += b.len() as u64;
+                }
+                // Disconnected: the writer failed; its error accounts for these.
+                let mut b = e.into_inner();
                 // Reuse the allocation for the next batch.
                 b.clear();
                 self.batch = b;
@@ -131,16 +159,33 @@ impl Exporter {
             && !batch.is_empty()
         {
             let n = batch.len() as u64;
-            if tx.send_timeout(batch, Duration::from_secs(10)).is_err() {
+            if let Err(SendTimeoutError::Timeout(_)) = tx.send_timeout(batch, Duration::from_secs(10)) {
                 self.dropped += n;
             }
         }
         let (written, error) = match self.writer.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => (0, Some("export writer panicked".into())),
+            Some(Ok((n, e))) => (n, e.map(|e| io_reason(&e))),
+            Some(Err(_)) => (0, Some("the export writer panicked".into())),
             None => (0, None),
         };
-        ExportStats { written, dropped: self.dropped, error }
+        let st = ExportStats { pushed: self.pushed, written, dropped: self.dropped, error };
+        let _ = self.outcome.set(st.clone());
+        st
+    }
+}
+
+/// An I/O error as a short reason: "no space left on device", without the
+/// "(os error 28)" that std appends.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => &text[..i],
+        _ => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => format!("{:?}", e.kind()),
     }
 }
 
@@ -153,15 +198,23 @@ impl Drop for Exporter {
 }
 
 struct Writer {
-    out: PcapNgWriter<BufWriter<File>>,
+    /// Serialises blocks into its Vec, drained to `file` after each batch.
+    out: PcapNgWriter<Vec<u8>>,
+    file: File,
     /// LINKTYPE number -> interface id.
     ifaces: HashMap<u32, u32>,
     name: Option<String>,
+    /// Packets whose bytes the file accepted.
     written: u64,
+    /// Bytes in the file, all of them whole blocks.
+    file_len: u64,
+    /// End offset in `out`'s buffer of each packet of the batch being written.
+    ends: Vec<usize>,
 }
 
 impl Writer {
-    fn write(&mut self, b: &Batch) -> Result<(), String> {
+    fn write(&mut self, b: &Batch) -> std::io::Result<()> {
+        self.ends.clear();
         for p in b.iter() {
             let id = self.interface(p.link)?;
             let epb = EnhancedPacketBlock {
@@ -172,14 +225,47 @@ impl Writer {
                 data: Cow::Borrowed(p.data),
                 options: Vec::new(),
             };
-            self.out.write_pcapng_block(epb).map_err(|e| format!("writing the export: {e}"))?;
-            self.written += 1;
+            self.out.write_pcapng_block(epb).map_err(std::io::Error::other)?;
+            self.ends.push(self.out.get_ref().len());
         }
-        Ok(())
+        self.write_out()
+    }
+
+    /// Writes the buffered blocks to the file; counts the packets that made
+    /// it whole, also when a write fails part way.
+    fn write_out(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut done = 0;
+        let result = loop {
+            let buf = self.out.get_ref();
+            if done == buf.len() {
+                break Ok(());
+            }
+            match self.file.write(&buf[done..]) {
+                Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let whole = self.ends.iter().filter(|&&end| end <= done).count();
+        self.written += whole as u64;
+        if result.is_ok() {
+            self.file_len += done as u64;
+        } else {
+            // Cut a partly written block off, so the file ends after its last
+            // whole packet and reads cleanly (best effort: a device cannot be
+            // truncated, and on a full disk this frees space).
+            let keep = whole.checked_sub(1).map_or(0, |i| self.ends[i]);
+            let _ = self.file.set_len(self.file_len + keep as u64);
+        }
+        self.ends.clear();
+        self.out.get_mut().clear();
+        result
     }
 
     /// The interface id for a link type, declaring it on first use.
-    fn interface(&mut self, link: LinkType) -> Result<u32, String> {
+    fn interface(&mut self, link: LinkType) -> std::io::Result<u32> {
         let n = link.number();
         if let Some(&id) = self.ifaces.get(&n) {
             return Ok(id);
@@ -190,14 +276,9 @@ impl Writer {
             options.push(InterfaceDescriptionOption::IfName(Cow::Owned(name.clone())));
         }
         let idb = InterfaceDescriptionBlock { linktype: DataLink::from(n), snaplen: 0, options };
-        self.out.write_pcapng_block(idb).map_err(|e| format!("writing the export: {e}"))?;
+        self.out.write_pcapng_block(idb).map_err(std::io::Error::other)?;
         self.ifaces.insert(n, id);
         Ok(id)
-    }
-
-    fn finish(&mut self) -> Result<(), String> {
-        use std::io::Write;
-        self.out.get_mut().flush().map_err(|e| format!("writing the export: {e}"))
     }
 }
 
@@ -220,7 +301,7 @@ mod tests {
             e.push(&Packet { ts, data: f, wire_len: f.len() as u32 + 4, link });
         }
         let st = e.finish();
-        assert_eq!(st, ExportStats { written: 1500, dropped: 0, error: None });
+        assert_eq!(st, ExportStats { pushed: 1500, written: 1500, dropped: 0, error: None });
         let mut got = Vec::new();
         let n = read_file(&path, &mut |p| {
             got.push((p.ts, p.data.to_vec(), p.wire_len, p.link));
@@ -238,25 +319,25 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_writer_is_reported_and_later_packets_counted_as_dropped() {
+    fn a_full_disk_is_reported_as_such_with_every_lost_packet_counted() {
         // /dev/full accepts the open and fails every write with ENOSPC.
-        let mut e = Exporter::create(Path::new("/dev/full"), None, false).expect("open /dev/full");
+        let mut e = Exporter::create(Path::new("/dev/full"), None, true).expect("open /dev/full");
+        let outcome = e.outcome();
         let frame = [7u8; 1000];
-        // Push on, as a live capture would, until packets are refused: a
-        // fixed count could all be queued before a busy machine runs the
-        // writer. The deadline only bounds a broken exporter.
-        let (mut pushed, deadline) = (0u64, std::time::Instant::now() + Duration::from_secs(30));
-        while (pushed < 5000 || e.dropped == 0) && std::time::Instant::now() < deadline {
+        for _ in 0..5000 {
             e.push(&Packet { ts: Timestamp::ZERO, data: &frame, wire_len: 1000, link: LinkType::Ethernet });
-            pushed += 1;
-            // Give the writer time to hit the error, as a live capture would.
-            std::thread::yield_now();
         }
         let st = e.finish();
-        assert!(st.error.as_deref().is_some_and(|m| m.contains("writing the export")), "{st:?}");
-        assert!(st.dropped > 0, "{st:?}");
-        // Everything is accounted for: at most what fit in the buffer counted as written.
-        assert!(st.written + st.dropped <= pushed && st.written < 1100, "{st:?}");
+        assert_eq!(st.error.as_deref(), Some("no space left on device"), "{st:?}");
+        // Not "fell behind": the writer failed, and nothing reached the file.
+        assert_eq!((st.pushed, st.written, st.dropped, st.not_written()), (5000, 0, 0, 5000), "{st:?}");
+        assert_eq!(outcome.get(), Some(&st));
+    }
+
+    #[test]
+    fn io_reasons_read_like_the_rest_of_the_messages() {
+        assert_eq!(io_reason(&std::io::Error::from_raw_os_error(libc::ENOSPC)), "no space left on device");
+        assert_eq!(io_reason(&std::io::Error::other("Odd")), "odd");
     }
 
     #[test]

@@ -35,8 +35,9 @@ impl Tap {
         }
     }
 
-    /// Closes the export and reports problems (also to stderr: after the TUI
-    /// has left the screen, or in headless mode).
+    /// Closes the export. Its problems are logged here and reported to the
+    /// user by the session, after the screen is restored, through
+    /// [`Exporter::outcome`](super::export::Exporter::outcome).
     pub fn finish(self) {
         if let Some(f) = &self.filter {
             log::info!("BPF filter rejected {} packets", f.rejected);
@@ -44,12 +45,6 @@ impl Tap {
         if let Some(e) = self.export {
             let st = e.finish();
             log::info!("pcap export: {st:?}");
-            if st.dropped > 0 {
-                eprintln!("rustnet: warning: pcap export dropped {} packets (the writer fell behind)", st.dropped);
-            }
-            if let Some(err) = st.error {
-                eprintln!("rustnet: warning: pcap export incomplete: {err}");
-            }
         }
     }
 }

@@ -46,6 +46,7 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         app: c.app.as_ref(),
         process: c.process.as_ref().map(|p| ProcessRecord { pid: p.pid, name: &p.name }),
     };
-    serde_json::to_writer(&mut *out, &r).map_err(io::Error::other)?;
+    // io::Error::from keeps an I/O error's kind (a closed pipe must read as BrokenPipe).
+    serde_json::to_writer(&mut *out, &r).map_err(io::Error::from)?;
     out.write_all(b"\n")
 }

@@ -21,7 +21,7 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
     let counters = Arc::new(SourceCounters::default());
     let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: None };
     let capture = std::thread::Builder::new().name("capture".into()).spawn(move || source.feed(disp, tap, feed))?;
-    let stats = output::write_json_lines(rec_rx)?;
+    let stats = output::write_json_lines(rec_rx, &stop)?;
     pipeline.join();
     let end: SourceEnd = capture.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
     stop.store(true, Ordering::Relaxed);

@@ -7,6 +7,7 @@
 //! listed (`source.rs`, `sink.rs`) and its match arms.
 
 mod enrich;
+mod export;
 mod file;
 mod json;
 mod live;
@@ -55,10 +56,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    if let Some(d) = cli.duration
-        && !(d.is_finite() && d > 0.0)
+    if let (Some(input), Some(export)) = (&cli.read, &cli.pcap_export)
+        && let Err(e) = export::check_not_input(input, export)
     {
-        eprintln!("rustnet: --duration must be a positive number of seconds");
+        eprintln!("rustnet: {e}");
         return Ok(2);
     }
     if let Some(level) = cli.log_level {
@@ -81,18 +82,22 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         Ok(opened) => opened,
         Err(code) => return Ok(code),
     };
+    let mut export_outcome = None;
     if let Some(path) = &cli.pcap_export {
         let name = source.interface().map(str::to_string);
         let e = Exporter::create(path, name.as_deref(), !source.is_live())
             .with_context(|| format!("cannot create the export file {}", path.display()))?;
+        export_outcome = Some(e.outcome());
         tap.export = Some(e);
     }
     let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     let live = source.is_live();
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
     let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
-    let duration = cli.duration.map(Duration::from_secs_f64);
-    sink.run(Session { source, tap, cfg, enrich, host, stop, duration }, cli)
+    let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration }, cli);
+    // Reported even when the sink failed: the export's fate is news either way.
+    let export_code = export::report(export_outcome.as_ref());
+    code.map(|c| c.max(export_code))
 }
 
 /// min(cores, 4), as DESIGN.md says.
