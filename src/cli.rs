@@ -72,7 +72,7 @@ pub struct Cli {
     #[arg(short, long, value_name = "LEVEL")]
     pub log_level: Option<LogLevel>,
 
-    /// Read a pcap or pcapng file instead of capturing
+    /// Read a pcap or pcapng file instead of capturing ("-": standard input)
     #[arg(long, value_name = "FILE")]
     pub read: Option<PathBuf>,
 

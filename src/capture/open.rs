@@ -3,10 +3,8 @@
 
 use super::LiveSource;
 use super::bpf::{self, BpfError, UserFilter};
-use super::file::read_file;
 use super::live::{CaptureError, LiveCapture, RingConfig};
 use rustnet_core::wire::LinkType;
-use std::path::Path;
 
 /// Live capture backend (`--backend`; clap reads the variant docs as help).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -114,13 +112,8 @@ pub fn open_live(iface: &str, expr: Option<&str>) -> Result<(LiveCapture, Option
 }
 
 /// The user-space filter for a capture file, compiled now for the link type
-/// of its first packet (other link types met later are compiled then).
-pub fn file_filter(path: &Path, expr: &str) -> Result<UserFilter, BpfError> {
-    let mut first = LinkType::Ethernet;
-    // Reading stops at the first packet; errors show up again in the real read.
-    let _ = read_file(path, &mut |p| {
-        first = p.link;
-        false
-    });
-    UserFilter::new(expr, first)
+/// the file declares first (Ethernet if it declares none before its first
+/// packet); other link types met later are compiled then.
+pub fn file_filter(first: Option<LinkType>, expr: &str) -> Result<UserFilter, BpfError> {
+    UserFilter::new(expr, first.unwrap_or(LinkType::Ethernet))
 }

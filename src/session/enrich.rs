@@ -89,7 +89,7 @@ pub fn for_source(source: &mut Source, reverse_dns: bool) -> (Arc<dyn Enrich>, O
             let host = Arc::new(HostEnrich::start(reverse_dns, hints.take()));
             (host.clone(), Some(host))
         }
-        Source::File(_) | Source::PacedFile(_) => (Arc::new(FileEnrich::new()), None),
+        Source::File(..) | Source::PacedFile(..) => (Arc::new(FileEnrich::new()), None),
     }
 }
 

@@ -2,20 +2,28 @@
 
 use super::SourceEnd;
 use crate::capture::bpf::UserFilter;
-use crate::capture::file::read_file;
+use crate::capture::file::{CaptureFile, FileError};
 use crate::capture::open::file_filter;
 use crate::capture::tap::Tap;
 use crate::pipeline::Dispatcher;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The user-space capture filter for `path` (`-f` on a file). `Err(code)`:
-/// refused, the reason already printed.
-pub fn filter(path: &Path, expr: Option<&str>) -> Result<Option<UserFilter>, i32> {
-    let Some(expr) = expr else { return Ok(None) };
-    match file_filter(path, expr) {
-        Ok(f) => Ok(Some(f)),
+/// Opens `path` (`-`: standard input) once, and the user-space capture
+/// filter for it (`-f` on a file), compiled for the link type the file
+/// declares first. `Err(code)`: refused, the reason already printed.
+pub fn open(path: &Path, expr: Option<&str>, stop: &Arc<AtomicBool>) -> Result<(CaptureFile, Option<UserFilter>), i32> {
+    let mut file = match CaptureFile::open(path, stop.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rustnet: {}: {e}", label(path));
+            return Err(exit_code(&e));
+        }
+    };
+    let Some(expr) = expr else { return Ok((file, None)) };
+    match file_filter(file.first_link(), expr) {
+        Ok(f) => Ok((file, Some(f))),
         Err(e) => {
             eprintln!("rustnet: {e}");
             Err(e.exit_code())
@@ -23,9 +31,23 @@ pub fn filter(path: &Path, expr: Option<&str>) -> Result<Option<UserFilter>, i32
     }
 }
 
+/// The file as messages and the screen name it (`-` is standard input).
+pub fn label(path: &Path) -> String {
+    if path.as_os_str() == "-" { "standard input".into() } else { path.display().to_string() }
+}
+
+/// The exit status for a file that could not be read to its end: 2 when it
+/// is damaged (as tshark), 1 when it could not be opened or is not a capture.
+pub fn exit_code(e: &FileError) -> i32 {
+    match e {
+        FileError::Corrupt { .. } => 2,
+        FileError::Open(_) | FileError::Format(_) => 1,
+    }
+}
+
 /// Replays a capture file as fast as it reads.
-pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
-    let r = read_file(&path, &mut |p| {
+pub fn run_file(file: CaptureFile, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
+    let r = file.read(&mut |p| {
         if tap.pass(p) {
             disp.push(p);
         }

@@ -23,7 +23,7 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
     let capture = std::thread::Builder::new().name("capture".into()).spawn(move || source.feed(disp, tap, feed))?;
     let stats = output::write_json_lines(rec_rx, &stop)?;
     pipeline.join();
-    let end: SourceEnd = capture.join().map_err(|_| anyhow::anyhow!("capture thread panicked"))?;
+    let end = SourceEnd::from_thread(capture.join());
     stop.store(true, Ordering::Relaxed);
     if stats.unknown_link > 0 {
         eprintln!(

@@ -78,7 +78,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
 
     // 1. Open the source first: errors (permissions, unknown interface, bad
     // capture filter) end here.
-    let (mut source, mut tap) = match Source::open(cli, sink, &mut engine)? {
+    let (mut source, mut tap) = match Source::open(cli, sink, &mut engine, &stop)? {
         Ok(opened) => opened,
         Err(code) => return Ok(code),
     };

@@ -3,11 +3,9 @@
 //! the final table kept on screen for browsing until the user quits.
 
 use super::source::Screen;
-use crate::capture::file::{FileError, read_file};
+use crate::capture::file::{CaptureFile, FileError};
 use crate::pipeline::Dispatcher;
 use rustnet_core::Timestamp;
-use std::io::Read;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -17,19 +15,11 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 /// How often the replay wakes while waiting for the next packet's time.
 const NAP: Duration = Duration::from_millis(20);
 
-/// Fails before the screen is taken when the file cannot even be opened.
-pub fn check(path: &Path) -> anyhow::Result<()> {
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))
-}
-
 /// Feeds the file at the pace of its timestamps, publishing snapshots; after
 /// the last packet publishes a final one and waits for `stop` before flushing
 /// the workers (which empties their tables).
 pub fn replay(
-    path: &Path,
+    file: CaptureFile,
     mut disp: Dispatcher,
     screen: &Screen<'_>,
     stop: &AtomicBool,
@@ -38,7 +28,7 @@ pub fn replay(
     let Screen { pipeline, label: source, refresh, snaps } = *screen;
     let mut clock = ReplayClock::default();
     let mut last_snap = Instant::now();
-    let result = read_file(path, &mut |p| {
+    let result = file.read(&mut |p| {
         while let Some(wait) = clock.wait_for(p.ts) {
             if stop.load(Ordering::Relaxed) {
                 return false;

@@ -2,7 +2,7 @@
 
 use super::{Sink, file, live, paced};
 use crate::capture::LiveSource;
-use crate::capture::file::FileError;
+use crate::capture::file::{CaptureFile, FileError};
 use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::host::process::hints::FlowHints;
@@ -10,7 +10,6 @@ use crate::pipeline::{Dispatcher, Pipeline};
 use crate::snapshot::Snapshot;
 use crossbeam_channel::Sender;
 use live::SourceCounters;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -23,10 +22,10 @@ pub enum Source {
         /// Early word of new outgoing flows, for the process lookup (taken by enrich).
         hints: Option<FlowHints>,
     },
-    /// A capture file read as fast as it reads (headless).
-    File(PathBuf),
+    /// A capture file read as fast as it reads (headless), and its name.
+    File(CaptureFile, String),
     /// A capture file replayed at the pace of its timestamps (for the screen).
-    PacedFile(PathBuf),
+    PacedFile(CaptureFile, String),
 }
 
 /// How the capture ended.
@@ -34,10 +33,14 @@ pub enum Source {
 pub enum SourceEnd {
     /// End of file, duration reached, or stopped.
     Done,
-    /// The file was damaged after some good packets (a warning, not fatal).
+    /// The file was damaged after some good packets: they were processed
+    /// (and their records written), and the exit status is 2, as tshark's.
     Damaged(FileError),
     /// Nothing could be read (not a capture file, I/O error).
     Failed(String),
+    /// The capture thread panicked: a bug, reported as one (exit status 101,
+    /// as a Rust panic).
+    Panicked(String),
 }
 
 impl From<Result<u64, FileError>> for SourceEnd {
@@ -57,14 +60,32 @@ impl SourceEnd {
         match self {
             SourceEnd::Done => 0,
             SourceEnd::Damaged(e) => {
-                eprintln!("rustnet: warning: {e}");
-                0
+                eprintln!("rustnet: {e}");
+                file::exit_code(&e)
             }
             SourceEnd::Failed(e) => {
                 eprintln!("rustnet: {e}");
                 1
             }
+            SourceEnd::Panicked(what) => {
+                eprintln!(
+                    "rustnet: internal error: the capture thread panicked ({what}); this is a bug in rustnet, please report it"
+                );
+                101
+            }
         }
+    }
+
+    /// How the capture thread ended: its result, or its panic as a bug.
+    pub fn from_thread(r: std::thread::Result<SourceEnd>) -> SourceEnd {
+        r.unwrap_or_else(|p| {
+            let what = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            SourceEnd::Panicked(what)
+        })
     }
 }
 
@@ -92,21 +113,26 @@ impl Source {
     /// replay when the sink is the screen. Live capture sets `engine`'s local
     /// addresses and drops privileges once the socket is open.
     /// `Ok(Err(code))`: refused, the reason already printed.
+    /// A file is opened once (`-` is standard input); waiting for its first
+    /// bytes ends when `stop` is set.
     pub fn open(
         cli: &Cli,
         sink: Sink,
         engine: &mut rustnet_core::Config,
+        stop: &Arc<AtomicBool>,
     ) -> anyhow::Result<Result<(Source, Tap), i32>> {
         let mut tap = Tap::default();
         let source = match &cli.read {
             Some(path) => {
-                match file::filter(path, cli.bpf_filter.as_deref()) {
-                    Ok(f) => tap.filter = f,
+                let (f, filter) = match file::open(path, cli.bpf_filter.as_deref(), stop) {
+                    Ok(opened) => opened,
                     Err(code) => return Ok(Err(code)),
-                }
+                };
+                tap.filter = filter;
+                let label = file::label(path);
                 match sink {
-                    Sink::Tui => Source::PacedFile(path.clone()),
-                    Sink::Json => Source::File(path.clone()),
+                    Sink::Tui => Source::PacedFile(f, label),
+                    Sink::Json => Source::File(f, label),
                 }
             }
             None => match live::open(cli, engine)? {
@@ -128,7 +154,7 @@ impl Source {
     pub fn interface(&self) -> Option<&str> {
         match self {
             Source::Live { cap, .. } => Some(cap.interface()),
-            Source::File(_) | Source::PacedFile(_) => None,
+            Source::File(..) | Source::PacedFile(..) => None,
         }
     }
 
@@ -136,22 +162,14 @@ impl Source {
     pub fn label(&self) -> String {
         match self {
             Source::Live { cap, .. } => cap.interface().to_string(),
-            Source::File(p) | Source::PacedFile(p) => p.display().to_string(),
+            Source::File(_, label) | Source::PacedFile(_, label) => label.clone(),
         }
     }
 
     /// Whether the source publishes the screen's snapshots itself (paced by
     /// its own clock); otherwise the sink publishes every refresh.
     pub fn publishes_itself(&self) -> bool {
-        matches!(self, Source::PacedFile(_))
-    }
-
-    /// Fails early, before the screen is taken, when the input cannot even be read.
-    pub fn check(&self) -> anyhow::Result<()> {
-        match self {
-            Source::PacedFile(p) => paced::check(p),
-            Source::Live { .. } | Source::File(_) => Ok(()),
-        }
+        matches!(self, Source::PacedFile(..))
     }
 
     /// Feeds `disp` until the input ends, the duration passes, or a stop is
@@ -159,12 +177,32 @@ impl Source {
     pub fn feed(self, disp: Dispatcher, tap: Tap, feed: Feed<'_>) -> SourceEnd {
         match self {
             Source::Live { cap, .. } => live::run_live(cap, disp, feed.stop, feed.duration, feed.counters, tap),
-            Source::File(path) => file::run_file(path, disp, feed.stop, tap),
-            Source::PacedFile(path) => match feed.screen {
-                Some(screen) => paced::replay(&path, disp, &screen, &feed.stop, tap).into(),
+            Source::File(f, _) => file::run_file(f, disp, feed.stop, tap),
+            Source::PacedFile(f, _) => match feed.screen {
+                Some(screen) => paced::replay(f, disp, &screen, &feed.stop, tap).into(),
                 // No screen to pace for: read at full speed.
-                None => file::run_file(path, disp, feed.stop, tap),
+                None => file::run_file(f, disp, feed.stop, tap),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_capture_thread_panic_is_reported_as_a_bug() {
+        let r = std::thread::spawn(|| -> SourceEnd { panic!("index out of bounds") }).join();
+        let end = SourceEnd::from_thread(r);
+        assert!(matches!(&end, SourceEnd::Panicked(m) if m == "index out of bounds"), "{end:?}");
+        assert_eq!(end.report(), 101);
+    }
+
+    #[test]
+    fn a_damaged_file_exits_2() {
+        let e = FileError::Corrupt { packets: 3, offset: 100, reason: "truncated record (1 of 2 bytes)".into() };
+        assert_eq!(SourceEnd::from(Err(e)).report(), 2);
+        assert_eq!(SourceEnd::from(Ok(7)).report(), 0);
     }
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 /// Runs the session on the screen. Returns the process exit code.
 pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
     let Session { source, tap, cfg, enrich, host: _, stop, duration } = s;
-    source.check()?;
     let label = source.label();
     let ui = UiConfig {
         refresh: Duration::from_millis(cli.refresh_interval),
@@ -32,17 +31,33 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
     let disp = pipeline.dispatcher(cfg.live);
     let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: Some(screen) };
     let (ui_result, end) = std::thread::scope(|sc| {
-        let capture = sc.spawn(|| source.feed(disp, tap, feed));
+        let capture = sc.spawn(|| {
+            // A panic stops the screen too (the capture thread cannot go on).
+            let _stop_on_panic = StopOnDrop(&stop);
+            source.feed(disp, tap, feed)
+        });
         if !publishes_itself {
             sc.spawn(|| super::publish::every_refresh(&screen, &stop, &counters));
         }
         let ui_result = ui::run(ui, snap_rx, stop.clone());
         stop.store(true, Ordering::SeqCst);
-        let end = capture.join().unwrap_or(SourceEnd::Failed("capture thread panicked".into()));
+        let end = SourceEnd::from_thread(capture.join());
         (ui_result, end)
     });
     pipeline.join();
     ui_result?;
     warn_kernel_drops(&counters);
     Ok(end.report())
+}
+
+/// Sets the stop flag when dropped: at the end of the capture thread,
+/// including by a panic, so the UI does not wait for a source that is gone.
+struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
 }

@@ -6,9 +6,11 @@ pub enum FileError {
     Open(std::io::Error),
     /// Not a pcap or pcapng file.
     Format(String),
-    /// The file is damaged after `packets` good packets.
+    /// The file is damaged after `packets` good packets, at byte `offset`
+    /// (where the damaged record or block starts).
     Corrupt {
         packets: u64,
+        offset: u64,
         reason: String,
     },
 }
@@ -18,8 +20,8 @@ impl std::fmt::Display for FileError {
         match self {
             FileError::Open(e) => write!(f, "cannot open capture file: {e}"),
             FileError::Format(m) => write!(f, "not a capture file: {m}"),
-            FileError::Corrupt { packets, reason } => {
-                write!(f, "capture file damaged after {packets} packets: {reason}")
+            FileError::Corrupt { packets, offset, reason } => {
+                write!(f, "capture file damaged: {reason} at byte {offset} after {packets} packets")
             }
         }
     }

@@ -1,62 +1,92 @@
 //! Capture files: pcap (µs and ns) and pcapng (several interfaces and link
-//! types), format detected from the magic number, read with pcap-file.
+//! types), format detected from the magic number. Each file is read once, so
+//! pipes and FIFOs work (`-` is standard input); regular files are mapped.
+//!
+//! No panic is caught here: a panic while reading is a bug and must show
+//! (the session reports it as one).
 
 mod error;
+mod input;
 mod pcap;
 mod pcapng;
 
 pub use error::FileError;
+pub use input::Input;
 
 use super::Packet;
-use std::fs::File;
-use std::io::{BufReader, Read};
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use rustnet_core::wire::LinkType;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 const PCAP_MAGICS: [[u8; 4]; 4] =
     [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
-const READ_BUFFER: usize = 1 << 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Pcap,
+    PcapNg,
+}
+
+/// An opened capture file whose format is known, not read yet.
+pub struct CaptureFile {
+    input: Input,
+    /// None: stopped before the first byte came (reads as no packets).
+    format: Option<Format>,
+}
+
+impl CaptureFile {
+    /// Opens `path` (`-` for standard input) and reads its magic number.
+    /// Waiting for a FIFO's writer or a pipe's first bytes ends when `stop`
+    /// is set (then the file reads as empty).
+    pub fn open(path: &Path, stop: Arc<AtomicBool>) -> Result<CaptureFile, FileError> {
+        CaptureFile::new(Input::open(path, stop).map_err(FileError::Open)?)
+    }
+
+    /// Detects the format of `input` from its first four bytes.
+    pub fn new(mut input: Input) -> Result<CaptureFile, FileError> {
+        let head = input.peek(4).map_err(|e| FileError::Format(format!("cannot read the header: {e}")))?;
+        let magic = head.get(..4).unwrap_or(head).to_vec();
+        let format = match magic[..] {
+            [] if input.stopped() => return Ok(CaptureFile { input, format: None }),
+            [] => return Err(FileError::Format("empty input".into())),
+            [a, b, c, d] if PCAP_MAGICS.contains(&[a, b, c, d]) => Format::Pcap,
+            [a, b, c, d] if [a, b, c, d] == PCAPNG_MAGIC => Format::PcapNg,
+            [_, _, _, _] => return Err(FileError::Format(format!("unknown magic {magic:02x?}"))),
+            _ => return Err(FileError::Format(format!("too short ({} bytes)", magic.len()))),
+        };
+        Ok(CaptureFile { input, format: Some(format) })
+    }
+
+    /// The link type the file declares first (pcap: its header; pcapng: the
+    /// interface block after the section header), if it does.
+    pub fn first_link(&mut self) -> Option<LinkType> {
+        match self.format {
+            Some(Format::Pcap) => pcap::first_link(&mut self.input),
+            Some(Format::PcapNg) => pcapng::first_link(&mut self.input),
+            None => None,
+        }
+    }
+
+    /// Reads every packet, calling `f` for each until it returns false.
+    /// Returns the packet count. A damaged file ends with
+    /// `FileError::Corrupt` after its good packets have been handed out.
+    pub fn read(mut self, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+        match self.format {
+            Some(Format::Pcap) => pcap::read_pcap(&mut self.input, f),
+            Some(Format::PcapNg) => pcapng::read_pcapng(&mut self.input, f),
+            None => Ok(0),
+        }
+    }
+}
 
 /// Reads every packet of `path`, calling `f` for each until it returns false.
 /// Returns the packet count.
 /// A damaged tail ends the file with `FileError::Corrupt` after the good packets.
 pub fn read_file(path: &Path, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
-    let mut file = File::open(path).map_err(FileError::Open)?;
-    let mut magic = [0u8; 4];
-    file.read_exact(&mut magic).map_err(|e| FileError::Format(format!("too short ({e})")))?;
-    drop(file);
-    let reader = BufReader::with_capacity(READ_BUFFER, File::open(path).map_err(FileError::Open)?);
-    // pcap-file may panic on some damaged inputs; a damaged file must end the
-    // read with an error, not the process.
-    let run = |f: &mut dyn FnMut(&Packet<'_>) -> bool| -> Result<u64, FileError> {
-        if PCAP_MAGICS.contains(&magic) {
-            match map_file(path) {
-                Some(m) => pcap::read_pcap_mapped(&m, f),
-                None => pcap::read_pcap(reader, f),
-            }
-        } else if magic == PCAPNG_MAGIC {
-            pcapng::read_pcapng(reader, f)
-        } else {
-            Err(FileError::Format(format!("unknown magic {magic:02x?}")))
-        }
-    };
-    match catch_unwind(AssertUnwindSafe(|| run(f))) {
-        Ok(r) => r,
-        Err(_) => Err(FileError::Corrupt { packets: 0, reason: "parser failure".into() }),
-    }
+    CaptureFile::open(path, Arc::default())?.read(f)
 }
 
-/// Maps a regular file read-only; None for pipes, devices, or if mapping fails.
-fn map_file(path: &Path) -> Option<memmap2::Mmap> {
-    let file = File::open(path).ok()?;
-    if !file.metadata().ok()?.is_file() {
-        return None;
-    }
-    // SAFETY: the map is read-only and private to this process. A file
-    // truncated by another process while mapped would fault (SIGBUS); that is
-    // the documented limit of mapped reading, as with tcpdump's own readers.
-    let m = unsafe { memmap2::Mmap::map(&file) }.ok()?;
-    let _ = m.advise(memmap2::Advice::Sequential);
-    Some(m)
-}
+#[cfg(test)]
+mod tests;

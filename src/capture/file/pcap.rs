@@ -3,10 +3,10 @@
 //! hand-edited captures have them). The format is one header and fixed records.
 
 use super::FileError;
+use super::input::Input;
 use crate::capture::Packet;
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
-use std::io::{self, Read};
 
 /// Larger records are taken as corruption (tcpdump's own limit is 256 KiB).
 const MAX_RECORD: usize = 16 << 20;
@@ -47,73 +47,59 @@ fn parse_header(hdr: &[u8; 24]) -> Result<Header, FileError> {
     Ok(h)
 }
 
-/// Reads a file mapped in memory: records are handed out in place, no copy.
-pub fn read_pcap_mapped(m: &[u8], f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
-    let hdr: &[u8; 24] = m
+/// The link type in the file header, if the header is there.
+pub(super) fn first_link(input: &mut Input) -> Option<LinkType> {
+    let hdr: &[u8; 24] = input.peek(24).ok()?.get(..24)?.try_into().ok()?;
+    parse_header(hdr).ok().map(|h| h.link)
+}
+
+/// Reads every record, handing each to `f` in place (no copy when mapped).
+pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+    let hdr = input.peek(24).map_err(|e| FileError::Format(format!("pcap header: {e}")))?;
+    let hdr: &[u8; 24] = hdr
         .get(..24)
         .and_then(|h| h.try_into().ok())
-        .ok_or_else(|| FileError::Format("pcap header: too short".into()))?;
+        .ok_or_else(|| FileError::Format(format!("pcap header: too short ({} of 24 bytes)", hdr.len())))?;
     let h = parse_header(hdr)?;
-    let (mut at, mut n) = (24usize, 0u64);
-    while at < m.len() {
-        let Some(rec) = m.get(at..at + 16) else {
-            return Err(FileError::Corrupt { packets: n, reason: "truncated record header".into() });
+    input.consume(24);
+    let mut n = 0u64;
+    loop {
+        let at = input.offset();
+        let damaged = |reason: String| Err(FileError::Corrupt { packets: n, offset: at, reason });
+        let rec = match input.peek(16) {
+            Ok(rec) if rec.len() >= 16 => rec,
+            Ok([]) => return Ok(n),
+            Ok(rec) => {
+                let got = rec.len();
+                return if input.stopped() {
+                    Ok(n)
+                } else {
+                    damaged(format!("truncated record header ({got} of 16 bytes)"))
+                };
+            }
+            Err(e) => return damaged(format!("read error: {e}")),
         };
         let (ts, incl, orig) = h.record(rec);
         if incl > MAX_RECORD {
-            return Err(FileError::Corrupt { packets: n, reason: format!("record of {incl} bytes") });
+            return damaged(format!("record length {incl} bytes (over the 16 MiB limit)"));
         }
-        let Some(data) = m.get(at + 16..at + 16 + incl) else {
-            return Err(FileError::Corrupt { packets: n, reason: "truncated record".into() });
+        let data = match input.peek(16 + incl) {
+            Ok(buf) if buf.len() >= 16 + incl => &buf[16..16 + incl],
+            Ok(buf) => {
+                let got = buf.len() - 16;
+                return if input.stopped() {
+                    Ok(n)
+                } else {
+                    damaged(format!("truncated record ({got} of {incl} bytes)"))
+                };
+            }
+            Err(e) => return damaged(format!("read error: {e}")),
         };
-        at += 16 + incl;
         n += 1;
-        if !f(&Packet { ts, data, wire_len: orig.max(incl as u32), link: h.link }) {
-            break;
-        }
-    }
-    Ok(n)
-}
-
-pub fn read_pcap<R: Read>(mut r: R, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
-    let mut hdr = [0u8; 24];
-    r.read_exact(&mut hdr).map_err(|e| FileError::Format(format!("pcap header: {e}")))?;
-    let h = parse_header(&hdr)?;
-    let mut rec = [0u8; 16];
-    let mut data = Vec::with_capacity(65_536);
-    let mut n = 0u64;
-    loop {
-        match read_full(&mut r, &mut rec) {
-            Ok(0) => return Ok(n),
-            Ok(16) => {}
-            Ok(_) => return Err(FileError::Corrupt { packets: n, reason: "truncated record header".into() }),
-            Err(e) => return Err(FileError::Corrupt { packets: n, reason: e.to_string() }),
-        }
-        let (ts, incl, orig) = h.record(&rec);
-        if incl > MAX_RECORD {
-            return Err(FileError::Corrupt { packets: n, reason: format!("record of {incl} bytes") });
-        }
-        data.resize(incl, 0);
-        if let Err(e) = r.read_exact(&mut data) {
-            return Err(FileError::Corrupt { packets: n, reason: format!("truncated record: {e}") });
-        }
-        n += 1;
-        if !f(&Packet { ts, data: &data, wire_len: orig.max(incl as u32), link: h.link }) {
+        let more = f(&Packet { ts, data, wire_len: orig.max(incl as u32), link: h.link });
+        input.consume(16 + incl);
+        if !more {
             return Ok(n);
         }
     }
-}
-
-/// Like read_exact, but reports how much was read at end of file.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match r.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }

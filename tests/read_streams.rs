@@ -1,0 +1,253 @@
+//! `--read` of pipes, FIFOs and damaged files: a stream is read once (`-` is
+//! standard input), a FIFO whose writer has finished is read to its end, a
+//! wait for a silent writer ends on SIGINT, and a damaged file keeps the
+//! records of its good packets, says what was wrong and where, and exits 2.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn rustnet() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rustnet"))
+}
+
+/// Waits for `child` up to `limit`; kills it and fails the test if it hangs.
+fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().expect("output"),
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what}: still running after {limit:?}");
+            }
+        }
+    }
+}
+
+/// `rustnet --read ARG --json` with `input` written to its standard input.
+fn run_stdin(arg: &str, input: Vec<u8>) -> Output {
+    let mut child = rustnet()
+        .args(["--read", arg, "--json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rustnet");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // A writer thread: the pipe holds 64 KiB, the file may be larger.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = finish(child, LIMIT, &format!("--read {arg} from a pipe"));
+    let _ = writer.join();
+    out
+}
+
+fn records(out: &Output) -> Vec<Value> {
+    parse_lines(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rustnet-streams-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A pcapng copy of a fixture, written by rustnet's own export.
+fn pcapng_of(fixture_name: &str, dir: &Path) -> PathBuf {
+    let out = dir.join(format!("{fixture_name}ng"));
+    let run = run_json(&fixture(fixture_name), &["--pcap-export", out.to_str().expect("utf-8 path")]);
+    assert!(run.status.success(), "export: {}", run.stderr);
+    out
+}
+
+fn mkfifo(path: &Path) {
+    let st = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    assert!(st.success(), "mkfifo {}", path.display());
+}
+
+#[test]
+fn standard_input_reads_pcap_and_pcapng_like_the_file() {
+    let dir = temp_dir("stdin");
+    for file in [fixture("tcp_rst.pcap"), fixture("http_curl.pcap"), pcapng_of("tcp_rst.pcap", &dir)] {
+        let want = run_json(&file, &[]);
+        assert!(want.status.success() && !want.records.is_empty(), "{}: {}", file.display(), want.stderr);
+        let bytes = std::fs::read(&file).expect("fixture");
+        for arg in ["-", "/dev/stdin"] {
+            let got = run_stdin(arg, bytes.clone());
+            assert!(got.status.success(), "{} via {arg}: {}", file.display(), stderr(&got));
+            assert_eq!(records(&got), want.records, "{} via {arg}: same records as the file", file.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fifo_whose_writer_has_finished_is_read_to_its_end() {
+    let dir = temp_dir("fifo");
+    for file in [fixture("tcp_rst.pcap"), pcapng_of("http_curl.pcap", &dir)] {
+        let want = run_json(&file, &[]);
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        mkfifo(&fifo);
+        let bytes = std::fs::read(&file).expect("fixture");
+        let (path, w) = (fifo.clone(), bytes.clone());
+        // Writes everything and closes before rustnet has read much.
+        let writer = std::thread::spawn(move || {
+            let _ = std::fs::OpenOptions::new().write(true).open(&path).and_then(|mut f| f.write_all(&w));
+        });
+        let child = rustnet()
+            .arg("--read")
+            .arg(&fifo)
+            .arg("--json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let out = finish(child, LIMIT, "--read FIFO");
+        let _ = writer.join();
+        assert!(out.status.success(), "{}: {}", file.display(), stderr(&out));
+        assert_eq!(records(&out), want.records, "{} through a FIFO", file.display());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigint_ends_a_wait_for_a_silent_fifo_writer() {
+    let dir = temp_dir("sigint");
+    let fifo = dir.join("fifo");
+    mkfifo(&fifo);
+    // A writer that sends the file header and one packet, then stays silent
+    // (held open by this test) until rustnet is interrupted.
+    let bytes = std::fs::read(fixture("ping.pcap")).expect("fixture");
+    let first_packet = 24 + 16 + u32::from_le_bytes([bytes[32], bytes[33], bytes[34], bytes[35]]) as usize;
+    let child = rustnet()
+        .arg("--read")
+        .arg(&fifo)
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the FIFO for writing");
+    w.write_all(&bytes[..first_packet]).expect("write");
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().expect("kill").success());
+    let out = finish(child, Duration::from_secs(5), "--read of a silent FIFO after SIGINT");
+    drop(w);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(records(&out).len(), 1, "the packet read before the signal is reported: {}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Offset of record `k` (0-based) of a little-endian classic pcap, and its length.
+fn pcap_record(bytes: &[u8], k: usize) -> (usize, usize) {
+    let mut at = 24;
+    for i in 0.. {
+        let incl = u32::from_le_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]) as usize;
+        if i == k {
+            return (at, 16 + incl);
+        }
+        at += 16 + incl;
+    }
+    unreachable!()
+}
+
+#[test]
+fn truncated_file_keeps_its_packets_says_where_and_exits_2() {
+    let dir = temp_dir("trunc");
+    let src = std::fs::read(fixture("tcp_rst.pcap")).expect("fixture");
+    // Cut in the middle of record 20's data, and inside record 20's header.
+    let (at, len) = pcap_record(&src, 20);
+    let cases = [
+        (
+            at + len / 2,
+            format!("truncated record ({} of {} bytes) at byte {at} after 20 packets", len / 2 - 16, len - 16),
+        ),
+        (at + 5, format!("truncated record header (5 of 16 bytes) at byte {at} after 20 packets")),
+    ];
+    // The records of the first 20 packets alone.
+    let head = dir.join("head.pcap");
+    std::fs::write(&head, &src[..at]).expect("write");
+    let want = run_json(&head, &[]);
+    assert!(want.status.success() && !want.records.is_empty(), "{}", want.stderr);
+    for (cut, msg) in cases {
+        let damaged = dir.join("cut.pcap");
+        std::fs::write(&damaged, &src[..cut]).expect("write");
+        let from_file = run_json(&damaged, &[]);
+        let from_pipe = run_stdin("-", src[..cut].to_vec());
+        for (how, status, err, recs) in [
+            ("file", from_file.status, from_file.stderr.clone(), from_file.records.clone()),
+            ("pipe", from_pipe.status, stderr(&from_pipe), records(&from_pipe)),
+        ] {
+            assert_eq!(status.code(), Some(2), "{how}, cut at {cut}: {err}");
+            assert!(err.contains(&msg), "{how}: want {msg:?} in {err:?}");
+            assert_eq!(recs, want.records, "{how}: the records of the good packets are written");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn damaged_pcapng_block_says_which_and_where_and_exits_2() {
+    let dir = temp_dir("ngdamage");
+    let ng = std::fs::read(pcapng_of("tcp_rst.pcap", &dir)).expect("pcapng");
+    // Walk the blocks (little endian, as the export writes them) to the 10th packet block.
+    let (mut at, mut packets) = (0usize, 0);
+    let block_len = |at: usize| u32::from_le_bytes([ng[at + 4], ng[at + 5], ng[at + 6], ng[at + 7]]) as usize;
+    while packets < 10 {
+        if u32::from_le_bytes([ng[at], ng[at + 1], ng[at + 2], ng[at + 3]]) == 6 {
+            packets += 1;
+        }
+        at += block_len(at);
+    }
+    // Truncated in the middle of the next block.
+    let cut = at + block_len(at) / 2;
+    let out = run_stdin("-", ng[..cut].to_vec());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let want = format!(
+        "truncated enhanced packet block ({} of {} bytes) at byte {at} after 10 packets",
+        cut - at,
+        block_len(at)
+    );
+    assert!(err.contains(&want), "want {want:?} in {err:?}");
+    assert!(!records(&out).is_empty(), "the records of the good packets are written");
+    // A block length that is not a multiple of 4.
+    let mut bad = ng.clone();
+    bad[at + 4] = bad[at + 4].wrapping_add(1);
+    let file = dir.join("badlen.pcapng");
+    std::fs::write(&file, &bad).expect("write");
+    let run = run_json(&file, &[]);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("at byte {at} after 10 packets")), "{}", run.stderr);
+    assert!(run.stderr.contains("enhanced packet block of length"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Error reading bytes"), "{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn not_a_capture_and_empty_input_exit_1() {
+    let out = run_stdin("-", Vec::new());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("standard input: not a capture file: empty input"), "{}", stderr(&out));
+    let out = run_stdin("-", b"GET / HTTP/1.1\r\n".to_vec());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("unknown magic"), "{}", stderr(&out));
+}
