@@ -251,3 +251,62 @@ fn not_a_capture_and_empty_input_exit_1() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("unknown magic"), "{}", stderr(&out));
 }
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux(String);
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> Output {
+        Command::new("tmux").arg("-L").arg(&self.0).args(args).output().expect("tmux runs")
+    }
+
+    /// Waits until the screen shows every one of `want`; panics with the screen if it never does.
+    fn wait_all(&self, want: &[&str]) -> String {
+        let start = Instant::now();
+        loop {
+            let s = String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "s"]).stdout).into_owned();
+            if want.iter().all(|w| s.contains(w)) {
+                return s;
+            }
+            assert!(start.elapsed() < LIMIT, "timed out waiting for {want:?}; screen:\n{s}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+#[test]
+fn tui_replays_standard_input_and_a_damaged_one_exits_2() {
+    if !common::testenv::tools_ready(&["tmux"]) {
+        return;
+    }
+    let file = fixture("tls13_curl.pcap");
+    let bytes = std::fs::read(&file).expect("fixture");
+    // Cut 4 bytes into the header of record 11 (0-based).
+    let (at, _) = pcap_record(&bytes, 11);
+    let cases = [
+        (format!("cat {}", file.display()), "packets 19 ", "RUSTNET_EXIT=0"),
+        (format!("head -c {} {}", at + 4, file.display()), "packets 11 ", "RUSTNET_EXIT=2"),
+    ];
+    for (i, (feed, packets, exit)) in cases.iter().enumerate() {
+        let tmux = Tmux(format!("rustnet-streams-{}-{i}", std::process::id()));
+        let cmd = format!("{feed} | {} --read -; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"));
+        let started = tmux.cmd(&["new-session", "-d", "-s", "s", "-x", "120", "-y", "40", &cmd]);
+        assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+        tmux.wait_all(&["(finished)", "standard input", packets, "q quit"]);
+        assert!(tmux.cmd(&["send-keys", "-t", "s", "q"]).status.success());
+        tmux.wait_all(&["press q again to quit"]);
+        assert!(tmux.cmd(&["send-keys", "-t", "s", "q"]).status.success());
+        let s = tmux.wait_all(&["RUSTNET_EXIT="]);
+        assert!(s.contains(exit), "{feed}: want {exit}: {s}");
+        if *exit == "RUSTNET_EXIT=2" {
+            let want = format!("truncated record header (4 of 16 bytes) at byte {at} after 11 packets");
+            assert!(s.contains(&want), "want {want:?}: {s}");
+        }
+    }
+}
