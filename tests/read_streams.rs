@@ -1,6 +1,6 @@
 //! `--read` of pipes, FIFOs and damaged files: a stream is read once (`-` is
 //! standard input), a FIFO whose writer has finished is read to its end, a
-//! wait for a silent writer ends on SIGINT, and a damaged file keeps the
+//! wait for a silent or absent writer ends on SIGINT/SIGTERM, and a damaged file keeps the
 //! records of its good packets, says what was wrong and where, and exits 2.
 
 mod common;
@@ -128,7 +128,7 @@ fn fifo_whose_writer_has_finished_is_read_to_its_end() {
 }
 
 #[test]
-fn sigint_ends_a_wait_for_a_silent_fifo_writer() {
+fn signals_end_a_wait_for_a_silent_or_absent_fifo_writer() {
     let dir = temp_dir("sigint");
     let fifo = dir.join("fifo");
     mkfifo(&fifo);
@@ -153,6 +153,24 @@ fn sigint_ends_a_wait_for_a_silent_fifo_writer() {
     drop(w);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(records(&out).len(), 1, "the packet read before the signal is reported: {}", stderr(&out));
+
+    // No writer ever came: SIGTERM ends the wait (the open does not block).
+    let lonely = dir.join("lonely");
+    mkfifo(&lonely);
+    let child = rustnet()
+        .arg("--read")
+        .arg(&lonely)
+        .arg("--json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    let out = finish(child, Duration::from_secs(5), "--read of a FIFO without a writer after SIGTERM");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(records(&out).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -293,6 +311,12 @@ fn tui_replays_standard_input_and_a_damaged_one_exits_2() {
         (format!("cat {}", file.display()), "packets 19 ", "RUSTNET_EXIT=0"),
         (format!("head -c {} {}", at + 4, file.display()), "packets 11 ", "RUSTNET_EXIT=2"),
     ];
+    // Standard input that is the terminal is refused, not waited on.
+    let tmux = Tmux(format!("rustnet-streams-{}-tty", std::process::id()));
+    let cmd = format!("{} --read - --json; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"));
+    assert!(tmux.cmd(&["new-session", "-d", "-s", "s", "-x", "120", "-y", "40", &cmd]).status.success());
+    tmux.wait_all(&["standard input: cannot open capture file: it is a terminal", "RUSTNET_EXIT=1"]);
+    drop(tmux);
     for (i, (feed, packets, exit)) in cases.iter().enumerate() {
         let tmux = Tmux(format!("rustnet-streams-{}-{i}", std::process::id()));
         let cmd = format!("{feed} | {} --read -; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"));

@@ -128,7 +128,11 @@ fn map(file: &File) -> Option<Kind> {
 /// description is shared with other processes).
 #[cfg(unix)]
 fn stdin_file() -> io::Result<File> {
+    use std::io::IsTerminal;
     use std::os::fd::AsFd;
+    if io::stdin().is_terminal() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is a terminal, not a capture (pipe one in)"));
+    }
     Ok(File::from(io::stdin().as_fd().try_clone_to_owned()?))
 }
 
