@@ -334,3 +334,21 @@ fn tui_replays_standard_input_and_a_damaged_one_exits_2() {
         }
     }
 }
+
+#[test]
+fn export_onto_the_file_redirected_to_standard_input_is_refused() {
+    let dir = temp_dir("selfexport");
+    let file = dir.join("in.pcap");
+    let bytes = std::fs::read(fixture("ping.pcap")).expect("fixture");
+    std::fs::write(&file, &bytes).expect("write");
+    let out = rustnet()
+        .args(["--read", "-", "--json", "--pcap-export"])
+        .arg(&file)
+        .stdin(std::fs::File::open(&file).expect("open"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the same file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&file).expect("read"), bytes, "the input is left alone");
+    let _ = std::fs::remove_dir_all(&dir);
+}

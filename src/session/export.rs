@@ -10,8 +10,10 @@ use std::path::Path;
 /// by another name, a hard link or a symlink): creating the export would
 /// truncate the capture before it is read. Checked before anything is
 /// opened for writing.
+/// `-` is standard input (which may be redirected from the export file).
 pub fn check_not_input(input: &Path, export: &Path) -> Result<(), String> {
-    let (Ok(i), Ok(e)) = (std::fs::metadata(input), std::fs::metadata(export)) else {
+    let input_meta = if input.as_os_str() == "-" { stdin_metadata() } else { std::fs::metadata(input) };
+    let (Ok(i), Ok(e)) = (input_meta, std::fs::metadata(export)) else {
         // An export that does not exist yet cannot be the input; a missing
         // input is reported by the reader.
         return Ok(());
@@ -24,6 +26,12 @@ pub fn check_not_input(input: &Path, export: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// What standard input is (fstat of a duplicate of descriptor 0).
+fn stdin_metadata() -> std::io::Result<std::fs::Metadata> {
+    use std::os::fd::AsFd;
+    std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned()?).metadata()
 }
 
 /// Prints what went wrong with the export, if anything; returns the exit
