@@ -185,3 +185,24 @@ fn an_early_fragment_counts_on_its_flow_with_four_workers() {
     assert!(conns.iter().all(|c| c.tx_packets + c.rx_packets == 2), "{conns:?}");
     assert_eq!(orphans, 1);
 }
+
+#[test]
+fn the_fast_path_routes_as_the_full_parser_does() {
+    // A TCP segment with IP options (header 24 bytes) and a UDP datagram:
+    // the hand-read ports must be those `wire::parse` finds.
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let mut router = route::Router::new(4);
+    for sport in 1000..1200u16 {
+        let f = tcp_frame(A, B, sport, 80);
+        let mut opt = f[..34].to_vec();
+        opt[14] = 0x46;
+        opt[16..18].copy_from_slice(&(u16::from_be_bytes([f[16], f[17]]) + 4).to_be_bytes());
+        opt.extend_from_slice(&[1, 1, 1, 0]);
+        opt.extend_from_slice(&f[34..]);
+        let p = rustnet_core::wire::parse(LinkType::Ethernet, &opt).expect("parses");
+        assert!(matches!(p.l4, rustnet_core::wire::L4::Tcp { sport: s, dport: 80, .. } if s == sport));
+        let want = route::flow_hash(6, (p.src, sport), (p.dst, 80)) % 4;
+        assert_eq!(router.route(&pkt(t0, &opt)), route::Route::To(want as usize));
+        assert_eq!(router.route(&pkt(t0, &f)), route::Route::To(want as usize));
+    }
+}
