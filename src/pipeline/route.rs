@@ -189,11 +189,14 @@ impl Router {
     }
 }
 
+/// (address, port): one end of a flow.
+type Addr = (IpAddr, u16);
+
 /// The common case read by hand (the dispatcher is one thread for all
 /// workers): an unfragmented TCP or UDP packet in IPv4 over Ethernet, with
 /// the same addresses and ports that `wire::parse` gives the engine.
 /// Anything else is left to `wire::parse`.
-fn plain_ipv4(p: &Packet<'_>) -> Option<(u8, (IpAddr, u16), (IpAddr, u16))> {
+fn plain_ipv4(p: &Packet<'_>) -> Option<(u8, Addr, Addr)> {
     if p.link != LinkType::Ethernet || p.data.get(12..14)? != [0x08, 0x00] {
         return None;
     }
