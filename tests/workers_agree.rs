@@ -60,16 +60,41 @@ fn two_host_flows(path: &std::path::Path, n: u32) {
     }
 }
 
+/// Connections evicted in a `--read FILE --json` run, from the end-of-run
+/// counters in its log (JSON records do not say why they ended).
+fn evicted(file: &std::path::Path, extra: &[&str]) -> u64 {
+    let dir = file.with_extension("run");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("run dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rustnet"))
+        .current_dir(&dir)
+        .arg("--read")
+        .arg(file)
+        .args(["--json", "-l", "info"])
+        .args(extra)
+        .output()
+        .expect("the rustnet binary runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(records, 100_000, "one record per flow");
+    let mut log = String::new();
+    for e in std::fs::read_dir(dir.join("logs")).expect("the log folder").flatten() {
+        log.push_str(&std::fs::read_to_string(e.path()).unwrap_or_default());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let at = log.find("evicted: ").expect("the log's final counters") + "evicted: ".len();
+    log[at..].split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok()).expect("a count")
+}
+
 #[test]
 fn flows_between_two_hosts_fill_the_whole_cap() {
     let cap = std::env::temp_dir().join(format!("rustnet-two-hosts-{}.pcap", std::process::id()));
     two_host_flows(&cap, 100_000);
-    let run = run_json(&cap, &["--workers", "4", "--max-connections", "100000"]);
+    let n = evicted(&cap, &["--workers", "4", "--max-connections", "100000"]);
     let _ = std::fs::remove_file(&cap);
-    assert!(run.status.success(), "{}", run.stderr);
-    assert_eq!(run.records.len(), 100_000);
-    let evicted = run.records.iter().filter(|r| r["end_reason"] == "evicted").count();
-    // Each worker holds a quarter of the cap; hashing spreads the flows
-    // within a few hundred of a quarter each (binomial, sd 137).
-    assert!(evicted < 1_000, "{evicted} of 100 000 flows evicted below the cap");
+    // Each worker holds a quarter of the cap. By address pair, all flows sat
+    // on one worker: 75 270 evicted. By 5-tuple each worker gets a quarter
+    // give or take a few hundred (binomial, sd 137), and the engine evicts
+    // cap/64 at a time: 1 170 measured, so allow 2 %.
+    assert!(n < 2_000, "{n} of 100 000 flows evicted below the cap");
 }
