@@ -60,6 +60,61 @@ fn two_host_flows(path: &std::path::Path, n: u32) {
     }
 }
 
+/// An Ethernet/IPv4 fragment of a UDP datagram 10.0.0.1 → 10.0.0.2;
+/// `offset` in 8-byte units; the first carries the UDP header.
+fn fragment(id: u16, offset: u16, more: bool, sport: u16) -> Vec<u8> {
+    let mut f = vec![0u8; 14 + 20 + 16];
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&36u16.to_be_bytes());
+    f[18..20].copy_from_slice(&id.to_be_bytes());
+    f[20..22].copy_from_slice(&(offset | if more { 0x2000 } else { 0 }).to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&[10, 0, 0, 1]);
+    f[30..34].copy_from_slice(&[10, 0, 0, 2]);
+    if offset == 0 {
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&53u16.to_be_bytes());
+        f[38..40].copy_from_slice(&32u16.to_be_bytes());
+    }
+    f
+}
+
+#[test]
+fn fragments_in_any_order_count_alike_for_one_and_four_workers() {
+    // 200 UDP flows between two hosts, each one datagram in three fragments:
+    // even flows in order, odd ones last fragment first, first fragment last;
+    // and one datagram whose first fragment never comes (an orphan).
+    let cap = std::env::temp_dir().join(format!("rustnet-frags-{}.pcap", std::process::id()));
+    {
+        let file = std::fs::File::create(&cap).expect("create the capture");
+        let hdr = PcapHeader { datalink: DataLink::ETHERNET, snaplen: 65_535, ..Default::default() };
+        let mut w = PcapWriter::with_header(std::io::BufWriter::new(file), hdr).expect("pcap header");
+        let mut t = Duration::from_secs(1_700_000_000);
+        for i in 0..200u16 {
+            let sport = 30_000 + i;
+            let mut frags = vec![fragment(i, 0, true, sport), fragment(i, 2, true, 0), fragment(i, 4, false, 0)];
+            if i % 2 == 1 {
+                frags.reverse();
+            }
+            for f in frags {
+                t += Duration::from_millis(1);
+                w.write_packet(&PcapPacket::new(t, f.len() as u32, &f)).expect("write packet");
+            }
+        }
+        let orphan = fragment(9999, 2, false, 0);
+        w.write_packet(&PcapPacket::new(t, orphan.len() as u32, &orphan)).expect("write packet");
+    }
+    let one = run_json(&cap, &["--workers", "1"]);
+    let four = run_json(&cap, &["--workers", "4"]);
+    let _ = std::fs::remove_file(&cap);
+    assert!(one.status.success() && four.status.success(), "{} {}", one.stderr, four.stderr);
+    assert_eq!(one.records.len(), 200);
+    assert!(one.records.iter().all(|r| r["tx_packets"] == 3), "every fragment counts on its flow");
+    assert_eq!(lines(&one.records), lines(&four.records), "--workers 1 vs 4");
+}
+
 /// Connections evicted in a `--read FILE --json` run, from the end-of-run
 /// counters in its log (JSON records do not say why they ended).
 fn evicted(file: &std::path::Path, extra: &[&str]) -> u64 {
