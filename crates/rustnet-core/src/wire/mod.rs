@@ -265,8 +265,7 @@ fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
 }
 
 /// A cheap hash of the unordered address pair: the same for every packet
-/// between two hosts, IP fragments included (rustnet itself now picks workers
-/// by the 5-tuple, see its `pipeline::route`). Frames that do not parse hash
+/// between two hosts, IP fragments included. Frames that do not parse hash
 /// to 0.
 pub fn flow_hash(link: LinkType, frame: &[u8]) -> u64 {
     let Ok(lp) = link::decode(link, frame) else { return 0 };
