@@ -96,7 +96,7 @@ impl Router {
         if p.ts >= self.next_sweep {
             self.sweep(p.ts);
         }
-        if let Some((proto, a, b)) = plain_ipv4(p) {
+        if let Some((proto, a, b)) = plain_ip(p) {
             return Route::To(self.pick(flow_hash(proto, a, b)));
         }
         let Ok(pkt) = wire::parse(p.link, p.data) else { return Route::To(0) };
@@ -193,14 +193,33 @@ impl Router {
 type Addr = (IpAddr, u16);
 
 /// The common case read by hand (the dispatcher is one thread for all
-/// workers): an unfragmented TCP or UDP packet in IPv4 over Ethernet, with
-/// the same addresses and ports that `wire::parse` gives the engine.
-/// Anything else is left to `wire::parse`.
-fn plain_ipv4(p: &Packet<'_>) -> Option<(u8, Addr, Addr)> {
-    if p.link != LinkType::Ethernet || p.data.get(12..14)? != [0x08, 0x00] {
+/// workers): an unfragmented TCP or UDP packet in IPv4, or in IPv6 with no
+/// extension header, over Ethernet, with the same addresses and ports that
+/// `wire::parse` gives the engine. Anything else is left to `wire::parse`.
+fn plain_ip(p: &Packet<'_>) -> Option<(u8, Addr, Addr)> {
+    if p.link != LinkType::Ethernet {
         return None;
     }
     let ip = p.data.get(14..)?;
+    match p.data.get(12..14)? {
+        [0x08, 0x00] => plain_ipv4(ip),
+        [0x86, 0xdd] => plain_ipv6(ip),
+        _ => None,
+    }
+}
+
+fn plain_ipv6(ip: &[u8]) -> Option<(u8, Addr, Addr)> {
+    let be16 = |at: usize| ip.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let len = usize::from(be16(4)?);
+    let proto = *ip.get(6)?;
+    if ip.first()? >> 4 != 6 || len < 4 || 40 + len > ip.len() || !matches!(proto, 6 | 17) {
+        return None;
+    }
+    let addr = |at: usize| ip.get(at..at + 16).and_then(|b| <[u8; 16]>::try_from(b).ok()).map(IpAddr::from);
+    Some((proto, (addr(8)?, be16(40)?), (addr(24)?, be16(42)?)))
+}
+
+fn plain_ipv4(ip: &[u8]) -> Option<(u8, Addr, Addr)> {
     let ihl = usize::from(ip.first()? & 0x0f) * 4;
     let be16 = |at: usize| ip.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let total = usize::from(be16(2)?);

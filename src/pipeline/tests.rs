@@ -204,5 +204,13 @@ fn the_fast_path_routes_as_the_full_parser_does() {
         let want = route::flow_hash(6, (p.src, sport), (p.dst, 80)) % 4;
         assert_eq!(router.route(&pkt(t0, &opt)), route::Route::To(want as usize));
         assert_eq!(router.route(&pkt(t0, &f)), route::Route::To(want as usize));
+        // IPv6: read by hand too.
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv6([1; 16], [2; 16], 64).udp(sport, 53);
+        let mut v6 = Vec::new();
+        // Writing into a Vec cannot fail.
+        b.write(&mut v6, b"q").expect("vec write");
+        let p = rustnet_core::wire::parse(LinkType::Ethernet, &v6).expect("parses");
+        let want = route::flow_hash(17, (p.src, sport), (p.dst, 53)) % 4;
+        assert_eq!(router.route(&pkt(t0, &v6)), route::Route::To(want as usize));
     }
 }
