@@ -1,7 +1,9 @@
 //! Threads: capture -> flow-affine workers (one Engine each) -> records and
-//! snapshots. Packets of one flow (same unordered address pair, so IP
-//! fragments too) always go to the same worker, in order.
+//! snapshots. Packets of one flow (same unordered 5-tuple; IP fragments
+//! follow their datagram's first fragment, see `route`) always go to the
+//! same worker, in order.
 
+mod route;
 #[cfg(test)]
 mod tests;
 mod worker;
@@ -12,9 +14,10 @@ pub use crate::capture::batch::Batch;
 use crate::capture::Packet;
 use crate::snapshot::{CaptureStats, Snapshot};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use route::{Route, Router};
 use rustnet_core::filter::Filter;
 use rustnet_core::track::Connection;
-use rustnet_core::{Config, NewFlow, Stats, Timestamp, wire};
+use rustnet_core::{Config, NewFlow, Stats, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -84,6 +87,7 @@ pub struct Dispatcher {
     queue_drops: Arc<AtomicU64>,
     /// Latest packet time pushed: where a file's input ends.
     last: Timestamp,
+    router: Router,
 }
 
 const QUEUE_BATCHES: usize = 16;
@@ -123,6 +127,7 @@ impl Pipeline {
             live,
             queue_drops: self.queue_drops.clone(),
             last: Timestamp::ZERO,
+            router: Router::new(self.senders.len()),
         }
     }
 
@@ -186,9 +191,19 @@ pub fn add_stats(total: &mut Stats, s: &Stats) {
 
 impl Dispatcher {
     pub fn push(&mut self, p: &Packet<'_>) {
-        let n = self.current.len();
-        let w = if n == 1 { 0 } else { (wire::flow_hash(p.link, p.data) % n as u64) as usize };
         self.last = self.last.max(p.ts);
+        let route = self.router.route(p);
+        // Fragments released by this packet go first (see `route`).
+        let released: Vec<_> = self.router.take_released().collect();
+        for (w, h) in released {
+            self.push_to(w, &h.packet());
+        }
+        if let Route::To(w) = route {
+            self.push_to(w, p);
+        }
+    }
+
+    fn push_to(&mut self, w: usize, p: &Packet<'_>) {
         self.current[w].push(p);
         if self.current[w].is_full() {
             self.flush_one(w);
@@ -243,6 +258,9 @@ impl Dispatcher {
     /// states as of one end time for all of them: a file ends at its last
     /// packet, a live capture now.
     pub fn finish(mut self) {
+        for (w, h) in self.router.release_all() {
+            self.push_to(w, &h.packet());
+        }
         self.flush();
         let end = if self.live { self.last.max(wall_clock()) } else { self.last };
         for s in &self.senders {

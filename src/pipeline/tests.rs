@@ -50,7 +50,8 @@ fn a_file_ends_at_its_last_packet_for_every_worker() {
     disp.push(&Packet { ts: t0, data: &f, wire_len: f.len() as u32, link: LinkType::Ethernet });
     // Another flow on the other worker, 30 s later: the end of the file for both.
     let mut g = udp_frame();
-    let hash = |d: &[u8]| wire::flow_hash(LinkType::Ethernet, d) % 2;
+    let mut router = route::Router::new(2);
+    let mut hash = |d: &[u8]| router.route(&Packet { ts: t0, data: d, wire_len: 0, link: LinkType::Ethernet });
     // The last octet of the destination address (IP checksums are not checked).
     while hash(&g) == hash(&f) {
         g[33] += 1;
@@ -66,4 +67,150 @@ fn a_file_ends_at_its_last_packet_for_every_worker() {
     pipeline.join();
     states.sort();
     assert_eq!(states, [State::UdpActive, State::UdpIdle]);
+}
+
+fn pkt(ts: Timestamp, d: &[u8]) -> Packet<'_> {
+    Packet { ts, data: d, wire_len: d.len() as u32, link: LinkType::Ethernet }
+}
+
+fn tcp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sport, dport, 1, 1000);
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    b.write(&mut v, b"").expect("vec write");
+    v
+}
+
+/// An Ethernet/IPv4 fragment of UDP datagram `id`; `offset` in 8-byte units.
+/// The first one (offset 0) starts with the UDP header (ports).
+fn udp_fragment(src: [u8; 4], dst: [u8; 4], id: u16, offset: u16, more: bool, sport: u16, dport: u16) -> Vec<u8> {
+    let mut f = vec![0u8; 14 + 20 + 16];
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&36u16.to_be_bytes());
+    f[18..20].copy_from_slice(&id.to_be_bytes());
+    f[20..22].copy_from_slice(&(offset | if more { 0x2000 } else { 0 }).to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&src);
+    f[30..34].copy_from_slice(&dst);
+    if offset == 0 {
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&dport.to_be_bytes());
+        f[38..40].copy_from_slice(&100u16.to_be_bytes());
+    }
+    f
+}
+
+const A: [u8; 4] = [10, 0, 0, 1];
+const B: [u8; 4] = [10, 0, 0, 2];
+
+#[test]
+fn flows_between_two_hosts_spread_over_workers_and_keep_both_directions_together() {
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let mut router = route::Router::new(4);
+    let mut per_worker = [0usize; 4];
+    for port in 0..4000u16 {
+        let (sport, dport) = (20_000 + port, 443 + port % 3);
+        let out = router.route(&pkt(t0, &tcp_frame(A, B, sport, dport)));
+        let back = router.route(&pkt(t0, &tcp_frame(B, A, dport, sport)));
+        assert_eq!(out, back, "{sport}→{dport}: both directions on one worker");
+        let route::Route::To(w) = out else { panic!("a TCP segment is never held") };
+        per_worker[w] += 1;
+    }
+    // Before: one address pair, one worker (all 4000 on it).
+    assert!(per_worker.iter().all(|&n| n > 800), "flows per worker: {per_worker:?}");
+}
+
+#[test]
+fn fragments_reach_their_flows_worker_even_before_their_first_fragment() {
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let mut router = route::Router::new(4);
+    // 64 flows, so that some sit on another worker than their address pair's.
+    let whole = |r: &mut route::Router, sport: u16| {
+        let mut g = udp_frame();
+        g[26..30].copy_from_slice(&A);
+        g[30..34].copy_from_slice(&B);
+        g[34..36].copy_from_slice(&sport.to_be_bytes());
+        g[36..38].copy_from_slice(&53u16.to_be_bytes());
+        r.route(&pkt(t0, &g))
+    };
+    for (i, sport) in (5000..5064u16).enumerate() {
+        let id = 7000 + i as u16;
+        let flow = whole(&mut router, sport);
+        // In order: first, middle, last.
+        let first = udp_fragment(A, B, id, 0, true, sport, 53);
+        assert_eq!(router.route(&pkt(t0, &first)), flow);
+        let mid = udp_fragment(A, B, id, 2, true, 0, 0);
+        assert_eq!(router.route(&pkt(t0, &mid)), flow, "a later fragment follows its first one");
+        assert_eq!(router.take_released().count(), 0);
+        // Out of order: the last fragment first, held until the first one comes.
+        let id2 = id + 1000;
+        let last = udp_fragment(A, B, id2, 4, false, 0, 0);
+        assert_eq!(router.route(&pkt(t0, &last)), route::Route::Held);
+        let first = udp_fragment(A, B, id2, 0, true, sport, 53);
+        assert_eq!(router.route(&pkt(t0, &first)), flow);
+        let released: Vec<_> = router.take_released().collect();
+        assert_eq!(released.len(), 1, "the held fragment goes just before its first fragment");
+        assert_eq!(route::Route::To(released[0].0), flow);
+        assert_eq!(released[0].1.data, last);
+    }
+}
+
+#[test]
+fn an_early_fragment_counts_on_its_flow_with_four_workers() {
+    let cfg = PipelineConfig { workers: 4, engine: Config::default(), view: View::default(), live: false };
+    let (tx, rx) = bounded(64);
+    let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx));
+    let mut disp = pipeline.dispatcher(false);
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    // 32 datagrams, each sent last fragment first; plus one orphan (its first never comes).
+    for i in 0..32u16 {
+        let t = t0 + Duration::from_millis(u64::from(i));
+        disp.push(&pkt(t, &udp_fragment(A, B, i, 2, false, 0, 0)));
+        disp.push(&pkt(t, &udp_fragment(A, B, i, 0, true, 6000 + i, 53)));
+    }
+    disp.push(&pkt(t0, &udp_fragment(A, B, 999, 2, false, 0, 0)));
+    disp.finish();
+    let mut orphans = 0;
+    let mut conns = Vec::new();
+    for r in rx.iter() {
+        if r.last {
+            orphans += r.stats.orphan_fragments;
+        }
+        conns.extend(r.conns);
+    }
+    pipeline.join();
+    assert_eq!(conns.len(), 32);
+    assert!(conns.iter().all(|c| c.tx_packets + c.rx_packets == 2), "{conns:?}");
+    assert_eq!(orphans, 1);
+}
+
+#[test]
+fn the_fast_path_routes_as_the_full_parser_does() {
+    // A TCP segment with IP options (header 24 bytes) and a UDP datagram:
+    // the hand-read ports must be those `wire::parse` finds.
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let mut router = route::Router::new(4);
+    for sport in 1000..1200u16 {
+        let f = tcp_frame(A, B, sport, 80);
+        let mut opt = f[..34].to_vec();
+        opt[14] = 0x46;
+        opt[16..18].copy_from_slice(&(u16::from_be_bytes([f[16], f[17]]) + 4).to_be_bytes());
+        opt.extend_from_slice(&[1, 1, 1, 0]);
+        opt.extend_from_slice(&f[34..]);
+        let p = rustnet_core::wire::parse(LinkType::Ethernet, &opt).expect("parses");
+        assert!(matches!(p.l4, rustnet_core::wire::L4::Tcp { sport: s, dport: 80, .. } if s == sport));
+        let want = route::flow_hash(6, (p.src, sport), (p.dst, 80)) % 4;
+        assert_eq!(router.route(&pkt(t0, &opt)), route::Route::To(want as usize));
+        assert_eq!(router.route(&pkt(t0, &f)), route::Route::To(want as usize));
+        // IPv6: read by hand too.
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv6([1; 16], [2; 16], 64).udp(sport, 53);
+        let mut v6 = Vec::new();
+        // Writing into a Vec cannot fail.
+        b.write(&mut v6, b"q").expect("vec write");
+        let p = rustnet_core::wire::parse(LinkType::Ethernet, &v6).expect("parses");
+        let want = route::flow_hash(17, (p.src, sport), (p.dst, 53)) % 4;
+        assert_eq!(router.route(&pkt(t0, &v6)), route::Route::To(want as usize));
+    }
 }

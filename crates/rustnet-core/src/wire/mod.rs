@@ -264,9 +264,9 @@ fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
     }
 }
 
-/// A cheap hash of the unordered address pair (and protocol), used to send all
-/// packets of a flow, fragments included, to the same worker. Frames that do not
-/// parse hash to 0.
+/// A cheap hash of the unordered address pair: the same for every packet
+/// between two hosts, IP fragments included. Frames that do not parse hash
+/// to 0.
 pub fn flow_hash(link: LinkType, frame: &[u8]) -> u64 {
     let Ok(lp) = link::decode(link, frame) else { return 0 };
     let Some(ip) = frame.get(lp.offset..) else { return 0 };
