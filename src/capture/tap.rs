@@ -35,21 +35,18 @@ impl Tap {
         }
     }
 
-    /// Closes the export and reports problems (also to stderr: after the TUI
-    /// has left the screen, or in headless mode).
-    pub fn finish(self) {
+    /// Closes the export and logs what happened; returns how many packets
+    /// the export lost, for the session's drop report.
+    pub fn finish(self) -> u64 {
         if let Some(f) = &self.filter {
             log::info!("BPF filter rejected {} packets", f.rejected);
         }
-        if let Some(e) = self.export {
-            let st = e.finish();
-            log::info!("pcap export: {st:?}");
-            if st.dropped > 0 {
-                eprintln!("rustnet: warning: pcap export dropped {} packets (the writer fell behind)", st.dropped);
-            }
-            if let Some(err) = st.error {
-                eprintln!("rustnet: warning: pcap export incomplete: {err}");
-            }
+        let Some(e) = self.export else { return 0 };
+        let st = e.finish();
+        log::info!("pcap export: {st:?}");
+        if let Some(err) = st.error {
+            eprintln!("rustnet: warning: pcap export incomplete: {err}");
         }
+        st.dropped
     }
 }

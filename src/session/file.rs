@@ -1,6 +1,7 @@
 //! A capture file read as fast as it reads (the headless replay).
 
 use super::SourceEnd;
+use super::live::SourceCounters;
 use crate::capture::bpf::UserFilter;
 use crate::capture::file::read_file;
 use crate::capture::open::file_filter;
@@ -24,7 +25,13 @@ pub fn filter(path: &Path, expr: Option<&str>) -> Result<Option<UserFilter>, i32
 }
 
 /// Replays a capture file as fast as it reads.
-pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
+pub fn run_file(
+    path: PathBuf,
+    mut disp: Dispatcher,
+    stop: Arc<AtomicBool>,
+    mut tap: Tap,
+    counters: &SourceCounters,
+) -> SourceEnd {
     let r = read_file(&path, &mut |p| {
         if tap.pass(p) {
             disp.push(p);
@@ -32,6 +39,6 @@ pub fn run_file(path: PathBuf, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut 
         !stop.load(Ordering::Relaxed)
     });
     disp.finish();
-    tap.finish();
+    counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     r.into()
 }
