@@ -10,6 +10,15 @@ pub struct CaptureStats {
     pub kernel_drops: u64,
     /// Packets dropped between capture and workers (queues full).
     pub queue_drops: u64,
+    /// Packets not in the `--pcap-export` file (its writer fell behind, or failed).
+    pub export_drops: u64,
+}
+
+impl CaptureStats {
+    /// Every packet lost anywhere between the wire and the output.
+    pub fn total(&self) -> u64 {
+        self.kernel_drops + self.queue_drops + self.export_drops
+    }
 }
 
 /// One consistent view of all connections.

@@ -111,8 +111,11 @@ fn a_full_disk_fails_the_export_and_says_so() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("rustnet: export: no space left on device (1500 packets not written)"), "{err}");
     assert!(!err.contains("fell behind") && !err.contains("Error reading bytes"), "{err}");
-    // The records are still all there.
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1500);
+    // The records are still all there, and the loss is the last line (issue 21).
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().filter(|l| l.contains("\"proto\"")).count(), 1500);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("{\"drops\":") && last.contains("\"export\":1500"), "{last}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -144,7 +147,8 @@ fn a_disk_that_fills_midway_keeps_every_whole_packet_and_counts_the_rest() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     let lost: u64 = err
-        .strip_prefix("rustnet: export: no space left on device (")
+        .lines()
+        .find_map(|l| l.strip_prefix("rustnet: export: no space left on device ("))
         .and_then(|r| r.split_once(" packets not written)"))
         .and_then(|(n, _)| n.parse().ok())
         .unwrap_or_else(|| panic!("{err}"));

@@ -35,16 +35,20 @@ impl Tap {
         }
     }
 
-    /// Closes the export. Its problems are logged here and reported to the
-    /// user by the session, after the screen is restored, through
-    /// [`Exporter::outcome`](super::export::Exporter::outcome).
-    pub fn finish(self) {
+    /// Closes the export and logs what happened; returns how many packets
+    /// are not in the export file (dropped while its writer fell behind, or
+    /// not written after it failed), for the session's drop report. A failed
+    /// export is also reported with its cause by the session, after the
+    /// screen is restored, through
+    /// [`Exporter::outcome`](super::export::Exporter::outcome), and ends the
+    /// run with status 1.
+    pub fn finish(self) -> u64 {
         if let Some(f) = &self.filter {
             log::info!("BPF filter rejected {} packets", f.rejected);
         }
-        if let Some(e) = self.export {
-            let st = e.finish();
-            log::info!("pcap export: {st:?}");
-        }
+        let Some(e) = self.export else { return 0 };
+        let st = e.finish();
+        log::info!("pcap export: {st:?}");
+        st.not_written()
     }
 }

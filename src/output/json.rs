@@ -1,5 +1,6 @@
 //! JSON lines (`--json`): one object per connection, per DESIGN.md.
 
+use crate::snapshot::CaptureStats;
 use rustnet_core::dpi::AppInfo;
 use rustnet_core::track::Connection;
 use serde::Serialize;
@@ -49,4 +50,33 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     // io::Error::from keeps an I/O error's kind (a closed pipe must read as BrokenPipe).
     serde_json::to_writer(&mut *out, &r).map_err(io::Error::from)?;
     out.write_all(b"\n")
+}
+
+#[derive(Serialize)]
+struct DropCounts {
+    kernel: u64,
+    queue: u64,
+    export: u64,
+    total: u64,
+}
+
+#[derive(Serialize)]
+struct DropsLine {
+    drops: DropCounts,
+}
+
+/// The last line of a run that lost packets (DESIGN.md names no summary
+/// line; this is the smallest one a script can test for):
+/// `{"drops":{"kernel":K,"queue":Q,"export":E,"total":T}}`. Nothing is
+/// written when nothing was lost, so every other line stays a connection.
+pub fn write_drops<W: Write>(out: &mut W, d: &CaptureStats) -> io::Result<()> {
+    if d.total() == 0 {
+        return Ok(());
+    }
+    let line = DropsLine {
+        drops: DropCounts { kernel: d.kernel_drops, queue: d.queue_drops, export: d.export_drops, total: d.total() },
+    };
+    serde_json::to_writer(&mut *out, &line).map_err(io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }

@@ -151,8 +151,14 @@ impl Pipeline {
                 add_stats(&mut snap.stats, &ws.stats);
             }
         }
-        snap.capture = CaptureStats { kernel_drops, queue_drops: self.queue_drops.load(Ordering::Relaxed) };
+        snap.capture = CaptureStats { kernel_drops, queue_drops: self.queue_drops(), export_drops: 0 };
         snap
+    }
+
+    /// Packets the dispatchers could not hand to a worker (queue full, or
+    /// the worker gone) so far.
+    pub fn queue_drops(&self) -> u64 {
+        self.queue_drops.load(Ordering::Relaxed)
     }
 
     /// Waits for the workers to drain (after the dispatcher finished).
@@ -214,22 +220,22 @@ impl Dispatcher {
         let full = std::mem::take(&mut self.current[w]);
         let count = full.len() as u64;
         let sent = if self.live {
-            match self.senders[w].try_send(ToWorker::Batch(full)) {
-                Err(TrySendError::Full(ToWorker::Batch(mut b))) => {
-                    self.queue_drops.fetch_add(count, Ordering::Relaxed);
-                    // Dropped: keep its buffers as the next batch.
+            self.senders[w].try_send(ToWorker::Batch(full))
+        } else {
+            self.senders[w].send(ToWorker::Batch(full)).map_err(|e| TrySendError::Disconnected(e.0))
+        };
+        match sent {
+            Ok(()) => self.current[w] = self.free.try_recv().unwrap_or_else(|_| Batch::with_capacity()),
+            // Full (live: never block the capture thread) or the worker is
+            // gone: the packets are lost, and counted so that they are reported.
+            Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
+                self.queue_drops.fetch_add(count, Ordering::Relaxed);
+                // Keep the batch's buffers as the next batch.
+                if let ToWorker::Batch(mut b) = msg {
                     b.clear();
                     self.current[w] = b;
-                    false
                 }
-                _ => true,
             }
-        } else {
-            let _ = self.senders[w].send(ToWorker::Batch(full));
-            true
-        };
-        if sent {
-            self.current[w] = self.free.try_recv().unwrap_or_else(|_| Batch::with_capacity());
         }
     }
 

@@ -214,3 +214,32 @@ fn the_fast_path_routes_as_the_full_parser_does() {
         assert_eq!(router.route(&pkt(t0, &v6)), route::Route::To(want as usize));
     }
 }
+
+/// A worker that is gone (its thread ended) loses what is handed to it:
+/// counted, live or from a file, never silently.
+#[test]
+fn hand_offs_to_a_gone_worker_are_counted() {
+    for live in [true, false] {
+        let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
+        drop(rx);
+        let (_free_tx, free) = bounded::<Batch>(1);
+        let queue_drops = Arc::new(AtomicU64::new(0));
+        let mut disp = Dispatcher {
+            senders: vec![tx],
+            current: vec![Batch::with_capacity()],
+            free,
+            live,
+            queue_drops: queue_drops.clone(),
+            last: Timestamp::ZERO,
+            router: Router::new(1),
+        };
+        let f = udp_frame();
+        for _ in 0..3 {
+            disp.push(&Packet { ts: wall_clock(), data: &f, wire_len: f.len() as u32, link: LinkType::Ethernet });
+        }
+        disp.flush();
+        disp.push(&Packet { ts: wall_clock(), data: &f, wire_len: f.len() as u32, link: LinkType::Ethernet });
+        disp.finish();
+        assert_eq!(queue_drops.load(Ordering::Relaxed), 4, "live {live}");
+    }
+}

@@ -1,6 +1,7 @@
 //! A capture file read as fast as it reads (the headless replay).
 
 use super::SourceEnd;
+use super::live::SourceCounters;
 use crate::capture::bpf::UserFilter;
 use crate::capture::file::{CaptureFile, FileError};
 use crate::capture::open::file_filter;
@@ -46,7 +47,13 @@ pub fn exit_code(e: &FileError) -> i32 {
 }
 
 /// Replays a capture file as fast as it reads.
-pub fn run_file(file: CaptureFile, mut disp: Dispatcher, stop: Arc<AtomicBool>, mut tap: Tap) -> SourceEnd {
+pub fn run_file(
+    file: CaptureFile,
+    mut disp: Dispatcher,
+    stop: Arc<AtomicBool>,
+    mut tap: Tap,
+    counters: &SourceCounters,
+) -> SourceEnd {
     let r = file.read(&mut |p| {
         if tap.pass(p) {
             disp.push(p);
@@ -54,6 +61,6 @@ pub fn run_file(file: CaptureFile, mut disp: Dispatcher, stop: Arc<AtomicBool>, 
         !stop.load(Ordering::Relaxed)
     });
     disp.finish();
-    tap.finish();
+    counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     r.into()
 }

@@ -1,8 +1,9 @@
 //! The headless sink: one JSON object per connection on stdout, written as
 //! connections end and, at the end of input, for those still open.
 
+use super::drops;
 use super::enrich::log_process_stats;
-use super::live::{SourceCounters, warn_kernel_drops};
+use super::live::SourceCounters;
 use super::source::Feed;
 use super::{Session, SourceEnd};
 use crate::output;
@@ -22,6 +23,7 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
     let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: None };
     let capture = std::thread::Builder::new().name("capture".into()).spawn(move || source.feed(disp, tap, feed))?;
     let stats = output::write_json_lines(rec_rx, &stop)?;
+    let queue_drops = pipeline.queue_drops();
     pipeline.join();
     let end = SourceEnd::from_thread(capture.join());
     stop.store(true, Ordering::Relaxed);
@@ -31,8 +33,10 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
             stats.unknown_link, stats.unknown_link_types
         );
     }
-    warn_kernel_drops(&counters);
     log::info!("done: {stats:?}");
+    let lost = drops::collect(&counters, queue_drops);
+    output::json::write_drops(&mut std::io::stdout().lock(), &lost)?;
+    drops::report(&mut std::io::stderr().lock(), &lost)?;
     if let Some(h) = &host {
         log_process_stats(h);
     }

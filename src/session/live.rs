@@ -55,18 +55,12 @@ pub fn open(cli: &Cli, engine: &mut rustnet_core::Config) -> anyhow::Result<Resu
     Ok(Ok((cap, hints, user_filter)))
 }
 
-/// Warns on stderr if the kernel dropped packets.
-pub fn warn_kernel_drops(counters: &SourceCounters) {
-    let drops = counters.kernel_drops.load(Ordering::Relaxed);
-    if drops > 0 {
-        eprintln!("rustnet: warning: the kernel dropped {drops} packets (capture ring full)");
-    }
-}
-
 /// Counters the capture side shares with the UI.
 #[derive(Debug, Default)]
 pub struct SourceCounters {
     pub kernel_drops: AtomicU64,
+    /// Packets `--pcap-export` lost (known once the capture has ended).
+    pub export_drops: AtomicU64,
     /// Set when the capture has ended (duration, error or stop).
     pub done: AtomicBool,
 }
@@ -114,7 +108,7 @@ pub fn run_live(
         log::warn!("kernel dropped {} of {} packets", k.drops, k.packets);
     }
     disp.finish();
-    tap.finish();
+    counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     counters.done.store(true, Ordering::Relaxed);
     end
 }

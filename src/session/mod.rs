@@ -6,6 +6,7 @@
 //! A new source or sink is one module here plus one variant where they are
 //! listed (`source.rs`, `sink.rs`) and its match arms.
 
+mod drops;
 mod enrich;
 mod export;
 mod file;

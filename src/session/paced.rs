@@ -2,6 +2,7 @@
 //! timestamps through the pipeline, a snapshot published every refresh, then
 //! the final table kept on screen for browsing until the user quits.
 
+use super::live::SourceCounters;
 use super::source::Screen;
 use crate::capture::file::{CaptureFile, FileError};
 use crate::pipeline::Dispatcher;
@@ -24,6 +25,7 @@ pub fn replay(
     screen: &Screen<'_>,
     stop: &AtomicBool,
     mut tap: crate::capture::tap::Tap,
+    counters: &SourceCounters,
 ) -> Result<u64, FileError> {
     let Screen { pipeline, label: source, refresh, snaps } = *screen;
     let mut clock = ReplayClock::default();
@@ -60,7 +62,7 @@ pub fn replay(
     }
     disp.finish();
     // After the UI has left the screen: finish may print warnings.
-    tap.finish();
+    counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     result
 }
 

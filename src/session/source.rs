@@ -177,11 +177,11 @@ impl Source {
     pub fn feed(self, disp: Dispatcher, tap: Tap, feed: Feed<'_>) -> SourceEnd {
         match self {
             Source::Live { cap, .. } => live::run_live(cap, disp, feed.stop, feed.duration, feed.counters, tap),
-            Source::File(f, _) => file::run_file(f, disp, feed.stop, tap),
+            Source::File(f, _) => file::run_file(f, disp, feed.stop, tap, &feed.counters),
             Source::PacedFile(f, _) => match feed.screen {
-                Some(screen) => paced::replay(f, disp, &screen, &feed.stop, tap).into(),
+                Some(screen) => paced::replay(f, disp, &screen, &feed.stop, tap, &feed.counters).into(),
                 // No screen to pace for: read at full speed.
-                None => file::run_file(f, disp, feed.stop, tap),
+                None => file::run_file(f, disp, feed.stop, tap, &feed.counters),
             },
         }
     }

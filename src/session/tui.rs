@@ -1,7 +1,8 @@
 //! The TUI sink: the capture thread feeds the pipeline, snapshots go to the
 //! screen every refresh, and the UI runs on this thread until the user quits.
 
-use super::live::{SourceCounters, warn_kernel_drops};
+use super::drops;
+use super::live::SourceCounters;
 use super::source::{Feed, Screen};
 use super::{Session, SourceEnd};
 use crate::cli::Cli;
@@ -44,9 +45,10 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
         let end = SourceEnd::from_thread(capture.join());
         (ui_result, end)
     });
+    let queue_drops = pipeline.queue_drops();
     pipeline.join();
     ui_result?;
-    warn_kernel_drops(&counters);
+    drops::report(&mut std::io::stderr().lock(), &drops::collect(&counters, queue_drops))?;
     Ok(end.report())
 }
 

@@ -48,7 +48,7 @@ pub fn corpus_snapshot(dir: &std::path::Path, files: &[&str]) -> Snapshot {
         all.extend(e.connections().cloned());
         snap.connections.extend(all);
     }
-    snap.capture = CaptureStats { kernel_drops: 0, queue_drops: 3 };
+    snap.capture = CaptureStats { kernel_drops: 0, queue_drops: 3, export_drops: 0 };
     snap
 }
 

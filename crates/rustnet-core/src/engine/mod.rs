@@ -22,7 +22,7 @@ mod tests;
 pub struct Config {
     /// Inspect payloads for application protocols (off: `--no-dpi`).
     pub dpi: bool,
-    /// Most connections held at once; beyond it the oldest idle one is evicted (`Stats::evicted`).
+    /// Most connections held at once; beyond it the longest idle one is evicted (`Stats::evicted`).
     pub max_connections: usize,
     /// How long each state lasts without packets before it ages or expires.
     pub timeouts: Timeouts,
@@ -206,7 +206,7 @@ impl Engine {
     pub fn finish_all_at(&mut self, end: Timestamp) {
         self.now = self.now.max(end);
         self.stats.orphan_fragments += self.frags.pending_packets();
-        let map = std::mem::take(&mut self.table.map);
+        let map = self.table.take_all();
         let (now, t) = (self.now, &self.cfg.timeouts);
         self.finished.reserve(map.len());
         self.finished.extend(map.into_values().map(|e| {
@@ -248,6 +248,7 @@ impl Engine {
             ended
         });
         self.finished.extend(ended.map(|(_, e)| e.conn));
+        self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
     }
@@ -323,7 +324,9 @@ impl Engine {
     }
 
     /// Creates the connection (ending a closed one on the same key); returns
-    /// it and whether the packet is from its local side.
+    /// it and whether the packet is from its local side. Kept out of
+    /// `process`, whose hot path is packets of known flows.
+    #[inline(never)]
     fn create(
         &mut self,
         key: FlowKey,
@@ -353,7 +356,7 @@ impl Engine {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
         let entry = Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None });
-        (self.table.map.entry(key).insert_entry(entry).into_mut(), src_is_local)
+        (self.table.insert(key, entry), src_is_local)
     }
 
     /// DESIGN.md's rule: live, the end with a local address; otherwise the

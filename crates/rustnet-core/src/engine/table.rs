@@ -5,6 +5,8 @@
 use crate::dpi::DpiState;
 use crate::track::{Connection, FlowKey, State, TcpTracker};
 use rustc_hash::FxHashMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
 
 /// A connection plus the tracking state that is not part of its public record.
 #[derive(Debug)]
@@ -17,36 +19,118 @@ pub(crate) struct Entry {
     pub app_state: Option<State>,
 }
 
+/// A place in the eviction order: a connection as last seen when queued.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    /// `last_seen` (nanoseconds) when queued; never later than the connection's.
+    at: u64,
+    /// Tells a connection from a later one on the same key.
+    id: u64,
+    key: FlowKey,
+}
+
+impl Queued {
+    fn rank(&self) -> (u64, u64) {
+        (self.at, self.id)
+    }
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank() == other.rank()
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+/// Slack of stale places kept before the eviction order is rebuilt.
+const COMPACT_SLACK: usize = 1024;
+
 /// Connections by flow key.
 #[derive(Debug)]
 pub(crate) struct Table {
     /// Boxed entries keep buckets small, so growth and tombstone rehashes stay cheap in memory.
     pub map: FxHashMap<FlowKey, Box<Entry>>,
     pub cap: usize,
+    /// Eviction order, least recently seen first. Each connection is queued
+    /// once when created, so packets of known flows cost nothing here; one
+    /// seen since it was queued is queued again, at its newer time, when it
+    /// reaches the front. Places of connections gone are skipped there, and
+    /// dropped in bulk when they outnumber the table (`compact`).
+    idle: BinaryHeap<Reverse<Queued>>,
 }
 
 impl Table {
     pub(super) fn new(cap: usize) -> Self {
-        Table { map: FxHashMap::default(), cap: cap.max(1) }
+        Table { map: FxHashMap::default(), cap: cap.max(1), idle: BinaryHeap::new() }
     }
 
-    /// Removes the longest-idle entries when the table is full, so that one
-    /// more fits. Evicts a batch at a time to keep the cost per insert low.
+    /// Adds a connection (its key must be free) and returns it.
+    pub(super) fn insert(&mut self, key: FlowKey, entry: Box<Entry>) -> &mut Entry {
+        self.compact();
+        self.idle.push(Reverse(Queued { at: entry.conn.last_seen.as_nanos(), id: entry.conn.id, key }));
+        self.map.entry(key).insert_entry(entry).into_mut()
+    }
+
+    /// Empties the table, returning its entries.
+    pub(super) fn take_all(&mut self) -> FxHashMap<FlowKey, Box<Entry>> {
+        self.idle = BinaryHeap::new();
+        std::mem::take(&mut self.map)
+    }
+
+    /// Places in the eviction order, stale ones included.
+    #[cfg(test)]
+    pub(super) fn queued(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// Rebuilds the eviction order from the table when most of its places
+    /// belong to connections gone (expired, closed): O(table), at most once
+    /// per table's worth of inserts or removals, so O(1) amortised.
+    pub(super) fn compact(&mut self) {
+        if self.idle.len() <= 2 * self.map.len() + COMPACT_SLACK {
+            return;
+        }
+        let places: Vec<Reverse<Queued>> = self
+            .map
+            .iter()
+            .map(|(k, e)| Reverse(Queued { at: e.conn.last_seen.as_nanos(), id: e.conn.id, key: *k }))
+            .collect();
+        self.idle = BinaryHeap::from(places);
+    }
+
+    /// Evicts the longest-idle connections (least `last_seen`; ties: the
+    /// oldest connection first) until one more fits under the cap. Returns
+    /// how many were evicted. Each step is O(log n), and a connection is
+    /// queued again at most once per packet it received: no scan, no copy.
     pub(super) fn make_room(&mut self, out: &mut Vec<Connection>) -> u64 {
-        if self.map.len() < self.cap {
-            return 0;
-        }
-        let batch = (self.cap / 64).max(1);
-        let mut ages: Vec<(u64, FlowKey)> = self.map.iter().map(|(k, e)| (e.conn.last_seen.as_nanos(), *k)).collect();
-        let n = batch.min(ages.len());
-        if n < ages.len() {
-            ages.select_nth_unstable_by_key(n, |a| a.0);
-        }
-        for (_, k) in ages.iter().take(n) {
-            if let Some(e) = self.map.remove(k) {
+        let mut n = 0;
+        while self.map.len() >= self.cap {
+            // Every connection has a place, so the queue is not empty here.
+            let Some(Reverse(q)) = self.idle.pop() else { break };
+            let Some(e) = self.map.get(&q.key) else { continue };
+            if e.conn.id != q.id {
+                continue;
+            }
+            let last = e.conn.last_seen.as_nanos();
+            if last != q.at {
+                self.idle.push(Reverse(Queued { at: last, ..q }));
+                continue;
+            }
+            if let Some(e) = self.map.remove(&q.key) {
                 out.push(e.conn);
+                n += 1;
             }
         }
-        n as u64
+        n
     }
 }

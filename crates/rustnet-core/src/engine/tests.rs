@@ -108,3 +108,81 @@ fn a_shorter_lived_state_brings_the_deadline_forward() {
     assert_eq!(only_state(&mut e), State::Closed);
     assert_eq!(e.next_deadline(), Some(secs(2) + t.tcp_closed));
 }
+
+fn udp_from(sport: u16) -> Vec<u8> {
+    let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(sport, 40001);
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    b.write(&mut v, b"data").expect("vec write");
+    v
+}
+
+fn capped(cap: usize) -> Engine {
+    Engine::new(Config { max_connections: cap, ..Config::default() })
+}
+
+/// A datagram from local port 50000 + `n`.
+fn send(e: &mut Engine, n: u16, ts: Timestamp) {
+    let f = udp_from(50_000 + n);
+    e.process(LinkType::Ethernet, ts, &f, f.len() as u32);
+}
+
+fn finished_ports(e: &mut Engine) -> Vec<u16> {
+    let mut out = Vec::new();
+    e.take_finished(&mut out);
+    out.iter().map(|c| c.local.port - 50_000).collect()
+}
+
+#[test]
+fn a_full_table_evicts_the_longest_idle_not_the_oldest() {
+    let mut e = capped(4);
+    for (i, port) in (1..=4).enumerate() {
+        send(&mut e, port, T0 + Duration::from_millis(i as u64));
+    }
+    // The first flow is seen again: the second is now the longest idle.
+    send(&mut e, 1, T0 + Duration::from_millis(10));
+    send(&mut e, 5, T0 + Duration::from_millis(11));
+    assert_eq!(finished_ports(&mut e), [2]);
+    send(&mut e, 6, T0 + Duration::from_millis(12));
+    send(&mut e, 7, T0 + Duration::from_millis(13));
+    assert_eq!(finished_ports(&mut e), [3, 4]);
+    send(&mut e, 8, T0 + Duration::from_millis(14));
+    assert_eq!(finished_ports(&mut e), [1]);
+    assert_eq!(e.stats().evicted, 4);
+    assert_eq!(e.len(), 4);
+}
+
+/// Only as many as make room for the new one go (the table used to drop a
+/// sixty-fourth of its cap at a time); connections last seen at the same
+/// time go in the order they were created.
+#[test]
+fn eviction_keeps_the_table_at_its_cap_and_breaks_ties_by_age() {
+    let mut e = capped(256);
+    for n in 1..=256 {
+        send(&mut e, n, T0);
+    }
+    send(&mut e, 257, T0 + Duration::from_millis(1));
+    assert_eq!(finished_ports(&mut e), [1]);
+    assert_eq!((e.stats().evicted, e.len()), (1, 256));
+    for n in 258..=260 {
+        send(&mut e, n, T0 + Duration::from_millis(1));
+    }
+    assert_eq!(finished_ports(&mut e), [2, 3, 4]);
+    assert_eq!((e.stats().evicted, e.len()), (4, 256));
+}
+
+/// Places of connections that expired do not pile up in the eviction order.
+#[test]
+fn the_eviction_order_forgets_expired_connections() {
+    let mut e = capped(100_000);
+    for round in 0..5u64 {
+        let t = secs(round * 200);
+        for port in 1..=2_000 {
+            send(&mut e, port, t);
+        }
+        // UDP leaves the table 120 s after its last packet.
+        e.advance(t + Duration::from_secs(150));
+        assert_eq!(e.len(), 0);
+        assert!(e.table.queued() <= 2 * e.len() + 1024, "{}", e.table.queued());
+    }
+}
