@@ -28,9 +28,27 @@ pub struct Input {
     stopped: bool,
 }
 
+/// The bytes of a mapped input. A concrete enum, not `Box<dyn AsRef>`: `peek`
+/// runs twice per packet, and the indirect call cost 7.3 M instructions per
+/// 100 000 packets (callgrind, mixed-100k, `--no-dpi --workers 1`).
+enum Bytes {
+    Map(memmap2::Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Map(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
 enum Kind {
     /// A regular file in memory (or bytes given), from position `at`.
-    Mapped { map: Box<dyn AsRef<[u8]> + Send>, at: usize },
+    Mapped { map: Bytes, at: usize },
     /// Anything else, read as it comes: `buf[pos..len]` is not consumed yet.
     Stream { file: File, buf: Vec<u8>, pos: usize, len: usize, eof: bool },
 }
@@ -53,42 +71,70 @@ impl Input {
 
     /// An input over bytes already in memory (tests, fuzzing).
     pub fn from_bytes(bytes: Vec<u8>) -> Input {
-        Input { kind: Kind::Mapped { map: Box::new(bytes), at: 0 }, offset: 0, stop: Arc::default(), stopped: false }
+        Input {
+            kind: Kind::Mapped { map: Bytes::Owned(bytes), at: 0 },
+            offset: 0,
+            stop: Arc::default(),
+            stopped: false,
+        }
     }
 
     /// The unread bytes: at least `n` of them unless the input ends (or the
     /// read is stopped) first, then all that is left.
+    #[inline]
     pub fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        match &mut self.kind {
-            Kind::Mapped { map, at } => Ok((**map).as_ref().get(*at..).unwrap_or_default()),
-            Kind::Stream { file, buf, pos, len, eof } => {
-                while *len - *pos < n && !*eof {
-                    if *pos > 0 {
-                        buf.copy_within(*pos..*len, 0);
-                        *len -= *pos;
-                        *pos = 0;
-                    }
-                    if buf.len() < n.max(CHUNK) {
-                        buf.resize(n.max(CHUNK), 0);
-                    }
-                    if !wait_readable(file, &self.stop)? {
-                        self.stopped = true;
-                        *eof = true;
-                        break;
-                    }
-                    match file.read(&mut buf[*len..]) {
-                        Ok(0) => *eof = true,
-                        Ok(k) => *len += k,
-                        Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(&buf[*pos..*len])
+        if matches!(self.kind, Kind::Stream { .. }) {
+            return self.peek_stream(n);
+        }
+        match &self.kind {
+            Kind::Mapped { map, at } => Ok(map.as_slice().get(*at..).unwrap_or_default()),
+            Kind::Stream { .. } => Ok(&[]),
+        }
+    }
+
+    /// `peek` of a stream: reads until `n` bytes are buffered (kept out of
+    /// line; the mapped case is the hot one).
+    #[inline(never)]
+    fn peek_stream(&mut self, n: usize) -> io::Result<&[u8]> {
+        let Kind::Stream { file, buf, pos, len, eof } = &mut self.kind else {
+            return Ok(&[]);
+        };
+        while *len - *pos < n && !*eof {
+            if *pos > 0 {
+                buf.copy_within(*pos..*len, 0);
+                *len -= *pos;
+                *pos = 0;
             }
+            if buf.len() < n.max(CHUNK) {
+                buf.resize(n.max(CHUNK), 0);
+            }
+            if !wait_readable(file, &self.stop)? {
+                self.stopped = true;
+                *eof = true;
+                break;
+            }
+            match file.read(&mut buf[*len..]) {
+                Ok(0) => *eof = true,
+                Ok(k) => *len += k,
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(&buf[*pos..*len])
+    }
+
+    /// The unread bytes of a mapped input (None for a stream): readers walk
+    /// them in place, without a `peek` per record.
+    #[inline]
+    pub fn mapped_rest(&self) -> Option<&[u8]> {
+        match &self.kind {
+            Kind::Mapped { map, at } => Some(map.as_slice().get(*at..).unwrap_or_default()),
+            Kind::Stream { .. } => None,
         }
     }
 
     /// Marks `n` bytes (of those `peek` returned) as read.
+    #[inline]
     pub fn consume(&mut self, n: usize) {
         match &mut self.kind {
             Kind::Mapped { at, .. } => *at += n,
@@ -121,7 +167,7 @@ fn map(file: &File) -> Option<Kind> {
     // the documented limit of mapped reading, as with tcpdump's own readers.
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     let _ = map.advise(memmap2::Advice::Sequential);
-    Some(Kind::Mapped { map: Box::new(map), at })
+    Some(Kind::Mapped { map: Bytes::Map(map), at })
 }
 
 /// A duplicate of standard input (its flags are left alone: the file

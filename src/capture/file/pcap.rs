@@ -62,6 +62,9 @@ pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> boo
         .ok_or_else(|| FileError::Format(format!("pcap header: too short ({} of 24 bytes)", hdr.len())))?;
     let h = parse_header(hdr)?;
     input.consume(24);
+    if let Some(bytes) = input.mapped_rest() {
+        return read_records_in_place(&h, bytes, input.offset(), f);
+    }
     let mut n = 0u64;
     loop {
         let at = input.offset();
@@ -101,5 +104,39 @@ pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> boo
         if !more {
             return Ok(n);
         }
+    }
+}
+
+/// The records of a mapped file, walked in place: the same checks and
+/// messages as the stream loop in `read_pcap`, without a `peek` per record
+/// (that cost 48 instructions a packet, callgrind on mixed-100k).
+fn read_records_in_place(
+    h: &Header,
+    bytes: &[u8],
+    base: u64,
+    f: &mut dyn FnMut(&Packet<'_>) -> bool,
+) -> Result<u64, FileError> {
+    let (mut n, mut pos) = (0u64, 0usize);
+    loop {
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let damaged = |reason: String| Err(FileError::Corrupt { packets: n, offset: base + pos as u64, reason });
+        if rest.is_empty() {
+            return Ok(n);
+        }
+        let Some(rec) = rest.get(..16) else {
+            return damaged(format!("truncated record header ({} of 16 bytes)", rest.len()));
+        };
+        let (ts, incl, orig) = h.record(rec);
+        if incl > MAX_RECORD {
+            return damaged(format!("record length {incl} bytes (over the 16 MiB limit)"));
+        }
+        let Some(data) = rest.get(16..16 + incl) else {
+            return damaged(format!("truncated record ({} of {incl} bytes)", rest.len() - 16));
+        };
+        n += 1;
+        if !f(&Packet { ts, data, wire_len: orig.max(incl as u32), link: h.link }) {
+            return Ok(n);
+        }
+        pos += 16 + incl;
     }
 }
