@@ -127,6 +127,6 @@ mod tests {
         report(&mut err, &d).expect("vec write");
         let s = String::from_utf8_lossy(&err);
         assert!(s.starts_with("rustnet: warning: 2425 packets dropped: 1 by the kernel"), "{s}");
-        assert!(s.contains("2421 between capture and workers") && s.contains("3 by the pcap export"), "{s}");
+        assert!(s.contains("2421 between capture and workers") && s.contains("3 not in the pcap export"), "{s}");
     }
 }
