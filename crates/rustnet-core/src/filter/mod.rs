@@ -107,6 +107,19 @@ impl PortSet {
     fn contains(&self, port: u16) -> bool {
         self.0[usize::from(port >> 6)] & (1 << (port & 63)) != 0
     }
+
+    /// Adds the ports `lo..=hi`, a word at a time; ports above 65535 are ignored.
+    fn insert_range(&mut self, lo: u32, hi: u32) {
+        let hi = hi.min(u32::from(u16::MAX));
+        let mut p = lo;
+        while p <= hi {
+            let bit = p & 63;
+            let n = (hi - p + 1).min(64 - bit);
+            let mask = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << bit };
+            self.0[(p >> 6) as usize] |= mask;
+            p += n;
+        }
+    }
 }
 
 /// One compiled term.
