@@ -7,7 +7,7 @@
 //! `sys` < `capture`, `host` < `snapshot` < `pipeline` < `output`, `ui` <
 //! `cli` < `session` < `main`
 //!
-//! - `sys`: socket calls and the interface list (libc).
+//! - `sys`: socket calls, the interface list and signal dispositions (libc).
 //! - `capture`: packet sources (AF_PACKET ring, libpcap, capture files),
 //!   BPF filters, `--pcap-export`, and the batches packets travel in.
 //! - `host`: this machine around the engine: processes, host names, privileges.

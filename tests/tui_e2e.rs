@@ -1,6 +1,7 @@
 //! End to end: the real binary in a pseudo-terminal (tmux), reading a corpus
 //! capture, driven by keys; the screen is checked after each step, and the
-//! process must exit after `q q`. Skipped (with a note) without tmux or corpus.
+//! process must exit after `q q`, and on SIGHUP with the terminal restored.
+//! Skipped (with a note) without tmux or corpus.
 
 mod common;
 
@@ -123,4 +124,32 @@ fn tui_reads_file_filters_details_help_and_quits() {
     let s = tmux.wait_all("exit", &["RUSTNET_EXIT="]);
     assert!(s.contains("RUSTNET_EXIT=0"), "{s}");
     assert!(!s.contains("Connection details"), "alternate screen left: {s}");
+}
+
+/// SIGHUP (the terminal closing) ends the TUI like SIGTERM: exit 0 and the
+/// terminal restored (canonical mode and echo back on).
+#[test]
+fn tui_restores_the_terminal_on_sighup() {
+    let Some(dir) = common::corpus_dir() else { return };
+    if !common::testenv::tools_ready(&["tmux"]) {
+        return;
+    }
+    let file = std::fs::canonicalize(dir.join(FILE)).expect("corpus file exists");
+    let tmux = Tmux { socket: format!("rustnet-e2e-hup-{}", std::process::id()) };
+    let cmd = format!(
+        "{} --read {}; echo RUSTNET_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\\n' ' '; echo; sleep 60",
+        env!("CARGO_BIN_EXE_rustnet"),
+        file.display()
+    );
+    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.wait_all("the finished replay", &["(finished)", "q quit"]);
+    let out = tmux.cmd(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
+    let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).expect("children");
+    let pid = children.split_whitespace().next().expect("rustnet runs under the pane's shell").to_string();
+    assert!(Command::new("kill").args(["-HUP", &pid]).status().expect("kill").success());
+    let screen = tmux.wait_for("rustnet to exit", |s| s.contains("RUSTNET_EXIT=") && s.contains("echo"));
+    assert!(screen.contains("RUSTNET_EXIT=0"), "exit status after SIGHUP:\n{screen}");
+    assert!(screen.contains("icanon echo") && !screen.contains("-icanon"), "terminal restored:\n{screen}");
 }

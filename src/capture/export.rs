@@ -1,11 +1,14 @@
 //! `--pcap-export FILE`: captured packets written to a pcapng file by a
 //! dedicated thread, so disk speed never stalls the capture thread. Packets
 //! travel in batches over a bounded channel; a batch that finds the channel
-//! full is dropped and counted.
+//! full is dropped and counted. A batch that is not full is taken by the
+//! writer itself after [`FLUSH_EVERY`] without a full one, so a packet
+//! reaches the file within about a second however the capture goes on
+//! (slow traffic, a silent `--read -` pipe) and a kill loses at most that.
 
 use super::Packet;
 use super::batch::Batch;
-use crossbeam_channel::{Receiver, SendTimeoutError, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded};
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
 use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
@@ -15,7 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -24,6 +27,9 @@ const BATCH_PACKETS: usize = 512;
 const BATCH_BYTES: usize = 1 << 20;
 /// Batches in flight: up to ~64 MiB buffered before packets are dropped.
 const QUEUE: usize = 64;
+/// How long the writer waits for a full batch before it takes the pending
+/// one: packets are on disk at most about this long after they were captured.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
 
 /// What the export did, at the end.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -54,7 +60,9 @@ pub type ExportOutcome = Arc<OnceLock<ExportStats>>;
 /// The capture side of an export.
 pub struct Exporter {
     tx: Option<Sender<Batch>>,
-    batch: Batch,
+    /// The batch being filled; shared so the writer can take it when no full
+    /// batch has come for [`FLUSH_EVERY`] (uncontended otherwise).
+    batch: Arc<Mutex<Batch>>,
     /// Written batches coming back for reuse.
     free: Receiver<Batch>,
     pushed: u64,
@@ -77,13 +85,23 @@ impl Exporter {
         let (tx, rx) = bounded::<Batch>(QUEUE);
         let (free_tx, free_rx) = bounded::<Batch>(QUEUE);
         let name = iface.map(str::to_string);
+        let batch = Arc::new(Mutex::new(Batch::default()));
+        let pending = batch.clone();
         let writer = std::thread::Builder::new().name("pcap-export".into()).spawn(move || {
             let mut w = Writer { out, file, ifaces: HashMap::new(), name, written: 0, file_len: 0, ends: Vec::new() };
             // The section header block, before any packet.
             if let Err(e) = w.write_out() {
                 return (0, Some(e));
             }
-            for mut batch in rx {
+            loop {
+                let mut batch = match rx.recv_timeout(FLUSH_EVERY) {
+                    Ok(batch) => batch,
+                    Err(RecvTimeoutError::Timeout) => match take_pending(&pending, &rx) {
+                        Some(batch) => batch,
+                        None => continue,
+                    },
+                    Err(RecvTimeoutError::Disconnected) => break,
+                };
                 if let Err(e) = w.write(&batch) {
                     // Dropping the receiver makes later sends fail: counted as not written.
                     return (w.written, Some(e));
@@ -95,7 +113,7 @@ impl Exporter {
         })?;
         Ok(Exporter {
             tx: Some(tx),
-            batch: Batch::default(),
+            batch,
             free: free_rx,
             pushed: 0,
             dropped: 0,
@@ -113,18 +131,27 @@ impl Exporter {
     /// Queues one packet (copied).
     pub fn push(&mut self, p: &Packet<'_>) {
         self.pushed += 1;
-        self.batch.push(p);
-        if self.batch.len() >= BATCH_PACKETS || self.batch.bytes() >= BATCH_BYTES {
+        let full = {
+            let mut batch = lock(&self.batch);
+            batch.push(p);
+            batch.len() >= BATCH_PACKETS || batch.bytes() >= BATCH_BYTES
+        };
+        if full {
             self.flush();
         }
     }
 
     /// Hands the pending batch to the writer without waiting.
     pub fn flush(&mut self) {
-        if self.batch.is_empty() {
+        let mut pending = lock(&self.batch);
+        if pending.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let batch = std::mem::take(&mut *pending);
+        // Sent without the lock: a blocking send waits for the writer, which
+        // may be waiting for the lock. Nothing is added meanwhile (this
+        // thread is the only one that adds).
+        drop(pending);
         let Some(tx) = &self.tx else { return };
         let sent = if self.blocking {
             tx.send(batch).map_err(|e| TrySendError::Disconnected(e.0))
@@ -133,7 +160,7 @@ impl Exporter {
         };
         match sent {
             // Reuse a written batch's allocation when one has come back.
-            Ok(()) => self.batch = self.free.try_recv().unwrap_or_default(),
+            Ok(()) => *lock(&self.batch) = self.free.try_recv().unwrap_or_default(),
             Err(e) => {
                 if let TrySendError::Full(b) = &e {
                     self.dropped += b.len() as u64;
@@ -142,7 +169,7 @@ impl Exporter {
                 let mut b = e.into_inner();
                 // Reuse the allocation for the next batch.
                 b.clear();
-                self.batch = b;
+                *lock(&self.batch) = b;
             }
         }
     }
@@ -154,7 +181,7 @@ impl Exporter {
     }
 
     fn finish_inner(&mut self) -> ExportStats {
-        let batch = std::mem::take(&mut self.batch);
+        let batch = std::mem::take(&mut *lock(&self.batch));
         if let Some(tx) = self.tx.take()
             && !batch.is_empty()
         {
@@ -172,6 +199,21 @@ impl Exporter {
         let _ = self.outcome.set(st.clone());
         st
     }
+}
+
+/// The batch being filled, also when a panic poisoned the lock (a batch is
+/// valid after any push: packets are appended whole).
+fn lock(batch: &Mutex<Batch>) -> MutexGuard<'_, Batch> {
+    batch.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The writer's side of the timed flush: the pending batch, if any, when no
+/// full batch waits in `rx`. In that order the file keeps capture order: the
+/// capture thread adds to the pending batch only after its previous batch was
+/// sent, so an empty queue means this thread has already written that one.
+fn take_pending(pending: &Mutex<Batch>, rx: &Receiver<Batch>) -> Option<Batch> {
+    let mut batch = lock(pending);
+    (rx.is_empty() && !batch.is_empty()).then(|| std::mem::take(&mut *batch))
 }
 
 /// An I/O error as a short reason: "no space left on device", without the

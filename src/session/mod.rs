@@ -67,10 +67,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
-    }
+    let stop = install_stop_signals()?;
     let sink = Sink::for_cli(cli);
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
     let mut engine = rustnet_core::Config::default();
@@ -99,6 +96,20 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
     code.map(|c| c.max(export_code))
+}
+
+/// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the
+/// same way (records printed, terminal restored, export completed). SIGHUP
+/// is left alone when it was ignored at start, as under `nohup`, so such a
+/// run outlives its terminal.
+fn install_stop_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let stop = Arc::new(AtomicBool::new(false));
+    let hup = !crate::sys::signal::is_ignored(SIGHUP);
+    for sig in [SIGINT, SIGTERM].into_iter().chain(hup.then_some(SIGHUP)) {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
+    }
+    Ok(stop)
 }
 
 /// min(cores, 4), as DESIGN.md says.

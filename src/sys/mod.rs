@@ -1,9 +1,11 @@
 //! The operating system below capture and host: socket calls, the
-//! interface list and files opened without following links, shared so no
+//! interface list, files opened without following links and inherited
+//! signal dispositions, shared so no
 //! higher layer imports another for them.
 
 pub mod fs;
 pub mod interfaces;
+pub mod signal;
 pub mod socket;
 #[cfg(test)]
 pub(crate) mod testns;
