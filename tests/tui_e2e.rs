@@ -153,3 +153,34 @@ fn tui_restores_the_terminal_on_sighup() {
     assert!(screen.contains("RUSTNET_EXIT=0"), "exit status after SIGHUP:\n{screen}");
     assert!(screen.contains("icanon echo") && !screen.contains("-icanon"), "terminal restored:\n{screen}");
 }
+
+/// Issue 20 item 9: a warning that arises while the TUI runs (here the
+/// export failing on a full device) is not written over the screen; it is
+/// printed once the terminal is restored, and the exit status says so.
+#[test]
+fn tui_export_failure_is_reported_after_the_screen_is_restored() {
+    let Some(dir) = common::corpus_dir() else { return };
+    if !common::testenv::tools_ready(&["tmux"]) || !std::path::Path::new("/dev/full").exists() {
+        return;
+    }
+    let file = std::fs::canonicalize(dir.join(FILE)).expect("corpus file exists");
+    let tmux = Tmux { socket: format!("rustnet-e2e-full-{}", std::process::id()) };
+    let cmd = format!(
+        "{} --read {} --pcap-export /dev/full; echo RUSTNET_EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_rustnet"),
+        file.display()
+    );
+    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let during = tmux.wait_all("the finished replay", &["(finished)", "q quit"]);
+    // Give the export writer time to fail while the UI is still up.
+    std::thread::sleep(Duration::from_millis(1500));
+    let during = format!("{during}{}", tmux.screen());
+    assert!(!during.contains("rustnet:") && !during.contains("no space"), "text over the TUI:\n{during}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("quit prompt", |s| s.contains("press q again to quit"));
+    tmux.keys(&["q"]);
+    let after = tmux.wait_all("exit", &["RUSTNET_EXIT="]);
+    assert!(after.contains("rustnet: export: no space left on device"), "after exit:\n{after}");
+    assert!(after.contains("RUSTNET_EXIT=1"), "after exit:\n{after}");
+}

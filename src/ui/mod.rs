@@ -13,6 +13,7 @@ mod format;
 mod header;
 mod help;
 mod input;
+mod notices;
 mod overview;
 mod theme;
 
@@ -74,18 +75,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// each refresh (latest wins); sets `stop` when quitting so the pipeline shuts
 /// down. Restores the terminal on exit and on panic. Also returns when someone
 /// else sets `stop` (e.g. SIGTERM), so the terminal is restored then too.
+/// A panic on another thread meanwhile is logged, ends the session, and is
+/// printed on stderr once the terminal is restored (see `notices`).
 pub fn run(cfg: UiConfig, snapshots: Receiver<Snapshot>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut app = App::new(cfg.refresh, cfg.no_color);
     app.snapshot.source = cfg.source.clone();
     // Raw mode + alternate screen, and a panic hook that restores the terminal
     // before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
+    // Then panics on other threads are queued, not written over the screen.
+    let notices = notices::Notices::install(stop.clone());
     let input_done = Arc::new(AtomicBool::new(false));
     let events = spawn_input(input_done.clone());
     let result = event_loop(&mut terminal, &mut app, &cfg, snapshots, &events, &stop);
     input_done.store(true, Ordering::Relaxed);
     ratatui::restore();
     stop.store(true, Ordering::SeqCst);
+    for msg in notices.finish() {
+        eprintln!("rustnet: {msg}");
+    }
     result
 }
 
