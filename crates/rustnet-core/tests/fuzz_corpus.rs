@@ -49,3 +49,44 @@ fn packet_corpus() {
 fn quic_corpus() {
     replay("quic", fuzzing::quic);
 }
+
+#[test]
+fn filter_corpus() {
+    replay("filter", fuzzing::filter);
+}
+
+/// The packet target's first byte reaches every link type the engine decodes,
+/// SLL2 (276) included, and one it does not.
+#[test]
+fn packet_target_reaches_every_link_type() {
+    use rustnet_core::wire::LinkType;
+    let reached: Vec<LinkType> = (0..=u8::MAX).map(fuzzing::link_of).collect();
+    for want in [
+        LinkType::Null,
+        LinkType::Ethernet,
+        LinkType::Ppp,
+        LinkType::Raw,
+        LinkType::Loop,
+        LinkType::LinuxSll,
+        LinkType::Ipv4,
+        LinkType::Ipv6,
+        LinkType::Nflog,
+        LinkType::LinuxSll2,
+    ] {
+        assert!(reached.contains(&want), "{want:?} unreachable");
+    }
+    assert!(reached.iter().any(|l| matches!(l, LinkType::Other(_))), "no unknown link type");
+}
+
+/// The committed seeds cover every link type the first byte selects.
+#[test]
+fn packet_seeds_cover_every_link_type() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/packet");
+    let mut seen = std::collections::HashSet::new();
+    for e in std::fs::read_dir(&dir).expect("packet corpus").flatten() {
+        if let Some(&b) = std::fs::read(e.path()).expect("corpus file readable").first() {
+            seen.insert(fuzzing::link_of(b));
+        }
+    }
+    assert!(seen.contains(&rustnet_core::wire::LinkType::LinuxSll2), "no SLL2 seed: {seen:?}");
+}

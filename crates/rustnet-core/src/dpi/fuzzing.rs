@@ -5,8 +5,11 @@ use super::reassembly::Reassembler;
 use super::ssh::SshState;
 use super::tls::TlsState;
 use super::{SshInfo, TlsInfo, dns, http, tls};
+use crate::filter::Filter;
+use crate::track::{Connection, Endpoint, Proto, State};
 use crate::wire::LinkType;
 use crate::{Config, Engine, Timestamp};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use super::quic::QuicState;
 pub use super::side::Side;
@@ -68,12 +71,23 @@ pub fn ssh(data: &[u8]) {
     }
 }
 
-/// First byte: link type; then frames, each preceded by a 2-byte length.
+/// The LINKTYPE_ numbers the packet target's first byte selects from: every
+/// number `LinkType::from_number` knows (SLL2 is 276, beyond one byte) and one
+/// it does not (147, a user DLT), so no input is wasted on unknown types.
+pub const LINK_NUMBERS: [u32; 14] = [0, 1, 9, 50, 12, 14, 101, 108, 113, 228, 229, 239, 276, 147];
+
+/// The link type the packet target's first byte stands for.
+pub fn link_of(byte: u8) -> LinkType {
+    LinkType::from_number(LINK_NUMBERS[usize::from(byte) % LINK_NUMBERS.len()])
+}
+
+/// First byte: link type (index into `LINK_NUMBERS`, modulo its length);
+/// then frames, each preceded by a 2-byte length.
 pub fn packets(data: &[u8]) {
     let Some((&lt, mut d)) = data.split_first() else {
         return;
     };
-    let link = LinkType::from_number(u32::from(lt));
+    let link = link_of(lt);
     let mut e = Engine::new(Config::default());
     let mut t = 0;
     while d.len() >= 2 {
@@ -98,5 +112,40 @@ pub fn quic(mut data: &[u8]) {
         let (dgram, tail) = rest.split_at(len);
         let _ = state.on_datagram(Side::client_if(hi & 0x80 != 0), dgram, &mut info);
         data = tail;
+    }
+}
+
+/// The filter language: input as text (lossy UTF-8), compiled, and when it
+/// compiles, matched against a bare TCP connection and a TLS one with an SNI.
+pub fn filter(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let Ok(f) = Filter::parse(&text) else {
+        return;
+    };
+    let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    let ts = Timestamp::from_nanos(1);
+    let tcp = Connection::new(
+        1,
+        Proto::Tcp,
+        Endpoint::new(v4(10, 0, 0, 1), 40_000),
+        Endpoint::new(v4(93, 184, 216, 34), 80),
+        ts,
+        State::Established,
+    );
+    let mut tls = Connection::new(
+        2,
+        Proto::Tcp,
+        Endpoint::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 50_000),
+        Endpoint::new(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)), 443),
+        ts,
+        State::Established,
+    );
+    tls.app = Some(super::AppInfo::Tls(TlsInfo { sni: Some("www.example.com".into()), ..TlsInfo::default() }));
+    tls.hostname = Some("example.com".into());
+    let conns = [tcp, tls];
+    let mut out = Vec::new();
+    f.select(&conns, &mut out);
+    for (i, c) in conns.iter().enumerate() {
+        assert_eq!(f.matches(c), out.contains(&i), "select and matches disagree on {text:?}");
     }
 }
