@@ -9,29 +9,13 @@ use common::*;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn rustnet() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rustnet"))
-}
-
-/// Waits for `child` up to `limit`; kills it and fails the test if it hangs.
-fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().expect("output"),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what}: still running after {limit:?}");
-            }
-        }
-    }
 }
 
 /// `rustnet --read ARG --json` with `input` written to its standard input.

@@ -10,23 +10,7 @@ use common::*;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// Waits for `child` up to `limit`; kills it and fails the test if it hangs.
-fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().expect("output"),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{what}: still running after {limit:?}");
-            }
-        }
-    }
-}
+use std::time::Duration;
 
 /// The pcap file header and the first `n` records of fixture `name`.
 fn first_packets(name: &str, n: usize) -> Vec<u8> {

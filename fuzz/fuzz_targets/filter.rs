@@ -2,4 +2,4 @@
 //! The filter language: arbitrary text compiled, then matched.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| rustnet_core::dpi::fuzzing::filter(data));
+fuzz_target!(|data: &[u8]| rustnet_core::fuzzing::filter(data));

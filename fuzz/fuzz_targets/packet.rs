@@ -3,4 +3,4 @@
 //! which reaches SLL2 = 276), then length-prefixed frames.
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| rustnet_core::dpi::fuzzing::packets(data));
+fuzz_target!(|data: &[u8]| rustnet_core::fuzzing::packets(data));

@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use ring::aead::quic::{AES_128, HeaderProtectionKey};
 use ring::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use rustnet_core::dpi::QuicInfo;
-use rustnet_core::dpi::fuzzing::{QuicState, Side};
+use rustnet_core::fuzzing::{QuicState, Side};
 
 /// RFC 9001 §A.1: client Initial keys for DCID 8394c8f03e515708.
 const DCID: [u8; 8] = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];

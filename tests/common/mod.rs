@@ -137,3 +137,19 @@ pub fn record_conversations(records: &[Value]) -> std::collections::BTreeMap<Con
 pub fn parse_lines(text: &str) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))).collect()
 }
+
+/// Waits for `child` up to `limit`; kills it and fails the test if it hangs.
+pub fn finish(mut child: std::process::Child, limit: std::time::Duration, what: &str) -> std::process::Output {
+    let start = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return child.wait_with_output().expect("output"),
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(std::time::Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what}: still running after {limit:?}");
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Replays the committed fuzz corpus (fuzz/corpus/<target>/) through the same
 //! entry points the fuzz targets use, so CI covers it without nightly.
 
-use rustnet_core::dpi::fuzzing;
+use rustnet_core::fuzzing;
 use std::path::Path;
 
 fn replay(target: &str, f: fn(&[u8])) {

@@ -9,7 +9,7 @@
 mod common;
 
 use rustnet_core::dpi::QuicInfo;
-use rustnet_core::dpi::fuzzing::{QuicState, Side};
+use rustnet_core::fuzzing::{QuicState, Side};
 use rustnet_core::track::State;
 use rustnet_core::wire::{self, L4, LinkType};
 use serde_json::Value;

@@ -4,11 +4,6 @@
 
 mod dispatch;
 pub(crate) mod dns;
-// Entry points for the fuzz targets and the test replaying their corpus;
-// not part of the library's API (feature `fuzzing`).
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing;
 pub(crate) mod http;
 pub(crate) mod inspect;
 pub(crate) mod quic;

@@ -10,7 +10,7 @@ use std::ops::{Index, IndexMut};
 
 /// Role in the application protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-// Public only through `dpi::fuzzing` (feature `fuzzing`).
+// Public only through `fuzzing` (feature `fuzzing`).
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub enum Side {
     /// The side that opened the connection (or sent the first message).

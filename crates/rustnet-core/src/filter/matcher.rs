@@ -1,7 +1,7 @@
 //! Matching one term against one connection, without allocating.
 
 use super::{Field, Needle, Term};
-use crate::dpi::AppInfo;
+use crate::app::AppInfo;
 use crate::track::{Connection, Endpoint, Proto};
 use std::fmt::{self, Write};
 use std::net::IpAddr;

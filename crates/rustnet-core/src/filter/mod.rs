@@ -194,11 +194,11 @@ fn prefetch_text(c: &Connection) {
         prefetch(h.as_ptr());
     }
     let first = match &c.app {
-        Some(crate::dpi::AppInfo::Tls(t)) => t.sni.as_deref(),
-        Some(crate::dpi::AppInfo::Http(h)) => h.host.as_deref(),
-        Some(crate::dpi::AppInfo::Quic(q)) => q.sni.as_deref(),
-        Some(crate::dpi::AppInfo::Ssh(s)) => s.client.as_deref(),
-        Some(crate::dpi::AppInfo::Dns(d)) => d.queries.first().map(|q| q.name.as_str()),
+        Some(crate::app::AppInfo::Tls(t)) => t.sni.as_deref(),
+        Some(crate::app::AppInfo::Http(h)) => h.host.as_deref(),
+        Some(crate::app::AppInfo::Quic(q)) => q.sni.as_deref(),
+        Some(crate::app::AppInfo::Ssh(s)) => s.client.as_deref(),
+        Some(crate::app::AppInfo::Dns(d)) => d.queries.first().map(|q| q.name.as_str()),
         None => None,
     };
     if let Some(t) = first {

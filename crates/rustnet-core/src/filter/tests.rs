@@ -1,7 +1,7 @@
 //! Per-keyword tests on hand-built connections, and property tests.
 
 use super::Filter;
-use crate::dpi::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
+use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
 use crate::time::Timestamp;
 use crate::track::{Connection, Endpoint, ProcessInfo, Proto, State};
 use proptest::prelude::*;

@@ -28,7 +28,7 @@ const MAX_GQUIC_CHLO_PACKETS: u16 = 8;
 
 /// Per-connection QUIC inspection state.
 #[derive(Clone, Debug, Default)]
-// Public only through `dpi::fuzzing` (feature `fuzzing`).
+// Public only through `fuzzing` (feature `fuzzing`).
 #[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))]
 pub struct QuicState {
     state: Option<State>,

@@ -1,18 +1,18 @@
 //! Entry points shared by the fuzz targets (fuzz/) and the test that replays
 //! the committed fuzz corpus, so both run exactly the same code.
 
-use super::reassembly::Reassembler;
-use super::ssh::SshState;
-use super::tls::TlsState;
-use super::{SshInfo, TlsInfo, dns, http, tls};
+use crate::dpi::reassembly::Reassembler;
+use crate::dpi::ssh::SshState;
+use crate::dpi::tls::TlsState;
+use crate::dpi::{SshInfo, TlsInfo, dns, http, tls};
 use crate::filter::Filter;
 use crate::track::{Connection, Endpoint, Proto, State};
 use crate::wire::LinkType;
 use crate::{Config, Engine, Timestamp};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-pub use super::quic::QuicState;
-pub use super::side::Side;
+pub use crate::dpi::quic::QuicState;
+pub use crate::dpi::side::Side;
 
 /// Splits input into segments: each segment is preceded by one length byte.
 fn segments(data: &[u8]) -> impl Iterator<Item = &[u8]> {
@@ -34,7 +34,7 @@ pub fn http(data: &[u8]) {
 pub fn dns(data: &[u8]) {
     let _ = dns::parse(data, true);
     if let Some(m) = dns::parse(data, false) {
-        let mut info = super::DnsInfo::default();
+        let mut info = crate::dpi::DnsInfo::default();
         dns::merge(&mut info, m);
     }
 }
@@ -105,8 +105,8 @@ pub fn packets(data: &[u8]) {
 /// The QUIC target's input without its sealing step: datagrams, each behind
 /// a 2-byte prefix (0x8000 = from the client, low 11 bits = length).
 pub fn quic(mut data: &[u8]) {
-    let mut state = super::quic::QuicState::default();
-    let mut info = super::QuicInfo::default();
+    let mut state = crate::dpi::quic::QuicState::default();
+    let mut info = crate::dpi::QuicInfo::default();
     while let [hi, lo, rest @ ..] = data {
         let len = (usize::from(*hi & 0x07) << 8 | usize::from(*lo)).min(rest.len());
         let (dgram, tail) = rest.split_at(len);
@@ -140,7 +140,7 @@ pub fn filter(data: &[u8]) {
         ts,
         State::Established,
     );
-    tls.app = Some(super::AppInfo::Tls(TlsInfo { sni: Some("www.example.com".into()), ..TlsInfo::default() }));
+    tls.app = Some(crate::dpi::AppInfo::Tls(TlsInfo { sni: Some("www.example.com".into()), ..TlsInfo::default() }));
     tls.hostname = Some("example.com".into());
     let conns = [tcp, tls];
     let mut out = Vec::new();
