@@ -80,6 +80,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         Ok(opened) => opened,
         Err(code) => return Ok(code),
     };
+    // The process lookups start here, keeping what reading /proc needs;
+    // every thread started after them (capture, workers, export, UI) and
+    // this one hold no capability: they handle hostile packets.
+    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    if source.is_live() {
+        let errors = crate::host::privileges::drop_thread_capabilities();
+        if !errors.is_empty() {
+            log::warn!("privileges: {}", errors.join("; "));
+        }
+    }
     let mut export_outcome = None;
     if let Some(path) = &cli.pcap_export {
         let name = source.interface().map(str::to_string);
@@ -88,7 +98,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         export_outcome = Some(e.outcome());
         tap.export = Some(e);
     }
-    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     let live = source.is_live();
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
     let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };

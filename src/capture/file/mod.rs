@@ -1,6 +1,6 @@
 //! Capture files: pcap (µs and ns) and pcapng (several interfaces and link
 //! types), format detected from the magic number. Each file is read once, so
-//! pipes and FIFOs work (`-` is standard input); regular files are mapped.
+//! pipes and FIFOs work (`-` is standard input); memory stays bounded (input.rs).
 //!
 //! No panic is caught here: a panic while reading is a bug and must show
 //! (the session reports it as one).
