@@ -164,3 +164,59 @@ fn analytics_match_tshark() {
     assert!(s.failures.is_empty(), "{}", s.failures.join("\n"));
     assert!(files > 0 && s.compared > 1000, "too little compared: {files} files, {} values", s.compared);
 }
+
+/// Which truth conversations a filter should select.
+type Selects = fn(&Value) -> bool;
+
+/// Truth conversations with a retransmission flagged in either direction.
+fn retransmitted(c: &Value) -> bool {
+    ["a_to_b", "b_to_a"].iter().any(|d| c[d]["retransmission"].as_u64().unwrap_or(0) > 0)
+}
+
+/// Truth conversations with a handshake RTT above 50 ms.
+fn slow(c: &Value) -> bool {
+    c["initial_rtt"].as_f64().is_some_and(|r| r > 0.05)
+}
+
+/// Conversations of `records` (TCP only).
+fn tcp_keys(records: &[Value]) -> std::collections::BTreeSet<ConvKey> {
+    by_conversation(records).into_keys().filter(|k| k.0 == "tcp").collect()
+}
+
+/// The numeric filter keywords headless: `--filter retrans:>0` and
+/// `--filter "proto:tcp rtt:>50ms"` report exactly the TCP conversations
+/// where tshark flagged a retransmission / measured an initial_rtt above 50 ms.
+#[test]
+fn numeric_filters_select_as_tshark() {
+    let Some(dir) = corpus_dir() else { return };
+    let (mut checked, mut selected, mut failures) = (0, 0, Vec::new());
+    for cap in captures(&dir) {
+        let name = cap.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let Some(truth) = truth(&cap) else { continue };
+        if truth["tcp_analysis_totals"].is_null() {
+            continue;
+        }
+        let convs: Vec<&Value> = truth["tcp_conversations"].as_array().into_iter().flatten().collect();
+        let key = |c: &Value| {
+            let ep =
+                |k: &str, p: &str| (c[k].as_str().unwrap_or_default().to_string(), c[p].as_u64().unwrap_or(0) as u16);
+            conv_key("tcp", ep("a", "a_port"), ep("b", "b_port"))
+        };
+        let cases: [(&str, Selects); 2] = [("retrans:>0", retransmitted), ("proto:tcp rtt:>50ms", slow)];
+        for (filter, want) in cases {
+            let run = run_json(&cap, &["--filter", filter]);
+            assert!(run.status.success(), "{name} --filter {filter}: {}", run.stderr);
+            let theirs: std::collections::BTreeSet<ConvKey> =
+                convs.iter().filter(|c| want(c)).map(|c| key(c)).collect();
+            let ours = tcp_keys(&run.records);
+            checked += 1;
+            selected += theirs.len();
+            if ours != theirs {
+                failures.push(format!("{name} --filter {filter:?}: ours {ours:?}, tshark {theirs:?}"));
+            }
+        }
+    }
+    eprintln!("numeric filters: {checked} runs, {selected} conversations selected by tshark's values");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(selected >= 10, "too few selected: {selected}");
+}
