@@ -17,6 +17,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 use table::{Analysis, Entry, Table};
 
+#[cfg(test)]
+mod analytics_tests;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -248,3 +248,117 @@ fn retransmission(fwd: &DirState, rev: &DirState, s: &Segment, ooo_threshold: Du
         out.retransmits = out.retransmits.saturating_add(1);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const L: bool = true;
+    const R: bool = false;
+
+    /// (from_local, ms, seq, ack, flags, window, len)
+    type Seg = (bool, u64, u32, u32, u8, u16, u32);
+
+    fn run(segs: &[Seg]) -> (TcpStats, Option<Duration>) {
+        let mut a = TcpAnalyzer::default();
+        let mut st = TcpStats::default();
+        for &(from_local, ms, seq, ack, flags, window, len) in segs {
+            let ts = Timestamp::from_nanos(ms * 1_000_000);
+            a.on_segment(&Segment { from_local, ts, seq, ack, flags, window, len }, &mut st);
+        }
+        (st, a.initial_rtt())
+    }
+
+    const PA: u8 = 0x18;
+
+    #[test]
+    fn handshake_rtt_from_the_latest_syn() {
+        let (st, rtt) = run(&[
+            (L, 0, 100, 0, SYN, 1000, 0),
+            (L, 1000, 100, 0, SYN, 1000, 0),
+            (R, 1010, 500, 101, SYN | ACK, 1000, 0),
+            (L, 1030, 101, 501, ACK, 1000, 0),
+        ]);
+        assert_eq!(rtt, Some(Duration::from_millis(30)));
+        // The second SYN, a second later, is a retransmission.
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+        assert_eq!(st.tx.flag_letters().as_str(), "SA");
+        assert_eq!(st.rx.flag_letters().as_str(), "SA");
+    }
+
+    #[test]
+    fn dup_acks_then_fast_retransmit() {
+        // tshark compares an ACK's sequence number with the next one the
+        // sender is known to send: the SYN-ACK makes it known.
+        let (st, _) = run(&[
+            (R, 0, 0, 1, SYN | ACK, 100, 0),
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 1, 101, 1, PA, 100, 100),
+            (L, 2, 201, 1, PA, 100, 100),
+            (R, 50, 1, 101, ACK, 100, 0),
+            (R, 51, 1, 101, ACK, 100, 0),
+            (R, 52, 1, 101, ACK, 100, 0),
+            (L, 53, 101, 1, PA, 100, 100),
+        ]);
+        assert_eq!(st.rx.dup_acks, 2);
+        assert_eq!((st.tx.retransmits, st.tx.fast_retransmits, st.tx.out_of_order), (1, 1, 0));
+    }
+
+    #[test]
+    fn out_of_order_within_the_threshold_and_zero_window() {
+        let (st, _) = run(&[
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 100, 201, 1, PA, 100, 100),
+            (L, 101, 101, 1, PA, 100, 100),
+            (R, 150, 1, 301, ACK, 0, 0),
+        ]);
+        assert_eq!((st.tx.out_of_order, st.tx.retransmits), (1, 0));
+        assert_eq!(st.rx.zero_window, 1);
+    }
+
+    #[test]
+    fn keep_alive_is_not_a_retransmission() {
+        let (st, _) = run(&[(L, 0, 1, 1, PA, 100, 100), (R, 10, 1, 101, ACK, 100, 0), (L, 5000, 100, 1, ACK, 100, 1)]);
+        assert_eq!(st.tx, TcpDirStats { flags: PA, ..TcpDirStats::default() });
+    }
+
+    #[test]
+    fn sequence_wraparound() {
+        let top = u32::MAX - 49;
+        let (st, _) = run(&[
+            (L, 0, top, 1, PA, 100, 100),
+            (L, 1, top.wrapping_add(100), 1, PA, 100, 100),
+            (L, 2000, top, 1, PA, 100, 100),
+        ]);
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+    }
+
+    fn seg() -> impl Strategy<Value = Seg> {
+        // Sequence numbers near the wrap point, anywhere, or repeated.
+        let seq = prop_oneof![any::<u32>(), (u32::MAX - 3000)..=u32::MAX, 0u32..3000];
+        (any::<bool>(), 0u64..5000, seq.clone(), seq, any::<u8>(), prop_oneof![Just(0u16), any::<u16>()], 0u32..3000)
+    }
+
+    proptest! {
+        /// Absurd sequence numbers, wraparound, mid-stream pickup, duplicate
+        /// SYNs, ACKs for unseen data: no panic, and every count is bounded
+        /// by the segments of its direction.
+        #[test]
+        fn any_segments_are_safe_and_bounded(mut segs in proptest::collection::vec(seg(), 0..60)) {
+            segs.sort_by_key(|s| s.1);
+            let (st, rtt) = run(&segs);
+            for (dir, from_local) in [(&st.tx, L), (&st.rx, R)] {
+                let n = segs.iter().filter(|s| s.0 == from_local).count() as u32;
+                prop_assert!(dir.retransmits + dir.out_of_order <= n);
+                prop_assert!(dir.fast_retransmits <= dir.retransmits);
+                prop_assert!(dir.dup_acks <= n && dir.zero_window <= n);
+                let zero_len = segs.iter().filter(|s| s.0 == from_local && s.6 == 0).count() as u32;
+                prop_assert!(dir.dup_acks <= zero_len);
+            }
+            if let Some(r) = rtt {
+                prop_assert!(r <= Duration::from_secs(5));
+            }
+        }
+    }
+}
