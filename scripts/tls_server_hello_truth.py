@@ -28,7 +28,7 @@ for path in sorted(glob.glob(os.path.join(corpus, "*.pcap*"))):
                         "tls.handshake.version", "tls.handshake.extensions.supported_version",
                         "tls.handshake.ciphersuite") and name not in f:
                 f[name] = field
-            # Addresses: the innermost header's (6in4 carries IPv6 in IPv4).
+            # Addresses: IPv6 when present (6in4 carries IPv6 inside IPv4).
             if name in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst"):
                 f[name] = field
         # (An Element without children is falsy: test for None.)
