@@ -57,14 +57,17 @@ pub(crate) fn fingerprint(transport: char, legacy_version: u16, ciphers: &[u16],
     );
     let mut sorted = ciphers;
     sorted.sort_unstable();
-    out.push_str(&hash12(&hex_list(&sorted)));
+    let mut text = Vec::with_capacity(5 * sorted.len().max(exts.len() + sig_algs.len()));
+    hex_list(&mut text, &sorted);
+    out.push_str(&hash12(&text));
     out.push('_');
     let mut listed: Vec<u16> = exts.iter().copied().filter(|e| *e != EXT_SNI && *e != EXT_ALPN).collect();
     listed.sort_unstable();
-    let mut text = hex_list(&listed);
+    text.clear();
+    hex_list(&mut text, &listed);
     if !sig_algs.is_empty() {
-        text.push('_');
-        text.push_str(&hex_list(&sig_algs));
+        text.push(b'_');
+        hex_list(&mut text, &sig_algs);
     }
     // The spec's value for a hello without extensions: zeros, not a hash of "".
     if exts.is_empty() {
@@ -102,33 +105,37 @@ fn alpn_code(p: &[u8]) -> String {
     if a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric() {
         return [char::from(a), char::from(b)].iter().collect();
     }
-    let hex = |n: u8| char::from(b"0123456789abcdef"[usize::from(n & 0x0f)]);
+    let hex = |n: u8| char::from(HEX[usize::from(n & 0x0f)]);
     [hex(a >> 4), hex(b)].iter().collect()
 }
 
-/// "002f,0035,…": lower-case 4-digit hex, comma separated.
-fn hex_list(v: &[u16]) -> String {
-    let mut s = String::with_capacity(v.len() * 5);
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends "002f,0035,…": lower-case 4-digit hex, comma separated. By hand:
+/// `write!` took a third of JA4's cost (callgrind).
+fn hex_list(out: &mut Vec<u8>, v: &[u16]) {
     for (i, x) in v.iter().enumerate() {
         if i > 0 {
-            s.push(',');
+            out.push(b',');
         }
-        let _ = write!(s, "{x:04x}");
+        for shift in [12, 8, 4, 0] {
+            out.push(HEX[usize::from((x >> shift) & 0x0f)]);
+        }
     }
-    s
 }
 
 /// First 12 hex digits of the SHA-256 of `text`; twelve zeros for an empty list.
-fn hash12(text: &str) -> String {
+fn hash12(text: &[u8]) -> String {
     if text.is_empty() {
         return "000000000000".into();
     }
-    let d = digest(&SHA256, text.as_bytes());
-    let mut s = String::with_capacity(12);
-    for b in d.as_ref().iter().take(6) {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    let d = digest(&SHA256, text);
+    d.as_ref()
+        .iter()
+        .take(6)
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]])
+        .map(char::from)
+        .collect()
 }
 
 #[cfg(test)]
@@ -187,7 +194,7 @@ mod tests {
     #[test]
     fn no_extensions_no_sni_no_alpn() {
         let f = fingerprint('t', 0x0301, &[0x002f], &[]);
-        assert_eq!(f, format!("t10i010000_{}_000000000000", hash12("002f")));
+        assert_eq!(f, format!("t10i010000_{}_000000000000", hash12(b"002f")));
         assert_eq!(fingerprint('q', 0x9999, &[], &[]), "q00i000000_000000000000_000000000000");
     }
 
