@@ -106,3 +106,17 @@ fn quic_initials() {
         }
     });
 }
+
+/// Issue 14b: a DHCP exchange with dnsmasq, an mDNS and an LLMNR query
+/// (tests/lab/make_fixtures_14b.sh), each as its client was told to send.
+#[test]
+fn dhcp_mdns_llmnr() {
+    check_cases("dhcp", "DHCP", 1, |file, g, w| {
+        assert_eq!(g["app"]["version"], 4, "{file}");
+        for k in ["message_types", "hostname", "vendor_class", "requested_address", "offered_address"] {
+            assert_eq!(g["app"][k], w[k], "{file} {k}");
+        }
+    });
+    check_cases("mdns", "mDNS", 1, |file, g, w| assert_eq!(g["app"]["queries"], w["queries"], "{file}"));
+    check_cases("llmnr", "LLMNR", 1, |file, g, w| assert_eq!(g["app"]["queries"], w["queries"], "{file}"));
+}
