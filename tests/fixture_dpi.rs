@@ -49,6 +49,11 @@ fn tls_client_hellos() {
         assert_eq!(g["app"]["sni"], w["sni"], "{file}");
         assert_eq!(g["app"]["alpn"], w["alpn"], "{file}");
         assert_eq!(g["app"]["version"], w["version"], "{file}");
+        // The clients were told --tlsv1.3 or --tls-max 1.2, and offered no more:
+        // the server chose the version offered.
+        assert_eq!(g["app"]["negotiated_version"], w["version"], "{file}");
+        assert!(g["app"]["cipher"].as_str().is_some_and(|c| c.starts_with("TLS_")), "{file}: {}", g["app"]);
+        assert!(g["app"]["ja4"].as_str().is_some_and(|j| j.len() == 36), "{file}: {}", g["app"]);
         if let Some(port) = w["port"].as_u64() {
             assert!(g["remote"].as_str().is_some_and(|r| r.ends_with(&format!(":{port}"))), "{file}");
         }
@@ -100,4 +105,18 @@ fn quic_initials() {
             }
         }
     });
+}
+
+/// Issue 14b: a DHCP exchange with dnsmasq, an mDNS and an LLMNR query
+/// (tests/lab/make_fixtures_14b.sh), each as its client was told to send.
+#[test]
+fn dhcp_mdns_llmnr() {
+    check_cases("dhcp", "DHCP", 1, |file, g, w| {
+        assert_eq!(g["app"]["version"], 4, "{file}");
+        for k in ["message_types", "hostname", "vendor_class", "requested_address", "offered_address"] {
+            assert_eq!(g["app"][k], w[k], "{file} {k}");
+        }
+    });
+    check_cases("mdns", "mDNS", 1, |file, g, w| assert_eq!(g["app"]["queries"], w["queries"], "{file}"));
+    check_cases("llmnr", "LLMNR", 1, |file, g, w| assert_eq!(g["app"]["queries"], w["queries"], "{file}"));
 }

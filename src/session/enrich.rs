@@ -39,7 +39,8 @@ impl Enrich for HostEnrich {
         if c.process.is_none() && c.proto.has_ports() {
             c.process = self.procs.lookup(c.proto, c.local, c.remote);
         }
-        if let Some(AppInfo::Dns(d)) = &c.app {
+        // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
+        if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
             self.names.learn_from_dns(d);
         }
         if c.hostname.is_none() {
@@ -71,7 +72,8 @@ impl Default for FileEnrich {
 
 impl Enrich for FileEnrich {
     fn enrich(&self, c: &mut Connection) {
-        if let Some(AppInfo::Dns(d)) = &c.app {
+        // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
+        if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
             self.names.learn_from_dns(d);
         }
         if c.hostname.is_none() {

@@ -108,8 +108,11 @@ fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
             ("alpn", list(&t.alpn)),
             ("version", opt(&t.version)),
             ("ech", if t.ech { "yes" } else { "no" }.to_string()),
+            ("negotiated", opt(&t.negotiated_version)),
+            ("cipher", opt(&t.cipher)),
+            ("ja4", opt(&t.ja4)),
         ],
-        AppInfo::Dns(d) => {
+        AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d) => {
             let mut v = vec![("rcode", opt(&d.rcode))];
             if d.queries.is_empty() {
                 v.push(("query", "-".to_string()));
@@ -128,6 +131,23 @@ fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
             ("sni", opt(&q.sni)),
             ("alpn", list(&q.alpn)),
             ("close", q.close.as_ref().map_or("-".to_string(), |c| format!("code {} {}", c.code, c.reason))),
+        ],
+        AppInfo::NetBios(b) => {
+            vec![("service", b.service.clone()), ("opcode", opt(&b.opcode)), ("names", list(&b.names))]
+        }
+        AppInfo::Dhcp(d) => vec![
+            ("version", d.version.to_string()),
+            ("messages", list(&d.message_types)),
+            ("hostname", opt(&d.hostname)),
+            ("vendor class", opt(&d.vendor_class)),
+            ("requested", opt(&d.requested_address)),
+            ("offered", opt(&d.offered_address)),
+        ],
+        AppInfo::BitTorrent(b) => vec![
+            ("transport", b.transport.clone()),
+            ("info-hash", opt(&b.info_hash)),
+            ("client", opt(&b.client)),
+            ("dht queries", list(&b.dht_queries)),
         ],
         // A protocol this UI does not know yet (AppInfo is non-exhaustive).
         _ => vec![("protocol", a.protocol().to_string())],

@@ -64,6 +64,12 @@ pub fn app_summary(app: &AppInfo) -> String {
         AppInfo::Dns(d) => d.queries.first().map(|q| format!("{} {}", q.qtype, q.name)).unwrap_or_default(),
         AppInfo::Ssh(s) => s.software.clone().unwrap_or_default(),
         AppInfo::Quic(q) => q.sni.clone().or_else(|| q.version.clone()).unwrap_or_default(),
+        AppInfo::Mdns(d) | AppInfo::Llmnr(d) => {
+            d.queries.first().map(|q| format!("{} {}", q.qtype, q.name)).unwrap_or_default()
+        }
+        AppInfo::NetBios(b) => b.names.first().cloned().unwrap_or_default(),
+        AppInfo::Dhcp(d) => d.hostname.clone().or_else(|| d.message_types.last().cloned()).unwrap_or_default(),
+        AppInfo::BitTorrent(b) => b.info_hash.clone().unwrap_or_else(|| b.transport.clone()),
         // A protocol this UI does not know yet (AppInfo is non-exhaustive): its name alone.
         _ => String::new(),
     };

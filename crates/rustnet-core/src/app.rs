@@ -24,10 +24,26 @@ pub enum AppInfo {
     #[serde(rename = "QUIC")]
     /// A QUIC connection (fields from its decrypted Initial packets).
     Quic(QuicInfo),
+    // Issue 14 part B (proto14b): mDNS, LLMNR, NetBIOS, DHCP, BitTorrent.
+    #[serde(rename = "mDNS")]
+    /// Multicast DNS (RFC 6762, udp/5353): the same fields as DNS.
+    Mdns(DnsInfo),
+    #[serde(rename = "LLMNR")]
+    /// Link-Local Multicast Name Resolution (RFC 4795, udp/5355): the same fields as DNS.
+    Llmnr(DnsInfo),
+    #[serde(rename = "NetBIOS")]
+    /// NetBIOS over TCP/IP (RFC 1002): name service, datagram service or session service.
+    NetBios(NetBiosInfo),
+    #[serde(rename = "DHCP")]
+    /// DHCP (RFC 2131) or DHCPv6 (RFC 8415).
+    Dhcp(DhcpInfo),
+    #[serde(rename = "BitTorrent")]
+    /// The BitTorrent peer protocol (TCP handshake, or over uTP) or its DHT (UDP).
+    BitTorrent(BitTorrentInfo),
 }
 
 impl AppInfo {
-    /// The protocol's name as JSON prints it: "HTTP", "TLS", "DNS", "SSH", "QUIC".
+    /// The protocol's name as JSON prints it: "HTTP", "TLS", "DNS", "SSH", "QUIC", "mDNS", …
     pub fn protocol(&self) -> &'static str {
         match self {
             AppInfo::Http(_) => "HTTP",
@@ -35,6 +51,11 @@ impl AppInfo {
             AppInfo::Dns(_) => "DNS",
             AppInfo::Ssh(_) => "SSH",
             AppInfo::Quic(_) => "QUIC",
+            AppInfo::Mdns(_) => "mDNS",
+            AppInfo::Llmnr(_) => "LLMNR",
+            AppInfo::NetBios(_) => "NetBIOS",
+            AppInfo::Dhcp(_) => "DHCP",
+            AppInfo::BitTorrent(_) => "BitTorrent",
         }
     }
 }
@@ -62,12 +83,18 @@ pub struct TlsInfo {
     pub sni: Option<String>,
     /// Application protocols offered in the ClientHello (ALPN), in order.
     pub alpn: Vec<String>,
-    /// Negotiated version if the ServerHello was seen, else the highest offered
-    /// ("TLSv1.3", "TLSv1.2", …).
+    /// The highest version the ClientHello offered ("TLSv1.3", "TLSv1.2", …).
     pub version: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     /// The ClientHello offered Encrypted Client Hello (the SNI shown is then the outer one).
     pub ech: bool,
+    /// JA4 fingerprint of the ClientHello (FoxIO's JA4 spec), e.g. "t13d1516h2_8daaf6152771_e5627efa2ab1".
+    pub ja4: Option<String>,
+    /// The version the ServerHello chose (supported_versions, else its legacy field).
+    pub negotiated_version: Option<String>,
+    /// The cipher suite the ServerHello chose, by its IANA name
+    /// ("TLS_AES_128_GCM_SHA256"), or "0x1234" when it has none.
+    pub cipher: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -137,4 +164,53 @@ pub struct QuicInfo {
     pub alpn: Vec<String>,
     /// The connection close, if one was seen in a readable packet.
     pub close: Option<QuicClose>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What NetBIOS over TCP/IP showed.
+#[non_exhaustive]
+pub struct NetBiosInfo {
+    /// "name" (NBNS, udp/137), "datagram" (NBDGM, udp/138) or "session" (NBSS, tcp/139).
+    pub service: String,
+    /// NetBIOS names seen (questions, registrations, datagram or session
+    /// source and destination), shown as tshark does: "WORKGROUP<1d>"; at most
+    /// `dpi::NETBIOS_MAX_NAMES`, first seen first.
+    pub names: Vec<String>,
+    /// Name service opcode of the first message ("query", "registration",
+    /// "release", "wack", "refresh"); None for the other services.
+    pub opcode: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What DHCP or DHCPv6 messages showed, merged over a conversation.
+#[non_exhaustive]
+pub struct DhcpInfo {
+    /// 4 (DHCP) or 6 (DHCPv6).
+    pub version: u8,
+    /// Message types in the order first seen, without repeats: "DISCOVER",
+    /// "OFFER", "REQUEST", "ACK", … (DHCPv6: "SOLICIT", "ADVERTISE", "REPLY", …).
+    pub message_types: Vec<String>,
+    /// Client host name (option 12; DHCPv6: the client FQDN, option 39).
+    pub hostname: Option<String>,
+    /// Vendor class identifier (option 60; DHCPv6: option 16's first entry).
+    pub vendor_class: Option<String>,
+    /// Address the client asked for (option 50; DHCPv6: IA address in a client message).
+    pub requested_address: Option<String>,
+    /// Address the server offered or assigned (yiaddr of OFFER/ACK; DHCPv6:
+    /// IA address in ADVERTISE/REPLY).
+    pub offered_address: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What BitTorrent showed.
+#[non_exhaustive]
+pub struct BitTorrentInfo {
+    /// "peer" (peer wire handshake over TCP), "utp" (the same over uTP) or "dht" (the DHT's KRPC).
+    pub transport: String,
+    /// The torrent's info-hash from the handshake, 40 hex digits.
+    pub info_hash: Option<String>,
+    /// The client from an Azureus-style peer id ("-qB4250-" gives "qB4250"), if it has one.
+    pub client: Option<String>,
+    /// DHT query methods seen ("ping", "find_node", "get_peers", "announce_peer"), first seen first.
+    pub dht_queries: Vec<String>,
 }

@@ -149,3 +149,49 @@ pub fn filter(data: &[u8]) {
         assert_eq!(f.matches(c), out.contains(&i), "select and matches disagree on {text:?}");
     }
 }
+
+/// Issue 14 part B's parsers, through the dispatcher as the engine drives
+/// it. First byte: which of `ports` the flow uses and, bit 7, TCP instead of
+/// UDP; then payloads, each behind a 2-byte length (DHCP messages are longer
+/// than `segments` allows), sent alternately by each end.
+fn dpi_flow(data: &[u8], ports: &[(u16, u16)]) {
+    use crate::dpi::{Dir, DpiInput, DpiState};
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
+    let (local_port, remote_port) = ports[usize::from(sel & 0x7f) % ports.len()];
+    let tcp = sel & 0x80 != 0;
+    let mut dpi = DpiState::default();
+    let mut app = None;
+    let mut seqs = [1000u32, 9000u32];
+    let payloads = std::iter::from_fn(move || {
+        let [hi, lo, tail @ ..] = rest else { return None };
+        let (p, tail) = tail.split_at(usize::from(u16::from_be_bytes([*hi, *lo])).min(tail.len()));
+        rest = tail;
+        Some(p)
+    });
+    for (i, payload) in payloads.enumerate() {
+        let side = i % 2;
+        let dir = if side == 0 { Dir::Local } else { Dir::Remote };
+        let proto = if tcp { Proto::Tcp } else { Proto::Udp };
+        let tcp_info = tcp.then_some((seqs[side], crate::wire::tcp_flags::ACK));
+        seqs[side] = seqs[side].wrapping_add(payload.len() as u32);
+        let input = DpiInput { proto, dir, local_port, remote_port, tcp: tcp_info, payload };
+        let _ = dpi.inspect(&input, &mut app);
+    }
+}
+
+/// NetBIOS name, datagram and session services.
+pub fn netbios(data: &[u8]) {
+    dpi_flow(data, &[(137, 137), (50000, 137), (138, 138), (50000, 139)]);
+}
+
+/// DHCP and DHCPv6.
+pub fn dhcp(data: &[u8]) {
+    dpi_flow(data, &[(68, 67), (67, 68), (546, 547), (547, 546)]);
+}
+
+/// BitTorrent peer handshake (TCP), uTP and DHT (UDP), mDNS and LLMNR.
+pub fn bittorrent(data: &[u8]) {
+    dpi_flow(data, &[(51413, 6881), (40000, 50000), (5353, 5353), (6741, 5355)]);
+}

@@ -158,8 +158,10 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
         for (i, n) in names.iter().enumerate() {
             let n = n.as_str().unwrap_or_default();
             let t = types.get(i).and_then(Value::as_u64).map(qtype_name);
+            // mDNS and LLMNR carry the same fields under their own names (tshark's
+            // dns_queries lists their questions too).
             let ok = cs.iter().any(|c| match &c.app {
-                Some(AppInfo::Dns(d)) => {
+                Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) => {
                     d.queries.len() >= rustnet_core::dpi::DNS_MAX_ITEMS
                         || d.queries.iter().any(|q| q.name == n && t.as_ref().is_none_or(|t| &q.qtype == t))
                 }
@@ -174,7 +176,9 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
     let dns_names: BTreeSet<String> = conns
         .iter()
         .filter_map(|c| match &c.app {
-            Some(AppInfo::Dns(d)) => Some(d.queries.iter().map(|q| q.name.clone())),
+            Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) => {
+                Some(d.queries.iter().map(|q| q.name.clone()))
+            }
             _ => None,
         })
         .flatten()

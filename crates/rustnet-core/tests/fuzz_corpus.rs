@@ -90,3 +90,18 @@ fn packet_seeds_cover_every_link_type() {
     }
     assert!(seen.contains(&rustnet_core::wire::LinkType::LinuxSll2), "no SLL2 seed: {seen:?}");
 }
+
+#[test]
+fn netbios_corpus() {
+    replay("netbios", fuzzing::netbios);
+}
+
+#[test]
+fn dhcp_corpus() {
+    replay("dhcp", fuzzing::dhcp);
+}
+
+#[test]
+fn bittorrent_corpus() {
+    replay("bittorrent", fuzzing::bittorrent);
+}

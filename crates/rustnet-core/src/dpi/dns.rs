@@ -1,6 +1,7 @@
-//! DNS (also mDNS and LLMNR) over UDP and over TCP (2-byte length prefix),
-//! read with hickory-proto's decoder one section entry at a time, so a
-//! broken record keeps everything that came before it.
+//! DNS over UDP and over TCP (2-byte length prefix), read with
+//! hickory-proto's decoder one section entry at a time, so a broken record
+//! keeps everything that came before it. mDNS and LLMNR (`mdns.rs`,
+//! `llmnr.rs`) reuse this reader with their own [`Flavour`].
 
 use super::inspect::{Datagram, Inspector, MAX_CLASSIFIED, Match, Outcome, Sniffed, Stream, Verdict};
 use super::reassembly::Reassembler;
@@ -227,24 +228,62 @@ pub(crate) fn classify_stream(s: &Stream<'_>) -> Sniffed {
     if dns_port && plausible { Sniffed::NeedMore } else { Sniffed::No }
 }
 
-/// A datagram on a DNS port that parses as DNS (leniently).
-pub(crate) fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
-    if !d.has_port(is_dns_port) {
+/// Which protocol speaks DNS's wire format on a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavour {
+    Dns,
+    /// Multicast DNS (udp/5353).
+    Mdns,
+    /// LLMNR (udp/5355).
+    Llmnr,
+}
+
+/// The flavour the ports name, as tshark picks it: the lower port first,
+/// then the higher (so 53 <-> 5353 is DNS); None when neither is a DNS port.
+pub(crate) fn port_flavour(ports: (u16, u16)) -> Option<Flavour> {
+    let of = |p| match p {
+        53 => Some(Flavour::Dns),
+        5353 => Some(Flavour::Mdns),
+        5355 => Some(Flavour::Llmnr),
+        _ => None,
+    };
+    let (lo, hi) = if ports.0 <= ports.1 { ports } else { (ports.1, ports.0) };
+    of(lo).or_else(|| of(hi))
+}
+
+/// A datagram whose ports name `flavour` and that parses as DNS (leniently).
+pub(crate) fn classify_flavour(
+    d: &Datagram<'_>,
+    flavour: Flavour,
+    app: &mut Option<AppInfo>,
+) -> Option<(Match, Outcome)> {
+    if port_flavour(d.ports) != Some(flavour) {
         return None;
     }
-    classify_datagram(d, false, app)
+    classify_datagram(d, false, flavour, app)
+}
+
+/// A datagram on the DNS port that parses as DNS (leniently).
+pub(crate) fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+    classify_flavour(d, Flavour::Dns, app)
 }
 
 /// A datagram on any port that parses strictly as DNS.
 pub(crate) fn classify_anywhere(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
-    classify_datagram(d, true, app)
+    classify_datagram(d, true, Flavour::Dns, app)
 }
 
-fn classify_datagram(d: &Datagram<'_>, strict: bool, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+fn classify_datagram(
+    d: &Datagram<'_>,
+    strict: bool,
+    flavour: Flavour,
+    app: &mut Option<AppInfo>,
+) -> Option<(Match, Outcome)> {
     let m = parse(d.payload, strict)?;
     let side = sender(&m);
     // UDP DNS ends on the message count, not on packets.
     let mut r = Reader::new(!d.has_port(is_dns_port), u32::MAX, None);
+    r.flavour = flavour;
     let out = r.message(m, app);
     Some((Match::new(r, Some(side)), out))
 }
@@ -258,15 +297,21 @@ struct Reader {
     pending: Option<Message>,
     messages: u32,
     max_packets: u32,
+    flavour: Flavour,
 }
 
 impl Reader {
     fn new(strict: bool, max_packets: u32, pending: Option<Message>) -> Self {
-        Reader { strict, pending, messages: 0, max_packets }
+        Reader { strict, pending, messages: 0, max_packets, flavour: Flavour::Dns }
     }
 
     fn message(&mut self, m: Message, app: &mut Option<AppInfo>) -> Outcome {
-        let Some(info) = super::dns_info(app) else {
+        let info = match self.flavour {
+            Flavour::Dns => super::dns_info(app),
+            Flavour::Mdns => super::mdns_info(app),
+            Flavour::Llmnr => super::llmnr_info(app),
+        };
+        let Some(info) = info else {
             return Outcome::need_more();
         };
         let response = merge(info, m);

@@ -2,40 +2,66 @@
 //! protocols from payloads until the connection is classified and its fields
 //! are complete, then stops.
 
+mod bittorrent;
+mod dhcp;
 mod dispatch;
 pub(crate) mod dns;
 pub(crate) mod http;
 pub(crate) mod inspect;
+pub(crate) mod ja4;
+mod llmnr;
+mod mdns;
+pub(crate) mod netbios;
 pub(crate) mod quic;
 pub(crate) mod reassembly;
 pub(crate) mod side;
 pub(crate) mod ssh;
 #[cfg(test)]
 mod tests;
+mod text;
 pub(crate) mod tls;
 
 use inspect::{DatagramClassifier, StreamClassifier};
 
 pub use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicClose, QuicInfo, SshInfo, TlsInfo};
+pub use crate::app::{BitTorrentInfo, DhcpInfo, NetBiosInfo};
 pub(crate) use dispatch::{DpiInput, DpiState};
 pub(crate) use side::Dir;
 
 /// At most this many DNS questions and answers are kept per connection.
 pub use dns::MAX_ITEMS as DNS_MAX_ITEMS;
+/// At most this many NetBIOS names are kept per connection.
+pub use netbios::MAX_NAMES as NETBIOS_MAX_NAMES;
 /// The default bound on bytes held for TCP reassembly, per engine
 /// (`Config::reassembly_budget`).
 pub use reassembly::DEFAULT_BUDGET as DEFAULT_REASSEMBLY_BUDGET;
 
 /// Stream (TCP) protocols, tried in this order on the first bytes of each
 /// direction; the first that says yes wins.
-pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] =
-    &[ssh::classify, tls::classify, http::classify, dns::classify_stream];
+pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] = &[
+    ssh::classify,
+    tls::classify,
+    http::classify,
+    dns::classify_stream,
+    netbios::classify_stream,
+    bittorrent::classify_stream,
+];
 
 /// Datagram (UDP) protocols, tried in this order on each datagram until one
-/// says yes: DNS on its ports first (parsed leniently there), then QUIC, then
-/// DNS anywhere (strictly), then HTTP requests (SSDP).
-pub(crate) const DATAGRAM_PROTOCOLS: &[DatagramClassifier] =
-    &[dns::classify_on_dns_port, quic::classify, dns::classify_anywhere, http::classify_datagram];
+/// says yes: those of fixed ports first (DNS, mDNS, LLMNR parsed leniently
+/// there; NetBIOS, DHCP), then QUIC, then DNS anywhere (strictly), then
+/// BitTorrent's DHT and uTP, then HTTP requests (SSDP).
+pub(crate) const DATAGRAM_PROTOCOLS: &[DatagramClassifier] = &[
+    dns::classify_on_dns_port,
+    mdns::classify,
+    llmnr::classify,
+    netbios::classify_datagram,
+    dhcp::classify,
+    quic::classify,
+    dns::classify_anywhere,
+    bittorrent::classify_datagram,
+    http::classify_datagram,
+];
 
 /// The connection's `app` as the given variant, created if it is not yet that.
 macro_rules! app_as {
@@ -55,3 +81,8 @@ app_as!(tls_info, Tls, TlsInfo);
 app_as!(dns_info, Dns, DnsInfo);
 app_as!(ssh_info, Ssh, SshInfo);
 app_as!(quic_info, Quic, QuicInfo);
+app_as!(mdns_info, Mdns, DnsInfo);
+app_as!(llmnr_info, Llmnr, DnsInfo);
+app_as!(netbios_info, NetBios, NetBiosInfo);
+app_as!(dhcp_info, Dhcp, DhcpInfo);
+app_as!(bittorrent_info, BitTorrent, BitTorrentInfo);

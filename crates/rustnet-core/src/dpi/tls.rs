@@ -1,5 +1,5 @@
-//! TLS over TCP: ClientHello (SNI, ALPN, offered version, ECH) and
-//! ServerHello (negotiated version), from a reassembled stream.
+//! TLS over TCP: ClientHello (SNI, ALPN, offered version, ECH, JA4) and
+//! ServerHello (negotiated version, cipher suite), from a reassembled stream.
 //!
 //! The record layer is walked here (5-byte headers) because handshake
 //! messages may span several records; each complete handshake message is
@@ -10,10 +10,11 @@ use super::reassembly::{MAX_CAP, Reassembler};
 use super::side::{PerSide, Side};
 use super::{AppInfo, TlsInfo};
 use tls_parser::{
-    TlsExtension, parse_tls_client_hello_extension, parse_tls_handshake_client_hello, parse_tls_handshake_server_hello,
-    parse_tls_server_hello_extension,
+    TlsCipherSuite, TlsExtension, parse_tls_client_hello_extension, parse_tls_handshake_client_hello,
+    parse_tls_handshake_server_hello, parse_tls_server_hello_extension,
 };
 
+const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
 /// Largest record body: 2^14 plus the expansion TLS 1.2 allows.
 const MAX_RECORD: usize = 16384 + 2048;
@@ -90,7 +91,7 @@ pub(crate) fn version_name(v: u16) -> String {
     }
 }
 
-fn is_grease(v: u16) -> bool {
+pub(crate) fn is_grease(v: u16) -> bool {
     v & 0x0f0f == 0x0a0a
 }
 
@@ -103,13 +104,18 @@ pub(crate) struct ClientHello {
     /// Highest offered version (supported_versions, else the legacy field).
     pub version: u16,
     pub ech: bool,
+    /// JA4 fingerprint, with "t" (TLS over TCP) as its transport.
+    pub ja4: String,
 }
 
 /// Parses a ClientHello body (after the 4-byte handshake header).
 pub(crate) fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     let (_, ch) = parse_tls_handshake_client_hello(body).ok()?;
-    let mut out = ClientHello { version: ch.version.0, ..ClientHello::default() };
-    for (typ, ext) in extensions(ch.ext.unwrap_or(&[])) {
+    let ext_block = ch.ext.unwrap_or(&[]);
+    let ciphers: Vec<u16> = ch.ciphers.iter().map(|c| c.0).collect();
+    let ja4 = super::ja4::fingerprint('t', ch.version.0, &ciphers, ext_block);
+    let mut out = ClientHello { version: ch.version.0, ja4, ..ClientHello::default() };
+    for (typ, ext) in extensions(ext_block) {
         if typ == EXT_ECH {
             out.ech = true;
             continue;
@@ -136,8 +142,24 @@ pub(crate) fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     Some(out)
 }
 
-/// Negotiated version from a ServerHello body (supported_versions wins).
-pub(crate) fn parse_server_hello(body: &[u8]) -> Option<u16> {
+/// What a ServerHello chose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ServerHello {
+    /// Negotiated version (supported_versions wins over the legacy field).
+    pub version: u16,
+    pub cipher: u16,
+}
+
+/// IANA name of a cipher suite (tls-parser's table), or its hex value.
+pub(crate) fn cipher_name(id: u16) -> String {
+    match TlsCipherSuite::from_id(id) {
+        Some(c) => c.name.to_string(),
+        None => format!("0x{id:04x}"),
+    }
+}
+
+/// Negotiated version and cipher suite from a ServerHello body.
+pub(crate) fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
     let (_, sh) = parse_tls_handshake_server_hello(body).ok()?;
     let mut v = sh.version.0;
     for (_, ext) in extensions(sh.ext.unwrap_or(&[])) {
@@ -147,12 +169,12 @@ pub(crate) fn parse_server_hello(body: &[u8]) -> Option<u16> {
             v = s.0;
         }
     }
-    Some(v)
+    Some(ServerHello { version: v, cipher: sh.cipher.0 })
 }
 
 /// Splits an extensions block into (type, whole extension TLV) pairs.
 /// By hand: only the 4-byte TLV framing, so that tls-parser sees one extension at a time.
-fn extensions(mut d: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+pub(crate) fn extensions(mut d: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     std::iter::from_fn(move || {
         if d.len() < 4 {
             return None;
@@ -201,6 +223,15 @@ impl HandshakeReader {
                 return Step::NeedMore;
             }
             let len = usize::from(u16::from_be_bytes([d[3], d[4]]));
+            // A warning alert before the hello (servers send unrecognized_name
+            // ahead of their ServerHello): skipped, the hello follows.
+            if d[0] == CONTENT_ALERT && d[1] == 3 && len == 2 && d.get(5) == Some(&1) && self.hs.is_empty() {
+                if d.len() < 7 {
+                    return Step::NeedMore;
+                }
+                r.consume(7);
+                continue;
+            }
             if d[0] != CONTENT_HANDSHAKE || d[1] != 3 || len > MAX_RECORD {
                 return Step::Stop;
             }
@@ -281,15 +312,15 @@ fn read_hello(side: Side, typ: u8, body: &[u8], info: &mut TlsInfo) {
             info.sni = ch.sni;
             info.alpn = ch.alpn;
             info.ech = ch.ech;
-            if info.version.is_none() {
-                info.version = Some(version_name(ch.version));
-            }
+            info.ja4 = Some(ch.ja4);
+            info.version = Some(version_name(ch.version));
         }
     } else if !client
         && typ == HS_SERVER_HELLO
-        && let Some(v) = parse_server_hello(body)
+        && let Some(sh) = parse_server_hello(body)
     {
-        info.version = Some(version_name(v));
+        info.negotiated_version = Some(version_name(sh.version));
+        info.cipher = Some(cipher_name(sh.cipher));
     }
 }
 
@@ -459,7 +490,29 @@ pub(crate) mod tests {
         push_ext(&mut ext, 43, &[3, 4]);
         sh.extend_from_slice(&(ext.len() as u16).to_be_bytes());
         sh.extend_from_slice(&ext);
-        assert_eq!(parse_server_hello(&sh), Some(0x0304));
+        assert_eq!(parse_server_hello(&sh), Some(ServerHello { version: 0x0304, cipher: 0x1301 }));
+        assert_eq!(cipher_name(0x1301), "TLS_AES_128_GCM_SHA256");
+        assert_eq!(cipher_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        assert_eq!(cipher_name(0xfefe), "0xfefe");
+    }
+
+    #[test]
+    fn warning_alert_before_server_hello_is_skipped() {
+        // As ndpi_http_ipv6.pcap's server sends it: Alert(warning, unrecognized_name), ServerHello.
+        let mut sh = vec![3, 3];
+        sh.extend_from_slice(&[1; 32]);
+        sh.extend_from_slice(&[0, 0xc0, 0x2f, 0, 0, 0]);
+        let mut msg = vec![HS_SERVER_HELLO, 0, 0, sh.len() as u8];
+        msg.extend_from_slice(&sh);
+        let mut d = vec![21, 3, 3, 0, 2, 1, 112];
+        d.extend_from_slice(&records(&msg, 16384));
+        let mut r = Reassembler::default();
+        r.on_syn(0);
+        r.push(1, &d);
+        let (mut st, mut info) = (TlsState::default(), TlsInfo::default());
+        st.on_data(Side::Server, &mut r, &mut info);
+        assert_eq!(info.negotiated_version.as_deref(), Some("TLSv1.2"));
+        assert_eq!(info.cipher.as_deref(), Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"));
     }
 
     #[test]

@@ -11,7 +11,19 @@ use std::net::IpAddr;
 pub(super) const ALL_PROTOS: [Proto; 5] = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6, Proto::Arp];
 
 /// Application protocol names, indexed by `app_bit`.
-pub(super) const APP_NAMES: [&str; 5] = ["HTTP", "TLS", "DNS", "SSH", "QUIC"];
+pub(super) const APP_NAMES: [&str; 10] = [
+    "HTTP",
+    "TLS",
+    "DNS",
+    "SSH",
+    "QUIC",
+    // Issue 14 part B (proto14b).
+    "mDNS",
+    "LLMNR",
+    "NetBIOS",
+    "DHCP",
+    "BitTorrent",
+];
 
 fn app_bit(a: &AppInfo) -> u8 {
     match a {
@@ -20,6 +32,11 @@ fn app_bit(a: &AppInfo) -> u8 {
         AppInfo::Dns(_) => 2,
         AppInfo::Ssh(_) => 3,
         AppInfo::Quic(_) => 4,
+        AppInfo::Mdns(_) => 5,
+        AppInfo::Llmnr(_) => 6,
+        AppInfo::NetBios(_) => 7,
+        AppInfo::Dhcp(_) => 8,
+        AppInfo::BitTorrent(_) => 9,
     }
 }
 
@@ -99,11 +116,28 @@ fn app_any(n: &Needle, app: &AppInfo) -> bool {
                     || opt(n, h.path.as_deref())
                     || opt(n, h.user_agent.as_deref())
             }
-            AppInfo::Tls(t) => opt(n, t.sni.as_deref()) || list(&t.alpn) || opt(n, t.version.as_deref()),
-            AppInfo::Dns(d) => {
-                d.queries.iter().any(|q| found(n, &q.name) || found(n, &q.qtype))
-                    || d.answers.iter().any(|a| found(n, &a.name) || found(n, &a.rtype) || found(n, &a.data))
-                    || opt(n, d.rcode.as_deref())
+            AppInfo::Tls(t) => {
+                opt(n, t.sni.as_deref())
+                    || list(&t.alpn)
+                    || opt(n, t.version.as_deref())
+                    || opt(n, t.ja4.as_deref())
+                    || opt(n, t.negotiated_version.as_deref())
+                    || opt(n, t.cipher.as_deref())
+            }
+            AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d) => dns_any(n, d),
+            AppInfo::NetBios(b) => found(n, &b.service) || list(&b.names) || opt(n, b.opcode.as_deref()),
+            AppInfo::Dhcp(d) => {
+                list(&d.message_types)
+                    || opt(n, d.hostname.as_deref())
+                    || opt(n, d.vendor_class.as_deref())
+                    || opt(n, d.requested_address.as_deref())
+                    || opt(n, d.offered_address.as_deref())
+            }
+            AppInfo::BitTorrent(b) => {
+                found(n, &b.transport)
+                    || opt(n, b.info_hash.as_deref())
+                    || opt(n, b.client.as_deref())
+                    || list(&b.dht_queries)
             }
             AppInfo::Ssh(s) => {
                 opt(n, s.client.as_deref()) || opt(n, s.server.as_deref()) || opt(n, s.software.as_deref())
@@ -115,6 +149,12 @@ fn app_any(n: &Needle, app: &AppInfo) -> bool {
                     || q.close.as_ref().is_some_and(|c| found(n, &c.reason))
             }
         }
+}
+
+fn dns_any(n: &Needle, d: &crate::app::DnsInfo) -> bool {
+    d.queries.iter().any(|q| found(n, &q.name) || found(n, &q.qtype))
+        || d.answers.iter().any(|a| found(n, &a.name) || found(n, &a.rtype) || found(n, &a.data))
+        || opt(n, d.rcode.as_deref())
 }
 
 fn sni(app: Option<&AppInfo>) -> Option<&str> {
@@ -388,6 +428,11 @@ mod tests {
             AppInfo::Dns(Default::default()),
             AppInfo::Ssh(Default::default()),
             AppInfo::Quic(Default::default()),
+            AppInfo::Mdns(Default::default()),
+            AppInfo::Llmnr(Default::default()),
+            AppInfo::NetBios(Default::default()),
+            AppInfo::Dhcp(Default::default()),
+            AppInfo::BitTorrent(Default::default()),
         ];
         for a in &apps {
             assert_eq!(APP_NAMES[usize::from(app_bit(a))], a.protocol());

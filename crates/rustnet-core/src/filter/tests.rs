@@ -21,6 +21,9 @@ fn tls() -> Connection {
         alpn: vec!["h2".into()],
         version: Some("TLSv1.3".into()),
         ech: false,
+        ja4: None,
+        negotiated_version: None,
+        cipher: None,
     }));
     c.process = Some(ProcessInfo {
         pid: 4242,
@@ -289,4 +292,65 @@ fn select_agrees_with_matches() {
         let want: Vec<usize> = (0..conns.len()).filter(|&i| f.matches(&conns[i])).collect();
         assert_eq!(got, want, "{text}");
     }
+}
+
+/// Issue 14 part B: `app:` names and bare words over the new protocols' fields.
+#[test]
+fn new_protocols_app_names_and_fields() {
+    use crate::app::{BitTorrentInfo, DhcpInfo, NetBiosInfo};
+    let mut tls = tls();
+    if let Some(AppInfo::Tls(t)) = &mut tls.app {
+        t.ja4 = Some("t13d1516h2_8daaf6152771_e5627efa2ab1".into());
+        t.negotiated_version = Some("TLSv1.2".into());
+        t.cipher = Some("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into());
+    }
+    let mut mdns = conn(Proto::Udp, "10.0.2.7", 5353, "224.0.0.251", 5353, State::DnsQuery);
+    let q = DnsQuestion { name: "_ipps._tcp.local".into(), qtype: "PTR".into() };
+    mdns.app = Some(AppInfo::Mdns(DnsInfo { queries: vec![q], ..DnsInfo::default() }));
+    let mut llmnr = conn(Proto::Udp, "fe80::1", 6741, "ff02::1:3", 5355, State::DnsQuery);
+    let q = DnsQuestion { name: "wpad".into(), qtype: "A".into() };
+    llmnr.app = Some(AppInfo::Llmnr(DnsInfo { queries: vec![q], ..DnsInfo::default() }));
+    let mut nb = conn(Proto::Udp, "10.0.5.9", 138, "10.0.5.255", 138, State::UdpActive);
+    let names = vec!["NVR9<20>".into(), "VIGILANT_GROUP<1d>".into()];
+    nb.app = Some(AppInfo::NetBios(NetBiosInfo { service: "datagram".into(), names, opcode: None }));
+    let mut dhcp = conn(Proto::Udp, "0.0.0.0", 68, "255.255.255.255", 67, State::UdpActive);
+    dhcp.app = Some(AppInfo::Dhcp(DhcpInfo {
+        version: 4,
+        message_types: vec!["DISCOVER".into()],
+        hostname: Some("android-5e2d".into()),
+        vendor_class: Some("dhcpcd-5.5.6".into()),
+        requested_address: None,
+        offered_address: Some("192.168.2.16".into()),
+    }));
+    let mut bt = conn(Proto::Tcp, "192.168.1.3", 52888, "82.58.216.115", 38305, State::Established);
+    bt.app = Some(AppInfo::BitTorrent(BitTorrentInfo {
+        transport: "peer".into(),
+        info_hash: Some("dcfcdccfb9e670ccc3dd40c78c161f2bea243126".into()),
+        client: Some("UM1860".into()),
+        dht_queries: Vec::new(),
+    }));
+    let conns = [("tls", tls), ("mdns", mdns), ("llmnr", llmnr), ("nb", nb), ("dhcp", dhcp), ("bt", bt)];
+    let check = |filter: &str, want: &[&str]| {
+        let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
+        let got: Vec<&str> = conns.iter().filter(|(_, c)| f.matches(c)).map(|(n, _)| *n).collect();
+        assert_eq!(got, want, "filter {filter:?}");
+    };
+    check("app:mdns", &["mdns"]);
+    check("app:llmnr", &["llmnr"]);
+    check("app:netbios", &["nb"]);
+    check("app:dhcp", &["dhcp"]);
+    check("app:bittorrent", &["bt"]);
+    check("proto:bittorrent", &["bt"]);
+    // "dns" is a substring of "mDNS": substring semantics, as everywhere.
+    check("app:dns", &["mdns"]);
+    check("t13d1516h2", &["tls"]);
+    check("ECDHE_RSA", &["tls"]);
+    check("_ipps", &["mdns"]);
+    check("wpad", &["llmnr"]);
+    check("VIGILANT", &["nb"]);
+    check("android-5e2d", &["dhcp"]);
+    check("dhcpcd", &["dhcp"]);
+    check("192.168.2.16", &["dhcp"]);
+    check("dcfcdccf", &["bt"]);
+    check("UM1860", &["bt"]);
 }
