@@ -129,7 +129,14 @@ fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
             ("alpn", list(&q.alpn)),
             ("close", q.close.as_ref().map_or("-".to_string(), |c| format!("code {} {}", c.code, c.reason))),
         ],
-        // A protocol this UI does not know yet (AppInfo is non-exhaustive).
-        _ => vec![("protocol", a.protocol().to_string())],
+        // Others (FTP, MQTT, STUN, NTP, SNMP, SSDP, …): the fields AppInfo lists.
+        _ => {
+            let mut v = vec![("protocol", a.protocol().to_string())];
+            a.any_field(&mut |k, x| {
+                v.push((k, format::field_text(x)));
+                false
+            });
+            v
+        }
     }
 }

@@ -4,12 +4,18 @@
 
 mod dispatch;
 pub(crate) mod dns;
+pub(crate) mod ftp;
 pub(crate) mod http;
 pub(crate) mod inspect;
+pub(crate) mod mqtt;
+pub(crate) mod ntp;
 pub(crate) mod quic;
 pub(crate) mod reassembly;
 pub(crate) mod side;
+pub(crate) mod snmp;
+pub(crate) mod ssdp;
 pub(crate) mod ssh;
+pub(crate) mod stun;
 #[cfg(test)]
 mod tests;
 pub(crate) mod tls;
@@ -17,6 +23,8 @@ pub(crate) mod tls;
 use inspect::{DatagramClassifier, StreamClassifier};
 
 pub use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicClose, QuicInfo, SshInfo, TlsInfo};
+// Issue 14 part A (proto14a).
+pub use crate::app::{FieldValue, FtpInfo, MqttInfo, NtpInfo, SnmpInfo, SsdpInfo, StunInfo};
 pub(crate) use dispatch::{DpiInput, DpiState};
 pub(crate) use side::Dir;
 
@@ -28,14 +36,32 @@ pub use reassembly::DEFAULT_BUDGET as DEFAULT_REASSEMBLY_BUDGET;
 
 /// Stream (TCP) protocols, tried in this order on the first bytes of each
 /// direction; the first that says yes wins.
-pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] =
-    &[ssh::classify, tls::classify, http::classify, dns::classify_stream];
+pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] = &[
+    ssh::classify,
+    tls::classify,
+    http::classify,
+    dns::classify_stream,
+    // Issue 14 part A (proto14a).
+    ftp::classify,
+    mqtt::classify,
+    stun::classify_stream,
+];
 
 /// Datagram (UDP) protocols, tried in this order on each datagram until one
-/// says yes: DNS on its ports first (parsed leniently there), then QUIC, then
-/// DNS anywhere (strictly), then HTTP requests (SSDP).
-pub(crate) const DATAGRAM_PROTOCOLS: &[DatagramClassifier] =
-    &[dns::classify_on_dns_port, quic::classify, dns::classify_anywhere, http::classify_datagram];
+/// says yes: those bound to their ports first (DNS parsed leniently there,
+/// NTP, SNMP, SSDP), then QUIC and STUN (recognised anywhere by their
+/// headers), then DNS anywhere (strictly).
+pub(crate) const DATAGRAM_PROTOCOLS: &[DatagramClassifier] = &[
+    dns::classify_on_dns_port,
+    // Issue 14 part A (proto14a).
+    ntp::classify,
+    snmp::classify,
+    ssdp::classify,
+    quic::classify,
+    // Issue 14 part A (proto14a).
+    stun::classify,
+    dns::classify_anywhere,
+];
 
 /// The connection's `app` as the given variant, created if it is not yet that.
 macro_rules! app_as {
@@ -55,3 +81,9 @@ app_as!(tls_info, Tls, TlsInfo);
 app_as!(dns_info, Dns, DnsInfo);
 app_as!(ssh_info, Ssh, SshInfo);
 app_as!(quic_info, Quic, QuicInfo);
+// Issue 14 part A (proto14a).
+app_as!(ftp_info, Ftp, FtpInfo);
+app_as!(mqtt_info, Mqtt, MqttInfo);
+app_as!(stun_info, Stun, StunInfo);
+app_as!(ntp_info, Ntp, NtpInfo);
+app_as!(snmp_info, Snmp, SnmpInfo);

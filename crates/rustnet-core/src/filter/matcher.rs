@@ -1,7 +1,7 @@
 //! Matching one term against one connection, without allocating.
 
 use super::{Field, Needle, Term};
-use crate::app::AppInfo;
+use crate::app::{AppInfo, FieldValue};
 use crate::track::{Connection, Endpoint, Proto};
 use std::fmt::{self, Write};
 use std::net::IpAddr;
@@ -11,7 +11,10 @@ use std::net::IpAddr;
 pub(super) const ALL_PROTOS: [Proto; 5] = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6, Proto::Arp];
 
 /// Application protocol names, indexed by `app_bit`.
-pub(super) const APP_NAMES: [&str; 5] = ["HTTP", "TLS", "DNS", "SSH", "QUIC"];
+pub(super) const APP_NAMES: [&str; 11] = [
+    "HTTP", "TLS", "DNS", "SSH", "QUIC", // Issue 14 part A (proto14a).
+    "FTP", "MQTT", "STUN", "NTP", "SNMP", "SSDP",
+];
 
 fn app_bit(a: &AppInfo) -> u8 {
     match a {
@@ -20,6 +23,13 @@ fn app_bit(a: &AppInfo) -> u8 {
         AppInfo::Dns(_) => 2,
         AppInfo::Ssh(_) => 3,
         AppInfo::Quic(_) => 4,
+        // Issue 14 part A (proto14a).
+        AppInfo::Ftp(_) => 5,
+        AppInfo::Mqtt(_) => 6,
+        AppInfo::Stun(_) => 7,
+        AppInfo::Ntp(_) => 8,
+        AppInfo::Snmp(_) => 9,
+        AppInfo::Ssdp(_) => 10,
     }
 }
 
@@ -113,6 +123,16 @@ fn app_any(n: &Needle, app: &AppInfo) -> bool {
                     || list(&q.alpn)
                     || q.close.as_ref().is_some_and(|c| found(n, &c.reason))
             }
+            // Issue 14 part A (proto14a): the fields AppInfo lists.
+            AppInfo::Ftp(_)
+            | AppInfo::Mqtt(_)
+            | AppInfo::Stun(_)
+            | AppInfo::Ntp(_)
+            | AppInfo::Snmp(_)
+            | AppInfo::Ssdp(_) => app.any_field(&mut |_, v| match v {
+                FieldValue::Text(s) => found(n, s),
+                FieldValue::Number(x) => found(n, itoa::Buffer::new().format(x)),
+            }),
         }
 }
 
@@ -387,6 +407,12 @@ mod tests {
             AppInfo::Dns(Default::default()),
             AppInfo::Ssh(Default::default()),
             AppInfo::Quic(Default::default()),
+            AppInfo::Ftp(Default::default()),
+            AppInfo::Mqtt(Default::default()),
+            AppInfo::Stun(Default::default()),
+            AppInfo::Ntp(Default::default()),
+            AppInfo::Snmp(Default::default()),
+            AppInfo::Ssdp(Default::default()),
         ];
         for a in &apps {
             assert_eq!(APP_NAMES[usize::from(app_bit(a))], a.protocol());

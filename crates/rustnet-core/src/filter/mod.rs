@@ -91,7 +91,7 @@ struct Needle {
     /// Bit `Proto as u8`: the transport's name contains the needle.
     protos: u8,
     /// Bit per application protocol (see `matcher::app_bit`).
-    apps: u8,
+    apps: u16,
     /// Some well-known service name contains the needle.
     service: bool,
     /// Digits and 1–3 dots: the pieces between the dots, for matching IPv4
@@ -199,7 +199,7 @@ fn prefetch_text(c: &Connection) {
         Some(crate::app::AppInfo::Quic(q)) => q.sni.as_deref(),
         Some(crate::app::AppInfo::Ssh(s)) => s.client.as_deref(),
         Some(crate::app::AppInfo::Dns(d)) => d.queries.first().map(|q| q.name.as_str()),
-        None => None,
+        _ => None,
     };
     if let Some(t) = first {
         prefetch(t.as_ptr());

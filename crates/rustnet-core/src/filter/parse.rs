@@ -135,7 +135,7 @@ fn needle(text: String) -> Needle {
     let addr = text.bytes().all(|b| b.is_ascii_hexdigit() || matches!(b, b'.' | b':' | b'[' | b']'));
     let states = crate::track::State::ALL.iter().filter(|s| found(s.name())).fold(0u64, |m, s| m | 1 << (*s as u32));
     let protos = matcher::ALL_PROTOS.iter().filter(|p| found(p.name())).fold(0u8, |m, p| m | 1 << (*p as u8));
-    let apps = matcher::APP_NAMES.iter().enumerate().filter(|(_, name)| found(name)).fold(0u8, |m, (i, _)| m | 1 << i);
+    let apps = matcher::APP_NAMES.iter().enumerate().filter(|(_, name)| found(name)).fold(0u16, |m, (i, _)| m | 1 << i);
     let service = all_service_names().any(found);
     let dots = text.bytes().filter(|&b| b == b'.').count();
     let v4 = ((1..=3).contains(&dots) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
