@@ -1,5 +1,5 @@
-//! Issue 14 on our own fixtures (tests/lab/make_app_fixtures.sh): FTP and
-//! MQTT fields against what the clients were told to send
+//! Issue 14 on our own fixtures (tests/lab/make_app_fixtures.sh): FTP, MQTT,
+//! SNMP and NTP fields against what the clients were told to send
 //! (tests/fixtures/expected.json), and no secret in any record.
 
 mod common;
@@ -50,5 +50,22 @@ fn mqtt_connects() {
     check("mqtt_mosquitto.pcap", "mqtt", "MQTT", |g, w| {
         assert_eq!(g["version"], w["version"]);
         assert_eq!(g["client_id"], w["client_id"]);
+    });
+}
+
+#[test]
+fn snmp_requests() {
+    check("snmp_net_snmp.pcap", "snmp", "SNMP", |g, w| {
+        assert_eq!(g["version"], w["version"]);
+        assert_eq!(g["pdu_type"], w["pdu_type"]);
+    });
+}
+
+#[test]
+fn ntp_query() {
+    check("ntp_chrony.pcap", "ntp", "NTP", |g, w| {
+        for k in ["version", "mode", "stratum"] {
+            assert_eq!(g[k], w[k], "{k}");
+        }
     });
 }

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Regenerate the FTP and MQTT captures in tests/fixtures/ (issue 14) from
+# Regenerate the FTP, MQTT, SNMP and NTP captures in tests/fixtures/ (issue 14) from
 # real programs between the two lab namespaces, like make_fixtures.sh.
 #
 #   sudo tests/lab/make_app_fixtures.sh              both
 #   sudo tests/lab/make_app_fixtures.sh ftp_vsftpd   only this one
 #
 # Servers in the server namespace: vsftpd (anonymous only, passive ports
-# 30000-30010) and mosquitto (anonymous allowed) on 10.77.0.2. Clients:
-# curl ftp:// and mosquitto_pub. What they are told to send is in
-# tests/fixtures/expected.json (keys "ftp" and "mqtt"), checked by
-# tests/fixture_app_protocols.rs. Needs root, ip, ethtool, tcpdump, tshark,
-# vsftpd, mosquitto, mosquitto-clients, curl.
+# 30000-30010), mosquitto (anonymous allowed), snmpd (one read-only
+# community) and chronyd (-x: never touches the clock; local stratum 8) on
+# 10.77.0.2. Clients: curl ftp://, mosquitto_pub, snmpget/snmpgetnext, sntp
+# (query only). What they are told to send is in tests/fixtures/expected.json
+# (keys "ftp", "mqtt", "snmp", "ntp"), checked by tests/fixture_app_protocols.rs.
+# Needs root, ip, ethtool, tcpdump, tshark, vsftpd, mosquitto,
+# mosquitto-clients, curl, snmpd, snmp, chrony, sntp.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +26,7 @@ NS_C="$LAB_PREFIX-cli"; NS_S="$LAB_PREFIX-srv"; IF_C="$LAB_PREFIX-veth-c"
 SRV4=10.77.0.2
 
 [ "$(id -u)" = 0 ] || { echo "make_app_fixtures.sh: run as root (sudo)" >&2; exit 1; }
-for t in ip tcpdump tshark vsftpd mosquitto mosquitto_pub curl ethtool; do
+for t in ip tcpdump tshark vsftpd mosquitto mosquitto_pub curl ethtool snmpd snmpget chronyd sntp; do
     command -v "$t" >/dev/null || { echo "make_app_fixtures.sh: missing $t" >&2; exit 1; }
 done
 
@@ -77,9 +79,23 @@ start_mosquitto() {
     SRV_PIDS+=($!)
 }
 
-wait_port() { # port
+start_snmpd() {
+    printf 'agentaddress udp:%s:161\nrocommunity rn-fixture-community\n' "$SRV4" >"$T/snmpd.conf"
+    "${IN_SRV[@]}" snmpd -f -Lo -C -c "$T/snmpd.conf" -p "$T/snmpd.pid" >"$T/snmpd.log" 2>&1 &
+    SRV_PIDS+=($!)
+}
+
+start_chronyd() {
+    printf 'local stratum 8\nallow 10.77.0.0/24\nbindaddress %s\ncmdport 0\npidfile %s/chronyd.pid\n' \
+        "$SRV4" "$T" >"$T/chrony.conf"
+    "${IN_SRV[@]}" chronyd -x -d -f "$T/chrony.conf" >"$T/chronyd.log" 2>&1 &
+    SRV_PIDS+=($!)
+}
+
+wait_port() { # port [proto letter]
+    local p=${2:-t}
     for _ in $(seq 100); do
-        if ip netns exec "$NS_S" ss -Hlnt "sport = :$1" | grep -q .; then return 0; fi
+        if ip netns exec "$NS_S" ss -Hln"$p" "sport = :$1" | grep -q .; then return 0; fi
         sleep 0.1
     done
     echo "server on tcp/$1 did not come up" >&2; return 1
@@ -115,20 +131,36 @@ sc_mqtt_mosquitto() {
     in_cli mosquitto_pub -h "$SRV4" -V mqttv5 -i rustnet-fixture-5 -t rn/t -m three -u anna -P mqtt-secret
 }
 
+# SNMP v2c get and v1 get-next, each its own client port; the community
+# must not show up in our output.
+sc_snmp_net_snmp() {
+    in_cli snmpget -v2c -c rn-fixture-community "$SRV4" 1.3.6.1.2.1.1.1.0 >/dev/null
+    in_cli snmpgetnext -v1 -c rn-fixture-community "$SRV4" 1.3.6.1.2.1.1.5 >/dev/null
+}
+
+# One NTP query (sntp never sets the clock without -s/-S).
+sc_ntp_chrony() {
+    in_cli sntp -t 2 "$SRV4" || true
+}
+
 SEL=("$@")
-[ ${#SEL[@]} -gt 0 ] || SEL=(ftp_vsftpd mqtt_mosquitto)
+[ ${#SEL[@]} -gt 0 ] || SEL=(ftp_vsftpd mqtt_mosquitto snmp_net_snmp ntp_chrony)
 mkdir -p "$OUT"
 "$HERE/netns.sh" up
-start_vsftpd; start_mosquitto
-wait_port 21; wait_port 1883
+start_vsftpd; start_mosquitto; start_snmpd; start_chronyd
+wait_port 21; wait_port 1883; wait_port 161 u; wait_port 123 u
 sleep 2
 for s in "${SEL[@]}"; do
     echo "== $s"
     cap_start "$s"; "sc_$s"; cap_stop
 done
+set +o pipefail   # `mosquitto -h` exits 3, `head` may close pipes early
 {
-    echo "# tools that made the FTP/MQTT fixtures ($(date -u +%Y-%m-%d))"
+    echo "# tools that made the FTP/MQTT/SNMP/NTP fixtures ($(date -u +%Y-%m-%d))"
     echo "vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null)"
     mosquitto -h | head -1
     curl --version | head -1
+    snmpd -v | grep -m1 version
+    chronyd -v
+    sntp --help 2>&1 | head -1
 } | tee "$OUT/VERSIONS-apps.txt"
