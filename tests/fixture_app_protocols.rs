@@ -26,23 +26,41 @@ fn check(file: &str, kind: &str, protocol: &str, each: impl Fn(&Value, &Value)) 
     }
 }
 
+/// One FTP control record against its expectation.
+fn ftp_control(g: &Value, w: &Value) {
+    for k in ["banner", "user", "reply"] {
+        assert_eq!(g[k], w[k], "{k}");
+    }
+    if let Some(c) = w.get("command") {
+        assert_eq!(&g["command"], c);
+    }
+    match w["data_ports"].as_array() {
+        None => assert!(g["data"].is_null(), "{g}"),
+        Some(r) => {
+            let p: u64 = g["data"].as_str().and_then(|d| d.rsplit(':').next()?.parse().ok()).unwrap_or(0);
+            assert!((r[0].as_u64().unwrap_or(0)..=r[1].as_u64().unwrap_or(0)).contains(&p), "{g}");
+        }
+    }
+    if let Some(h) = w["data_host"].as_str() {
+        assert!(g["data"].as_str().is_some_and(|d| d.starts_with(&format!("{h}:"))), "{g}");
+    }
+}
+
 #[test]
 fn ftp_control_connections() {
-    check("ftp_vsftpd.pcap", "ftp", "FTP", |g, w| {
-        for k in ["banner", "user", "reply"] {
-            assert_eq!(g[k], w[k], "{k}");
-        }
-        if let Some(c) = w.get("command") {
-            assert_eq!(&g["command"], c);
-        }
-        match w["data_ports"].as_array() {
-            None => assert!(g["data"].is_null(), "{g}"),
-            Some(r) => {
-                let p: u64 = g["data"].as_str().and_then(|d| d.rsplit(':').next()?.parse().ok()).unwrap_or(0);
-                assert!((r[0].as_u64().unwrap_or(0)..=r[1].as_u64().unwrap_or(0)).contains(&p), "{g}");
-            }
-        }
+    check("ftp_vsftpd.pcap", "ftp", "FTP", ftp_control);
+    check("ftp_active.pcap", "ftp", "FTP", ftp_control);
+}
+
+/// Active mode: the server's connection from port 20 is FTP-data.
+#[test]
+fn ftp_active_data_connection() {
+    check("ftp_active.pcap", "ftp_data", "FTP-data", |g, _| {
+        assert_eq!(g, &serde_json::json!({"protocol": "FTP-data"}))
     });
+    let data: Vec<Value> =
+        fixture_records("ftp_active.pcap").into_iter().filter(|r| r["app"]["protocol"] == "FTP-data").collect();
+    assert!(data.iter().all(|r| split_endpoint(r["local"].as_str().unwrap_or_default()).1 == 20), "{data:?}");
 }
 
 #[test]

@@ -6,7 +6,7 @@
 #   sudo tests/lab/make_app_fixtures.sh ftp_vsftpd   only this one
 #
 # Servers in the server namespace: vsftpd (anonymous only, passive ports
-# 30000-30010), mosquitto (anonymous allowed), snmpd (one read-only
+# 30000-30010, active mode from port 20), mosquitto (anonymous allowed), snmpd (one read-only
 # community) and chronyd (-x: never touches the clock; local stratum 8) on
 # 10.77.0.2. Clients: curl ftp://, mosquitto_pub, snmpget/snmpgetnext, sntp
 # (query only). What they are told to send is in tests/fixtures/expected.json
@@ -64,6 +64,8 @@ anon_root=$T/ftp
 pasv_enable=YES
 pasv_min_port=30000
 pasv_max_port=30010
+port_enable=YES
+connect_from_port_20=YES
 seccomp_sandbox=NO
 secure_chroot_dir=/var/run/vsftpd/empty
 ftpd_banner=rustnet fixture FTP
@@ -123,6 +125,11 @@ sc_ftp_vsftpd() {
     in_cli curl -s -S "ftp://$SRV4/pub/hello.txt" -o /dev/null
 }
 
+# Active mode (curl -P -): vsftpd connects back from port 20.
+sc_ftp_active() {
+    in_cli curl -s -S -P - "ftp://$SRV4/pub/hello.txt" -o /dev/null
+}
+
 # One CONNECT per MQTT version, each with its own client id; the password
 # must not show up anywhere in our output.
 sc_mqtt_mosquitto() {
@@ -144,7 +151,7 @@ sc_ntp_chrony() {
 }
 
 SEL=("$@")
-[ ${#SEL[@]} -gt 0 ] || SEL=(ftp_vsftpd mqtt_mosquitto snmp_net_snmp ntp_chrony)
+[ ${#SEL[@]} -gt 0 ] || SEL=(ftp_vsftpd ftp_active mqtt_mosquitto snmp_net_snmp ntp_chrony)
 mkdir -p "$OUT"
 "$HERE/netns.sh" up
 start_vsftpd; start_mosquitto; start_snmpd; start_chronyd

@@ -28,6 +28,9 @@ pub enum AppInfo {
     #[serde(rename = "FTP")]
     /// An FTP control connection.
     Ftp(FtpInfo),
+    #[serde(rename = "FTP-data")]
+    /// An FTP data connection (active mode: from port 20).
+    FtpData(FtpDataInfo),
     #[serde(rename = "MQTT")]
     /// An MQTT session.
     Mqtt(MqttInfo),
@@ -56,6 +59,7 @@ impl AppInfo {
             AppInfo::Quic(_) => "QUIC",
             // Issue 14 part A (proto14a).
             AppInfo::Ftp(_) => "FTP",
+            AppInfo::FtpData(_) => "FTP-data",
             AppInfo::Mqtt(_) => "MQTT",
             AppInfo::Stun(_) => "STUN",
             AppInfo::Ntp(_) => "NTP",
@@ -230,6 +234,11 @@ pub struct FtpInfo {
     /// command), "addr:port" ("[v6]:port"); an EPSV reply names only a port (":port").
     pub data: Option<String>,
 }
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// An FTP data connection; no fields (its bytes are files and listings).
+#[non_exhaustive]
+pub struct FtpDataInfo {}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 /// What an MQTT CONNECT showed (never the password).

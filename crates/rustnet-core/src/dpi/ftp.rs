@@ -4,16 +4,20 @@
 //! Read by hand: a line protocol, and no crate reads a passive view of it.
 //! The password (PASS) and account (ACCT) arguments are never kept.
 //!
-//! The data connections themselves are not labelled: linking them to the
-//! announcement needs state across flows, which live on different workers.
+//! Data connections are labelled FTP-data only in active mode, from port 20
+//! (RFC 959's default data port, where tshark labels them too): linking a
+//! passive one to its announcement needs state across flows, which live on
+//! different workers.
 
 use super::inspect::{Inspector, Match, Outcome, Sniffed, Stream, Verdict};
 use super::reassembly::Reassembler;
 use super::side::Side;
-use super::{AppInfo, FtpInfo};
+use super::{AppInfo, FtpDataInfo, FtpInfo};
 
 /// The FTP control port (tshark dissects FTP there only).
 pub(crate) const FTP_PORT: u16 = 21;
+/// The active-mode data port (the server connects from it).
+pub(crate) const FTP_DATA_PORT: u16 = 20;
 /// Lines longer than this are cut (RFC 959 sets no limit; real ones are short).
 const MAX_LINE: usize = 512;
 /// Payload packets looked at: a control session is long but cheap to read.
@@ -37,6 +41,22 @@ pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
         Sniffed::Yes(Match::new(Ftp, Some(Side::Client)))
     } else {
         Sniffed::No
+    }
+}
+
+/// A stream with payload on port 20: an active-mode data connection.
+pub(crate) fn classify_data(s: &Stream<'_>) -> Sniffed {
+    if s.has_port(|p| p == FTP_DATA_PORT) { Sniffed::Yes(Match::new(FtpData, None)) } else { Sniffed::No }
+}
+
+/// Labels the connection; nothing to read.
+#[derive(Debug)]
+struct FtpData;
+
+impl Inspector for FtpData {
+    fn on_stream(&mut self, _side: Side, _r: &mut Reassembler, app: &mut Option<AppInfo>) -> Outcome {
+        *app = Some(AppInfo::FtpData(FtpDataInfo {}));
+        Outcome::done()
     }
 }
 
@@ -224,6 +244,17 @@ mod tests {
         let Some(AppInfo::Ftp(i)) = &app else { panic!("{app:?}") };
         assert_eq!(i.data.as_deref(), Some(":6446"));
         assert_eq!(i.reply.as_deref(), Some("229 Entering Extended Passive Mode (|||6446|)"));
+    }
+
+    #[test]
+    fn active_data_connection_from_port_20() {
+        let Sniffed::Yes(mut m) = classify_data(&Stream { data: b"-rw-r--r-- 1", ports: (20, 40000) }) else {
+            panic!("not FTP-data")
+        };
+        let mut app = None;
+        assert_eq!(m.inspector.on_stream(Side::Server, &mut Reassembler::default(), &mut app).verdict, Verdict::Done);
+        assert_eq!(app, Some(AppInfo::FtpData(FtpDataInfo {})));
+        assert!(matches!(classify_data(&Stream { data: b"x", ports: (2020, 40000) }), Sniffed::No));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use inspect::{DatagramClassifier, StreamClassifier};
 
 pub use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicClose, QuicInfo, SshInfo, TlsInfo};
 // Issue 14 part A (proto14a).
-pub use crate::app::{FieldValue, FtpInfo, MqttInfo, NtpInfo, SnmpInfo, SsdpInfo, StunInfo};
+pub use crate::app::{FieldValue, FtpDataInfo, FtpInfo, MqttInfo, NtpInfo, SnmpInfo, SsdpInfo, StunInfo};
 pub(crate) use dispatch::{DpiInput, DpiState};
 pub(crate) use side::Dir;
 
@@ -43,6 +43,7 @@ pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] = &[
     dns::classify_stream,
     // Issue 14 part A (proto14a).
     ftp::classify,
+    ftp::classify_data,
     mqtt::classify,
     stun::classify_stream,
 ];

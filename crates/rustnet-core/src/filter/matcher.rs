@@ -11,9 +11,11 @@ use std::net::IpAddr;
 pub(super) const ALL_PROTOS: [Proto; 5] = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6, Proto::Arp];
 
 /// Application protocol names, indexed by `app_bit`.
-pub(super) const APP_NAMES: [&str; 11] = [
-    "HTTP", "TLS", "DNS", "SSH", "QUIC", // Issue 14 part A (proto14a).
-    "FTP", "MQTT", "STUN", "NTP", "SNMP", "SSDP",
+/// (Issue 14 part A, proto14a: FTP to FTP-data.)
+#[rustfmt::skip]
+pub(super) const APP_NAMES: [&str; 12] = [
+    "HTTP", "TLS", "DNS", "SSH", "QUIC",
+    "FTP", "MQTT", "STUN", "NTP", "SNMP", "SSDP", "FTP-data",
 ];
 
 fn app_bit(a: &AppInfo) -> u8 {
@@ -30,6 +32,7 @@ fn app_bit(a: &AppInfo) -> u8 {
         AppInfo::Ntp(_) => 8,
         AppInfo::Snmp(_) => 9,
         AppInfo::Ssdp(_) => 10,
+        AppInfo::FtpData(_) => 11,
     }
 }
 
@@ -125,6 +128,7 @@ fn app_any(n: &Needle, app: &AppInfo) -> bool {
             }
             // Issue 14 part A (proto14a): the fields AppInfo lists.
             AppInfo::Ftp(_)
+            | AppInfo::FtpData(_)
             | AppInfo::Mqtt(_)
             | AppInfo::Stun(_)
             | AppInfo::Ntp(_)
@@ -413,6 +417,7 @@ mod tests {
             AppInfo::Ntp(Default::default()),
             AppInfo::Snmp(Default::default()),
             AppInfo::Ssdp(Default::default()),
+            AppInfo::FtpData(Default::default()),
         ];
         for a in &apps {
             assert_eq!(APP_NAMES[usize::from(app_bit(a))], a.protocol());
