@@ -1,63 +1,37 @@
-//! Issue 14's corpus test: for every TCP/UDP conversation tshark dissects as
-//! one of the application protocols below (`app_protocols` in the truth
-//! JSONs), our record carries that `app.protocol`, and no record carries one
-//! of them where tshark saw none (no false labels). Also the TLS server
-//! side: negotiated version and cipher suite of every ServerHello, against
-//! tshark (tests/corpus_tls_server_hello.json, made by
-//! scripts/tls_server_hello_truth.py).
-//!
-//! Exceptions: tests/corpus_exceptions.json entries with check
-//! "app_protocols" and a "conversation" ("tcp A:P B:P" as tshark lists it).
+//! Issue 14's corpus test: for every TCP/UDP conversation of the public
+//! corpus (and our fixtures) that tshark dissected as one of the protocols
+//! in [`NAMES`], we report that `app.protocol`; and no conversation carries
+//! one of those protocols where tshark did not dissect it (no false labels).
+//! Known differences are in tests/corpus_exceptions.json with check
+//! "app_protocols:<tshark name>" and the conversation's ports; an exception
+//! that no longer fails is an error too.
 
 mod common;
 
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
-/// tshark's protocol name -> our `app.protocol`, one entry per line.
-const MAPPING: &[(&str, &str)] = &[
-    ("mdns", "mDNS"),
-    ("llmnr", "LLMNR"),
-    ("nbns", "NetBIOS"),
-    ("nbdgm", "NetBIOS"),
-    ("nbss", "NetBIOS"),
-    ("dhcp", "DHCP"),
-    ("dhcpv6", "DHCP"),
-    ("bittorrent", "BitTorrent"),
-    ("bt-dht", "BitTorrent"),
+/// tshark's protocol name (truth `app_protocols`) -> our `app.protocol`.
+/// One entry per line (several helpers add theirs).
+const NAMES: &[(&str, &str)] = &[
+    ("ftp", "FTP"),
+    ("ftp-data", "FTP-data"),
+    ("mqtt", "MQTT"),
+    ("stun", "STUN"),
+    ("classicstun", "STUN"),
+    ("ntp", "NTP"),
+    ("snmp", "SNMP"),
+    ("ssdp", "SSDP"),
 ];
 
-/// "tcp 10.0.0.1:139 10.0.0.2:1398": how exceptions name a conversation.
-fn conv_name(k: &ConvKey) -> String {
-    format!("{} {}:{} {}:{}", k.0, k.1.0, k.1.1, k.2.0, k.2.1)
-}
-
-/// (file, conversation) pairs excused, with their reasons.
-fn excused() -> BTreeMap<(String, String), String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus_exceptions.json");
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("exceptions file")).expect("JSON");
-    let mut m = BTreeMap::new();
-    for e in v.as_array().into_iter().flatten().filter(|e| e["check"] == "app_protocols") {
-        let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
-        // The conversation as tshark lists it; normalised to our key's order.
-        let parts: Vec<String> = s("conversation").split(' ').map(String::from).collect();
-        let [proto, a, b] = parts.as_slice() else { panic!("bad conversation in exception: {e}") };
-        let k = conv_key(proto, split_endpoint(a), split_endpoint(b));
-        assert!(!s("reason").is_empty(), "exception without a reason: {e}");
-        m.insert((s("file"), conv_name(&k)), s("reason"));
-    }
-    m
-}
-
-/// tshark's app protocols per conversation.
-fn theirs(truth: &Value) -> BTreeMap<ConvKey, BTreeSet<String>> {
+/// Truth conversations: key -> tshark's app protocols there.
+pub fn truth_app_protocols(truth: &Value) -> BTreeMap<ConvKey, BTreeSet<String>> {
     let mut m: BTreeMap<ConvKey, BTreeSet<String>> = BTreeMap::new();
     for (list, proto) in [("tcp_conversations", "tcp"), ("udp_conversations", "udp")] {
         for c in truth[list].as_array().into_iter().flatten() {
             let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
-            let p = |k: &str| c[k].as_u64().unwrap_or(0) as u16;
+            let p = |k: &str| c[k].as_u64().and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
             let names = c["app_protocols"].as_array().into_iter().flatten().filter_map(|v| v.as_str());
             m.entry(conv_key(proto, (s("a"), p("a_port")), (s("b"), p("b_port"))))
                 .or_default()
@@ -67,16 +41,20 @@ fn theirs(truth: &Value) -> BTreeMap<ConvKey, BTreeSet<String>> {
     m
 }
 
-fn key_of(r: &Value) -> ConvKey {
-    let s = |k: &str| split_endpoint(r[k].as_str().unwrap_or_default());
-    conv_key(r["proto"].as_str().unwrap_or_default(), s("local"), s("remote"))
-}
-
-/// Our app protocols per conversation.
-fn ours(records: &[Value]) -> BTreeMap<ConvKey, BTreeSet<String>> {
+/// Our records: key -> the app.protocol values reported there.
+pub fn our_app_protocols(records: &[Value]) -> BTreeMap<ConvKey, BTreeSet<String>> {
     let mut m: BTreeMap<ConvKey, BTreeSet<String>> = BTreeMap::new();
-    for r in records.iter().filter(|r| r["proto"] == "tcp" || r["proto"] == "udp") {
-        let e = m.entry(key_of(r)).or_default();
+    for r in records {
+        let proto = r["proto"].as_str().unwrap_or_default();
+        if proto != "tcp" && proto != "udp" {
+            continue;
+        }
+        let k = conv_key(
+            proto,
+            split_endpoint(r["local"].as_str().unwrap_or_default()),
+            split_endpoint(r["remote"].as_str().unwrap_or_default()),
+        );
+        let e = m.entry(k).or_default();
         if let Some(p) = r["app"]["protocol"].as_str() {
             e.insert(p.to_string());
         }
@@ -84,123 +62,102 @@ fn ours(records: &[Value]) -> BTreeMap<ConvKey, BTreeSet<String>> {
     m
 }
 
-#[test]
-fn app_protocols_match_tshark() {
-    let Some(dir) = corpus_dir() else { return };
-    let exc = excused();
-    let mut used = BTreeSet::new();
-    let (mut want, mut hit, mut labels, mut failures) = (0, 0, 0, Vec::new());
-    let our_names: BTreeSet<&str> = MAPPING.iter().map(|m| m.1).collect();
-    for cap in captures(&dir) {
+/// The exception check name for tshark protocol `t` on conversation `k`.
+fn exception_check(t: &str, k: &ConvKey) -> String {
+    format!("app_protocols:{t}:{}:{}-{}", k.0, (k.1).1, (k.2).1)
+}
+
+/// Score of one directory: (expected labels, carried, failures, exceptions used).
+#[derive(Default)]
+struct Score {
+    expected: usize,
+    carried: usize,
+    ours: usize,
+    false_labels: usize,
+    failures: Vec<String>,
+    used: BTreeSet<(String, String)>,
+}
+
+fn check_dir(dir: &std::path::Path, exc: &[(String, String, String)]) -> Score {
+    let mut sc = Score::default();
+    let ours_names: BTreeSet<&str> = NAMES.iter().map(|(_, o)| *o).collect();
+    for cap in captures(dir) {
         let Some(truth) = truth(&cap) else { continue };
         let name = cap.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let run = run_json(&cap, &[]);
-        let (ours, theirs) = (ours(&run.records), theirs(&truth));
-        let mut fail = |k: &ConvKey, msg: String| {
-            let key = (name.clone(), conv_name(k));
-            if exc.contains_key(&key) {
-                used.insert(key);
+        assert!(run.status.success(), "{name}: {}", run.stderr);
+        let (theirs, ours) = (truth_app_protocols(&truth), our_app_protocols(&run.records));
+        let mut fail = |check: String, msg: String| {
+            if is_exception(exc, &name, &check) {
+                sc.used.insert((name.clone(), check));
             } else {
-                failures.push(format!("{name}: {}: {msg}", conv_name(k)));
+                sc.failures.push(format!("{name}: {msg}"));
             }
         };
         for (k, t) in &theirs {
-            let expect: BTreeSet<&str> = MAPPING.iter().filter(|m| t.contains(m.0)).map(|m| m.1).collect();
             let got = ours.get(k).cloned().unwrap_or_default();
-            for p in expect {
-                want += 1;
-                if got.contains(p) {
-                    hit += 1;
+            for (tn, on) in NAMES.iter().filter(|(tn, _)| t.contains(*tn)) {
+                sc.expected += 1;
+                if got.contains(*on) {
+                    sc.carried += 1;
                 } else {
-                    fail(k, format!("tshark {t:?}, ours {got:?}: {p} missing"));
+                    fail(exception_check(tn, k), format!("{k:?}: tshark {tn}, we {got:?} (want {on})"));
                 }
             }
         }
-        for (k, o) in &ours {
-            for p in o.iter().filter(|p| our_names.contains(p.as_str())) {
-                labels += 1;
-                let t = theirs.get(k).cloned().unwrap_or_default();
-                if !MAPPING.iter().any(|m| m.1 == p && t.contains(m.0)) {
-                    fail(k, format!("false label {p}: tshark {t:?}"));
+        for (k, got) in &ours {
+            let t = theirs.get(k).cloned().unwrap_or_default();
+            for on in got.iter().filter(|o| ours_names.contains(o.as_str())) {
+                sc.ours += 1;
+                if !NAMES.iter().any(|(tn, o)| o == on && t.contains(*tn)) {
+                    sc.false_labels += 1;
+                    fail(exception_check(&format!("not-{on}"), k), format!("{k:?}: we {on}, tshark {t:?}"));
                 }
             }
         }
     }
-    for (k, reason) in &exc {
-        if !used.contains(k) {
-            failures.push(format!("{k:?}: listed as an exception ({reason}) but passes now; remove it"));
-        }
-    }
+    sc
+}
+
+fn run(dir: &std::path::Path, what: &str) -> Score {
+    let exc = exceptions();
+    let sc = check_dir(dir, &exc);
     eprintln!(
-        "app protocols: {hit} of {want} tshark labels carried, {labels} labels of ours, {} excused, {} failures",
-        used.len(),
-        failures.len()
+        "{what}: {}/{} tshark labels carried, {} labels of ours, {} false; {} exceptions used",
+        sc.carried,
+        sc.expected,
+        sc.ours,
+        sc.false_labels,
+        sc.used.len()
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(want > 0, "no conversations of these protocols in the corpus");
+    sc
 }
 
-/// Our name for a wire version (tshark gives the number).
-fn version_name(v: u64) -> String {
-    match v {
-        0x0300 => "SSLv3".into(),
-        0x0301..=0x0304 => format!("TLSv1.{}", v - 0x0301),
-        v => format!("0x{v:04x}"),
-    }
-}
-
-/// Each entry of a TLS truth file (tests/<name>) whose capture is in the
-/// corpus, with the records of our run over it; `check` returns an error
-/// message for a mismatch. Returns (entries checked, failures).
-fn check_tls_truth(name: &str, check: impl Fn(&Value, &[&Value]) -> Option<String>) -> (usize, Vec<String>) {
-    let Some(dir) = corpus_dir() else { return (0, Vec::new()) };
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name);
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("truth file")).expect("JSON");
-    let mut runs: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let (mut n, mut failures) = (0, Vec::new());
-    for e in truth.as_array().into_iter().flatten() {
-        let file = e["file"].as_str().unwrap_or_default().to_string();
-        if !dir.join(&file).exists() {
-            continue;
-        }
-        let records = runs.entry(file.clone()).or_insert_with(|| run_json(&dir.join(&file), &[]).records);
-        let end = |k: &str| (e[k][0].as_str().unwrap_or_default().to_string(), e[k][1].as_u64().unwrap_or(0) as u16);
-        let k = conv_key("tcp", end("server"), end("client"));
-        let on_conv: Vec<&Value> = records.iter().filter(|r| r["proto"] == "tcp" && key_of(r) == k).collect();
-        n += 1;
-        if let Some(msg) = check(e, &on_conv) {
-            failures.push(format!("{file} frame {}: {msg}", e["frame"]));
-        }
-    }
-    (n, failures)
+/// Checks `dir`; fails on any difference not listed, and on listed ones
+/// (of this directory's files) that no longer happen.
+fn check(dir: &std::path::Path, what: &str) -> Score {
+    let sc = run(dir, what);
+    assert!(sc.failures.is_empty(), "{}", sc.failures.join("\n"));
+    let here = |f: &str| dir.join(f).exists();
+    let stale: Vec<_> = exceptions()
+        .into_iter()
+        .filter(|(f, c, _)| c.starts_with("app_protocols:") && here(f) && !sc.used.contains(&(f.clone(), c.clone())))
+        .collect();
+    assert!(stale.is_empty(), "exceptions that no longer fail: {stale:?}");
+    sc
 }
 
 #[test]
-fn tls_server_hello_matches_tshark() {
-    let (n, failures) = check_tls_truth("corpus_tls_server_hello.json", |e, recs| {
-        let want_v = version_name(e["version"].as_u64().unwrap_or(0));
-        // "TLS_AES_128_GCM_SHA256 (0x1301)" -> the IANA name.
-        let want_c = e["cipher"].as_str().unwrap_or_default().split(" (").next().unwrap_or_default().to_string();
-        let got: Vec<(&Value, &Value)> =
-            recs.iter().map(|r| (&r["app"]["negotiated_version"], &r["app"]["cipher"])).collect();
-        let ok = got.iter().any(|(v, c)| *v == want_v.as_str() && *c == want_c.as_str());
-        (!ok).then(|| format!("want {want_v} {want_c}, got {got:?}"))
-    });
-    eprintln!("TLS ServerHellos: {} of {n} match tshark", n - failures.len());
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(n > 0 || corpus_dir().is_none(), "no ServerHellos in the truth file");
+fn corpus_app_protocols_match_tshark() {
+    let Some(dir) = corpus_dir() else { return };
+    let sc = check(&dir, "corpus");
+    assert!(sc.expected > 0, "no conversation of these protocols in the corpus");
 }
 
-/// JA4 of every ClientHello, against scripts/tls_ja4_truth.py's (the spec
-/// in Python over tshark's dissection; tshark 4.0 has no JA4).
+/// Our own fixtures that have a tshark truth file.
 #[test]
-fn tls_ja4_matches_tshark_fields() {
-    let (n, failures) = check_tls_truth("corpus_tls_ja4.json", |e, recs| {
-        let want = &e["ja4"];
-        let got: Vec<&Value> = recs.iter().map(|r| &r["app"]["ja4"]).collect();
-        (!got.contains(&want)).then(|| format!("want {want}, got {got:?}"))
-    });
-    eprintln!("JA4: {} of {n} ClientHellos match", n - failures.len());
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(n > 0 || corpus_dir().is_none(), "no ClientHellos in the truth file");
+fn fixture_app_protocols_match_tshark() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let sc = check(&dir, "fixtures");
+    assert!(sc.expected > 0, "no conversation of these protocols in the fixtures");
 }

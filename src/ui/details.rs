@@ -149,7 +149,14 @@ fn app_fields(a: &AppInfo) -> Vec<(&'static str, String)> {
             ("client", opt(&b.client)),
             ("dht queries", list(&b.dht_queries)),
         ],
-        // A protocol this UI does not know yet (AppInfo is non-exhaustive).
-        _ => vec![("protocol", a.protocol().to_string())],
+        // Others (FTP, MQTT, STUN, NTP, SNMP, SSDP, …): the fields AppInfo lists.
+        _ => {
+            let mut v = vec![("protocol", a.protocol().to_string())];
+            a.any_field(&mut |k, x| {
+                v.push((k, format::field_text(x)));
+                false
+            });
+            v
+        }
     }
 }

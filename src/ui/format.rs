@@ -2,7 +2,7 @@
 //! and cutting text to a column width with an ellipsis.
 
 use rustnet_core::Timestamp;
-use rustnet_core::dpi::AppInfo;
+use rustnet_core::dpi::{AppInfo, FieldValue};
 use rustnet_core::track::{Connection, Proto};
 use std::time::Duration;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
@@ -56,6 +56,14 @@ pub fn proto(p: Proto) -> &'static str {
     }
 }
 
+/// A DPI field's value as text.
+pub fn field_text(v: FieldValue<'_>) -> String {
+    match v {
+        FieldValue::Text(s) => s.to_string(),
+        FieldValue::Number(n) => n.to_string(),
+    }
+}
+
 /// One-line DPI summary: `TLS api.github.com`, `DNS A example.com`, …
 pub fn app_summary(app: &AppInfo) -> String {
     let detail = match app {
@@ -70,8 +78,15 @@ pub fn app_summary(app: &AppInfo) -> String {
         AppInfo::NetBios(b) => b.names.first().cloned().unwrap_or_default(),
         AppInfo::Dhcp(d) => d.hostname.clone().or_else(|| d.message_types.last().cloned()).unwrap_or_default(),
         AppInfo::BitTorrent(b) => b.info_hash.clone().unwrap_or_else(|| b.transport.clone()),
-        // A protocol this UI does not know yet (AppInfo is non-exhaustive): its name alone.
-        _ => String::new(),
+        // Others: the first field AppInfo lists (or the name alone).
+        _ => {
+            let mut first = String::new();
+            app.any_field(&mut |_, v| {
+                first = field_text(v);
+                !first.is_empty()
+            });
+            first
+        }
     };
     if detail.is_empty() { app.protocol().to_string() } else { format!("{} {detail}", app.protocol()) }
 }

@@ -40,6 +40,28 @@ pub enum AppInfo {
     #[serde(rename = "BitTorrent")]
     /// The BitTorrent peer protocol (TCP handshake, or over uTP) or its DHT (UDP).
     BitTorrent(BitTorrentInfo),
+    // Issue 14 part A (proto14a).
+    #[serde(rename = "FTP")]
+    /// An FTP control connection.
+    Ftp(FtpInfo),
+    #[serde(rename = "FTP-data")]
+    /// An FTP data connection (active mode: from port 20).
+    FtpData(FtpDataInfo),
+    #[serde(rename = "MQTT")]
+    /// An MQTT session.
+    Mqtt(MqttInfo),
+    #[serde(rename = "STUN")]
+    /// STUN or TURN messages.
+    Stun(StunInfo),
+    #[serde(rename = "NTP")]
+    /// NTP packets.
+    Ntp(NtpInfo),
+    #[serde(rename = "SNMP")]
+    /// SNMP messages.
+    Snmp(SnmpInfo),
+    #[serde(rename = "SSDP")]
+    /// SSDP (UPnP discovery) over UDP.
+    Ssdp(SsdpInfo),
 }
 
 impl AppInfo {
@@ -56,6 +78,14 @@ impl AppInfo {
             AppInfo::NetBios(_) => "NetBIOS",
             AppInfo::Dhcp(_) => "DHCP",
             AppInfo::BitTorrent(_) => "BitTorrent",
+            // Issue 14 part A (proto14a).
+            AppInfo::Ftp(_) => "FTP",
+            AppInfo::FtpData(_) => "FTP-data",
+            AppInfo::Mqtt(_) => "MQTT",
+            AppInfo::Stun(_) => "STUN",
+            AppInfo::Ntp(_) => "NTP",
+            AppInfo::Snmp(_) => "SNMP",
+            AppInfo::Ssdp(_) => "SSDP",
         }
     }
 }
@@ -213,4 +243,135 @@ pub struct BitTorrentInfo {
     pub client: Option<String>,
     /// DHT query methods seen ("ping", "find_node", "get_peers", "announce_peer"), first seen first.
     pub dht_queries: Vec<String>,
+}
+
+// Issue 14 part A (proto14a): FTP, MQTT, STUN, NTP, SNMP, SSDP.
+
+/// One field's value, as [`AppInfo::any_field`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValue<'a> {
+    /// A text field.
+    Text(&'a str),
+    /// A number field.
+    Number(u64),
+}
+
+impl AppInfo {
+    /// Calls `f` with each set field (JSON name, value) of the protocols
+    /// FTP, MQTT, STUN, NTP, SNMP and SSDP until it returns true; whether one
+    /// did. Other protocols have no fields here. The filter's bare words and
+    /// the TUI details read the fields this way, without allocating.
+    pub fn any_field(&self, f: &mut dyn FnMut(&'static str, FieldValue<'_>) -> bool) -> bool {
+        fn t(v: &Option<String>) -> Option<FieldValue<'_>> {
+            v.as_deref().map(FieldValue::Text)
+        }
+        fn n(v: Option<u8>) -> Option<FieldValue<'static>> {
+            v.map(|v| FieldValue::Number(u64::from(v)))
+        }
+        const NONE: (&str, Option<FieldValue<'_>>) = ("", None);
+        let fields: [(&'static str, Option<FieldValue<'_>>); 5] = match self {
+            AppInfo::Ftp(x) => [
+                ("banner", t(&x.banner)),
+                ("user", t(&x.user)),
+                ("command", t(&x.command)),
+                ("reply", t(&x.reply)),
+                ("data", t(&x.data)),
+            ],
+            AppInfo::Mqtt(x) => [("version", t(&x.version)), ("client_id", t(&x.client_id)), NONE, NONE, NONE],
+            AppInfo::Stun(x) => [("message_type", t(&x.message_type)), ("software", t(&x.software)), NONE, NONE, NONE],
+            AppInfo::Ntp(x) => [("version", n(x.version)), ("mode", t(&x.mode)), ("stratum", n(x.stratum)), NONE, NONE],
+            AppInfo::Snmp(x) => [("version", t(&x.version)), ("pdu_type", t(&x.pdu_type)), NONE, NONE, NONE],
+            AppInfo::Ssdp(x) => [
+                ("method", t(&x.method)),
+                ("st", t(&x.st)),
+                ("nt", t(&x.nt)),
+                ("usn", t(&x.usn)),
+                ("server", t(&x.server)),
+            ],
+            _ => [NONE; 5],
+        };
+        fields.into_iter().any(|(k, v)| v.is_some_and(|v| f(k, v)))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What an FTP control connection showed (never the password).
+#[non_exhaustive]
+pub struct FtpInfo {
+    /// The server's greeting, e.g. "220 (vsFTPd 3.0.3)".
+    pub banner: Option<String>,
+    /// The user name of the USER command.
+    pub user: Option<String>,
+    /// The last command seen, e.g. "RETR file.txt" (PASS and ACCT without their argument).
+    pub command: Option<String>,
+    /// The last reply seen, e.g. "226 Transfer complete.".
+    pub reply: Option<String>,
+    /// The last data connection announced (PASV/EPSV reply or PORT/EPRT
+    /// command), "addr:port" ("[v6]:port"); an EPSV reply names only a port (":port").
+    pub data: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// An FTP data connection; no fields (its bytes are files and listings).
+#[non_exhaustive]
+pub struct FtpDataInfo {}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// What an MQTT CONNECT showed (never the password).
+#[non_exhaustive]
+pub struct MqttInfo {
+    /// Protocol version: "3.1", "3.1.1" or "5.0"; None when no CONNECT was seen.
+    pub version: Option<String>,
+    /// The client identifier of the CONNECT (may be empty).
+    pub client_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// STUN/TURN messages of a connection.
+#[non_exhaustive]
+pub struct StunInfo {
+    /// The first message's type, e.g. "Binding Request", "Allocate Success Response".
+    pub message_type: Option<String>,
+    /// The first SOFTWARE attribute seen (either side).
+    pub software: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The last NTP packet of a connection.
+#[non_exhaustive]
+pub struct NtpInfo {
+    /// NTP version (1-4).
+    pub version: Option<u8>,
+    /// "client", "server", "symmetric active", "symmetric passive", "broadcast",
+    /// "control", "private" or "reserved".
+    pub mode: Option<String>,
+    /// Stratum (0 in a client's request).
+    pub stratum: Option<u8>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The first SNMP message of a connection (never the community string).
+#[non_exhaustive]
+pub struct SnmpInfo {
+    /// "v1", "v2c" or "v3".
+    pub version: Option<String>,
+    /// The PDU type as tshark names it ("get-request", "get-response", "trap",
+    /// "getBulkRequest", …); None when encrypted (SNMPv3 privacy).
+    pub pdu_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// The first SSDP message of a connection.
+#[non_exhaustive]
+pub struct SsdpInfo {
+    /// "M-SEARCH" or "NOTIFY"; None for a response ("HTTP/1.1 200 OK").
+    pub method: Option<String>,
+    /// The search target (ST header) of an M-SEARCH or a response.
+    pub st: Option<String>,
+    /// The notification type (NT header) of a NOTIFY.
+    pub nt: Option<String>,
+    /// Unique service name (USN header).
+    pub usn: Option<String>,
+    /// The SERVER header (responses and NOTIFY).
+    pub server: Option<String>,
 }

@@ -1,10 +1,11 @@
 //! Entry points shared by the fuzz targets (fuzz/) and the test that replays
 //! the committed fuzz corpus, so both run exactly the same code.
 
+use crate::dpi::inspect::{Datagram, DatagramClassifier, Inspector, Sniffed, Stream, StreamClassifier};
 use crate::dpi::reassembly::Reassembler;
 use crate::dpi::ssh::SshState;
 use crate::dpi::tls::TlsState;
-use crate::dpi::{SshInfo, TlsInfo, dns, http, tls};
+use crate::dpi::{SshInfo, TlsInfo, dns, ftp, http, mqtt, ntp, snmp, ssdp, stun, tls};
 use crate::filter::Filter;
 use crate::track::{Connection, Endpoint, Proto, State};
 use crate::wire::LinkType;
@@ -194,4 +195,79 @@ pub fn dhcp(data: &[u8]) {
 /// BitTorrent peer handshake (TCP), uTP and DHT (UDP), mDNS and LLMNR.
 pub fn bittorrent(data: &[u8]) {
     dpi_flow(data, &[(51413, 6881), (40000, 50000), (5353, 5353), (6741, 5355)]);
+}
+
+// Issue 14 part A (proto14a): FTP, MQTT, STUN, NTP, SNMP, SSDP.
+
+/// A stream protocol: the whole input classified, then the input as
+/// segments of alternating sides (client first), classified once the first
+/// side has bytes, then read by the inspector.
+fn stream_target(classify: StreamClassifier, ports: (u16, u16), data: &[u8]) {
+    if !data.is_empty() {
+        let _ = classify(&Stream { data, ports });
+    }
+    let mut rs = [Reassembler::default(), Reassembler::default()];
+    let mut seqs = [0u32; 2];
+    let mut app = None;
+    let mut inspector: Option<Box<dyn Inspector>> = None;
+    for (i, s) in segments(data).enumerate() {
+        let side = i % 2;
+        rs[side].push(seqs[side], s);
+        seqs[side] = seqs[side].wrapping_add(s.len() as u32);
+        if inspector.is_none()
+            && !rs[side].data().is_empty()
+            && let Sniffed::Yes(m) = classify(&Stream { data: rs[side].data(), ports })
+        {
+            inspector = Some(m.inspector);
+        }
+        if let Some(insp) = inspector.as_mut() {
+            let _ = insp.on_stream(Side::client_if(side == 0), &mut rs[side], &mut app);
+        }
+    }
+}
+
+/// A datagram protocol: the input as datagrams of alternating sides, the
+/// first that classifies then read by the inspector.
+fn datagram_target(classify: DatagramClassifier, ports: (u16, u16), data: &[u8]) {
+    let mut app = None;
+    let mut inspector: Option<Box<dyn Inspector>> = None;
+    for (i, payload) in segments(data).enumerate() {
+        match inspector.as_mut() {
+            Some(insp) => {
+                let _ = insp.on_datagram(Side::client_if(i % 2 == 0), payload, &mut app);
+            }
+            None => inspector = classify(&Datagram { payload, ports }, &mut app).map(|(m, _)| m.inspector),
+        }
+    }
+}
+
+/// FTP control on port 21.
+pub fn ftp(data: &[u8]) {
+    stream_target(ftp::classify, (40000, ftp::FTP_PORT), data);
+}
+
+/// MQTT (any port).
+pub fn mqtt(data: &[u8]) {
+    stream_target(mqtt::classify, (40000, 1883), data);
+}
+
+/// STUN over TCP and over UDP.
+pub fn stun(data: &[u8]) {
+    stream_target(stun::classify_stream, (40000, 3478), data);
+    datagram_target(stun::classify, (40000, 3478), data);
+}
+
+/// NTP on port 123.
+pub fn ntp(data: &[u8]) {
+    datagram_target(ntp::classify, (40000, ntp::NTP_PORT), data);
+}
+
+/// SNMP on port 161.
+pub fn snmp(data: &[u8]) {
+    datagram_target(snmp::classify, (40000, 161), data);
+}
+
+/// SSDP on port 1900.
+pub fn ssdp(data: &[u8]) {
+    datagram_target(ssdp::classify, (40000, ssdp::SSDP_PORT), data);
 }

@@ -130,7 +130,9 @@ fn check_file(path: &Path, truth: &Value) -> Vec<(String, String)> {
         let host = e["host"].as_str();
         let first = firsts.insert((str_of(e, "src"), e["sport"].as_u64(), str_of(e, "dst"), e["dport"].as_u64()));
         let ok = cs.iter().any(|c| {
-            http(c).is_some_and(|h| {
+            // HTTPU on port 1900 is reported as SSDP: its method must match.
+            let ssdp = matches!(&c.app, Some(AppInfo::Ssdp(s)) if s.method.as_deref() == e["method"].as_str());
+            ssdp || http(c).is_some_and(|h| {
                 (host.is_none() || h.host.as_deref() == host)
                     && (!first
                         || (h.method.as_deref() == e["method"].as_str() && h.path.as_deref() == e["uri"].as_str()))

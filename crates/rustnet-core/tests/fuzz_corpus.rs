@@ -55,6 +55,37 @@ fn filter_corpus() {
     replay("filter", fuzzing::filter);
 }
 
+// Issue 14 part A (proto14a).
+#[test]
+fn ftp_corpus() {
+    replay("ftp", fuzzing::ftp);
+}
+
+#[test]
+fn mqtt_corpus() {
+    replay("mqtt", fuzzing::mqtt);
+}
+
+#[test]
+fn stun_corpus() {
+    replay("stun", fuzzing::stun);
+}
+
+#[test]
+fn ntp_corpus() {
+    replay("ntp", fuzzing::ntp);
+}
+
+#[test]
+fn snmp_corpus() {
+    replay("snmp", fuzzing::snmp);
+}
+
+#[test]
+fn ssdp_corpus() {
+    replay("ssdp", fuzzing::ssdp);
+}
+
 /// The packet target's first byte reaches every link type the engine decodes,
 /// SLL2 (276) included, and one it does not.
 #[test]

@@ -1,8 +1,8 @@
 //! HTTP/1.x requests: method, host, path and user agent of the first
-//! request, read with httparse from the client's first bytes; over TCP, and
-//! over UDP as HTTPU on the SSDP port (M-SEARCH, NOTIFY).
+//! request, read with httparse from the client's first bytes, over TCP
+//! (HTTP over UDP on port 1900 is SSDP, in `ssdp.rs`).
 
-use super::inspect::{Datagram, Inspector, Match, Outcome, Sniffed, Stream, Verdict};
+use super::inspect::{Inspector, Match, Outcome, Sniffed, Stream, Verdict};
 use super::reassembly::Reassembler;
 use super::side::Side;
 use super::{AppInfo, HttpInfo};
@@ -54,9 +54,6 @@ pub(crate) fn sniff(d: &[u8]) -> Option<bool> {
     if maybe { None } else { Some(false) }
 }
 
-/// SSDP (UPnP discovery): HTTP requests in UDP datagrams.
-pub(crate) const SSDP_PORT: u16 = 1900;
-
 /// A stream that starts with a request method is HTTP, sent by the client.
 pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
     match sniff(s.data) {
@@ -64,22 +61,6 @@ pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
         None => Sniffed::NeedMore,
         Some(false) => Sniffed::No,
     }
-}
-
-/// A request in one datagram on the SSDP port (as tshark reads HTTPU only
-/// there); the datagram is the whole head, so a missing blank line is no
-/// reason to wait.
-pub(crate) fn classify_datagram(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
-    if !d.has_port(|p| p == SSDP_PORT) || sniff(d.payload) != Some(true) {
-        return None;
-    }
-    let info = match parse_request(d.payload) {
-        Parsed::Done(h) => h,
-        Parsed::NeedMore => partial_info(d.payload),
-        Parsed::Invalid => return None,
-    };
-    *app = Some(AppInfo::Http(info));
-    Some((Match::new(Request, Some(Side::Client)), Outcome::done()))
 }
 
 /// Reads the first request head of the client; the server's bytes are not needed.
@@ -206,23 +187,5 @@ mod tests {
         let Parsed::Done(i) = parse_request(&r) else { panic!("not parsed") };
         assert_eq!(i.host.as_deref(), Some("h.example"));
         assert_eq!(i.path.as_deref(), Some("/big"));
-    }
-
-    #[test]
-    fn ssdp_search_in_a_datagram() {
-        let m = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n\r\n";
-        let mut app = None;
-        let d = Datagram { payload: m, ports: (56446, SSDP_PORT) };
-        assert!(classify_datagram(&d, &mut app).is_some());
-        let Some(AppInfo::Http(h)) = app else { panic!("not HTTP: {app:?}") };
-        assert_eq!(h.method.as_deref(), Some("M-SEARCH"));
-        assert_eq!(h.path.as_deref(), Some("*"));
-        assert_eq!(h.host.as_deref(), Some("239.255.255.250:1900"));
-        // Elsewhere, or not a request: not claimed.
-        let mut app = None;
-        assert!(classify_datagram(&Datagram { payload: m, ports: (5000, 5001) }, &mut app).is_none());
-        let d = Datagram { payload: b"HTTP/1.1 200 OK\r\n\r\n", ports: (1900, 5000) };
-        assert!(classify_datagram(&d, &mut app).is_none());
-        assert!(app.is_none());
     }
 }

@@ -6,16 +6,22 @@ mod bittorrent;
 mod dhcp;
 mod dispatch;
 pub(crate) mod dns;
+pub(crate) mod ftp;
 pub(crate) mod http;
 pub(crate) mod inspect;
 pub(crate) mod ja4;
 mod llmnr;
 mod mdns;
 pub(crate) mod netbios;
+pub(crate) mod mqtt;
+pub(crate) mod ntp;
 pub(crate) mod quic;
 pub(crate) mod reassembly;
 pub(crate) mod side;
+pub(crate) mod snmp;
+pub(crate) mod ssdp;
 pub(crate) mod ssh;
+pub(crate) mod stun;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -25,6 +31,8 @@ use inspect::{DatagramClassifier, StreamClassifier};
 
 pub use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicClose, QuicInfo, SshInfo, TlsInfo};
 pub use crate::app::{BitTorrentInfo, DhcpInfo, NetBiosInfo};
+// Issue 14 part A (proto14a).
+pub use crate::app::{FieldValue, FtpDataInfo, FtpInfo, MqttInfo, NtpInfo, SnmpInfo, SsdpInfo, StunInfo};
 pub(crate) use dispatch::{DpiInput, DpiState};
 pub(crate) use side::Dir;
 
@@ -43,24 +51,34 @@ pub(crate) const STREAM_PROTOCOLS: &[StreamClassifier] = &[
     tls::classify,
     http::classify,
     dns::classify_stream,
+    // Bound to their ports (issue 14).
+    ftp::classify,
+    ftp::classify_data,
     netbios::classify_stream,
+    // Recognised anywhere by their first bytes (issue 14).
+    mqtt::classify,
     bittorrent::classify_stream,
+    stun::classify_stream,
 ];
 
 /// Datagram (UDP) protocols, tried in this order on each datagram until one
-/// says yes: those of fixed ports first (DNS, mDNS, LLMNR parsed leniently
-/// there; NetBIOS, DHCP), then QUIC, then DNS anywhere (strictly), then
-/// BitTorrent's DHT and uTP, then HTTP requests (SSDP).
+/// says yes: those bound to their ports first (DNS, mDNS, LLMNR parsed
+/// leniently there; NetBIOS, DHCP, NTP, SNMP, SSDP), then QUIC and STUN
+/// (recognised anywhere by their headers), then DNS anywhere (strictly),
+/// then BitTorrent's DHT and uTP.
 pub(crate) const DATAGRAM_PROTOCOLS: &[DatagramClassifier] = &[
     dns::classify_on_dns_port,
     mdns::classify,
     llmnr::classify,
     netbios::classify_datagram,
     dhcp::classify,
+    ntp::classify,
+    snmp::classify,
+    ssdp::classify,
     quic::classify,
+    stun::classify,
     dns::classify_anywhere,
     bittorrent::classify_datagram,
-    http::classify_datagram,
 ];
 
 /// The connection's `app` as the given variant, created if it is not yet that.
@@ -86,3 +104,9 @@ app_as!(llmnr_info, Llmnr, DnsInfo);
 app_as!(netbios_info, NetBios, NetBiosInfo);
 app_as!(dhcp_info, Dhcp, DhcpInfo);
 app_as!(bittorrent_info, BitTorrent, BitTorrentInfo);
+// Issue 14 part A (proto14a).
+app_as!(ftp_info, Ftp, FtpInfo);
+app_as!(mqtt_info, Mqtt, MqttInfo);
+app_as!(stun_info, Stun, StunInfo);
+app_as!(ntp_info, Ntp, NtpInfo);
+app_as!(snmp_info, Snmp, SnmpInfo);

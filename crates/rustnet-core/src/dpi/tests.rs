@@ -193,13 +193,29 @@ fn unknown_tcp_after_syn_is_given_up() {
 }
 
 #[test]
-fn ssdp_search_is_http_over_udp() {
+fn ssdp_search_is_ssdp() {
     let mut f = Flow::new(Proto::Udp, 56446, 1900);
-    f.feed(true, None, b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\n\r\n");
-    let Some(AppInfo::Http(h)) = &f.app else { panic!("not HTTP: {:?}", f.app) };
+    f.feed(true, None, b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nST: ssdp:all\r\nMX: 1\r\n\r\n");
+    let Some(AppInfo::Ssdp(h)) = &f.app else { panic!("not SSDP: {:?}", f.app) };
     assert_eq!(h.method.as_deref(), Some("M-SEARCH"));
-    assert_eq!(h.host.as_deref(), Some("239.255.255.250:1900"));
+    assert_eq!(h.st.as_deref(), Some("ssdp:all"));
     assert!(f.dpi.is_done());
+}
+
+#[test]
+fn ftp_server_speaks_first_on_port_21() {
+    let mut f = Flow::new(Proto::Tcp, 40000, 21);
+    f.feed(true, Some((0, 0x02)), &[]);
+    f.feed(false, Some((50, 0x12)), &[]);
+    f.feed(false, Some((51, PSH_ACK)), b"220 (vsFTPd 3.0.3)\r\n");
+    f.feed(true, Some((1, PSH_ACK)), b"USER anna\r\n");
+    f.feed(false, Some((71, PSH_ACK)), b"331 Please specify the password.\r\n");
+    f.feed(true, Some((12, PSH_ACK)), b"PASS s3cret\r\n");
+    let Some(AppInfo::Ftp(i)) = &f.app else { panic!("not FTP: {:?}", f.app) };
+    assert_eq!(i.banner.as_deref(), Some("220 (vsFTPd 3.0.3)"));
+    assert_eq!(i.user.as_deref(), Some("anna"));
+    assert_eq!(i.command.as_deref(), Some("PASS"));
+    assert!(!format!("{:?}", f.app).contains("s3cret"));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Matching one term against one connection, without allocating.
 
 use super::{Field, Needle, Term};
-use crate::app::AppInfo;
+use crate::app::{AppInfo, FieldValue};
 use crate::track::{Connection, Endpoint, Proto};
 use std::fmt::{self, Write};
 use std::net::IpAddr;
@@ -11,18 +11,12 @@ use std::net::IpAddr;
 pub(super) const ALL_PROTOS: [Proto; 5] = [Proto::Tcp, Proto::Udp, Proto::Icmp, Proto::Icmpv6, Proto::Arp];
 
 /// Application protocol names, indexed by `app_bit`.
-pub(super) const APP_NAMES: [&str; 10] = [
-    "HTTP",
-    "TLS",
-    "DNS",
-    "SSH",
-    "QUIC",
-    // Issue 14 part B (proto14b).
-    "mDNS",
-    "LLMNR",
-    "NetBIOS",
-    "DHCP",
-    "BitTorrent",
+/// (Issue 14: part B mDNS to BitTorrent, part A FTP to FTP-data.)
+#[rustfmt::skip]
+pub(super) const APP_NAMES: [&str; 17] = [
+    "HTTP", "TLS", "DNS", "SSH", "QUIC",
+    "mDNS", "LLMNR", "NetBIOS", "DHCP", "BitTorrent",
+    "FTP", "MQTT", "STUN", "NTP", "SNMP", "SSDP", "FTP-data",
 ];
 
 fn app_bit(a: &AppInfo) -> u8 {
@@ -37,6 +31,13 @@ fn app_bit(a: &AppInfo) -> u8 {
         AppInfo::NetBios(_) => 7,
         AppInfo::Dhcp(_) => 8,
         AppInfo::BitTorrent(_) => 9,
+        AppInfo::Ftp(_) => 10,
+        AppInfo::Mqtt(_) => 11,
+        AppInfo::Stun(_) => 12,
+        AppInfo::Ntp(_) => 13,
+        AppInfo::Snmp(_) => 14,
+        AppInfo::Ssdp(_) => 15,
+        AppInfo::FtpData(_) => 16,
     }
 }
 
@@ -148,6 +149,17 @@ fn app_any(n: &Needle, app: &AppInfo) -> bool {
                     || list(&q.alpn)
                     || q.close.as_ref().is_some_and(|c| found(n, &c.reason))
             }
+            // Issue 14 part A (proto14a): the fields AppInfo lists.
+            AppInfo::Ftp(_)
+            | AppInfo::FtpData(_)
+            | AppInfo::Mqtt(_)
+            | AppInfo::Stun(_)
+            | AppInfo::Ntp(_)
+            | AppInfo::Snmp(_)
+            | AppInfo::Ssdp(_) => app.any_field(&mut |_, v| match v {
+                FieldValue::Text(s) => found(n, s),
+                FieldValue::Number(x) => found(n, itoa::Buffer::new().format(x)),
+            }),
         }
 }
 
@@ -433,6 +445,13 @@ mod tests {
             AppInfo::NetBios(Default::default()),
             AppInfo::Dhcp(Default::default()),
             AppInfo::BitTorrent(Default::default()),
+            AppInfo::Ftp(Default::default()),
+            AppInfo::Mqtt(Default::default()),
+            AppInfo::Stun(Default::default()),
+            AppInfo::Ntp(Default::default()),
+            AppInfo::Snmp(Default::default()),
+            AppInfo::Ssdp(Default::default()),
+            AppInfo::FtpData(Default::default()),
         ];
         for a in &apps {
             assert_eq!(APP_NAMES[usize::from(app_bit(a))], a.protocol());
