@@ -12,6 +12,9 @@ struct Meta {
     wire_len: u32,
     ts: Timestamp,
     link: LinkType,
+    /// Only shown to the worker for what it quotes (an ICMP error whose own
+    /// flow another worker counts), not counted.
+    quote: bool,
 }
 
 /// A batch of frames for one worker.
@@ -32,9 +35,19 @@ impl Batch {
     }
 
     pub fn push(&mut self, p: &Packet<'_>) {
+        self.push_meta(p, false);
+    }
+
+    /// A packet the worker only reads for the connection it quotes (see
+    /// `Meta::quote`).
+    pub fn push_quote(&mut self, p: &Packet<'_>) {
+        self.push_meta(p, true);
+    }
+
+    fn push_meta(&mut self, p: &Packet<'_>, quote: bool) {
         let start = self.data.len();
         self.data.extend_from_slice(p.data);
-        self.meta.push(Meta { start, len: p.data.len(), wire_len: p.wire_len, ts: p.ts, link: p.link });
+        self.meta.push(Meta { start, len: p.data.len(), wire_len: p.wire_len, ts: p.ts, link: p.link, quote });
     }
 
     pub fn is_full(&self) -> bool {
@@ -60,12 +73,20 @@ impl Batch {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = Packet<'_>> {
-        self.meta.iter().map(|m| Packet {
-            ts: m.ts,
-            // In bounds: every record was pushed together with its bytes.
-            data: &self.data[m.start..m.start + m.len],
-            wire_len: m.wire_len,
-            link: m.link,
+        self.iter_marked().map(|(p, _)| p)
+    }
+
+    /// The packets with whether each is only a quote (see `push_quote`).
+    pub fn iter_marked(&self) -> impl Iterator<Item = (Packet<'_>, bool)> {
+        self.meta.iter().map(|m| {
+            let p = Packet {
+                ts: m.ts,
+                // In bounds: every record was pushed together with its bytes.
+                data: &self.data[m.start..m.start + m.len],
+                wire_len: m.wire_len,
+                link: m.link,
+            };
+            (p, m.quote)
         })
     }
 }

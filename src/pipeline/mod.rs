@@ -209,6 +209,12 @@ impl Dispatcher {
         }
         if let Route::To(w) = route {
             self.push_to(w, p);
+            if let Some(q) = self.router.take_quote() {
+                self.current[q].push_quote(p);
+                if self.current[q].is_full() {
+                    self.flush_one(q);
+                }
+            }
         }
     }
 

@@ -71,6 +71,9 @@ pub struct Router {
     next_sweep: Timestamp,
     /// Fragments to send now, with their worker, ahead of the current packet.
     released: Vec<(usize, Held)>,
+    /// The worker of the flow an ICMP error just routed quotes, when it is
+    /// not the error's own worker (see [`Self::take_quote`]).
+    quote: Option<usize>,
 }
 
 impl Router {
@@ -83,6 +86,7 @@ impl Router {
             held_bytes: 0,
             next_sweep: Timestamp::ZERO,
             released: Vec::new(),
+            quote: None,
         }
     }
 
@@ -113,6 +117,16 @@ impl Router {
             L4::Other { proto } => (proto, 0, 0),
         };
         let w = self.pick(flow_hash(proto, (pkt.src, a), (pkt.dst, b)));
+        if proto == 1 || proto == 58 {
+            // An ICMP error also marks the connection it quotes, which may
+            // live on another worker: that one is shown the error too.
+            self.quote = rustnet_core::icmp_error_quotes(&pkt)
+                .map(|(p, s, d)| {
+                    let ip_proto = if p == rustnet_core::track::Proto::Tcp { 6 } else { 17 };
+                    self.pick(flow_hash(ip_proto, (s.addr, s.port), (d.addr, d.port)))
+                })
+                .filter(|&q| q != w);
+        }
         if let Some(f) = pkt.frag.filter(|f| f.first) {
             let id = (pkt.src, pkt.dst, f.proto, f.id);
             if let Some((_, frags)) = self.held.remove(&id) {
@@ -124,6 +138,13 @@ impl Router {
             }
         }
         Route::To(w)
+    }
+
+    /// The worker that must also be shown the packet just routed (an ICMP
+    /// error quoting a flow of that worker), once.
+    #[inline]
+    pub fn take_quote(&mut self) -> Option<usize> {
+        self.quote.take()
     }
 
     /// Whether [`Self::take_released`] has anything (rarely: only fragments

@@ -73,8 +73,12 @@ impl Worker {
             };
             match msg {
                 ToWorker::Batch(mut b) => {
-                    for p in b.iter() {
-                        self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                    for (p, quote) in b.iter_marked() {
+                        if quote {
+                            self.engine.quote_only(p.link, p.data);
+                        } else {
+                            self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                        }
                     }
                     b.clear();
                     let _ = self.free.try_send(b);

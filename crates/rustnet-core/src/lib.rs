@@ -16,5 +16,5 @@ pub mod time;
 pub mod track;
 pub mod wire;
 
-pub use engine::{Config, Engine, NewFlow, Stats};
+pub use engine::{Config, Engine, NewFlow, Stats, icmp_error_quotes};
 pub use time::Timestamp;

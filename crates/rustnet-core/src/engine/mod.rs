@@ -219,7 +219,18 @@ impl Engine {
         self.finished.extend(map.into_values().map(|e| {
             let mut c = e.conn;
             stamp(&mut c, now, t);
-            c.end_reason = Some(if c.is_closed() { EndReason::Closed } else { EndReason::EndOfInput });
+            // A connection idle past its limit ended idle, whether or not a
+            // sweep (once a second of this engine's packet time) saw it yet:
+            // so the reason does not depend on when sweeps ran, nor on how
+            // flows were spread over engines.
+            let idle = now.since(c.last_seen) >= t.idle_limit(c.state);
+            c.end_reason = Some(if c.is_closed() {
+                EndReason::Closed
+            } else if idle {
+                EndReason::Idle
+            } else {
+                EndReason::EndOfInput
+            });
             c
         }));
     }
@@ -322,10 +333,24 @@ impl Engine {
     #[cold]
     #[inline(never)]
     fn quoted(&mut self, info: IcmpInfo, body: &[u8]) {
-        let Ok(q) = wire::parse_ip(body) else { return };
-        let Some((proto @ (Proto::Tcp | Proto::Udp), src, dst)) = endpoints(&q) else { return };
+        let Some((proto, src, dst)) = quoted_flow(body) else { return };
         if let Some(e) = self.table.map.get_mut(&FlowKey::new(proto, src, dst)) {
             e.conn.icmp = Some(info);
+        }
+    }
+
+    /// Only the marking part of an ICMP error (see [`icmp_error_quotes`]):
+    /// the quoted TCP/UDP connection, if this engine holds it, gets the
+    /// error's `icmp`; nothing is counted. For pipelines that spread flows
+    /// over several engines: the error is processed (counted) by the engine
+    /// of its own flow, and shown to the engine of the quoted flow this way,
+    /// so the output does not depend on how flows are spread.
+    pub fn quote_only(&mut self, link: LinkType, frame: &[u8]) {
+        if let Ok(pkt) = wire::parse(link, frame)
+            && let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
+            && is_icmp_error(v6, icmp_type)
+        {
+            self.quoted(IcmpInfo { v6, icmp_type, code }, body);
         }
     }
 
@@ -456,6 +481,23 @@ fn initial_state(p: Proto) -> State {
 }
 
 /// (protocol, source, destination) of a trackable packet.
+/// The TCP or UDP flow (protocol, source, destination of the quoted packet)
+/// an ICMP error's body quotes.
+fn quoted_flow(body: &[u8]) -> Option<(Proto, Endpoint, Endpoint)> {
+    let q = wire::parse_ip(body).ok()?;
+    endpoints(&q).filter(|(proto, _, _)| matches!(proto, Proto::Tcp | Proto::Udp))
+}
+
+/// For a parsed packet that is an ICMP error quoting a TCP or UDP header:
+/// the quoted flow (protocol, source and destination of the quoted packet),
+/// whose connection the error also marks ([`Engine::quote_only`]).
+pub fn icmp_error_quotes(pkt: &Packet<'_>) -> Option<(Proto, Endpoint, Endpoint)> {
+    match pkt.l4 {
+        L4::Icmp { v6, icmp_type, body, .. } if is_icmp_error(v6, icmp_type) => quoted_flow(body),
+        _ => None,
+    }
+}
+
 fn endpoints(p: &Packet<'_>) -> Option<(Proto, Endpoint, Endpoint)> {
     let ep = Endpoint::new;
     Some(match p.l4 {
