@@ -142,3 +142,17 @@ proptest! {
         }
     }
 }
+
+/// Memory per connection (the issue asks for it before/after): printed for
+/// the record and its table entry; the analytics' own parts are guarded.
+#[test]
+fn connection_size() {
+    use crate::track::{TcpStats, analysis::TcpAnalyzer, rtt::RttTracker};
+    let (conn, entry) = (std::mem::size_of::<Connection>(), std::mem::size_of::<table::Entry>());
+    let (stats, tcp, rtt) =
+        (std::mem::size_of::<TcpStats>(), std::mem::size_of::<TcpAnalyzer>(), std::mem::size_of::<RttTracker>());
+    eprintln!(
+        "size_of Connection = {conn} B, Entry = {entry} B; TcpStats {stats}, TcpAnalyzer {tcp}, RttTracker {rtt}"
+    );
+    assert!(stats <= 48 && tcp <= 128 && rtt <= 112, "TcpStats {stats} B, TcpAnalyzer {tcp} B, RttTracker {rtt} B");
+}
