@@ -170,6 +170,25 @@ impl TcpAnalyzer {
 /// One segment of direction `fwd` (its sender), `rev` the other direction.
 fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Duration, out: &mut TcpDirStats) {
     let control = s.flags & (SYN | FIN | RST) != 0;
+    // The common case first: in-order data in an open window. It can only be
+    // a (spurious) retransmission of data the receiver already acknowledged.
+    if !control && s.len > 1 && s.window != 0 && fwd.next_seq == Some(s.seq) {
+        let end = s.seq.wrapping_add(s.len);
+        if rev.last_ack.is_some_and(|a| !seq_lt(a, end)) {
+            out.retransmits = out.retransmits.saturating_add(1);
+        }
+        if seq_lt(s.seq, end) {
+            fwd.next_seq = Some(end);
+            fwd.next_seq_at = s.ts;
+        }
+        fwd.dup_acks_in_row = 0;
+        fwd.window = Some(s.window);
+        fwd.last_ack = ack_of(s);
+        fwd.last_ack_at = s.ts;
+        fwd.keep_alive = false;
+        fwd.zero_window_probe = false;
+        return;
+    }
     let occupies = s.len > 0 || s.flags & (SYN | FIN) != 0;
     let at_next = fwd.next_seq == Some(s.seq);
     // A one-byte segment at the edge of a closed window probes it; nothing
