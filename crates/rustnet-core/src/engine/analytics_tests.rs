@@ -26,7 +26,7 @@ fn finished(e: &mut Engine) -> Vec<Connection> {
 }
 
 #[test]
-fn port_unreachable_marks_the_udp_flow_without_counting_on_it() {
+fn port_unreachable_is_an_icmp_error_not_counted_on_the_udp_flow() {
     let mut e = Engine::new(Config::default());
     let udp = udp_datagram();
     feed(&mut e, T0, &udp);
@@ -42,8 +42,10 @@ fn port_unreachable_marks_the_udp_flow_without_counting_on_it() {
     let udp = conns.iter().find(|c| c.proto == Proto::Udp).expect("the UDP flow");
     let icmp = conns.iter().find(|c| c.proto == Proto::Icmp).expect("the ICMP flow");
     assert_eq!((udp.tx_packets, udp.rx_packets), (1, 0));
+    // The quoted flow is not marked: with several workers the error is
+    // routed by its own addresses, so marking would depend on the workers.
     let info = IcmpInfo { v6: false, icmp_type: 3, code: 3 };
-    assert_eq!((udp.icmp, icmp.icmp), (Some(info), Some(info)));
+    assert_eq!((udp.icmp, icmp.icmp), (None, Some(info)));
     assert_eq!(info.name(), "port unreachable");
     assert_eq!(icmp.state, State::IcmpError);
 }

@@ -219,7 +219,14 @@ impl Engine {
         self.finished.extend(map.into_values().map(|e| {
             let mut c = e.conn;
             stamp(&mut c, now, t);
-            c.end_reason = Some(if c.is_closed() { EndReason::Closed } else { EndReason::EndOfInput });
+            // One past its timeout left as idle, whether or not a sweep came
+            // first (an engine whose worker saw no later packet did not sweep).
+            let expired = now.since(c.last_seen) >= t.idle_limit(c.state);
+            c.end_reason = Some(match (c.is_closed(), expired) {
+                (true, _) => EndReason::Closed,
+                (false, true) => EndReason::Idle,
+                (false, false) => EndReason::EndOfInput,
+            });
             c
         }));
     }
@@ -308,24 +315,6 @@ impl Engine {
             let (last, state) = (e.conn.last_seen, e.conn.state);
             let expiry = last + self.cfg.timeouts.idle_limit(state);
             self.earliest_expiry = self.earliest_expiry.min(expiry);
-        }
-        if let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
-            && is_icmp_error(v6, icmp_type)
-        {
-            self.quoted(IcmpInfo { v6, icmp_type, code }, body);
-        }
-    }
-
-    /// An ICMP error also marks the TCP/UDP connection whose packet it
-    /// quotes (its packet counts stay: tshark leaves quoted headers out of
-    /// conversations).
-    #[cold]
-    #[inline(never)]
-    fn quoted(&mut self, info: IcmpInfo, body: &[u8]) {
-        let Ok(q) = wire::parse_ip(body) else { return };
-        let Some((proto @ (Proto::Tcp | Proto::Udp), src, dst)) = endpoints(&q) else { return };
-        if let Some(e) = self.table.map.get_mut(&FlowKey::new(proto, src, dst)) {
-            e.conn.icmp = Some(info);
         }
     }
 
