@@ -138,13 +138,13 @@ fn check_file(name: &str, records: &[Value], truth: &Value, exc: &[(String, Stri
     }
 }
 
-#[test]
-fn analytics_match_tshark() {
-    let Some(dir) = corpus_dir() else { return };
+/// Checks every capture of `dir` with a version 2 truth file; returns the
+/// files checked and the score.
+fn check_dir(dir: &std::path::Path) -> (usize, Score) {
     let exc = exceptions();
     let mut s = Score::default();
     let mut files = 0;
-    for cap in captures(&dir) {
+    for cap in captures(dir) {
         let name = cap.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let Some(truth) = truth(&cap) else { continue };
         if truth["tcp_analysis_totals"].is_null() {
@@ -155,14 +155,33 @@ fn analytics_match_tshark() {
         assert!(!run.stderr.contains("panicked"), "{name}: panic: {}", run.stderr);
         check_file(&name, &run.records, &truth, &exc, &mut s);
     }
+    (files, s)
+}
+
+fn report(what: &str, files: usize, s: &Score) {
     eprintln!(
-        "analytics: {files} files, {} values compared, {} equal, {} failures",
+        "{what}: {files} files, {} values compared, {} equal, {} failures",
         s.compared,
         s.equal,
         s.failures.len()
     );
     assert!(s.failures.is_empty(), "{}", s.failures.join("\n"));
+}
+
+#[test]
+fn analytics_match_tshark() {
+    let Some(dir) = corpus_dir() else { return };
+    let (files, s) = check_dir(&dir);
+    report("analytics", files, &s);
     assert!(files > 0 && s.compared > 1000, "too little compared: {files} files, {} values", s.compared);
+}
+
+/// Our own fixtures (curl, dig, ping, ssh, aioquic in the namespace lab).
+#[test]
+fn fixture_analytics_match_tshark() {
+    let (files, s) = check_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
+    report("fixtures", files, &s);
+    assert!(files >= 10 && s.compared > 100, "fixtures missing: {files} files, {} values", s.compared);
 }
 
 /// Which truth conversations a filter should select.

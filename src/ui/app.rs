@@ -58,6 +58,8 @@ pub enum SortKey {
     Remote,
     State,
     Proto,
+    Rtt,
+    Retrans,
 }
 
 impl SortKey {
@@ -70,6 +72,8 @@ impl SortKey {
             SortKey::Remote => "remote",
             SortKey::State => "state",
             SortKey::Proto => "proto",
+            SortKey::Rtt => "rtt",
+            SortKey::Retrans => "retrans",
         }
     }
 
@@ -81,13 +85,15 @@ impl SortKey {
             SortKey::Process => SortKey::Remote,
             SortKey::Remote => SortKey::State,
             SortKey::State => SortKey::Proto,
-            SortKey::Proto => SortKey::Rate,
+            SortKey::Proto => SortKey::Rtt,
+            SortKey::Rtt => SortKey::Retrans,
+            SortKey::Retrans => SortKey::Rate,
         }
     }
 
     /// Natural first direction: biggest/newest first for numbers, A→Z for text.
     fn default_descending(self) -> bool {
-        matches!(self, SortKey::Rate | SortKey::Bytes)
+        matches!(self, SortKey::Rate | SortKey::Bytes | SortKey::Rtt | SortKey::Retrans)
     }
 }
 
@@ -333,6 +339,9 @@ fn sorted<'a>(
         SortKey::Remote => by(conns, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
         SortKey::State => by(conns, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
         SortKey::Proto => by(conns, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
+        // Connections without the number go after those with it, both ways.
+        SortKey::Rtt => by(conns, keep, desc, |c| (c.rtt.is_some() == desc, c.rtt), Ord::cmp),
+        SortKey::Retrans => by(conns, keep, desc, |c| (c.tcp.is_some() == desc, c.retransmits()), Ord::cmp),
     }
 }
 

@@ -17,10 +17,12 @@ pub enum Col {
     Up,
     Bytes,
     Age,
+    Rtt,
+    Retrans,
 }
 
 /// Canonical left-to-right order.
-pub const ORDER: [Col; 12] = [
+pub const ORDER: [Col; 14] = [
     Col::Marker,
     Col::Proto,
     Col::Local,
@@ -33,6 +35,8 @@ pub const ORDER: [Col; 12] = [
     Col::Up,
     Col::Bytes,
     Col::Age,
+    Col::Rtt,
+    Col::Retrans,
 ];
 
 /// Longest state name ("QUIC_HANDSHAKE", "AUTHENTICATION").
@@ -53,6 +57,8 @@ impl Col {
             Col::Up => "Up/s",
             Col::Bytes => "Bytes",
             Col::Age => "Age",
+            Col::Rtt => "RTT",
+            Col::Retrans => "Retr",
         }
     }
 
@@ -87,9 +93,9 @@ impl Col {
 /// A preset: preferred widths (by `ORDER`) and which columns go first when space runs out.
 pub struct Preset {
     pub name: &'static str,
-    widths: [u16; 12],
+    widths: [u16; 14],
     /// Most important first; columns later in the list are dropped first.
-    priority: [Col; 12],
+    priority: [Col; 14],
 }
 
 use Col::*;
@@ -97,18 +103,18 @@ use Col::*;
 pub const PRESETS: [Preset; 3] = [
     Preset {
         name: "balanced",
-        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 16, 12, 8, 8, 8, 8],
-        priority: [Marker, Proto, Remote, State, Down, Up, App, Process, Service, Local, Bytes, Age],
+        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 16, 12, 8, 8, 8, 8, 7, 4],
+        priority: [Marker, Proto, Remote, State, Down, Up, App, Process, Service, Local, Bytes, Age, Rtt, Retrans],
     },
     Preset {
         name: "addresses",
-        widths: [1, 5, 24, 32, STATE_WIDTH, 8, 12, 12, 8, 8, 8, 8],
-        priority: [Marker, Proto, Remote, State, Local, Down, Up, Process, App, Service, Bytes, Age],
+        widths: [1, 5, 24, 32, STATE_WIDTH, 8, 12, 12, 8, 8, 8, 8, 7, 4],
+        priority: [Marker, Proto, Remote, State, Local, Down, Up, Process, App, Service, Bytes, Age, Rtt, Retrans],
     },
     Preset {
         name: "application",
-        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 32, 16, 8, 8, 8, 8],
-        priority: [Marker, Proto, Remote, State, App, Process, Down, Up, Service, Bytes, Age, Local],
+        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 32, 16, 8, 8, 8, 8, 7, 4],
+        priority: [Marker, Proto, Remote, State, App, Process, Down, Up, Service, Bytes, Age, Local, Rtt, Retrans],
     },
 ];
 
@@ -116,7 +122,7 @@ pub const PRESETS: [Preset; 3] = [
 #[derive(Clone, Debug)]
 pub struct ColumnLayout {
     pub preset: usize,
-    widths: [u16; 12],
+    widths: [u16; 14],
     /// Column that `+`/`-` resize.
     pub focus: Col,
 }

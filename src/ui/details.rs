@@ -73,6 +73,8 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "rate up", format!("{}/s", format::bytes(tx)));
     field(&mut out, "rate down", format!("{}/s", format::bytes(rx)));
 
+    analysis(&mut out, c, &field, &section);
+
     section(&mut out, "Application");
     match &c.app {
         None => field(&mut out, "protocol", "not identified".to_string()),
@@ -84,6 +86,31 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
         }
     }
     out
+}
+
+type Out = Vec<Line<'static>>;
+
+/// RTT, TCP analysis per direction and the last non-echo ICMP message.
+fn analysis(out: &mut Out, c: &Connection, field: &dyn Fn(&mut Out, &str, String), section: &dyn Fn(&mut Out, &str)) {
+    section(out, "Analysis");
+    field(out, "rtt", c.rtt.map_or_else(|| "-".to_string(), format::rtt));
+    if let Some(t) = &c.tcp {
+        for (label, d) in [("sent", &t.tx), ("received", &t.rx)] {
+            let v = format!(
+                "{} retransmits ({} fast), {} out of order, {} dup acks, {} zero window, flags {}",
+                d.retransmits,
+                d.fast_retransmits,
+                d.out_of_order,
+                d.dup_acks,
+                d.zero_window,
+                Some(d.flag_letters().as_str()).filter(|f| !f.is_empty()).unwrap_or("-")
+            );
+            field(out, label, v);
+        }
+    }
+    if let Some(i) = &c.icmp {
+        field(out, "icmp", format!("{} (type {}, code {})", i.name(), i.icmp_type, i.code));
+    }
 }
 
 fn opt(v: &Option<String>) -> String {

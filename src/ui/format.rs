@@ -34,6 +34,18 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// A round-trip time with 3 significant digits: "850µs", "12.3ms", "1.20s".
+pub fn rtt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    match us {
+        u if u < 1000.0 => format!("{u:.0}µs"),
+        u if u < 10_000.0 => format!("{:.2}ms", u / 1e3),
+        u if u < 100_000.0 => format!("{:.1}ms", u / 1e3),
+        u if u < 1_000_000.0 => format!("{:.0}ms", u / 1e3),
+        u => format!("{:.2}s", u / 1e6),
+    }
+}
+
 /// A packet timestamp as a calendar time, local or UTC.
 pub fn timestamp(ts: Timestamp, utc: bool) -> String {
     let secs = i64::try_from(ts.as_nanos() / 1_000_000_000).unwrap_or(i64::MAX);

@@ -536,7 +536,9 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
             e.tcp.on_segment(from_local, flags, seq, ack, payload.len(), first);
             if let (Some(window), Analysis::Tcp(a), Some(stats)) = (window, &mut e.analysis, &mut e.conn.tcp) {
                 a.on_segment(&Segment { from_local, ts, seq, ack, flags, window, len: seg_len }, stats);
-                e.conn.rtt = e.conn.rtt.or(a.initial_rtt());
+                if e.conn.rtt.is_none() {
+                    e.conn.rtt = a.initial_rtt();
+                }
             }
             (Some((seq, flags)), payload)
         }

@@ -170,52 +170,75 @@ impl TcpAnalyzer {
 /// One segment of direction `fwd` (its sender), `rev` the other direction.
 fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Duration, out: &mut TcpDirStats) {
     let control = s.flags & (SYN | FIN | RST) != 0;
+    // The common case first: in-order data in an open window. It can only be
+    // a (spurious) retransmission of data the receiver already acknowledged.
+    if !control && s.len > 1 && s.window != 0 && fwd.next_seq == Some(s.seq) {
+        let end = s.seq.wrapping_add(s.len);
+        if rev.last_ack.is_some_and(|a| !seq_lt(a, end)) {
+            out.retransmits = out.retransmits.saturating_add(1);
+        }
+        if seq_lt(s.seq, end) {
+            fwd.next_seq = Some(end);
+            fwd.next_seq_at = s.ts;
+        }
+        fwd.dup_acks_in_row = 0;
+        fwd.window = Some(s.window);
+        fwd.last_ack = ack_of(s);
+        fwd.last_ack_at = s.ts;
+        fwd.keep_alive = false;
+        fwd.zero_window_probe = false;
+        return;
+    }
+    let occupies = s.len > 0 || s.flags & (SYN | FIN) != 0;
     let at_next = fwd.next_seq == Some(s.seq);
-    let same_ack = fwd.last_ack == ack_of(s);
-    let mut zero_window_probe = false;
-    let mut keep_alive = false;
-    let mut dup_ack = false;
     // A one-byte segment at the edge of a closed window probes it; nothing
     // else is checked for it.
-    if s.len == 1 && at_next && rev.window == Some(0) {
-        zero_window_probe = true;
-    } else {
+    let zero_window_probe = s.len == 1 && at_next && rev.window == Some(0);
+    let mut keep_alive = false;
+    let mut dup_ack = false;
+    if !zero_window_probe {
         if s.window == 0 && !control {
             out.zero_window = out.zero_window.saturating_add(1);
         }
-        keep_alive = s.len <= 1 && !control && fwd.next_seq.is_some_and(|n| n.wrapping_sub(1) == s.seq);
-        let pure_ack_like = s.len == 0 && !control && at_next && same_ack && fwd.window == Some(s.window);
-        let keep_alive_ack = pure_ack_like && s.window != 0 && rev.keep_alive;
-        let zero_window_probe_ack = s.len == 0
-            && !control
-            && at_next
-            && s.window == 0
-            && fwd.window == Some(0)
-            && rev.zero_window_probe
-            && (same_ack || fwd.last_ack.map(|a| a.wrapping_add(1)) == ack_of(s));
-        if !keep_alive_ack && !zero_window_probe_ack && pure_ack_like && s.window != 0 {
-            dup_ack = true;
-            fwd.dup_acks_in_row = fwd.dup_acks_in_row.saturating_add(1);
-            out.dup_acks = out.dup_acks.saturating_add(1);
+        // Keep-alives and (duplicate) ACKs are short: most segments stop here.
+        if s.len <= 1 && !control {
+            keep_alive = fwd.next_seq.is_some_and(|n| n.wrapping_sub(1) == s.seq);
+            dup_ack = s.len == 0 && at_next && is_dup_ack(fwd, rev, s);
         }
     }
-    if !dup_ack {
+    if dup_ack {
+        fwd.dup_acks_in_row = fwd.dup_acks_in_row.saturating_add(1);
+        out.dup_acks = out.dup_acks.saturating_add(1);
+    } else {
         fwd.dup_acks_in_row = 0;
     }
-    if (s.len > 0 || s.flags & (SYN | FIN) != 0) && !keep_alive {
-        retransmission(fwd, rev, s, ooo_threshold, out);
-    }
-    let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
-    let advances = fwd.next_seq.is_none_or(|n| seq_lt(n, end));
-    if (s.len > 0 || s.flags & (SYN | FIN) != 0) && advances && !zero_window_probe {
-        fwd.next_seq = Some(end);
-        fwd.next_seq_at = s.ts;
+    if occupies {
+        if !keep_alive {
+            retransmission(fwd, rev, s, ooo_threshold, out);
+        }
+        let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+        if fwd.next_seq.is_none_or(|n| seq_lt(n, end)) && !zero_window_probe {
+            fwd.next_seq = Some(end);
+            fwd.next_seq_at = s.ts;
+        }
     }
     fwd.window = Some(s.window);
     fwd.last_ack = ack_of(s);
     fwd.last_ack_at = s.ts;
     fwd.keep_alive = keep_alive;
     fwd.zero_window_probe = zero_window_probe;
+}
+
+/// An empty segment at the sender's next sequence number without SYN, FIN
+/// or RST: a duplicate ACK when ACK and window repeat the last segment's,
+/// unless it answers a keep-alive or a zero-window probe.
+fn is_dup_ack(fwd: &DirState, rev: &DirState, s: &Segment) -> bool {
+    let same_ack = fwd.last_ack == ack_of(s);
+    if s.window == 0 {
+        // At best a zero-window probe's ACK, never a duplicate.
+        return false;
+    }
+    same_ack && fwd.window == Some(s.window) && !rev.keep_alive
 }
 
 fn ack_of(s: &Segment) -> Option<u32> {
@@ -243,7 +266,7 @@ fn retransmission(fwd: &DirState, rev: &DirState, s: &Segment, ooo_threshold: Du
         return;
     }
     // Data the receiver had already acknowledged (spurious) or not (plain).
-    let spurious = s.len > 0 && rev.last_ack.is_some_and(|a| a != 0 && !seq_lt(a, end));
+    let spurious = s.len > 0 && rev.last_ack.is_some_and(|a| !seq_lt(a, end));
     if spurious || not_advanced {
         out.retransmits = out.retransmits.saturating_add(1);
     }

@@ -88,8 +88,7 @@ pub struct Connection {
     pub rtt: Option<Duration>,
     /// TCP analysis per direction; None for other protocols.
     pub tcp: Option<TcpStats>,
-    /// The last ICMP message other than echo (on the ICMP flow itself, and
-    /// for an error also on the TCP/UDP connection whose packet it quotes).
+    /// The last ICMP message other than echo (ICMP flows only).
     pub icmp: Option<IcmpInfo>,
     /// Why it left the table; None while it is in it.
     pub end_reason: Option<EndReason>,

@@ -71,6 +71,9 @@ pub(crate) enum RttTracker {
     Echo(Pending),
     /// QUIC: when the client's first Initial was seen, and from which side.
     Quic { initial_at: Timestamp, client_is_local: bool },
+    /// Nothing (more) to time: QUIC measured, or a flow whose first
+    /// datagram was neither DNS nor a QUIC Initial.
+    Done,
 }
 
 /// UDP ports whose datagrams tshark decodes as DNS, mDNS and LLMNR.
@@ -126,9 +129,13 @@ impl RttTracker {
                 *self = RttTracker::Quic { initial_at: ts, client_is_local: from_local };
                 None
             }
+            // The client's first datagram of a QUIC connection is an Initial.
+            RttTracker::None => {
+                *self = RttTracker::Done;
+                None
+            }
             RttTracker::Quic { initial_at, client_is_local } if client_is_local != from_local => {
-                // Timed once: from now on nothing is tracked.
-                *self = RttTracker::Echo(Pending::default());
+                *self = RttTracker::Done;
                 Some(ts.since(initial_at))
             }
             _ => None,

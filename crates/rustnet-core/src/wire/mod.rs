@@ -139,7 +139,7 @@ pub fn parse(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, ParseError> {
     let sliced = LaxSlicedPacket::from_ether_type(EtherType(lp.ether_type), rest);
     // The snap length cuts every layer's end alike, so the outer IP header
     // tells how much of the (innermost) segment is missing.
-    let mut p = from_sliced(&sliced, 0, snapped_bytes(rest))?;
+    let mut p = from_sliced(&sliced, 0, rest)?;
     p.vlan = lp.vlan;
     Ok(p)
 }
@@ -148,7 +148,7 @@ pub fn parse(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, ParseError> {
 /// quotes, whose transport header is usually cut after 8 bytes).
 pub fn parse_ip(data: &[u8]) -> Result<Packet<'_>, ParseError> {
     let sliced = LaxSlicedPacket::from_ip(data).map_err(|_| ParseError::Malformed)?;
-    from_sliced(&sliced, 0, 0)
+    from_sliced(&sliced, 0, &[])
 }
 
 /// Bytes of the IP packet starting at `ip` that its header declares but the
@@ -163,8 +163,9 @@ fn snapped_bytes(ip: &[u8]) -> u32 {
     u32::try_from(declared.saturating_sub(ip.len())).unwrap_or(0)
 }
 
-/// `snapped`: bytes the IP header declares that the capture cut off.
-fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, snapped: u32) -> Result<Packet<'a>, ParseError> {
+/// `outer`: the outermost IP packet as captured, for the bytes its header
+/// declares that the capture cut off (only TCP needs them).
+fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<Packet<'a>, ParseError> {
     let net = s.net.as_ref().ok_or(ParseError::Malformed)?;
     let (src, dst, payload, frag) = match net {
         LaxNetSlice::Arp(arp) => {
@@ -209,7 +210,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, snapped: u32) -> Result<P
     if (proto == ip_number::IPV6 || proto == ip_number::IPV4)
         && depth < MAX_TUNNEL_DEPTH
         && let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
-        && let Ok(p) = from_sliced(&inner, depth + 1, snapped)
+        && let Ok(p) = from_sliced(&inner, depth + 1, outer)
     {
         return Ok(p);
     }
@@ -221,7 +222,11 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, snapped: u32) -> Result<P
             ack: t.acknowledgment_number(),
             flags: tcp_flag_byte(t.slice()),
             window: Some(t.window_size()),
-            seg_len: u32::try_from(t.payload().len()).unwrap_or(u32::MAX).saturating_add(snapped),
+            seg_len: u32::try_from(t.payload().len()).unwrap_or(u32::MAX).saturating_add(if payload.incomplete {
+                snapped_bytes(outer)
+            } else {
+                0
+            }),
             payload: t.payload(),
         },
         Some(TransportSlice::Udp(u)) => {
@@ -229,7 +234,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, snapped: u32) -> Result<P
         }
         Some(TransportSlice::Icmpv4(i)) => icmp_l4(false, i.slice()),
         Some(TransportSlice::Icmpv6(i)) => icmp_l4(true, i.slice()),
-        _ => transport_fallback(proto, payload.payload, snapped)?,
+        _ => transport_fallback(proto, payload.payload, outer)?,
     };
     Ok(Packet { src, dst, l4, frag: None, vlan: None })
 }
@@ -263,13 +268,14 @@ fn icmp_l4(v6: bool, icmp: &[u8]) -> L4<'_> {
 /// ports are still in its first four bytes, so the packet counts on its flow
 /// (as tshark counts it) with no payload to interpret; a TCP header cut in
 /// its options still gives its fixed 20 bytes.
-fn transport_fallback(proto: IpNumber, payload: &[u8], snapped: u32) -> Result<L4<'_>, ParseError> {
+fn transport_fallback<'a>(proto: IpNumber, payload: &'a [u8], outer: &[u8]) -> Result<L4<'a>, ParseError> {
     match proto {
         ip_number::TCP | ip_number::UDP | ip_number::ICMP | ip_number::IPV6_ICMP => {
             match first_fragment_l4(proto, payload) {
                 L4::Tcp { sport, dport, seq, ack, flags, .. } if payload.len() >= 20 => {
                     let header_len = payload.get(12).map_or(20, |b| usize::from(b >> 4) * 4);
-                    let declared = u32::try_from(payload.len()).unwrap_or(u32::MAX).saturating_add(snapped);
+                    let declared =
+                        u32::try_from(payload.len()).unwrap_or(u32::MAX).saturating_add(snapped_bytes(outer));
                     let seg_len = declared.saturating_sub(u32::try_from(header_len).unwrap_or(u32::MAX));
                     let window = payload.get(14..16).map(|b| u16::from_be_bytes([b[0], b[1]]));
                     Ok(L4::Tcp { sport, dport, seq, ack, flags, window, seg_len, payload: &[] })
