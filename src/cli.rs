@@ -5,6 +5,10 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `rustnet --version`: the package version and, when built from a git
+/// checkout, the commit (build.rs), e.g. `0.1.0 (git 927d089)`.
+pub const VERSION: &str = env!("RUSTNET_VERSION");
+
 /// The longest `--duration`: about 31 years, far below where adding it to a
 /// clock could overflow (`Duration::from_secs_f64` panics from 1.8e19 s).
 pub const MAX_DURATION_SECS: u64 = 1_000_000_000;
@@ -23,6 +27,23 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     match Duration::try_from_secs_f64(secs) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+/// The refresh interval range, in milliseconds.
+const REFRESH_MS: std::ops::RangeInclusive<u64> = 10..=3_600_000;
+
+/// `-r/--refresh-interval MS`. tcpdump and tshark users type `-r FILE` to
+/// read a capture: when the value is not a number but names an existing
+/// file, the error says `--read`.
+pub fn parse_refresh(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(ms) if REFRESH_MS.contains(&ms) => Ok(ms),
+        Ok(ms) => Err(format!("{ms} is outside {}..={} milliseconds", REFRESH_MS.start(), REFRESH_MS.end())),
+        Err(_) if std::path::Path::new(s).exists() => {
+            Err(format!("'{s}' is not a number of milliseconds (-r is the refresh interval); did you mean --read {s}?"))
+        }
+        Err(_) => Err(format!("'{s}' is not a number of milliseconds")),
     }
 }
 
@@ -50,7 +71,7 @@ impl LogLevel {
 /// Terminal network monitor: connections, protocol state, DPI and processes,
 /// live or from capture files.
 #[derive(Debug, Parser)]
-#[command(name = "rustnet", version, after_help = crate::host::privileges::PERMISSIONS_HELP)]
+#[command(name = "rustnet", version = VERSION, after_help = crate::host::privileges::PERMISSIONS_HELP)]
 pub struct Cli {
     /// Interface to monitor; "any" = all; default: the interface of the default route
     #[arg(short, long, value_name = "IFACE")]
@@ -61,7 +82,7 @@ pub struct Cli {
     pub no_localhost: bool,
 
     /// UI refresh interval in milliseconds
-    #[arg(short, long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    #[arg(short, long, value_name = "MS", default_value_t = 1000, value_parser = parse_refresh)]
     pub refresh_interval: u64,
 
     /// Disable deep packet inspection
@@ -85,7 +106,7 @@ pub struct Cli {
     pub filter: Option<String>,
 
     /// Stop after this many seconds (live capture)
-    #[arg(long, value_name = "SECONDS", value_parser = parse_duration)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
     /// Connection table cap; the longest idle are evicted first
@@ -126,5 +147,16 @@ mod tests {
         for bad in ["1e30", "1.9e19", "1000000001", "inf", "NaN", "0", "-1", "1e-12", "", "5s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn refresh_is_a_number_and_a_file_suggests_read() {
+        assert_eq!(parse_refresh("250"), Ok(250));
+        assert!(parse_refresh("5").is_err() && parse_refresh("abc").is_err());
+        let here = env!("CARGO_MANIFEST_DIR");
+        let cargo = format!("{here}/Cargo.toml");
+        let e = parse_refresh(&cargo).expect_err("a path is not a number");
+        assert!(e.ends_with(&format!("did you mean --read {cargo}?")), "{e}");
+        assert!(!parse_refresh("no-such-file").expect_err("not a number").contains("--read"));
     }
 }

@@ -252,3 +252,57 @@ fn a_log_directory_others_control_is_refused() {
     assert_eq!(std::fs::metadata(dir.join("logs")).expect("logs").mode() & 0o777, 0o700);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn run_args(args: &[&str]) -> (Option<i32>, String, String) {
+    let o = bin().args(args).stdin(Stdio::null()).output().expect("run rustnet");
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// Issue 18 item 4: the messages a new user meets first, in words.
+#[test]
+fn first_mistakes_get_plain_messages() {
+    let dir = temp_dir("messages");
+    // A missing capture file: the message names it.
+    let missing = dir.join("no-such.pcap");
+    let (code, _, err) = run_args(&["--read", missing.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("{}: cannot open capture file", missing.display())), "{err}");
+    // A file that is not a capture: said so, not as raw magic bytes.
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "root:x:0:0\n").expect("write");
+    let (code, _, err) = run_args(&["--read", text.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not a pcap or pcapng file"), "{err}");
+    assert!(!err.contains("magic"), "{err}");
+    // --duration -1: the tool's own message, not clap's "unexpected argument".
+    let (code, _, err) = run_args(&["--duration", "-1", "--json"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("'-1' is not a positive number of seconds"), "{err}");
+    // -r FILE, as tcpdump/tshark users type it: -r is the refresh interval.
+    let (code, _, err) = run_args(&["-r", text.to_str().expect("utf-8"), "--json"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("did you mean --read {}?", text.display())), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 18 item 3: `--version` names the commit it was built from.
+#[test]
+fn version_names_the_git_commit() {
+    let (code, out, err) = run_args(&["--version"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with(&format!("rustnet {}", env!("CARGO_PKG_VERSION"))), "{out}");
+    let head = Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "--short=7", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    match head {
+        Some(h) => {
+            let h = String::from_utf8_lossy(&h.stdout).trim().to_string();
+            assert_eq!(out.trim(), format!("rustnet {} (git {h})", env!("CARGO_PKG_VERSION")));
+        }
+        None => {
+            testenv::skip("the commit part needs git and a checkout");
+        }
+    }
+}

@@ -21,6 +21,7 @@ fn live_capture_matches_tcpdump() {
     let pcap = dir.join("ref.pcap");
     let srv = lab.srv_v4;
     lab.spawn(true, &["python3", "-m", "http.server", "8080", "--bind", srv]);
+    lab.wait_listening(8080);
     let addr = format!("--address=/www.lab.test/{srv}");
     let listen = format!("--listen-address={srv}");
     lab.spawn(true, &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", &listen, &addr]);
@@ -29,7 +30,9 @@ fn live_capture_matches_tcpdump() {
     let bin = env!("CARGO_BIN_EXE_rustnet");
     lab.spawn(false, &[bin, "-i", &iface, "--json", "--duration", "6"]);
     let rustnet = lab.take_last();
-    std::thread::sleep(Duration::from_millis(1500));
+    common::lab::wait_thread(rustnet.id(), "capture");
+    // tcpdump has no such sign of readiness; it started first.
+    std::thread::sleep(Duration::from_millis(500));
 
     let url = format!("http://{srv}:8080/");
     for _ in 0..3 {
@@ -72,4 +75,56 @@ fn live_capture_matches_tcpdump() {
     assert!(!theirs.is_empty(), "reference capture is empty");
     assert_eq!(ours, theirs, "rustnet (left) vs tcpdump+tshark (right)");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 20 item 5: headless `--json` writes each record when its connection
+/// leaves the table, not at exit, so `kill -9` loses only what had not ended.
+/// An HTTP/1.0 connection closes at once and leaves the table 5 s later
+/// (TCP CLOSED and TIME_WAIT lifecycle); its record must be on stdout within
+/// a second of that, while rustnet runs on.
+#[test]
+fn live_json_records_stream_before_exit_and_survive_kill_9() {
+    use std::io::BufRead;
+    use std::time::Instant;
+    if !(lab_ready() && tools_ready(&["curl", "python3"])) {
+        return;
+    }
+    let mut lab = Lab::up(&format!("ls{}", std::process::id() % 10000));
+    let srv = lab.srv_v4;
+    lab.spawn(true, &["python3", "-m", "http.server", "8080", "--bind", srv]);
+    lab.wait_listening(8080);
+    let iface = lab.cli_if.clone();
+    lab.spawn(false, &[env!("CARGO_BIN_EXE_rustnet"), "-i", &iface, "--json"]);
+    let mut rustnet = lab.take_last();
+    common::lab::wait_thread(rustnet.id(), "capture");
+    let stdout = rustnet.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send((Instant::now(), line));
+        }
+    });
+    let url = format!("http://{srv}:8080/");
+    let o = lab.client(&["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", &url]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "200", "curl failed: {o:?}");
+    let done = Instant::now();
+    let want = format!("\"remote\":\"{srv}:8080\"");
+    let mut seen = None;
+    while done.elapsed() < Duration::from_secs(20) {
+        if let Ok((at, line)) = rx.recv_timeout(Duration::from_millis(200))
+            && line.contains(&want)
+        {
+            seen = Some(at);
+            break;
+        }
+    }
+    let still_running = rustnet.try_wait().expect("try_wait").is_none();
+    let _ = rustnet.kill(); // SIGKILL: nothing more can be written
+    let _ = rustnet.wait();
+    let at = seen.expect("the closed connection's record while rustnet ran");
+    assert!(still_running, "rustnet had exited");
+    let delay = at.duration_since(done);
+    eprintln!("record written {delay:?} after the connection closed");
+    // 5 s CLOSED lifecycle, plus up to a second (and scheduling slack).
+    assert!(delay < Duration::from_millis(7500), "record came {delay:?} after the close");
 }

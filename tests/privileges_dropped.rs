@@ -1,6 +1,7 @@
-//! Live capture as root: once the capture is open, every thread of rustnet
-//! holds only CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (permitted, effective
-//! and bounding sets) and has no_new_privs, whether or not logging is on.
+//! Live capture as root: once the capture is open, the process lookup
+//! threads hold only CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (permitted,
+//! effective and bounding sets), every other thread holds none, and all
+//! have no_new_privs, whether or not logging is on.
 //! The flow hint threads run real-time (FIFO 1) when started with
 //! CAP_SYS_NICE, and with the fair scheduler's shortest slice without it.
 
@@ -78,9 +79,16 @@ fn every_thread_drops_its_capabilities_and_hint_threads_run_real_time() {
     for extra in [&[][..], &["-l", "info"][..]] {
         let (child, threads) = threads_of_running(&[], extra);
         for t in &threads {
+            // Only the process lookups read other processes' /proc; the
+            // threads that parse packets (capture, workers) and the rest
+            // hold nothing (issue 20: capabilities are per thread).
+            let lookup = t.name.starts_with("rustnet-hints") || t.name == "rustnet-procs";
             for set in ["CapPrm:", "CapEff:", "CapBnd:", "CapInh:", "CapAmb:"] {
                 let v = field(&t.status, set).and_then(|v| u64::from_str_radix(&v, 16).ok()).expect("capability set");
                 assert_eq!(v & !KEPT, 0, "thread {}: {set} {v:x} holds more than ptrace + dac_read_search", t.name);
+                if !lookup && set != "CapBnd:" {
+                    assert_eq!(v, 0, "thread {} parses or writes, yet holds {set} {v:x}", t.name);
+                }
             }
             assert_eq!(field(&t.status, "NoNewPrivs:").as_deref(), Some("1"), "thread {} lacks no_new_privs", t.name);
             if t.name.starts_with("rustnet-hints") {
@@ -91,6 +99,8 @@ fn every_thread_drops_its_capabilities_and_hint_threads_run_real_time() {
         }
         let names: Vec<&str> = threads.iter().map(|t| t.name.as_str()).collect();
         assert!(names.contains(&"capture"), "capture thread seen: {names:?}");
+        assert!(names.iter().any(|n| n.starts_with("worker-")), "worker threads seen: {names:?}");
+        assert!(names.contains(&"rustnet-procs"), "process lookup thread seen: {names:?}");
         assert!(names.iter().any(|n| n.starts_with("rustnet-hints")), "hint threads seen: {names:?}");
         finish(child);
     }

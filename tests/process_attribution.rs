@@ -89,7 +89,7 @@ fn curl_and_dig_connections_name_their_process() {
     // SAFETY: plain syscall; the child is ours and not yet waited for.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let out = rustnet.wait_with_output().expect("rustnet output");
-    assert!(out.status.success(), "rustnet failed: {:?}", out.status);
+    assert_eq!(out.status.code(), Some(130), "rustnet after SIGINT: {:?}", out.status);
 
     let text = String::from_utf8_lossy(&out.stdout);
     let recs: Vec<Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();

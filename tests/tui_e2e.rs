@@ -184,3 +184,69 @@ fn tui_export_failure_is_reported_after_the_screen_is_restored() {
     assert!(after.contains("rustnet: export: no space left on device"), "after exit:\n{after}");
     assert!(after.contains("RUSTNET_EXIT=1"), "after exit:\n{after}");
 }
+
+/// Issue 20 item 3: a capture truncated by another program while the TUI
+/// replays it. Files were memory-mapped, so the next read of a vanished page
+/// killed rustnet with SIGBUS (exit 135) and left the terminal in raw mode on
+/// the alternate screen. Now the read ends early: the file is reported
+/// damaged (status 2) once the user quits, and the terminal is restored.
+#[test]
+fn tui_survives_the_file_shrinking_while_it_replays() {
+    use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+    if !common::testenv::tools_ready(&["tmux"]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rustnet-shrink-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("big.pcap");
+    // 10 000 UDP frames of 1 400 bytes, 1 ms apart: 14 MB replayed over 10 s,
+    // many times the reader's 1 MiB buffer.
+    let file = std::fs::File::create(&path).expect("create capture");
+    let mut w = PcapWriter::with_header(std::io::BufWriter::new(file), PcapHeader::default()).expect("header");
+    let mut f = vec![0u8; 1400];
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    f[14] = 0x45;
+    f[16..18].copy_from_slice(&1386u16.to_be_bytes());
+    f[22] = 64;
+    f[23] = 17;
+    f[26..30].copy_from_slice(&[10, 0, 0, 1]);
+    f[30..34].copy_from_slice(&[10, 0, 0, 2]);
+    f[34..36].copy_from_slice(&40000u16.to_be_bytes());
+    f[36..38].copy_from_slice(&9u16.to_be_bytes());
+    f[38..40].copy_from_slice(&1366u16.to_be_bytes());
+    for i in 0..10_000u64 {
+        let ts = Duration::from_secs(1_700_000_000) + Duration::from_millis(i);
+        w.write_packet(&PcapPacket::new(ts, 1400, &f)).expect("write packet");
+    }
+    drop(w);
+    let tmux = Tmux { socket: format!("rustnet-e2e-shrink-{}", std::process::id()) };
+    let err = dir.join("stderr");
+    let cmd = format!(
+        "{} --read {} 2>{}; echo RUSTNET_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\\n' ' '; echo; sleep 60",
+        env!("CARGO_BIN_EXE_rustnet"),
+        path.display(),
+        err.display()
+    );
+    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let replaying = tmux.wait_all("the replay to start", &["10.0.0.2:9", "q quit"]);
+    assert!(!replaying.contains("(finished)"), "the replay ended before the file was cut:\n{replaying}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .expect("open for truncation")
+        .set_len(100_000)
+        .expect("truncate");
+    // The replay reaches the end of what it read, finds the file shorter and
+    // ends; the screen stays up until the user quits.
+    tmux.wait_all("the replay to end", &["(finished)", "q quit"]);
+    tmux.keys(&["q"]);
+    tmux.wait_for("quit prompt", |s| s.contains("press q again to quit"));
+    tmux.keys(&["q"]);
+    let after = tmux.wait_all("exit", &["RUSTNET_EXIT="]);
+    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(after.contains("RUSTNET_EXIT=2"), "exit status (135 was SIGBUS):\n{after}\nstderr: {stderr}");
+    assert!(after.contains("icanon echo") && !after.contains("-icanon"), "terminal restored:\n{after}");
+    assert!(stderr.contains("capture file damaged") && stderr.contains("shrank"), "stderr: {stderr}");
+}

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod bpf;
 pub mod export;
 pub mod file;
+pub mod fuzzing;
 pub mod live;
 pub mod open;
 #[cfg(any(feature = "pcap", not(target_os = "linux")))]

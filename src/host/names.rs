@@ -84,9 +84,14 @@ impl NameCache {
             let (tx, rx) = crossbeam_channel::bounded(REVERSE_QUEUE);
             for i in 0..REVERSE_THREADS {
                 let (rx, inner) = (rx.clone(), inner.clone());
-                let spawned = std::thread::Builder::new()
-                    .name(format!("rustnet-rdns{i}"))
-                    .spawn(move || reverse_worker(rx, inner));
+                let spawned = std::thread::Builder::new().name(format!("rustnet-rdns{i}")).spawn(move || {
+                    // Reads answers from the network: needs no capability.
+                    let errors = super::privileges::drop_thread_capabilities();
+                    if !errors.is_empty() {
+                        log::warn!("reverse DNS thread privileges: {}", errors.join("; "));
+                    }
+                    reverse_worker(rx, inner)
+                });
                 if let Err(e) = spawned {
                     log::warn!("reverse DNS thread: {e}");
                 }

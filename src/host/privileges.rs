@@ -123,6 +123,26 @@ pub fn drop_all_except(keep: &[Capability]) -> PrivilegeSummary {
     s
 }
 
+/// Clears every capability set of the calling thread (effective, permitted,
+/// inheritable, ambient). Called by the main thread once the process
+/// lookup threads have started with [`KEEP`]: every thread spawned after it
+/// (capture, workers, export, UI) parses hostile packets or serves the user
+/// and needs none. Returns what failed, for the log.
+pub fn drop_thread_capabilities() -> Vec<String> {
+    let mut errors = Vec::new();
+    for (set, r) in [
+        ("ambient", caps::clear(None, CapSet::Ambient)),
+        ("inheritable", caps::clear(None, CapSet::Inheritable)),
+        ("effective", caps::clear(None, CapSet::Effective)),
+        ("permitted", caps::clear(None, CapSet::Permitted)),
+    ] {
+        if let Err(e) = r {
+            errors.push(format!("clearing {set}: {e}"));
+        }
+    }
+    errors
+}
+
 #[cfg(test)]
 #[path = "privileges_tests.rs"]
 mod tests;
@@ -166,8 +186,10 @@ PERMISSIONS
 
   Socket lookup itself (netlink sock_diag) needs no capability. As soon as
   the capture is open, rustnet drops every capability except
-  cap_sys_ptrace and cap_dac_read_search, in every thread, empties its
-  bounding set and sets no_new_privs; the log (-l info) lists what was
-  kept and dropped. Under
+  cap_sys_ptrace and cap_dac_read_search, empties its bounding set and sets
+  no_new_privs; the log (-l info) lists what was kept and dropped. Only the
+  process lookup threads keep those two: the threads that parse packets
+  (capture, workers), write the export and draw the screen hold none
+  (capabilities are per thread). Under
   sudo it stays uid 0 (a switch to your uid would hide other users'
   processes) but holds no other capability.";

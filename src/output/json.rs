@@ -2,7 +2,7 @@
 
 use crate::snapshot::CaptureStats;
 use rustnet_core::dpi::AppInfo;
-use rustnet_core::track::Connection;
+use rustnet_core::track::{Connection, TcpDirStats};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -28,6 +28,48 @@ struct Record<'a> {
     rx_bytes: u64,
     app: Option<&'a AppInfo>,
     process: Option<ProcessRecord<'a>>,
+    rtt: Option<f64>,
+    tcp: Option<TcpRecord>,
+    icmp: Option<IcmpRecord>,
+    end_reason: Option<&'static str>,
+}
+
+/// One direction's TCP analysis (DESIGN.md's `tcp.tx` / `tcp.rx`).
+#[derive(Serialize)]
+struct TcpDirRecord {
+    retransmits: u32,
+    fast_retransmits: u32,
+    out_of_order: u32,
+    dup_acks: u32,
+    zero_window: u32,
+    flags: String,
+}
+
+impl From<&TcpDirStats> for TcpDirRecord {
+    fn from(d: &TcpDirStats) -> Self {
+        TcpDirRecord {
+            retransmits: d.retransmits,
+            fast_retransmits: d.fast_retransmits,
+            out_of_order: d.out_of_order,
+            dup_acks: d.dup_acks,
+            zero_window: d.zero_window,
+            flags: d.flag_letters().as_str().to_string(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TcpRecord {
+    tx: TcpDirRecord,
+    rx: TcpDirRecord,
+}
+
+#[derive(Serialize)]
+struct IcmpRecord {
+    #[serde(rename = "type")]
+    icmp_type: u8,
+    code: u8,
+    name: &'static str,
 }
 
 /// Writes one connection as a JSON line, with the state the engine stamped.
@@ -46,6 +88,10 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         rx_bytes: c.rx_bytes,
         app: c.app.as_ref(),
         process: c.process.as_ref().map(|p| ProcessRecord { pid: p.pid, name: &p.name }),
+        rtt: c.rtt.map(|d| d.as_secs_f64()),
+        tcp: c.tcp.as_ref().map(|t| TcpRecord { tx: (&t.tx).into(), rx: (&t.rx).into() }),
+        icmp: c.icmp.map(|i| IcmpRecord { icmp_type: i.icmp_type, code: i.code, name: i.name() }),
+        end_reason: c.end_reason.map(|r| r.name()),
     };
     // io::Error::from keeps an I/O error's kind (a closed pipe must read as BrokenPipe).
     serde_json::to_writer(&mut *out, &r).map_err(io::Error::from)?;

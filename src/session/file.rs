@@ -42,7 +42,7 @@ pub fn label(path: &Path) -> String {
 pub fn exit_code(e: &FileError) -> i32 {
     match e {
         FileError::Corrupt { .. } => 2,
-        FileError::Open(_) | FileError::Format(_) => 1,
+        FileError::Open(_) | FileError::NotCapture(_) | FileError::Format(_) => 1,
     }
 }
 

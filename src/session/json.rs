@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 /// Runs the session to the end of its input. Returns the process exit code.
 pub fn run(s: Session) -> anyhow::Result<i32> {
-    let Session { source, tap, cfg, enrich, host, stop, duration } = s;
+    let Session { source, tap, cfg, enrich, host, stop, duration, interrupted } = s;
     // Bounded: a slow stdout slows the workers instead of growing memory.
     let (rec_tx, rec_rx) = bounded(16);
     let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));
@@ -40,5 +40,8 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
     if let Some(h) = &host {
         log_process_stats(h);
     }
-    Ok(end.report())
+    let code = end.report();
+    // Ctrl+C: 130 (128 + SIGINT), as shells expect of an interrupted
+    // command, unless something worse is to report.
+    Ok(if code == 0 && interrupted.load(Ordering::Relaxed) { 130 } else { code })
 }

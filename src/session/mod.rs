@@ -46,6 +46,9 @@ pub struct Session {
     pub stop: Arc<AtomicBool>,
     /// `--duration` (live capture).
     pub duration: Option<Duration>,
+    /// Set by SIGINT (Ctrl+C) alone: headless runs then exit with 130, as
+    /// shells expect of an interrupted command.
+    pub interrupted: Arc<AtomicBool>,
 }
 
 /// Runs the session the command line asks for. Returns the process exit code.
@@ -67,7 +70,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
     }
-    let stop = install_stop_signals()?;
+    let (stop, interrupted) = install_stop_signals()?;
     let sink = Sink::for_cli(cli);
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
     let mut engine = rustnet_core::Config::default();
@@ -80,6 +83,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         Ok(opened) => opened,
         Err(code) => return Ok(code),
     };
+    // The process lookups start here, keeping what reading /proc needs;
+    // every thread started after them (capture, workers, export, UI) and
+    // this one hold no capability: they handle hostile packets.
+    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    if source.is_live() {
+        let errors = crate::host::privileges::drop_thread_capabilities();
+        if !errors.is_empty() {
+            log::warn!("privileges: {}", errors.join("; "));
+        }
+    }
     let mut export_outcome = None;
     if let Some(path) = &cli.pcap_export {
         let name = source.interface().map(str::to_string);
@@ -88,11 +101,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         export_outcome = Some(e.outcome());
         tap.export = Some(e);
     }
-    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     let live = source.is_live();
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
     let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
-    let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration }, cli);
+    let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted }, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
     code.map(|c| c.max(export_code))
@@ -101,15 +113,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the
 /// same way (records printed, terminal restored, export completed). SIGHUP
 /// is left alone when it was ignored at start, as under `nohup`, so such a
-/// run outlives its terminal.
-fn install_stop_signals() -> anyhow::Result<Arc<AtomicBool>> {
+/// run outlives its terminal. The second flag is set by SIGINT alone.
+fn install_stop_signals() -> anyhow::Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     let hup = !crate::sys::signal::is_ignored(SIGHUP);
     for sig in [SIGINT, SIGTERM].into_iter().chain(hup.then_some(SIGHUP)) {
         signal_hook::flag::register(sig, stop.clone()).context("cannot install signal handlers")?;
     }
-    Ok(stop)
+    let interrupted = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGINT, interrupted.clone()).context("cannot install signal handlers")?;
+    Ok((stop, interrupted))
 }
 
 /// min(cores, 4), as DESIGN.md says.

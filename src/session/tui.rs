@@ -16,7 +16,8 @@ use std::time::Duration;
 
 /// Runs the session on the screen. Returns the process exit code.
 pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
-    let Session { source, tap, cfg, enrich, host: _, stop, duration } = s;
+    // In the TUI, Ctrl+C is a key (raw mode) and quitting is success.
+    let Session { source, tap, cfg, enrich, host: _, stop, duration, interrupted: _ } = s;
     let label = source.label();
     let ui = UiConfig {
         refresh: Duration::from_millis(cli.refresh_interval),

@@ -68,10 +68,39 @@ impl Lab {
         self.children.last_mut().expect("just pushed")
     }
 
+    /// Waits (up to 20 s) until something in the server namespace listens on
+    /// TCP `port`: asked of the kernel (`ss`), so no packet is sent.
+    pub fn wait_listening(&self, port: u16) {
+        let filter = format!("sport = :{port}");
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(20) {
+            let o = Self::cmd(&self.srv_ns, &["ss", "-ltnH", &filter]).output().expect("run ss");
+            if !o.stdout.is_empty() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nothing listens on port {port} in {}", self.srv_ns);
+    }
+
     /// Takes a spawned process out of the lab's care (to wait on it).
     pub fn take_last(&mut self) -> Child {
         self.children.pop().expect("a spawned process")
     }
+}
+
+/// Waits (up to 20 s) until process `pid` has a thread named `name` (e.g.
+/// rustnet's "capture" thread: the capture is open and the pipeline runs).
+pub fn wait_thread(pid: u32, name: &str) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+        if tasks.filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok()).any(|c| c.trim() == name) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("process {pid} never started a thread named {name}");
 }
 
 impl Drop for Lab {

@@ -1,20 +1,29 @@
-//! The bytes of a capture file, read once: a regular file is mapped in memory
-//! (records handed out in place); a pipe, FIFO, socket or terminal (`-` is
-//! standard input, as tcpdump's `-r -`) is read as a stream through a buffer
-//! that holds one record at most, so memory stays bounded whatever its length.
+//! The bytes of a capture file, read once through a buffer of `CHUNK` bytes
+//! (larger only for a larger record, at most 16 MiB): regular files, pipes,
+//! FIFOs, sockets alike (`-` is standard input, as tcpdump's `-r -`), so memory
+//! stays bounded whatever the file's size.
+//!
+//! Regular files are not memory-mapped: a mapped file that another process
+//! truncates while it is read kills the reader with SIGBUS (exit 135, the
+//! terminal left in raw mode), and a mapping's resident pages grew with the
+//! file (3.1 GiB peak RSS for a 3.2 GB capture). A read of a shrunk file just
+//! ends early, which the readers report as a truncated record.
 //!
 //! Stream reads wait in `poll` with a short timeout and give up when the stop
 //! flag is set, so SIGINT/SIGTERM end a read that waits for a silent writer.
 
 use std::fs::File;
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Bytes asked of a stream per read (the buffer grows only for larger records).
-const CHUNK: usize = 256 << 10;
+/// Bytes asked of the file per read (the buffer grows only for larger
+/// records). Each read hands out several hundred records that are then
+/// walked in place, so the read and its system call are a few instructions
+/// per packet.
+const CHUNK: usize = 1 << 20;
 /// How often a read waiting for a stream checks the stop flag.
 const STOP_CHECK: Duration = Duration::from_millis(100);
 
@@ -28,29 +37,12 @@ pub struct Input {
     stopped: bool,
 }
 
-/// The bytes of a mapped input. A concrete enum, not `Box<dyn AsRef>`: `peek`
-/// runs twice per packet, and the indirect call cost 7.3 M instructions per
-/// 100 000 packets (callgrind, mixed-100k, `--no-dpi --workers 1`).
-enum Bytes {
-    Map(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl Bytes {
-    #[inline]
-    fn as_slice(&self) -> &[u8] {
-        match self {
-            Bytes::Map(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}
-
 enum Kind {
-    /// A regular file in memory (or bytes given), from position `at`.
-    Mapped { map: Bytes, at: usize },
-    /// Anything else, read as it comes: `buf[pos..len]` is not consumed yet.
-    Stream { file: File, buf: Vec<u8>, pos: usize, len: usize, eof: bool },
+    /// Bytes given in memory (tests, fuzzing), from position `at`.
+    Memory { bytes: Vec<u8>, at: usize },
+    /// A file read as it comes: `buf[pos..len]` is not consumed yet.
+    /// `regular`: a regular file, whose reads never wait (no `poll`).
+    Read { file: File, regular: bool, buf: Vec<u8>, pos: usize, len: usize, eof: bool },
 }
 
 impl Input {
@@ -58,45 +50,38 @@ impl Input {
     /// FIFO: the first read does, and it can be stopped.
     pub fn open(path: &Path, stop: Arc<AtomicBool>) -> io::Result<Input> {
         let file = if path.as_os_str() == "-" { stdin_file()? } else { open_nonblocking(path)? };
-        let kind = if file.metadata()?.is_file() {
-            match map(&file) {
-                Some(kind) => kind,
-                None => stream(file),
-            }
-        } else {
-            stream(file)
-        };
+        let regular = file.metadata()?.is_file();
+        let kind = Kind::Read { file, regular, buf: Vec::new(), pos: 0, len: 0, eof: false };
         Ok(Input { kind, offset: 0, stop, stopped: false })
     }
 
     /// An input over bytes already in memory (tests, fuzzing).
     pub fn from_bytes(bytes: Vec<u8>) -> Input {
-        Input {
-            kind: Kind::Mapped { map: Bytes::Owned(bytes), at: 0 },
-            offset: 0,
-            stop: Arc::default(),
-            stopped: false,
-        }
+        Input { kind: Kind::Memory { bytes, at: 0 }, offset: 0, stop: Arc::default(), stopped: false }
     }
 
     /// The unread bytes: at least `n` of them unless the input ends (or the
-    /// read is stopped) first, then all that is left.
+    /// read is stopped) first, then all that is left. May return more than
+    /// `n` (all that is buffered): readers walk them in place.
     #[inline]
     pub fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
-        if matches!(self.kind, Kind::Stream { .. }) {
-            return self.peek_stream(n);
+        if let Kind::Read { pos, len, .. } = &self.kind
+            && *len - *pos < n
+        {
+            return self.fill(n);
         }
         match &self.kind {
-            Kind::Mapped { map, at } => Ok(map.as_slice().get(*at..).unwrap_or_default()),
-            Kind::Stream { .. } => Ok(&[]),
+            Kind::Memory { bytes, at } => Ok(bytes.get(*at..).unwrap_or_default()),
+            Kind::Read { buf, pos, len, .. } => Ok(buf.get(*pos..*len).unwrap_or_default()),
         }
     }
 
-    /// `peek` of a stream: reads until `n` bytes are buffered (kept out of
-    /// line; the mapped case is the hot one).
+    /// `peek` when fewer than `n` bytes are buffered: moves the unread bytes
+    /// to the front and reads until `n` are there (kept out of line: the
+    /// buffered case is the hot one).
     #[inline(never)]
-    fn peek_stream(&mut self, n: usize) -> io::Result<&[u8]> {
-        let Kind::Stream { file, buf, pos, len, eof } = &mut self.kind else {
+    fn fill(&mut self, n: usize) -> io::Result<&[u8]> {
+        let Kind::Read { file, regular, buf, pos, len, eof } = &mut self.kind else {
             return Ok(&[]);
         };
         while *len - *pos < n && !*eof {
@@ -108,13 +93,19 @@ impl Input {
             if buf.len() < n.max(CHUNK) {
                 buf.resize(n.max(CHUNK), 0);
             }
-            if !wait_readable(file, &self.stop)? {
+            if !*regular && !wait_readable(file, &self.stop)? {
                 self.stopped = true;
                 *eof = true;
                 break;
             }
             match file.read(&mut buf[*len..]) {
-                Ok(0) => *eof = true,
+                Ok(0) => {
+                    *eof = true;
+                    let read = self.offset + (*len - *pos) as u64;
+                    if *regular {
+                        shrunk(file, read)?;
+                    }
+                }
                 Ok(k) => *len += k,
                 Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {}
                 Err(e) => return Err(e),
@@ -123,22 +114,12 @@ impl Input {
         Ok(&buf[*pos..*len])
     }
 
-    /// The unread bytes of a mapped input (None for a stream): readers walk
-    /// them in place, without a `peek` per record.
-    #[inline]
-    pub fn mapped_rest(&self) -> Option<&[u8]> {
-        match &self.kind {
-            Kind::Mapped { map, at } => Some(map.as_slice().get(*at..).unwrap_or_default()),
-            Kind::Stream { .. } => None,
-        }
-    }
-
     /// Marks `n` bytes (of those `peek` returned) as read.
     #[inline]
     pub fn consume(&mut self, n: usize) {
         match &mut self.kind {
-            Kind::Mapped { at, .. } => *at += n,
-            Kind::Stream { pos, len, .. } => *pos = (*pos + n).min(*len),
+            Kind::Memory { at, .. } => *at += n,
+            Kind::Read { pos, len, .. } => *pos = (*pos + n).min(*len),
         }
         self.offset += n as u64;
     }
@@ -154,20 +135,15 @@ impl Input {
     }
 }
 
-fn stream(file: File) -> Kind {
-    Kind::Stream { file, buf: Vec::new(), pos: 0, len: 0, eof: false }
-}
-
-/// Maps a regular file from its current position (standard input may have
-/// been read from already); None if mapping fails (then it is streamed).
-fn map(file: &File) -> Option<Kind> {
-    let at = usize::try_from((&*file).stream_position().ok()?).ok()?;
-    // SAFETY: the map is read-only and private to this process. A file
-    // truncated by another process while mapped would fault (SIGBUS); that is
-    // the documented limit of mapped reading, as with tcpdump's own readers.
-    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
-    let _ = map.advise(memmap2::Advice::Sequential);
-    Some(Kind::Mapped { map: Bytes::Map(map), at })
+/// An error if a regular file is now shorter than the `read` bytes already
+/// read from it: it was truncated while being read (a shrunk file that ends
+/// between two records would otherwise read as a whole, shorter one).
+fn shrunk(file: &File, read: u64) -> io::Result<()> {
+    let size = file.metadata()?.len();
+    if size < read {
+        return Err(io::Error::other(format!("the file shrank to {size} bytes while it was read ({read} bytes read)")));
+    }
+    Ok(())
 }
 
 /// A duplicate of standard input (its flags are left alone: the file

@@ -1,6 +1,6 @@
 //! Capture files: pcap (µs and ns) and pcapng (several interfaces and link
 //! types), format detected from the magic number. Each file is read once, so
-//! pipes and FIFOs work (`-` is standard input); regular files are mapped.
+//! pipes and FIFOs work (`-` is standard input); memory stays bounded (input.rs).
 //!
 //! No panic is caught here: a panic while reading is a bug and must show
 //! (the session reports it as one).
@@ -53,7 +53,7 @@ impl CaptureFile {
             [] => return Err(FileError::Format("empty input".into())),
             [a, b, c, d] if PCAP_MAGICS.contains(&[a, b, c, d]) => Format::Pcap,
             [a, b, c, d] if [a, b, c, d] == PCAPNG_MAGIC => Format::PcapNg,
-            [_, _, _, _] => return Err(FileError::Format(format!("unknown magic {magic:02x?}"))),
+            [a, b, c, d] => return Err(FileError::NotCapture([a, b, c, d])),
             _ => return Err(FileError::Format(format!("too short ({} bytes)", magic.len()))),
         };
         Ok(CaptureFile { input, format: Some(format) })

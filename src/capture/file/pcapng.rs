@@ -95,7 +95,7 @@ pub(super) fn first_link(input: &mut Input) -> Option<LinkType> {
     (kind == INTERFACE_DESCRIPTION).then(|| LinkType::from_number(u32::from(link)))
 }
 
-/// Reads every block, handing each packet to `f` (in place when mapped).
+/// Reads every block, handing each packet to `f` (in place, in the input's buffer).
 pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
     let mut parser: Option<PcapNgParser> = None;
     let mut big = false;

@@ -4,15 +4,22 @@
 use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET, DEFAULT_IDLE};
 use crate::dpi::{Dir, DpiInput, DpiState};
 use crate::time::Timestamp;
+use crate::track::analysis::{Segment, TcpAnalyzer};
 use crate::track::frag::{DatagramId, FragTable, Pending};
-use crate::track::{Connection, Endpoint, FlowKey, Proto, State, TcpTracker, Timeouts, is_service_port};
+use crate::track::rtt::RttTracker;
+use crate::track::{
+    Connection, EndReason, Endpoint, FlowKey, IcmpInfo, Proto, State, TcpTracker, Timeouts, is_icmp_error,
+    is_service_port,
+};
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
-use table::{Entry, Queued, Table};
+use table::{Analysis, Entry, Queued, Table};
 
+#[cfg(test)]
+mod analytics_tests;
 mod dpi_memory;
 mod table;
 #[cfg(test)]
@@ -224,6 +231,7 @@ impl Engine {
         self.finished.extend(map.into_values().map(|e| {
             let mut c = e.conn;
             stamp(&mut c, now, t);
+            c.end_reason = Some(if c.is_closed() { EndReason::Closed } else { EndReason::EndOfInput });
             c
         }));
     }
@@ -259,7 +267,11 @@ impl Engine {
             }
             ended
         });
-        self.finished.extend(ended.map(|(_, e)| e.conn));
+        self.finished.extend(ended.map(|(_, e)| {
+            let mut c = e.conn;
+            c.end_reason = Some(if c.is_closed() { EndReason::Closed } else { EndReason::Idle });
+            c
+        }));
         self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
@@ -306,15 +318,33 @@ impl Engine {
             if dpi_memory {
                 self.dpi_memory(key);
             }
-            return;
+        } else {
+            let (e, from_local) = self.create(key, &pkt, src, dst, ts);
+            let dpi_memory = account(e, &pkt, early, from_local, ts, wire_len);
+            let (last, state) = (e.conn.last_seen, e.conn.state);
+            let expiry = last + self.cfg.timeouts.idle_limit(state);
+            self.earliest_expiry = self.earliest_expiry.min(expiry);
+            if dpi_memory {
+                self.dpi_memory(key);
+            }
         }
-        let (e, from_local) = self.create(key, &pkt, src, dst, ts);
-        let dpi_memory = account(e, &pkt, early, from_local, ts, wire_len);
-        let (last, state) = (e.conn.last_seen, e.conn.state);
-        let expiry = last + self.cfg.timeouts.idle_limit(state);
-        self.earliest_expiry = self.earliest_expiry.min(expiry);
-        if dpi_memory {
-            self.dpi_memory(key);
+        if let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
+            && is_icmp_error(v6, icmp_type)
+        {
+            self.quoted(IcmpInfo { v6, icmp_type, code }, body);
+        }
+    }
+
+    /// An ICMP error also marks the TCP/UDP connection whose packet it
+    /// quotes (its packet counts stay: tshark leaves quoted headers out of
+    /// conversations).
+    #[cold]
+    #[inline(never)]
+    fn quoted(&mut self, info: IcmpInfo, body: &[u8]) {
+        let Ok(q) = wire::parse_ip(body) else { return };
+        let Some((proto @ (Proto::Tcp | Proto::Udp), src, dst)) = endpoints(&q) else { return };
+        if let Some(e) = self.table.map.get_mut(&FlowKey::new(proto, src, dst)) {
+            e.conn.icmp = Some(info);
         }
     }
 
@@ -357,7 +387,9 @@ impl Engine {
         // Port reuse: a fresh SYN after the old connection closed.
         let start = self.finished.len();
         if let Some(old) = self.table.map.remove(&key) {
-            self.finished.push(old.conn);
+            let mut c = old.conn;
+            c.end_reason = Some(EndReason::Closed);
+            self.finished.push(c);
         }
         self.stats.evicted += self.table.make_room(&mut self.finished);
         for c in &mut self.finished[start..] {
@@ -374,7 +406,11 @@ impl Engine {
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
-        let entry = Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None });
+        let analysis = match key.proto {
+            Proto::Tcp => Analysis::Tcp(TcpAnalyzer::default()),
+            _ => Analysis::Rtt(RttTracker::default()),
+        };
+        let entry = Box::new(Entry { conn, tcp: TcpTracker::new(), dpi, app_state: None, analysis });
         (self.table.insert(key, entry), src_is_local)
     }
 
@@ -411,15 +447,17 @@ fn is_icmp_response(v6: bool, t: u8) -> bool {
     if v6 { matches!(t, 1..=4 | 129 | 134 | 136) } else { matches!(t, 0 | 3 | 4 | 5 | 11 | 12 | 14 | 16 | 18) }
 }
 
-/// DESIGN.md names echo and ARP states only. IPv6 neighbour and router
-/// discovery is IPv6's ARP, so it shows ARP's names; other ICMP shows as a
-/// request or a reply by its role.
+/// Echo has its own states; IPv6 neighbour and router discovery is IPv6's
+/// ARP, so it shows ARP's names; errors and the rest are ICMP_ERROR and
+/// ICMP_OTHER (DESIGN.md).
 fn icmp_state(v6: bool, t: u8) -> State {
     match (v6, t) {
+        (false, 8) | (true, 128) => State::EchoRequest,
+        (false, 0) | (true, 129) => State::EchoReply,
         (true, 133 | 135) => State::ArpRequest,
         (true, 134 | 136) => State::ArpReply,
-        _ if is_icmp_response(v6, t) => State::EchoReply,
-        _ => State::EchoRequest,
+        _ if is_icmp_error(v6, t) => State::IcmpError,
+        _ => State::IcmpOther,
     }
 }
 
@@ -480,13 +518,36 @@ fn account(
 fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) -> bool {
     let first = e.conn.tx_packets + e.conn.rx_packets == 1;
     let (tcp, payload) = match p.l4 {
-        L4::Tcp { seq, ack, flags, payload, .. } => {
+        L4::Tcp { seq, ack, flags, window, seg_len, payload, .. } => {
             e.tcp.on_segment(from_local, flags, seq, ack, payload.len(), first);
+            if let (Some(window), Analysis::Tcp(a), Some(stats)) = (window, &mut e.analysis, &mut e.conn.tcp) {
+                a.on_segment(&Segment { from_local, ts, seq, ack, flags, window, len: seg_len }, stats);
+                e.conn.rtt = e.conn.rtt.or(a.initial_rtt());
+            }
             (Some((seq, flags)), payload)
         }
-        L4::Udp { payload, .. } => (None, payload),
-        L4::Icmp { v6, icmp_type, .. } => {
+        L4::Udp { sport, dport, payload } => {
+            if let Analysis::Rtt(r) = &mut e.analysis
+                && let Some(rtt) = r.on_udp(from_local, (sport, dport), payload, ts)
+            {
+                e.conn.rtt = Some(rtt);
+            }
+            (None, payload)
+        }
+        L4::Icmp { v6, icmp_type, code, echo_seq, .. } => {
             e.conn.state = icmp_state(v6, icmp_type);
+            match (echo_seq, &mut e.analysis) {
+                (Some(seq), Analysis::Rtt(r)) => {
+                    let request = e.conn.state == State::EchoRequest;
+                    if let Some(rtt) = r.on_echo(request, seq, ts) {
+                        e.conn.rtt = Some(rtt);
+                    }
+                }
+                _ if !matches!(e.conn.state, State::EchoRequest | State::EchoReply) => {
+                    e.conn.icmp = Some(IcmpInfo { v6, icmp_type, code });
+                }
+                _ => {}
+            }
             return false;
         }
         L4::Arp { op } => {

@@ -3,7 +3,9 @@
 //! free of the inspectors.
 
 use crate::dpi::DpiState;
-use crate::track::{Connection, FlowKey, State, TcpTracker};
+use crate::track::analysis::TcpAnalyzer;
+use crate::track::rtt::RttTracker;
+use crate::track::{Connection, EndReason, FlowKey, State, TcpTracker};
 use rustc_hash::FxHashMap;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -17,6 +19,17 @@ pub(crate) struct Entry {
     pub dpi: Option<Box<DpiState>>,
     /// The application protocol's own state, once DPI reports one.
     pub app_state: Option<State>,
+    /// Connection analytics that are not part of the public record.
+    pub analysis: Analysis,
+}
+
+/// Per-protocol analytics state (one of them per connection).
+#[derive(Debug)]
+pub(crate) enum Analysis {
+    /// TCP: sequence analysis and handshake RTT.
+    Tcp(TcpAnalyzer),
+    /// UDP and ICMP: request/response times.
+    Rtt(RttTracker),
 }
 
 /// A place in an eviction order (this table's, DPI's in `dpi_memory`): a
@@ -127,7 +140,8 @@ impl Table {
                 self.idle.push(Reverse(Queued { at: last, ..q }));
                 continue;
             }
-            if let Some(e) = self.map.remove(&q.key) {
+            if let Some(mut e) = self.map.remove(&q.key) {
+                e.conn.end_reason = Some(EndReason::Evicted);
                 out.push(e.conn);
                 n += 1;
             }

@@ -36,7 +36,7 @@ fn exhaustive(p: Proto) {
 /// the order does not change the result).
 pub(super) fn cost(t: &Term) -> u8 {
     match t.field {
-        Field::State | Field::Proto | Field::Port | Field::Sport | Field::Dport => 0,
+        Field::State | Field::Proto | Field::Port | Field::Sport | Field::Dport | Field::Numeric => 0,
         Field::Service | Field::Process | Field::Sni | Field::Ssh | Field::App => 1,
         Field::Host | Field::Src | Field::Dst => 2,
         Field::Any => 3,
@@ -71,6 +71,7 @@ pub(super) fn term_matches(t: &Term, c: &Connection) -> bool {
             Some(AppInfo::Ssh(s)) => app(n, c.app.as_ref()) || opt(n, s.software.as_deref()),
             a => app(n, a.as_ref()),
         },
+        Field::Numeric => t.num.is_some_and(|num| num.matches(c)),
     }
 }
 

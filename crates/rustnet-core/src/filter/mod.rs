@@ -17,6 +17,9 @@
 //! - `sni` TLS/QUIC server name; `host` HTTP host, SNI or resolved hostname.
 //! - `ssh` SSH banners and software; `app` application protocol name or
 //!   SSH software.
+//! - `rtt` round-trip time, `retrans` retransmitted TCP segments: compared
+//!   with `>`, `<` or `=` (`rtt:>50ms`, `retrans:>0`); times take a unit
+//!   (`ns`, `us`, `ms`, `s`). A connection without the number never matches.
 //!
 //! A bare word matches any of these fields and also the endpoint text
 //! (`10.0.0.5:443`), HTTP method/path, DNS questions and answers, TLS/QUIC
@@ -33,6 +36,7 @@
 //! the state a JSON record or the table shows.
 
 mod matcher;
+mod numeric;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -72,6 +76,8 @@ enum Field {
     Host,
     Ssh,
     App,
+    /// `rtt:` and `retrans:`: the comparison is in `Term::num`.
+    Numeric,
 }
 
 /// A lowercased needle plus, computed once at parse time, which of the
@@ -128,6 +134,8 @@ struct Term {
     negate: bool,
     field: Field,
     needle: Needle,
+    /// The comparison of a numeric keyword (`Field::Numeric`).
+    num: Option<numeric::NumTerm>,
 }
 
 /// A compiled filter. The empty filter matches everything.

@@ -1,11 +1,12 @@
 //! Filter text to terms. Hand-written: the grammar is one loop over
 //! whitespace-separated terms with quotes, smaller than any parser crate's setup.
 
+use super::numeric::{NumField, NumTerm};
 use super::{Field, FilterError, Needle, PortSet, Term, matcher};
 use crate::track::all_service_names;
 
 /// Keywords in the order the error message lists them.
-const KEYWORDS: [(&str, Field); 13] = [
+const KEYWORDS: [(&str, Field); 15] = [
     ("port", Field::Port),
     ("sport", Field::Sport),
     ("dport", Field::Dport),
@@ -19,6 +20,8 @@ const KEYWORDS: [(&str, Field); 13] = [
     ("host", Field::Host),
     ("ssh", Field::Ssh),
     ("app", Field::App),
+    ("rtt", Field::Numeric),
+    ("retrans", Field::Numeric),
 ];
 
 /// Splits `text` into terms in the order written (negation and quotes
@@ -55,6 +58,7 @@ fn one_term(s: &str) -> Result<(Term, &str), FilterError> {
         return Err(err(format!("\"{}\": use a single \"!\" to negate a term", raw_term(s))));
     }
     let mut field = Field::Any;
+    let mut numeric = None;
     let mut keyword_done = false;
     let mut in_quote = false;
     let mut quoted = false;
@@ -75,6 +79,7 @@ fn one_term(s: &str) -> Result<(Term, &str), FilterError> {
             match keyword(&value, s)? {
                 Some(f) => {
                     field = f;
+                    numeric = numeric_field(&value);
                     value.clear();
                 }
                 None => value.push(c),
@@ -94,8 +99,20 @@ fn one_term(s: &str) -> Result<(Term, &str), FilterError> {
         return Err(err(format!("empty quoted term {raw}")));
     }
     value.make_ascii_lowercase();
-    let term = Term { negate, field, needle: needle(value) };
+    let num = numeric.map(|f| NumTerm::parse(f, &value, raw)).transpose()?;
+    let term = Term { negate, field, needle: needle(value), num };
     Ok((term, &body[end..]))
+}
+
+/// The numeric keyword named `kw`, if it is one.
+fn numeric_field(kw: &str) -> Option<NumField> {
+    if kw.eq_ignore_ascii_case("rtt") {
+        Some(NumField::Rtt)
+    } else if kw.eq_ignore_ascii_case("retrans") {
+        Some(NumField::Retrans)
+    } else {
+        None
+    }
 }
 
 /// The whitespace-delimited start of `s`, for messages.
@@ -259,8 +276,8 @@ mod tests {
         assert_eq!((t.field, &*t.needle.text), (Field::Process, "web content"));
         let t = one("\"a:b c\"");
         assert_eq!((t.field, &*t.needle.text), (Field::Any, "a:b c"));
-        for (kw, f) in KEYWORDS {
-            assert_eq!(one(&format!("{kw}:x")).field, f);
+        for (kw, f) in KEYWORDS.iter().filter(|(_, f)| *f != Field::Numeric) {
+            assert_eq!(one(&format!("{kw}:x")).field, *f);
         }
     }
 

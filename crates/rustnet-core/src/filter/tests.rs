@@ -5,6 +5,7 @@ use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, S
 use crate::time::Timestamp;
 use crate::track::{Connection, Endpoint, ProcessInfo, Proto, State};
 use proptest::prelude::*;
+use std::time::Duration;
 
 fn conn(proto: Proto, local: &str, lport: u16, remote: &str, rport: u16, state: State) -> Connection {
     let l = Endpoint::new(local.parse().unwrap(), lport);
@@ -27,6 +28,11 @@ fn tls() -> Connection {
         cmdline: Some("/usr/lib/firefox/firefox -contentproc".into()),
     });
     c.hostname = Some("lb-140-82-121-4-fra.github.com".into());
+    c.rtt = Some(Duration::from_millis(30));
+    if let Some(t) = c.tcp.as_mut() {
+        t.tx.retransmits = 2;
+        t.rx.retransmits = 1;
+    }
     c
 }
 
@@ -39,6 +45,7 @@ fn ssh() -> Connection {
         software: Some("dropbear_2022.83".into()),
     }));
     c.process = Some(ProcessInfo { pid: 777, name: "ssh".into(), cmdline: None });
+    c.rtt = Some(Duration::from_millis(80));
     c
 }
 
@@ -91,6 +98,31 @@ fn check(filter: &str, want: &[&str]) {
     let f = Filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
     let got: Vec<&str> = all().into_iter().filter(|(_, c)| f.matches(c)).map(|(n, _)| n).collect();
     assert_eq!(got, want, "filter {filter:?}");
+}
+
+#[test]
+fn numeric_keywords() {
+    let mut dns_rtt = dns();
+    dns_rtt.rtt = Some(Duration::from_micros(400));
+    let f = |s: &str| Filter::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    assert!(f("rtt:<1ms").matches(&dns_rtt) && !f("rtt:>1ms").matches(&dns_rtt));
+    assert!(f("rtt:=400us").matches(&dns_rtt) && f("rtt:400000ns").matches(&dns_rtt));
+    check("rtt:>50ms", &["ssh"]);
+    check("rtt:>0.05s", &["ssh"]);
+    check("rtt:<50ms", &["tls"]);
+    check("RTT:>10ms", &["tls", "ssh"]);
+    // No RTT measured: neither above nor below, so only a negation matches.
+    check("!rtt:>50ms", &["tls", "http", "dns", "quic", "ping"]);
+    check("retrans:>0", &["tls"]);
+    check("retrans:3", &["tls"]);
+    check("retrans:<1", &["ssh", "http"]);
+    // Being typed: the keyword alone means "has the number".
+    check("rtt:", &["tls", "ssh"]);
+    check("retrans:", &["tls", "ssh", "http"]);
+    for bad in ["rtt:>50", "rtt:>", "rtt:fast", "retrans:>x", "retrans:>-1", "rtt:>5min"] {
+        let e = Filter::parse(bad).expect_err(bad).message;
+        assert!(e.contains("expected >, < or ="), "{bad}: {e}");
+    }
 }
 
 #[test]

@@ -1,11 +1,39 @@
 //! The public record of one connection: what the UI, filter and JSON see.
 
+use super::analysis::TcpStats;
+use super::icmp::IcmpInfo;
 use super::key::{Endpoint, Proto};
 use super::rate::RateMeter;
 use super::services::{is_service_port, service_name};
 use super::state::State;
 use crate::app::AppInfo;
 use crate::time::Timestamp;
+use std::time::Duration;
+
+/// Why a connection left the table (JSON `end_reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EndReason {
+    /// Its lifecycle timeout passed without packets.
+    Idle,
+    /// Closed by FIN or RST, or by a QUIC CONNECTION_CLOSE.
+    Closed,
+    /// Evicted early because the table was full.
+    Evicted,
+    /// Still open when the input ended (end of file, `--duration`, a signal).
+    EndOfInput,
+}
+
+impl EndReason {
+    /// The JSON name: "idle", "closed", "evicted", "end_of_input".
+    pub fn name(self) -> &'static str {
+        match self {
+            EndReason::Idle => "idle",
+            EndReason::Closed => "closed",
+            EndReason::Evicted => "evicted",
+            EndReason::EndOfInput => "end_of_input",
+        }
+    }
+}
 
 /// The local process that owns a connection's socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +82,17 @@ pub struct Connection {
     pub process: Option<ProcessInfo>,
     /// Name of the remote address (from DNS answers seen, or reverse DNS).
     pub hostname: Option<String>,
+    /// Round-trip time: TCP handshake (SYN → ACK of the SYN-ACK), DNS
+    /// query → response, ICMP echo request → reply, QUIC first client
+    /// Initial → first server packet; as seen at the capture point.
+    pub rtt: Option<Duration>,
+    /// TCP analysis per direction; None for other protocols.
+    pub tcp: Option<TcpStats>,
+    /// The last ICMP message other than echo (on the ICMP flow itself, and
+    /// for an error also on the TCP/UDP connection whose packet it quotes).
+    pub icmp: Option<IcmpInfo>,
+    /// Why it left the table; None while it is in it.
+    pub end_reason: Option<EndReason>,
 }
 
 impl Connection {
@@ -76,7 +115,21 @@ impl Connection {
             app: None,
             process: None,
             hostname: None,
+            rtt: None,
+            tcp: (proto == Proto::Tcp).then(TcpStats::default),
+            icmp: None,
+            end_reason: None,
         }
+    }
+
+    /// Closed by its protocol: a FIN or RST seen, or a QUIC close.
+    pub fn is_closed(&self) -> bool {
+        self.tcp.is_some_and(|t| t.fin_or_rst()) || matches!(self.state, State::QuicClosed | State::QuicDraining)
+    }
+
+    /// Retransmitted TCP segments, both directions (0 for other protocols).
+    pub fn retransmits(&self) -> u64 {
+        self.tcp.map_or(0, |t| t.retransmits())
     }
 
     /// Well-known name of the server port: the remote port if it has one, else the local.

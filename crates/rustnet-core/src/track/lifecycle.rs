@@ -71,7 +71,7 @@ impl Timeouts {
             QuicInitial | QuicHandshake | QuicConnected => self.udp_remove,
             DnsQuery | DnsResponse => self.dns,
             UdpActive | UdpIdle | UdpStale => self.udp_remove,
-            EchoRequest | EchoReply | ArpRequest | ArpReply => self.icmp_arp,
+            EchoRequest | EchoReply | IcmpError | IcmpOther | ArpRequest | ArpReply => self.icmp_arp,
         }
     }
 

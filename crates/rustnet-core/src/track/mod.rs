@@ -1,16 +1,22 @@
 //! Connection tracking: flow keys, per-connection state machines and
 //! lifecycle timeouts.
 
+pub(crate) mod analysis;
 mod conn;
 pub(crate) mod frag;
+mod icmp;
 mod key;
 mod lifecycle;
 mod rate;
+pub(crate) mod rtt;
 mod services;
 mod state;
 mod tcp;
 
-pub use conn::{Connection, ProcessInfo};
+pub use analysis::{FlagLetters, TcpDirStats, TcpStats};
+pub use conn::{Connection, EndReason, ProcessInfo};
+pub use icmp::IcmpInfo;
+pub(crate) use icmp::is_error as is_icmp_error;
 pub use key::{Endpoint, EndpointDisplay, FlowKey, Proto};
 pub use lifecycle::Timeouts;
 pub use rate::RateMeter;

@@ -76,10 +76,15 @@ states! {
     SshAuthentication => "AUTHENTICATION",
     /// SSH: encrypted traffic from both ends after authentication (shown as `ESTABLISHED`, like TCP).
     SshEstablished => "ESTABLISHED",
-    /// ICMP: the last message was an echo request or another query-type message.
+    /// ICMP: the last message was an echo request.
     EchoRequest => "ECHO_REQUEST",
-    /// ICMP: the last message was an echo reply or another reply or error message.
+    /// ICMP: the last message was an echo reply.
     EchoReply => "ECHO_REPLY",
+    /// ICMP: the last message was an error (destination unreachable, time
+    /// exceeded, packet too big, parameter problem, redirect, …).
+    IcmpError => "ICMP_ERROR",
+    /// ICMP: the last message was neither echo, error nor neighbour discovery.
+    IcmpOther => "ICMP_OTHER",
     /// ARP request, or IPv6 router/neighbour solicitation (IPv6's ARP).
     ArpRequest => "ARP_REQUEST",
     /// ARP reply, or IPv6 router/neighbour advertisement.

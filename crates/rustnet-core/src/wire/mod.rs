@@ -24,8 +24,9 @@ pub mod tcp_flags {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum L4<'a> {
     /// A TCP segment. A truncated or invalid header still yields its ports,
-    /// with zero `seq`/`ack`/`flags` and an empty payload; so does a first
-    /// IP fragment, which keeps the header fields but not the payload.
+    /// with zero `seq`/`ack`/`flags`, no `window` and an empty payload; so
+    /// does a first IP fragment, which keeps the header fields but not the
+    /// payload (and has no `window`: its segment length is unknown).
     Tcp {
         /// Source port (of the packet's sender, `Packet::src`).
         sport: u16,
@@ -37,6 +38,12 @@ pub enum L4<'a> {
         ack: u32,
         /// The header's 13th byte: the classic flag bits, see [`tcp_flags`].
         flags: u8,
+        /// The window field as on the wire (not scaled); None when the header
+        /// did not parse or the segment is an IP fragment.
+        window: Option<u16>,
+        /// Payload length the IP header declares: `payload.len()` plus what
+        /// the capture's snap length cut off.
+        seg_len: u32,
         /// Segment payload after the TCP header (options skipped); empty for
         /// a first fragment or a header that did not parse.
         payload: &'a [u8],
@@ -62,6 +69,11 @@ pub enum L4<'a> {
         /// Echo identifier for echo request/reply (ICMP 8/0, ICMPv6
         /// 128/129); None for every other type or when too short.
         echo_id: Option<u16>,
+        /// Echo sequence number, present when `echo_id` is.
+        echo_seq: Option<u16>,
+        /// The message body after the 8-byte ICMP header (an error's quoted
+        /// IP header and the start of its payload); empty when absent.
+        body: &'a [u8],
     },
     /// ARP; addresses are the sender/target protocol addresses.
     Arp {
@@ -125,12 +137,34 @@ pub fn parse(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, ParseError> {
     let lp = link::decode(link, frame).map_err(ParseError::Link)?;
     let rest = frame.get(lp.offset..).ok_or(ParseError::Malformed)?;
     let sliced = LaxSlicedPacket::from_ether_type(EtherType(lp.ether_type), rest);
-    let mut p = from_sliced(&sliced, 0)?;
+    // The snap length cuts every layer's end alike, so the outer IP header
+    // tells how much of the (innermost) segment is missing.
+    let mut p = from_sliced(&sliced, 0, snapped_bytes(rest))?;
     p.vlan = lp.vlan;
     Ok(p)
 }
 
-fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, ParseError> {
+/// Parses an IP packet without link framing (e.g. the header an ICMP error
+/// quotes, whose transport header is usually cut after 8 bytes).
+pub fn parse_ip(data: &[u8]) -> Result<Packet<'_>, ParseError> {
+    let sliced = LaxSlicedPacket::from_ip(data).map_err(|_| ParseError::Malformed)?;
+    from_sliced(&sliced, 0, 0)
+}
+
+/// Bytes of the IP packet starting at `ip` that its header declares but the
+/// capture does not hold (0 when complete, padded, or not IP).
+fn snapped_bytes(ip: &[u8]) -> u32 {
+    let be16 = |at: usize| ip.get(at..at + 2).map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
+    let declared = match ip.first().map(|b| b >> 4) {
+        Some(4) => be16(2),
+        Some(6) => 40 + be16(4),
+        _ => 0,
+    };
+    u32::try_from(declared.saturating_sub(ip.len())).unwrap_or(0)
+}
+
+/// `snapped`: bytes the IP header declares that the capture cut off.
+fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, snapped: u32) -> Result<Packet<'a>, ParseError> {
     let net = s.net.as_ref().ok_or(ParseError::Malformed)?;
     let (src, dst, payload, frag) = match net {
         LaxNetSlice::Arp(arp) => {
@@ -175,7 +209,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
     if (proto == ip_number::IPV6 || proto == ip_number::IPV4)
         && depth < MAX_TUNNEL_DEPTH
         && let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
-        && let Ok(p) = from_sliced(&inner, depth + 1)
+        && let Ok(p) = from_sliced(&inner, depth + 1, snapped)
     {
         return Ok(p);
     }
@@ -186,20 +220,16 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Result<Packet<'a>, Par
             seq: t.sequence_number(),
             ack: t.acknowledgment_number(),
             flags: tcp_flag_byte(t.slice()),
+            window: Some(t.window_size()),
+            seg_len: u32::try_from(t.payload().len()).unwrap_or(u32::MAX).saturating_add(snapped),
             payload: t.payload(),
         },
         Some(TransportSlice::Udp(u)) => {
             L4::Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() }
         }
-        Some(TransportSlice::Icmpv4(i)) => {
-            let (t, c) = (i.type_u8(), i.code_u8());
-            L4::Icmp { v6: false, icmp_type: t, code: c, echo_id: icmp_echo_id(is_echo(false, t), i.slice()) }
-        }
-        Some(TransportSlice::Icmpv6(i)) => {
-            let (t, c) = (i.type_u8(), i.code_u8());
-            L4::Icmp { v6: true, icmp_type: t, code: c, echo_id: icmp_echo_id(is_echo(true, t), i.slice()) }
-        }
-        _ => transport_fallback(proto, payload.payload)?,
+        Some(TransportSlice::Icmpv4(i)) => icmp_l4(false, i.slice()),
+        Some(TransportSlice::Icmpv6(i)) => icmp_l4(true, i.slice()),
+        _ => transport_fallback(proto, payload.payload, snapped)?,
     };
     Ok(Packet { src, dst, l4, frag: None, vlan: None })
 }
@@ -214,22 +244,38 @@ fn is_echo(v6: bool, t: u8) -> bool {
     if v6 { t == 128 || t == 129 } else { t == 0 || t == 8 }
 }
 
-fn icmp_echo_id(is_echo: bool, icmp: &[u8]) -> Option<u16> {
-    if !is_echo {
-        return None;
+/// An ICMP message from its bytes (type, code, then the rest of the header).
+fn icmp_l4(v6: bool, icmp: &[u8]) -> L4<'_> {
+    let icmp_type = icmp.first().copied().unwrap_or(0);
+    let be16 = |at: usize| icmp.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let echo = is_echo(v6, icmp_type);
+    L4::Icmp {
+        v6,
+        icmp_type,
+        code: icmp.get(1).copied().unwrap_or(0),
+        echo_id: be16(4).filter(|_| echo),
+        echo_seq: be16(6).filter(|_| echo),
+        body: icmp.get(8..).unwrap_or_default(),
     }
-    icmp.get(4..6).map(|b| u16::from_be_bytes([b[0], b[1]]))
 }
 
 /// A transport header etherparse rejected (truncated, bad length field): the
 /// ports are still in its first four bytes, so the packet counts on its flow
-/// (as tshark counts it) with no payload or flags to interpret.
-fn transport_fallback(proto: IpNumber, payload: &[u8]) -> Result<L4<'_>, ParseError> {
+/// (as tshark counts it) with no payload to interpret; a TCP header cut in
+/// its options still gives its fixed 20 bytes.
+fn transport_fallback(proto: IpNumber, payload: &[u8], snapped: u32) -> Result<L4<'_>, ParseError> {
     match proto {
         ip_number::TCP | ip_number::UDP | ip_number::ICMP | ip_number::IPV6_ICMP => {
             match first_fragment_l4(proto, payload) {
+                L4::Tcp { sport, dport, seq, ack, flags, .. } if payload.len() >= 20 => {
+                    let header_len = payload.get(12).map_or(20, |b| usize::from(b >> 4) * 4);
+                    let declared = u32::try_from(payload.len()).unwrap_or(u32::MAX).saturating_add(snapped);
+                    let seg_len = declared.saturating_sub(u32::try_from(header_len).unwrap_or(u32::MAX));
+                    let window = payload.get(14..16).map(|b| u16::from_be_bytes([b[0], b[1]]));
+                    Ok(L4::Tcp { sport, dport, seq, ack, flags, window, seg_len, payload: &[] })
+                }
                 L4::Tcp { sport, dport, .. } if payload.len() >= 4 => {
-                    Ok(L4::Tcp { sport, dport, seq: 0, ack: 0, flags: 0, payload: &[] })
+                    Ok(L4::Tcp { sport, dport, seq: 0, ack: 0, flags: 0, window: None, seg_len: 0, payload: &[] })
                 }
                 l4 @ L4::Udp { .. } => Ok(l4),
                 l4 @ L4::Icmp { .. } if !payload.is_empty() => Ok(l4),
@@ -248,18 +294,18 @@ fn first_fragment_l4(proto: IpNumber, d: &[u8]) -> L4<'_> {
         (ip_number::UDP, Some((sport, dport))) => L4::Udp { sport, dport, payload: &[] },
         (ip_number::TCP, Some((sport, dport))) => {
             let be32 = |at: usize| d.get(at..at + 4).map_or(0, |b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            L4::Tcp { sport, dport, seq: be32(4), ack: be32(8), flags: tcp_flag_byte(d), payload: &[] }
-        }
-        (ip_number::ICMP, _) | (ip_number::IPV6_ICMP, _) => {
-            let t = d.first().copied().unwrap_or(0);
-            let v6 = proto == ip_number::IPV6_ICMP;
-            L4::Icmp {
-                v6,
-                icmp_type: t,
-                code: d.get(1).copied().unwrap_or(0),
-                echo_id: icmp_echo_id(is_echo(v6, t), d),
+            L4::Tcp {
+                sport,
+                dport,
+                seq: be32(4),
+                ack: be32(8),
+                flags: tcp_flag_byte(d),
+                window: None,
+                seg_len: 0,
+                payload: &[],
             }
         }
+        (ip_number::ICMP, _) | (ip_number::IPV6_ICMP, _) => icmp_l4(proto == ip_number::IPV6_ICMP, d),
         _ => L4::Other { proto: proto.0 },
     }
 }

@@ -1,0 +1,364 @@
+//! TCP analysis per direction, defined as tshark's `tcp.analysis.*` flags so
+//! that the counts compare: retransmissions (fast and spurious ones
+//! included), out-of-order segments, duplicate ACKs, zero windows, and the
+//! handshake round-trip time (`tcp.analysis.initial_rtt`).
+//!
+//! The rules follow Wireshark's documented behaviour (User's Guide, "TCP
+//! Analysis"); the state is a few numbers per direction, no segment list.
+
+use crate::time::Timestamp;
+use crate::wire::tcp_flags::{ACK, FIN, RST, SYN};
+use std::time::Duration;
+
+/// Counts of one direction's segments, as tshark flags them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpDirStats {
+    /// Segments flagged `tcp.analysis.retransmission` (fast and spurious
+    /// retransmissions included, as tshark flags them too).
+    pub retransmits: u32,
+    /// Segments flagged `tcp.analysis.fast_retransmission`.
+    pub fast_retransmits: u32,
+    /// Segments flagged `tcp.analysis.out_of_order`.
+    pub out_of_order: u32,
+    /// Segments flagged `tcp.analysis.duplicate_ack`.
+    pub dup_acks: u32,
+    /// Segments flagged `tcp.analysis.zero_window`.
+    pub zero_window: u32,
+    /// The OR of the flag bytes seen (FIN 0x01 … CWR 0x80).
+    pub flags: u8,
+}
+
+impl TcpDirStats {
+    /// The flags seen as letters from "FSRPAUEC" (FIN first, CWR last), as
+    /// the JSON prints them; at most 8 bytes.
+    pub fn flag_letters(&self) -> FlagLetters {
+        let mut out = FlagLetters { buf: [0; 8], len: 0 };
+        for (i, ch) in b"FSRPAUEC".iter().enumerate() {
+            if self.flags & (1 << i) != 0 {
+                out.buf[usize::from(out.len)] = *ch;
+                out.len += 1;
+            }
+        }
+        out
+    }
+}
+
+/// TCP flag letters, without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct FlagLetters {
+    buf: [u8; 8],
+    len: u8,
+}
+
+impl FlagLetters {
+    /// The letters, e.g. "SPA".
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters are written, so this never fails.
+        std::str::from_utf8(self.buf.get(..usize::from(self.len)).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+/// TCP analysis of both directions, from the local side's view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TcpStats {
+    /// Segments sent by the local side.
+    pub tx: TcpDirStats,
+    /// Segments received by the local side.
+    pub rx: TcpDirStats,
+}
+
+impl TcpStats {
+    /// Retransmitted segments of both directions.
+    pub fn retransmits(&self) -> u64 {
+        u64::from(self.tx.retransmits) + u64::from(self.rx.retransmits)
+    }
+
+    /// True once a FIN or RST was seen in either direction.
+    pub fn fin_or_rst(&self) -> bool {
+        (self.tx.flags | self.rx.flags) & (FIN | RST) != 0
+    }
+}
+
+/// One segment, as the analyser needs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Segment {
+    pub from_local: bool,
+    pub ts: Timestamp,
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    pub window: u16,
+    /// Payload length as the IP header declares it.
+    pub len: u32,
+}
+
+/// What one direction's sender has shown so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct DirState {
+    /// Sequence number just past the highest one sent (SYN/FIN count one);
+    /// None until a segment with data, SYN or FIN.
+    next_seq: Option<u32>,
+    /// When `next_seq` last advanced.
+    next_seq_at: Timestamp,
+    /// The last segment's acknowledgment number (None without ACK).
+    last_ack: Option<u32>,
+    /// When the last segment was seen.
+    last_ack_at: Timestamp,
+    /// The last segment's raw window; None before the first segment.
+    window: Option<u16>,
+    /// Duplicate ACKs in a row.
+    dup_acks_in_row: u32,
+    /// The last segment was a keep-alive.
+    keep_alive: bool,
+    /// The last segment was a zero-window probe.
+    zero_window_probe: bool,
+}
+
+/// `a < b` in sequence space (RFC 1982 arithmetic).
+fn seq_lt(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// A retransmission this close (after the duplicate ACKs) is a fast one.
+const FAST_RETRANSMIT_WINDOW: Duration = Duration::from_millis(20);
+/// Out-of-order threshold while the handshake RTT is unknown.
+const DEFAULT_OOO_THRESHOLD: Duration = Duration::from_millis(3);
+
+/// Per-connection analyser state: two directions and the handshake timing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TcpAnalyzer {
+    local: DirState,
+    remote: DirState,
+    /// Time of the most recent SYN (without ACK).
+    last_syn: Option<Timestamp>,
+    /// Handshake RTT, once measured.
+    initial_rtt: Option<Duration>,
+}
+
+impl TcpAnalyzer {
+    /// The handshake RTT (`tcp.analysis.initial_rtt`).
+    pub(crate) fn initial_rtt(&self) -> Option<Duration> {
+        self.initial_rtt
+    }
+
+    /// Feeds one segment with a parsed header; counts its flags in `stats`.
+    pub(crate) fn on_segment(&mut self, s: &Segment, stats: &mut TcpStats) {
+        self.handshake_rtt(s);
+        let (fwd, rev, out) = if s.from_local {
+            (&mut self.local, &self.remote, &mut stats.tx)
+        } else {
+            (&mut self.remote, &self.local, &mut stats.rx)
+        };
+        out.flags |= s.flags;
+        let ooo_threshold = self.initial_rtt.unwrap_or(DEFAULT_OOO_THRESHOLD);
+        analyze(fwd, rev, s, ooo_threshold, out);
+    }
+
+    /// tshark times the handshake from the most recent SYN to the first
+    /// segment with ACK and without SYN, in either direction.
+    fn handshake_rtt(&mut self, s: &Segment) {
+        match s.flags & (SYN | ACK) {
+            SYN => self.last_syn = Some(s.ts),
+            ACK if self.initial_rtt.is_none() => {
+                self.initial_rtt = self.last_syn.map(|syn| s.ts.since(syn));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One segment of direction `fwd` (its sender), `rev` the other direction.
+fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Duration, out: &mut TcpDirStats) {
+    let control = s.flags & (SYN | FIN | RST) != 0;
+    let at_next = fwd.next_seq == Some(s.seq);
+    let same_ack = fwd.last_ack == ack_of(s);
+    let mut zero_window_probe = false;
+    let mut keep_alive = false;
+    let mut dup_ack = false;
+    // A one-byte segment at the edge of a closed window probes it; nothing
+    // else is checked for it.
+    if s.len == 1 && at_next && rev.window == Some(0) {
+        zero_window_probe = true;
+    } else {
+        if s.window == 0 && !control {
+            out.zero_window = out.zero_window.saturating_add(1);
+        }
+        keep_alive = s.len <= 1 && !control && fwd.next_seq.is_some_and(|n| n.wrapping_sub(1) == s.seq);
+        let pure_ack_like = s.len == 0 && !control && at_next && same_ack && fwd.window == Some(s.window);
+        let keep_alive_ack = pure_ack_like && s.window != 0 && rev.keep_alive;
+        let zero_window_probe_ack = s.len == 0
+            && !control
+            && at_next
+            && s.window == 0
+            && fwd.window == Some(0)
+            && rev.zero_window_probe
+            && (same_ack || fwd.last_ack.map(|a| a.wrapping_add(1)) == ack_of(s));
+        if !keep_alive_ack && !zero_window_probe_ack && pure_ack_like && s.window != 0 {
+            dup_ack = true;
+            fwd.dup_acks_in_row = fwd.dup_acks_in_row.saturating_add(1);
+            out.dup_acks = out.dup_acks.saturating_add(1);
+        }
+    }
+    if !dup_ack {
+        fwd.dup_acks_in_row = 0;
+    }
+    if (s.len > 0 || s.flags & (SYN | FIN) != 0) && !keep_alive {
+        retransmission(fwd, rev, s, ooo_threshold, out);
+    }
+    let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+    let advances = fwd.next_seq.is_none_or(|n| seq_lt(n, end));
+    if (s.len > 0 || s.flags & (SYN | FIN) != 0) && advances && !zero_window_probe {
+        fwd.next_seq = Some(end);
+        fwd.next_seq_at = s.ts;
+    }
+    fwd.window = Some(s.window);
+    fwd.last_ack = ack_of(s);
+    fwd.last_ack_at = s.ts;
+    fwd.keep_alive = keep_alive;
+    fwd.zero_window_probe = zero_window_probe;
+}
+
+fn ack_of(s: &Segment) -> Option<u32> {
+    (s.flags & ACK != 0).then_some(s.ack)
+}
+
+/// A segment that occupies sequence space: a retransmission (fast, spurious
+/// or plain), out of order, or new.
+fn retransmission(fwd: &DirState, rev: &DirState, s: &Segment, ooo_threshold: Duration, out: &mut TcpDirStats) {
+    let not_advanced = fwd.next_seq.is_some_and(|n| seq_lt(s.seq, n));
+    // After two or more duplicate ACKs for this very sequence number.
+    if not_advanced
+        && rev.dup_acks_in_row >= 2
+        && rev.last_ack == Some(s.seq)
+        && s.ts.since(rev.last_ack_at) < FAST_RETRANSMIT_WINDOW
+    {
+        out.fast_retransmits = out.fast_retransmits.saturating_add(1);
+        out.retransmits = out.retransmits.saturating_add(1);
+        return;
+    }
+    // Soon after the highest segment, and not a copy of it: out of order.
+    let end = s.seq.wrapping_add(s.len);
+    if not_advanced && s.ts.since(fwd.next_seq_at) < ooo_threshold && fwd.next_seq != Some(end) {
+        out.out_of_order = out.out_of_order.saturating_add(1);
+        return;
+    }
+    // Data the receiver had already acknowledged (spurious) or not (plain).
+    let spurious = s.len > 0 && rev.last_ack.is_some_and(|a| a != 0 && !seq_lt(a, end));
+    if spurious || not_advanced {
+        out.retransmits = out.retransmits.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const L: bool = true;
+    const R: bool = false;
+
+    /// (from_local, ms, seq, ack, flags, window, len)
+    type Seg = (bool, u64, u32, u32, u8, u16, u32);
+
+    fn run(segs: &[Seg]) -> (TcpStats, Option<Duration>) {
+        let mut a = TcpAnalyzer::default();
+        let mut st = TcpStats::default();
+        for &(from_local, ms, seq, ack, flags, window, len) in segs {
+            let ts = Timestamp::from_nanos(ms * 1_000_000);
+            a.on_segment(&Segment { from_local, ts, seq, ack, flags, window, len }, &mut st);
+        }
+        (st, a.initial_rtt())
+    }
+
+    const PA: u8 = 0x18;
+
+    #[test]
+    fn handshake_rtt_from_the_latest_syn() {
+        let (st, rtt) = run(&[
+            (L, 0, 100, 0, SYN, 1000, 0),
+            (L, 1000, 100, 0, SYN, 1000, 0),
+            (R, 1010, 500, 101, SYN | ACK, 1000, 0),
+            (L, 1030, 101, 501, ACK, 1000, 0),
+        ]);
+        assert_eq!(rtt, Some(Duration::from_millis(30)));
+        // The second SYN, a second later, is a retransmission.
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+        assert_eq!(st.tx.flag_letters().as_str(), "SA");
+        assert_eq!(st.rx.flag_letters().as_str(), "SA");
+    }
+
+    #[test]
+    fn dup_acks_then_fast_retransmit() {
+        // tshark compares an ACK's sequence number with the next one the
+        // sender is known to send: the SYN-ACK makes it known.
+        let (st, _) = run(&[
+            (R, 0, 0, 1, SYN | ACK, 100, 0),
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 1, 101, 1, PA, 100, 100),
+            (L, 2, 201, 1, PA, 100, 100),
+            (R, 50, 1, 101, ACK, 100, 0),
+            (R, 51, 1, 101, ACK, 100, 0),
+            (R, 52, 1, 101, ACK, 100, 0),
+            (L, 53, 101, 1, PA, 100, 100),
+        ]);
+        assert_eq!(st.rx.dup_acks, 2);
+        assert_eq!((st.tx.retransmits, st.tx.fast_retransmits, st.tx.out_of_order), (1, 1, 0));
+    }
+
+    #[test]
+    fn out_of_order_within_the_threshold_and_zero_window() {
+        let (st, _) = run(&[
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 100, 201, 1, PA, 100, 100),
+            (L, 101, 101, 1, PA, 100, 100),
+            (R, 150, 1, 301, ACK, 0, 0),
+        ]);
+        assert_eq!((st.tx.out_of_order, st.tx.retransmits), (1, 0));
+        assert_eq!(st.rx.zero_window, 1);
+    }
+
+    #[test]
+    fn keep_alive_is_not_a_retransmission() {
+        let (st, _) = run(&[(L, 0, 1, 1, PA, 100, 100), (R, 10, 1, 101, ACK, 100, 0), (L, 5000, 100, 1, ACK, 100, 1)]);
+        assert_eq!(st.tx, TcpDirStats { flags: PA, ..TcpDirStats::default() });
+    }
+
+    #[test]
+    fn sequence_wraparound() {
+        let top = u32::MAX - 49;
+        let (st, _) = run(&[
+            (L, 0, top, 1, PA, 100, 100),
+            (L, 1, top.wrapping_add(100), 1, PA, 100, 100),
+            (L, 2000, top, 1, PA, 100, 100),
+        ]);
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+    }
+
+    fn seg() -> impl Strategy<Value = Seg> {
+        // Sequence numbers near the wrap point, anywhere, or repeated.
+        let seq = prop_oneof![any::<u32>(), (u32::MAX - 3000)..=u32::MAX, 0u32..3000];
+        (any::<bool>(), 0u64..5000, seq.clone(), seq, any::<u8>(), prop_oneof![Just(0u16), any::<u16>()], 0u32..3000)
+    }
+
+    proptest! {
+        /// Absurd sequence numbers, wraparound, mid-stream pickup, duplicate
+        /// SYNs, ACKs for unseen data: no panic, and every count is bounded
+        /// by the segments of its direction.
+        #[test]
+        fn any_segments_are_safe_and_bounded(mut segs in proptest::collection::vec(seg(), 0..60)) {
+            segs.sort_by_key(|s| s.1);
+            let (st, rtt) = run(&segs);
+            for (dir, from_local) in [(&st.tx, L), (&st.rx, R)] {
+                let n = segs.iter().filter(|s| s.0 == from_local).count() as u32;
+                prop_assert!(dir.retransmits + dir.out_of_order <= n);
+                prop_assert!(dir.fast_retransmits <= dir.retransmits);
+                prop_assert!(dir.dup_acks <= n && dir.zero_window <= n);
+                let zero_len = segs.iter().filter(|s| s.0 == from_local && s.6 == 0).count() as u32;
+                prop_assert!(dir.dup_acks <= zero_len);
+            }
+            if let Some(r) = rtt {
+                prop_assert!(r <= Duration::from_secs(5));
+            }
+        }
+    }
+}
