@@ -85,7 +85,6 @@ impl DpiState {
     }
 
     /// Bytes buffered, counted from the buffers themselves (not the reservation).
-    #[cfg(test)]
     pub(crate) fn buffered(&self) -> usize {
         self.dirs.iter().map(Reassembler::held).sum::<usize>() + self.inspector.as_ref().map_or(0, |i| i.held())
     }
@@ -139,9 +138,7 @@ impl DpiState {
                 out.state
             }
         };
-        let held =
-            self.dirs.iter().map(Reassembler::held).sum::<usize>() + self.inspector.as_ref().map_or(0, |i| i.held());
-        self.reserved.set(held);
+        self.reserved.set(self.buffered());
         state
     }
 
