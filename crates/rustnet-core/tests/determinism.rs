@@ -15,7 +15,7 @@ use rustnet_core::{Config, Engine};
 
 const CAPTURE: &str = "ndpi_dingtalk.pcap";
 const SNI: &str = "static.dingtalk.com";
-/// One reservation chunk (4 KiB): enough for one engine's buffered ClientHello, not for two.
+/// Enough for the part of the ClientHello one engine buffers while it waits for the rest.
 const BUDGET: usize = 4 * 1024;
 
 /// Every connection of the engine, in id order.
@@ -58,7 +58,7 @@ fn two_engines_same_capture_same_records() {
     let (ra, rb) = (records(&mut a), records(&mut b));
     assert!(has_sni(&ra), "the budget is too small for one engine: {ra:#?}");
     assert_eq!(text(&ra), text(&rb), "engines fed the same packets disagree");
-    // And the budget is really used: a tiny one loses the SNI.
+    // And the budget is really used: with none, the waiting part is evicted and the SNI lost.
     let mut tiny = Engine::new(with_budget(0));
     for f in &frames {
         tiny.process(LinkType::from_number(f.linktype), f.ts, &f.data, f.orig_len);

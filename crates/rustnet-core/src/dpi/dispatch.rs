@@ -3,11 +3,12 @@
 //! when the connection is done.
 
 use super::inspect::{Datagram, Inspector, Match, Outcome, Sniffed, Stream, Verdict};
-use super::reassembly::{Budget, DEFAULT_CAP, Push, Reassembler};
+use super::reassembly::{Budget, DEFAULT_CAP, Push, Reassembler, Reservation};
 use super::side::{Dir, PerDir, Side};
 use super::{AppInfo, DATAGRAM_PROTOCOLS, STREAM_PROTOCOLS};
+use crate::time::Timestamp;
 use crate::track::{Proto, State};
-use crate::wire::tcp_flags::{ACK, SYN};
+use crate::wire::tcp_flags::{ACK, FIN, RST, SYN};
 
 /// Payload packets (or datagrams) looked at before an unknown flow is given up.
 pub(super) const MAX_UNCLASSIFIED: u32 = 8;
@@ -23,6 +24,8 @@ pub(crate) struct DpiInput<'a> {
     /// TCP sequence number and flags (None for UDP).
     pub tcp: Option<(u32, u8)>,
     pub payload: &'a [u8],
+    /// Capture time of the packet.
+    pub ts: Timestamp,
 }
 
 /// Per-connection inspection state.
@@ -39,6 +42,13 @@ pub(crate) struct DpiState {
     client: Dir,
     /// Payload packets seen.
     packets: u32,
+    /// Bytes buffered (both directions and the inspector's own), counted
+    /// against the engine's budget; kept equal after each `inspect`.
+    reserved: Reservation,
+    /// Time of the last payload packet.
+    touched: Timestamp,
+    /// The engine has this connection in its queue of those holding bytes.
+    pub(crate) queued: bool,
 }
 
 impl Default for DpiState {
@@ -54,22 +64,51 @@ impl DpiState {
         DpiState::default()
     }
 
-    /// Stream buffers count against `budget` (shared by one engine's connections).
+    /// Buffered bytes count against `budget` (shared by one engine's connections).
     pub(crate) fn with_budget(budget: Budget) -> Self {
-        let r = |b| Reassembler::with_budget(DEFAULT_CAP, b);
         DpiState {
             done: false,
             inspector: None,
-            dirs: PerDir([r(budget.clone()), r(budget)]),
+            dirs: PerDir([Reassembler::new(DEFAULT_CAP), Reassembler::new(DEFAULT_CAP)]),
             closed: PerDir::default(),
             client: Dir::Local,
             packets: 0,
+            reserved: Reservation::new(budget),
+            touched: Timestamp::ZERO,
+            queued: false,
         }
     }
 
     /// True once nothing more will be learned: the engine stops calling `inspect`.
     pub(crate) fn is_done(&self) -> bool {
         self.done
+    }
+
+    /// Bytes buffered, counted from the buffers themselves (not the reservation).
+    pub(crate) fn buffered(&self) -> usize {
+        self.dirs.iter().map(Reassembler::held).sum::<usize>() + self.inspector.as_ref().map_or(0, |i| i.held())
+    }
+
+    /// Bytes buffered, as reserved against the budget.
+    pub(crate) fn held(&self) -> usize {
+        self.reserved.bytes()
+    }
+
+    /// Time of the last payload packet: the connection's place among those holding bytes.
+    pub(crate) fn touched(&self) -> Timestamp {
+        self.touched
+    }
+
+    /// Holds bytes and got no payload for the budget's idle time by `now`:
+    /// what it waits for is not coming, and the engine gives it up.
+    pub(crate) fn stalled(&self, now: Timestamp) -> bool {
+        self.held() > 0 && now.since(self.touched) >= self.reserved.budget().idle()
+    }
+
+    /// The engine has memory work to do after `inspect`: bytes are held but
+    /// not yet queued, or the budget is over its limit.
+    pub(crate) fn needs_engine(&self) -> bool {
+        (self.held() > 0 && !self.queued) || self.reserved.budget().over()
     }
 
     /// Looks at one payload; updates `app`. Returns the application state
@@ -83,17 +122,24 @@ impl DpiState {
             (Proto::Udp, _) => self.datagram(input, app),
             _ => Some(Outcome::done()),
         };
-        let Some(out) = out else {
-            return self.inspector.as_ref().and_then(|i| i.state());
-        };
-        if self.finished(out.verdict) {
-            self.done = true;
-            // Frees the buffers (and their share of the budget).
-            for d in [Dir::Local, Dir::Remote] {
-                self.dirs[d].clear();
-            }
+        if !input.payload.is_empty() {
+            self.touched = input.ts;
         }
-        out.state
+        let state = match out {
+            None => self.inspector.as_ref().and_then(|i| i.state()),
+            Some(out) => {
+                if self.finished(out.verdict) {
+                    self.done = true;
+                    self.inspector = None;
+                    for d in [Dir::Local, Dir::Remote] {
+                        self.dirs[d].clear();
+                    }
+                }
+                out.state
+            }
+        };
+        self.reserved.set(self.buffered());
+        state
     }
 
     /// The one place that decides a connection is done.
@@ -135,7 +181,29 @@ impl DpiState {
         self.inspector.as_mut().map(|i| i.on_datagram(side, payload, app))
     }
 
+    /// None: nothing decided (no payload, no end of a direction).
     fn stream(&mut self, input: &DpiInput<'_>, seq: u32, flags: u8, app: &mut Option<AppInfo>) -> Option<Outcome> {
+        if flags & RST != 0 {
+            // The connection is gone: nothing buffered will complete.
+            return Some(Outcome::done());
+        }
+        let dir = input.dir;
+        let out = self.segment(input, seq, flags, app);
+        // A FIN ends the direction; once nothing before it is missing, its
+        // buffer can never grow, so it is released (a hole left before the
+        // FIN waits for its retransmission until the idle deadline).
+        if flags & FIN != 0 && !self.closed[dir] {
+            let fin_seq = seq.wrapping_add(input.payload.len() as u32);
+            if self.dirs[dir].ends_at(fin_seq) {
+                self.closed[dir] = true;
+                self.dirs[dir].clear();
+                return Some(out.unwrap_or_else(Outcome::need_more));
+            }
+        }
+        out
+    }
+
+    fn segment(&mut self, input: &DpiInput<'_>, seq: u32, flags: u8, app: &mut Option<AppInfo>) -> Option<Outcome> {
         let dir = input.dir;
         if flags & SYN != 0 {
             self.dirs[dir].on_syn(seq);

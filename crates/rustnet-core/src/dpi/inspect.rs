@@ -93,6 +93,13 @@ pub(crate) trait Inspector: Debug + Send {
     fn max_packets(&self) -> u32 {
         MAX_CLASSIFIED
     }
+
+    /// Bytes the inspector buffers itself (a handshake message gathered from
+    /// several records): counted with the reassemblers' against the engine's
+    /// reassembly budget, so an inspector that buffers must say how much.
+    fn held(&self) -> usize {
+        0
+    }
 }
 
 /// The first bytes of one TCP direction, as a stream classifier sees them.

@@ -43,6 +43,9 @@ pub use netbios::MAX_NAMES as NETBIOS_MAX_NAMES;
 /// The default bound on bytes held for TCP reassembly, per engine
 /// (`Config::reassembly_budget`).
 pub use reassembly::DEFAULT_BUDGET as DEFAULT_REASSEMBLY_BUDGET;
+/// How long a connection's DPI may hold reassembly bytes without a new
+/// payload packet before it is given up, by default (`Config::reassembly_idle`).
+pub use reassembly::DEFAULT_IDLE as DEFAULT_REASSEMBLY_IDLE;
 
 /// Stream (TCP) protocols, tried in this order on the first bytes of each
 /// direction; the first that says yes wins.

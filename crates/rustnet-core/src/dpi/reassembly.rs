@@ -7,13 +7,18 @@
 //! usual stream reassemblers are unbounded or tied to a capture framework.
 //!
 //! Memory is bounded twice: per direction by `cap`, and per engine by a
-//! [`Budget`] shared by all reassemblers of that engine (an atomic counter),
-//! so a flood of half-open handshakes cannot grow DPI memory without limit.
-//! The budget belongs to the engine, not to the process, so one engine's
-//! traffic never changes what another engine reports.
+//! [`Budget`]: each connection's DPI state holds a [`Reservation`] of exactly
+//! the payload bytes it buffers (both directions, plus what its inspector
+//! keeps), and the engine gives up the stalest connection's inspection when
+//! the total passes the limit, and any connection's that held bytes for
+//! [`DEFAULT_IDLE`] without a new segment. A flood of flows that each leave a
+//! byte waiting thus costs its bytes, for seconds, and cannot starve later
+//! connections. The budget belongs to the engine, not to the process, so one
+//! engine's traffic never changes what another engine reports.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 /// Default bytes one direction may hold (a 16 KiB TLS record plus its header).
 pub(crate) const DEFAULT_CAP: usize = 16 * 1024 + 5;
@@ -21,14 +26,18 @@ pub(crate) const DEFAULT_CAP: usize = 16 * 1024 + 5;
 pub(crate) const MAX_CAP: usize = 64 * 1024;
 /// Bytes the reassemblers of one engine may hold together, by default.
 pub const DEFAULT_BUDGET: usize = 64 * 1024 * 1024;
+/// A connection whose DPI holds bytes and gets no payload for this long is
+/// given up: a lost segment is retransmitted well within it (RFC 6298: 1 s,
+/// then 2 s, 4 s), a hole that an attacker left never is.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(10);
 /// Out-of-order segments kept per direction.
 const MAX_OOO_SEGMENTS: usize = 32;
-/// Reservations against the budget are taken in chunks of this size.
-const CHUNK: usize = 4096;
 
-/// Bytes all reassemblers sharing it may hold together. Clones share the
-/// counter (an `Arc`: the reservations that release into it on drop may
-/// outlive the engine's own handle).
+/// Bytes all reservations sharing it may hold together, and for how long
+/// a connection may hold some without a new payload packet. Clones share the
+/// counter (an `Arc`: a connection's reservation releases into it when the
+/// connection is dropped, wherever that happens). Nothing is refused here:
+/// the owner evicts when [`Budget::over`] says so.
 #[derive(Clone, Debug)]
 pub(crate) struct Budget(Arc<BudgetInner>);
 
@@ -36,82 +45,72 @@ pub(crate) struct Budget(Arc<BudgetInner>);
 struct BudgetInner {
     used: AtomicUsize,
     limit: usize,
+    idle: Duration,
 }
 
 impl Budget {
-    pub(crate) fn new(limit: usize) -> Self {
-        Budget(Arc::new(BudgetInner { used: AtomicUsize::new(0), limit }))
+    pub(crate) fn new(limit: usize, idle: Duration) -> Self {
+        Budget(Arc::new(BudgetInner { used: AtomicUsize::new(0), limit, idle }))
+    }
+
+    /// How long bytes may be held without a new payload packet.
+    pub(crate) fn idle(&self) -> Duration {
+        self.0.idle
     }
 
     /// Bytes reserved now.
-    #[cfg(test)]
     pub(crate) fn used(&self) -> usize {
         self.0.used.load(Ordering::Relaxed)
     }
 
-    fn take(&self, n: usize) -> bool {
-        let prev = self.0.used.fetch_add(n, Ordering::Relaxed);
-        if prev + n > self.0.limit {
-            self.0.used.fetch_sub(n, Ordering::Relaxed);
-            return false;
-        }
-        true
-    }
-
-    fn give(&self, n: usize) {
-        self.0.used.fetch_sub(n, Ordering::Relaxed);
+    /// More is reserved than the limit allows.
+    pub(crate) fn over(&self) -> bool {
+        self.used() > self.0.limit
     }
 }
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget::new(DEFAULT_BUDGET)
+        Budget::new(DEFAULT_BUDGET, DEFAULT_IDLE)
     }
 }
 
-/// A reservation against a budget, released on drop.
+/// A reservation against a budget of exactly the bytes its owner buffers,
+/// released on drop.
 #[derive(Debug)]
-struct Reservation {
+pub(crate) struct Reservation {
     budget: Budget,
     bytes: usize,
 }
 
 impl Reservation {
-    fn new(budget: Budget) -> Self {
+    pub(crate) fn new(budget: Budget) -> Self {
         Reservation { budget, bytes: 0 }
     }
 
-    /// Makes sure at least `need` bytes are reserved; false if the budget is spent.
-    fn ensure(&mut self, need: usize) -> bool {
-        if need <= self.bytes {
-            return true;
-        }
-        let want = need.div_ceil(CHUNK) * CHUNK - self.bytes;
-        if !self.budget.take(want) {
-            return false;
-        }
-        self.bytes += want;
-        true
+    /// Bytes reserved.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
-    fn release(&mut self) {
-        self.budget.give(self.bytes);
-        self.bytes = 0;
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
     }
-}
 
-impl Clone for Reservation {
-    /// A clone holds copies of the buffers, so it reserves as much (even past the budget:
-    /// cloning is rare and refusing it is not possible here).
-    fn clone(&self) -> Self {
-        self.budget.0.used.fetch_add(self.bytes, Ordering::Relaxed);
-        Reservation { budget: self.budget.clone(), bytes: self.bytes }
+    /// Makes the reservation exactly `n` bytes.
+    pub(crate) fn set(&mut self, n: usize) {
+        if n > self.bytes {
+            self.budget.0.used.fetch_add(n - self.bytes, Ordering::Relaxed);
+        } else if n < self.bytes {
+            self.budget.0.used.fetch_sub(self.bytes - n, Ordering::Relaxed);
+        }
+        self.bytes = n;
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        self.release();
+        self.set(0);
     }
 }
 
@@ -122,7 +121,7 @@ pub(crate) enum Push {
     Grew,
     /// Nothing new to read (duplicate, retransmission, or held out of order).
     Same,
-    /// The cap or the budget was exceeded: the stream is abandoned.
+    /// The cap was exceeded: the stream is abandoned.
     Overflow,
 }
 
@@ -139,11 +138,9 @@ pub(crate) struct Reassembler {
     anchored: bool,
     overflow: bool,
     cap: usize,
-    reserved: Reservation,
 }
 
 impl Default for Reassembler {
-    /// With a budget of its own (tests, fuzzing); the engine's come from [`Reassembler::with_budget`].
     fn default() -> Self {
         Reassembler::new(DEFAULT_CAP)
     }
@@ -156,11 +153,6 @@ fn diff(a: u32, b: u32) -> i64 {
 
 impl Reassembler {
     pub(crate) fn new(cap: usize) -> Self {
-        Reassembler::with_budget(cap, Budget::default())
-    }
-
-    /// A reassembler whose buffers count against `budget`.
-    pub(crate) fn with_budget(cap: usize, budget: Budget) -> Self {
         Reassembler {
             next: None,
             buf: Vec::new(),
@@ -169,7 +161,6 @@ impl Reassembler {
             anchored: false,
             overflow: false,
             cap: cap.min(MAX_CAP),
-            reserved: Reservation::new(budget),
         }
     }
 
@@ -201,13 +192,24 @@ impl Reassembler {
         &self.buf
     }
 
-    /// Releases everything (the caller is done with this direction),
-    /// including its share of the budget.
+    /// Releases everything (the caller is done with this direction).
     pub(crate) fn clear(&mut self) {
         self.buf = Vec::new();
         self.ooo = Vec::new();
         self.ooo_bytes = 0;
-        self.reserved.release();
+    }
+
+    /// Payload bytes buffered (contiguous and out of order): what the
+    /// direction counts against its engine's budget.
+    pub(crate) fn held(&self) -> usize {
+        self.buf.len() + self.ooo_bytes
+    }
+
+    /// True when every byte before `seq` has arrived and none after is
+    /// waiting: a FIN at `seq` then ends a stream that can grow no more.
+    pub(crate) fn ends_at(&self, seq: u32) -> bool {
+        let Some(next) = self.next else { return true };
+        self.ooo.is_empty() && diff(seq, next.wrapping_add(self.buf.len() as u32)) <= 0
     }
 
     /// Drops `n` bytes from the read point; `n` may reach past what has
@@ -217,6 +219,12 @@ impl Reassembler {
         let Some(next) = self.next else { return };
         let have = n.min(self.buf.len());
         self.buf.drain(..have);
+        // Keep the allocation near what is counted against the budget.
+        if self.buf.is_empty() {
+            self.buf = Vec::new();
+        } else if self.buf.capacity() > 4 * self.buf.len() + 4096 {
+            self.buf.shrink_to_fit();
+        }
         // Bytes consumed beyond what arrived (buf is then empty): the read
         // point moves past them, and held segments may now touch it.
         let rest = u32::try_from(n - have).unwrap_or(u32::MAX);
@@ -240,7 +248,7 @@ impl Reassembler {
         if rel < 0 && !self.anchored && -rel < self.cap as i64 && self.held() < self.cap {
             // Unanchored start and an earlier segment arrived late: move the start back.
             self.rebase(seq, payload);
-            return if self.overflow { Push::Overflow } else { Push::Grew };
+            return Push::Grew;
         }
         let from_end = diff(seq, end);
         let seg_end = from_end + payload.len() as i64;
@@ -255,9 +263,6 @@ impl Reassembler {
         if from_end <= 0 {
             // Starts at or before the end: append the new tail.
             let new = &payload[(-from_end) as usize..];
-            if !self.reserve(self.held() + new.len()) {
-                return Push::Overflow;
-            }
             self.buf.extend_from_slice(new);
             self.drain_ooo();
             return Push::Grew;
@@ -269,16 +274,9 @@ impl Reassembler {
         if self.ooo.iter().any(|(s, d)| *s == seq && d.len() >= payload.len()) {
             return Push::Same;
         }
-        if !self.reserve(self.held() + payload.len()) {
-            return Push::Overflow;
-        }
         self.ooo_bytes += payload.len();
         self.ooo.push((seq, payload.to_vec()));
         Push::Same
-    }
-
-    fn held(&self) -> usize {
-        self.buf.len() + self.ooo_bytes
     }
 
     fn rebase(&mut self, seq: u32, payload: &[u8]) {
@@ -289,12 +287,8 @@ impl Reassembler {
             self.ooo.push((old_next, old));
         }
         self.next = Some(seq);
-        if self.reserve(self.ooo_bytes + payload.len()) {
-            self.buf.extend_from_slice(payload);
-            self.drain_ooo();
-        } else {
-            self.fail();
-        }
+        self.buf.extend_from_slice(payload);
+        self.drain_ooo();
     }
 
     /// Appends held segments that now touch the end of `buf`.
@@ -323,14 +317,6 @@ impl Reassembler {
                 break;
             }
         }
-    }
-
-    fn reserve(&mut self, need: usize) -> bool {
-        if !self.reserved.ensure(need) {
-            self.fail();
-            return false;
-        }
-        true
     }
 
     fn fail(&mut self) -> Push {
@@ -418,38 +404,35 @@ mod tests {
     }
 
     #[test]
-    fn clear_gives_the_reservation_back() {
+    fn held_counts_buffered_bytes_and_consume_frees_the_allocation() {
         let mut r = Reassembler::default();
-        r.push(0, b"abc");
-        assert_eq!(r.reserved.bytes, CHUNK);
+        r.on_syn(99);
+        assert_eq!(r.push(101, b"b"), Push::Same);
+        assert_eq!(r.held(), 1, "one byte out of order holds one byte");
+        assert!(!r.ends_at(102), "byte 100 is missing");
+        assert_eq!(r.push(100, &[b'a'; 9000]), Push::Grew);
+        assert_eq!(r.held(), 9000);
+        assert!(r.ends_at(9100));
+        r.consume(8999);
+        assert_eq!((r.held(), r.data()), (1, &b"a"[..]));
+        assert!(r.buf.capacity() <= 4 + 4096, "capacity {} kept for 1 byte", r.buf.capacity());
+        r.consume(1);
+        assert_eq!(r.buf.capacity(), 0);
         r.clear();
-        assert_eq!(r.reserved.bytes, 0);
+        assert_eq!(r.held(), 0);
     }
 
     #[test]
-    fn reservation_is_chunked_and_budgeted() {
-        let budget = Budget::default();
+    fn reservation_is_exact_and_released_on_drop() {
+        let budget = Budget::new(10, DEFAULT_IDLE);
         let mut r = Reservation::new(budget.clone());
-        assert!(r.ensure(10));
-        assert_eq!(r.bytes, CHUNK);
-        assert!(r.ensure(CHUNK + 1));
-        assert_eq!(r.bytes, 2 * CHUNK);
-        assert!(!r.ensure(DEFAULT_BUDGET + 1));
-        assert_eq!(r.bytes, 2 * CHUNK);
-        assert_eq!(budget.used(), 2 * CHUNK);
+        r.set(1);
+        assert_eq!((budget.used(), budget.over()), (1, false));
+        r.set(11);
+        assert_eq!((budget.used(), budget.over()), (11, true));
+        r.set(4);
+        assert_eq!(budget.used(), 4);
         drop(r);
         assert_eq!(budget.used(), 0);
-    }
-
-    #[test]
-    fn budgets_are_separate() {
-        let (a, b) = (Budget::new(CHUNK), Budget::new(CHUNK));
-        let mut ra = Reassembler::with_budget(DEFAULT_CAP, a.clone());
-        let mut rb = Reassembler::with_budget(DEFAULT_CAP, b.clone());
-        assert_eq!(ra.push(0, &[0; CHUNK]), Push::Grew);
-        assert_eq!(ra.push(CHUNK as u32, b"x"), Push::Overflow);
-        // The other budget is untouched by the first one running out.
-        assert_eq!(rb.push(0, &[0; CHUNK]), Push::Grew);
-        assert_eq!((a.used(), b.used()), (0, CHUNK));
     }
 }

@@ -31,6 +31,7 @@ impl Flow {
             remote_port: self.ports.1,
             tcp,
             payload,
+            ts: crate::time::Timestamp::ZERO,
         };
         if let Some(s) = self.dpi.inspect(&input, &mut self.app) {
             self.state = Some(s);

@@ -302,6 +302,10 @@ impl Inspector for TlsState {
         };
         Outcome::new(verdict, None)
     }
+
+    fn held(&self) -> usize {
+        self.readers.iter().map(|r| r.hs.len()).sum()
+    }
 }
 
 /// What a side's first handshake message tells.

@@ -1,7 +1,7 @@
 //! The sans-IO engine: frames with timestamps in, connection table and
 //! finished connections out. No clocks, threads or I/O.
 
-use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET};
+use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET, DEFAULT_IDLE};
 use crate::dpi::{Dir, DpiInput, DpiState};
 use crate::time::Timestamp;
 use crate::track::analysis::{Segment, TcpAnalyzer};
@@ -12,13 +12,15 @@ use crate::track::{
     is_service_port,
 };
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
-use std::collections::HashSet;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
-use table::{Analysis, Entry, Table};
+use table::{Analysis, Entry, Queued, Table};
 
 #[cfg(test)]
 mod analytics_tests;
+mod dpi_memory;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -37,8 +39,13 @@ pub struct Config {
     pub local_addrs: HashSet<IpAddr>,
     /// Record new flows for the process resolver (`take_new_flows`).
     pub report_new_flows: bool,
-    /// Bytes DPI's TCP reassembly may hold across this engine's connections.
+    /// Bytes DPI's TCP reassembly may hold across this engine's connections
+    /// (payload bytes buffered); beyond it the inspection of the connection
+    /// whose last payload is oldest is given up.
     pub reassembly_budget: usize,
+    /// A connection whose DPI holds buffered bytes and gets no payload for
+    /// this long has its inspection given up (what it waits for is lost).
+    pub reassembly_idle: Duration,
 }
 
 impl Default for Config {
@@ -50,6 +57,7 @@ impl Default for Config {
             local_addrs: HashSet::new(),
             report_new_flows: false,
             reassembly_budget: DEFAULT_BUDGET,
+            reassembly_idle: DEFAULT_IDLE,
         }
     }
 }
@@ -113,6 +121,8 @@ pub struct Engine {
     earliest_expiry: Timestamp,
     /// Shared by this engine's DPI reassemblers (`Config::reassembly_budget`).
     dpi_budget: Budget,
+    /// Connections whose DPI holds bytes, stalest first (see `dpi_memory`).
+    dpi_holders: BinaryHeap<Reverse<Queued>>,
 }
 
 impl Engine {
@@ -120,7 +130,8 @@ impl Engine {
     pub fn new(cfg: Config) -> Self {
         Engine {
             table: Table::new(cfg.max_connections),
-            dpi_budget: Budget::new(cfg.reassembly_budget),
+            dpi_budget: Budget::new(cfg.reassembly_budget, cfg.reassembly_idle),
+            dpi_holders: BinaryHeap::new(),
             cfg,
             frags: FragTable::default(),
             stats: Stats::default(),
@@ -161,7 +172,7 @@ impl Engine {
         if self.table.map.is_empty() && frags.is_none() {
             return None;
         }
-        let due = frags.map_or(self.earliest_expiry, |f| f.min(self.earliest_expiry));
+        let due = [frags, self.next_dpi_deadline()].into_iter().flatten().fold(self.earliest_expiry, Timestamp::min);
         // Expiry is checked once per sweep, so nothing happens before the next one.
         Some(due.max(self.next_sweep))
     }
@@ -214,6 +225,7 @@ impl Engine {
         self.now = self.now.max(end);
         self.stats.orphan_fragments += self.frags.pending_packets();
         let map = self.table.take_all();
+        self.dpi_holders.clear();
         let (now, t) = (self.now, &self.cfg.timeouts);
         self.finished.reserve(map.len());
         self.finished.extend(map.into_values().map(|e| {
@@ -274,6 +286,7 @@ impl Engine {
         self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
+        self.release_idle_dpi();
     }
 
     /// Processes one captured frame. `wire_len` is its length on the wire.
@@ -306,19 +319,25 @@ impl Engine {
         {
             let from_local = e.conn.local == src;
             let before = e.conn.state;
-            account(e, &pkt, early, from_local, ts, wire_len);
+            let dpi_memory = account(e, &pkt, early, from_local, ts, wire_len);
             // In the same state the expiry only moves later (last_seen grows),
             // so only a new state can bring the next deadline forward.
             if e.conn.state != before {
                 let expiry = e.conn.last_seen + self.cfg.timeouts.idle_limit(e.conn.state);
                 self.earliest_expiry = self.earliest_expiry.min(expiry);
             }
+            if dpi_memory {
+                self.dpi_memory(key);
+            }
         } else {
             let (e, from_local) = self.create(key, &pkt, src, dst, ts);
-            account(e, &pkt, early, from_local, ts, wire_len);
+            let dpi_memory = account(e, &pkt, early, from_local, ts, wire_len);
             let (last, state) = (e.conn.last_seen, e.conn.state);
             let expiry = last + self.cfg.timeouts.idle_limit(state);
             self.earliest_expiry = self.earliest_expiry.min(expiry);
+            if dpi_memory {
+                self.dpi_memory(key);
+            }
         }
         if let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
             && is_icmp_error(v6, icmp_type)
@@ -521,15 +540,24 @@ fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
 }
 
 /// Counts a packet (and fragments that came before it) and updates state.
-fn account(e: &mut Entry, p: &Packet<'_>, early: Option<Pending>, from_local: bool, ts: Timestamp, wire_len: u32) {
+/// True when DPI's memory needs the engine (`Engine::dpi_memory`).
+fn account(
+    e: &mut Entry,
+    p: &Packet<'_>,
+    early: Option<Pending>,
+    from_local: bool,
+    ts: Timestamp,
+    wire_len: u32,
+) -> bool {
     if let Some(f) = early {
         e.conn.add(from_local, f.packets, f.bytes);
     }
     e.conn.count(ts, from_local, wire_len);
-    update_state(e, p, from_local, ts);
+    update_state(e, p, from_local, ts)
 }
 
-fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) {
+/// True when DPI's memory needs the engine (see `account`).
+fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) -> bool {
     let first = e.conn.tx_packets + e.conn.rx_packets == 1;
     let (tcp, payload) = match p.l4 {
         L4::Tcp { seq, ack, flags, window, seg_len, payload, .. } => {
@@ -564,19 +592,24 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
                 }
                 _ => {}
             }
-            return;
+            return false;
         }
         L4::Arp { op } => {
             e.conn.state = if op == 2 { State::ArpReply } else { State::ArpRequest };
-            return;
+            return false;
         }
-        L4::Fragment { .. } | L4::Other { .. } => return,
+        L4::Fragment { .. } | L4::Other { .. } => return false,
     };
+    let mut dpi_memory = false;
     if let Some(dpi) = e.dpi.as_mut() {
-        let has_fin = tcp.is_some_and(|(_, f)| f & tcp_flags::FIN != 0);
-        let has_syn = tcp.is_some_and(|(_, f)| f & tcp_flags::SYN != 0);
-        // SYNs too: they fix where each direction's byte stream starts.
-        if !payload.is_empty() || has_fin || has_syn {
+        // SYNs too: they fix where each direction's byte stream starts; FIN
+        // and RST end a direction or the connection, releasing its buffers.
+        const ENDS: u8 = tcp_flags::SYN | tcp_flags::FIN | tcp_flags::RST;
+        let flagged = tcp.is_some_and(|(_, f)| f & ENDS != 0);
+        if dpi.stalled(ts) {
+            // As the engine's idle sweep would have, whenever it ran.
+            e.dpi = None;
+        } else if !payload.is_empty() || flagged {
             let input = DpiInput {
                 proto: e.conn.proto,
                 dir: Dir::from_local(from_local),
@@ -584,16 +617,20 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
                 remote_port: e.conn.remote.port,
                 tcp,
                 payload,
+                ts,
             };
             if let Some(s) = dpi.inspect(&input, &mut e.conn.app) {
                 e.app_state = Some(s);
             }
             if dpi.is_done() {
                 e.dpi = None;
+            } else {
+                dpi_memory = dpi.needs_engine();
             }
         }
     }
     e.conn.state = shown_state(e);
+    dpi_memory
 }
 
 /// TCP teardown wins over an application state; otherwise the application's

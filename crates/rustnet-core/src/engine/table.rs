@@ -32,14 +32,15 @@ pub(crate) enum Analysis {
     Rtt(RttTracker),
 }
 
-/// A place in the eviction order: a connection as last seen when queued.
+/// A place in an eviction order (this table's, DPI's in `dpi_memory`): a
+/// connection as it was when queued.
 #[derive(Debug, Clone, Copy)]
-struct Queued {
-    /// `last_seen` (nanoseconds) when queued; never later than the connection's.
-    at: u64,
+pub(super) struct Queued {
+    /// Its time (nanoseconds) when queued, `last_seen` here; never later than the connection's.
+    pub at: u64,
     /// Tells a connection from a later one on the same key.
-    id: u64,
-    key: FlowKey,
+    pub id: u64,
+    pub key: FlowKey,
 }
 
 impl Queued {
