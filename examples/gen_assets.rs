@@ -15,7 +15,8 @@ fn main() -> std::io::Result<()> {
     let cmd = rustnet::cli::Cli::command();
     let mut page = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut page)?;
-    let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(out.join("rustnet.1.gz"))?, flate2::Compression::best());
+    let mut gz =
+        flate2::write::GzEncoder::new(std::fs::File::create(out.join("rustnet.1.gz"))?, flate2::Compression::best());
     gz.write_all(&page)?;
     gz.finish()?;
     for (shell, name) in [
