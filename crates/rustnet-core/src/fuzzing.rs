@@ -177,7 +177,8 @@ fn dpi_flow(data: &[u8], ports: &[(u16, u16)]) {
         let proto = if tcp { Proto::Tcp } else { Proto::Udp };
         let tcp_info = tcp.then_some((seqs[side], crate::wire::tcp_flags::ACK));
         seqs[side] = seqs[side].wrapping_add(payload.len() as u32);
-        let input = DpiInput { proto, dir, local_port, remote_port, tcp: tcp_info, payload };
+        let input =
+            DpiInput { proto, dir, local_port, remote_port, tcp: tcp_info, payload, ts: crate::time::Timestamp::ZERO };
         let _ = dpi.inspect(&input, &mut app);
     }
 }
