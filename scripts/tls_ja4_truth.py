@@ -6,10 +6,10 @@ tests/corpus_app_protocols.rs.
 
     scripts/tls_ja4_truth.py [CORPUS_DIR] > tests/corpus_tls_ja4.json
 """
-import glob, hashlib, json, os, subprocess, sys
-import xml.etree.ElementTree as ET
+import hashlib, json, sys
 
-corpus = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RUSTNET_CORPUS", "/work/shared/pcaps")
+import tshark_corpus
+
 grease = lambda v: v & 0x0F0F == 0x0A0A
 VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3", 0x0200: "s2", 0x0100: "s1"}
 
@@ -63,31 +63,24 @@ def ja4(hs):
 
 
 out = []
-for path in sorted(glob.glob(os.path.join(corpus, "*.pcap*"))):
-    if path.endswith(".json"):
-        continue
-    pdml = subprocess.run(["tshark", "-r", path, "-Y", "tcp && tls.handshake.type == 1", "-T", "pdml"],
-                          capture_output=True, text=True).stdout
-    if not pdml.strip():
-        continue
-    for pkt in ET.fromstring(pdml).iter("packet"):
-        f = {}
-        for field in pkt.iter("field"):
-            if field.get("name") in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport"):
-                f[field.get("name")] = field.get("show")
-        six = "ipv6.src" in f
-        for hs in pkt.iter("field"):
-            if hs.get("name") != "tls.handshake":
-                continue
-            t = [c for c in hs if c.get("name") == "tls.handshake.type"]
-            if not t or t[0].get("show") != "1":
-                continue
-            out.append({
-                "file": os.path.basename(path),
-                "frame": int(pkt.find("proto[@name='frame']/field[@name='frame.number']").get("show")),
-                "client": [f["ipv6.src" if six else "ip.src"], int(f["tcp.srcport"])],
-                "server": [f["ipv6.dst" if six else "ip.dst"], int(f["tcp.dstport"])],
-                "ja4": ja4(hs),
-            })
+for capture, pkt in tshark_corpus.packets("tcp && tls.handshake.type == 1"):
+    f = {}
+    for field in pkt.iter("field"):
+        if field.get("name") in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport"):
+            f[field.get("name")] = field.get("show")
+    six = "ipv6.src" in f
+    for hs in pkt.iter("field"):
+        if hs.get("name") != "tls.handshake":
+            continue
+        t = [c for c in hs if c.get("name") == "tls.handshake.type"]
+        if not t or t[0].get("show") != "1":
+            continue
+        out.append({
+            "file": capture,
+            "frame": int(pkt.find("proto[@name='frame']/field[@name='frame.number']").get("show")),
+            "client": [f["ipv6.src" if six else "ip.src"], int(f["tcp.srcport"])],
+            "server": [f["ipv6.dst" if six else "ip.dst"], int(f["tcp.dstport"])],
+            "ja4": ja4(hs),
+        })
 json.dump(out, sys.stdout, indent=1)
 print()

@@ -8,46 +8,39 @@ Needs tshark (4.0 made the committed file). One entry per ServerHello:
 file, server and client endpoints, the negotiated version (supported_versions
 when present, else the legacy field) and the cipher suite as tshark names it.
 """
-import glob, json, os, re, subprocess, sys
-import xml.etree.ElementTree as ET
+import json, re, sys
 
-corpus = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("RUSTNET_CORPUS", "/work/shared/pcaps")
+import tshark_corpus
+
 out = []
-for path in sorted(glob.glob(os.path.join(corpus, "*.pcap*"))):
-    if path.endswith(".json"):
+for capture, pkt in tshark_corpus.packets("tcp && tls.handshake.type == 2"):
+    f = {}
+    for field in pkt.iter("field"):
+        name = field.get("name")
+        if name in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
+                    "tls.handshake.version", "tls.handshake.extensions.supported_version",
+                    "tls.handshake.ciphersuite") and name not in f:
+            f[name] = field
+        # Addresses: IPv6 when present (6in4 carries IPv6 inside IPv4).
+        if name in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst"):
+            f[name] = field
+    # (An Element without children is falsy: test for None.)
+    pick = lambda a, b: f[a] if a in f else f[b]
+    inner = lambda a, b: f[b] if b in f else f[a]
+    src = inner("ip.src", "ipv6.src").get("show")
+    dst = inner("ip.dst", "ipv6.dst").get("show")
+    if "tls.handshake.ciphersuite" not in f:
         continue
-    pdml = subprocess.run(["tshark", "-r", path, "-Y", "tcp && tls.handshake.type == 2", "-T", "pdml"],
-                          capture_output=True, text=True).stdout
-    if not pdml.strip():
-        continue
-    for pkt in ET.fromstring(pdml).iter("packet"):
-        f = {}
-        for field in pkt.iter("field"):
-            name = field.get("name")
-            if name in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
-                        "tls.handshake.version", "tls.handshake.extensions.supported_version",
-                        "tls.handshake.ciphersuite") and name not in f:
-                f[name] = field
-            # Addresses: IPv6 when present (6in4 carries IPv6 inside IPv4).
-            if name in ("ip.src", "ip.dst", "ipv6.src", "ipv6.dst"):
-                f[name] = field
-        # (An Element without children is falsy: test for None.)
-        pick = lambda a, b: f[a] if a in f else f[b]
-        inner = lambda a, b: f[b] if b in f else f[a]
-        src = inner("ip.src", "ipv6.src").get("show")
-        dst = inner("ip.dst", "ipv6.dst").get("show")
-        if "tls.handshake.ciphersuite" not in f:
-            continue
-        version = pick("tls.handshake.extensions.supported_version", "tls.handshake.version")
-        cipher = re.sub(r"^Cipher Suite: ", "", f["tls.handshake.ciphersuite"].get("showname"))
-        out.append({
-            "file": os.path.basename(path),
-            "frame": int(pkt.find("proto[@name='frame']/field[@name='frame.number']").get("show")),
-            "server": [src, int(f["tcp.srcport"].get("show"))],
-            "client": [dst, int(f["tcp.dstport"].get("show"))],
-            "version": int(version.get("show"), 16) if version.get("show").startswith("0x") else int(version.get("show")),
-            "version_name": re.sub(r"^.*: ", "", version.get("showname")),
-            "cipher": cipher,
-        })
+    version = pick("tls.handshake.extensions.supported_version", "tls.handshake.version")
+    cipher = re.sub(r"^Cipher Suite: ", "", f["tls.handshake.ciphersuite"].get("showname"))
+    out.append({
+        "file": capture,
+        "frame": int(pkt.find("proto[@name='frame']/field[@name='frame.number']").get("show")),
+        "server": [src, int(f["tcp.srcport"].get("show"))],
+        "client": [dst, int(f["tcp.dstport"].get("show"))],
+        "version": int(version.get("show"), 16) if version.get("show").startswith("0x") else int(version.get("show")),
+        "version_name": re.sub(r"^.*: ", "", version.get("showname")),
+        "cipher": cipher,
+    })
 json.dump(out, sys.stdout, indent=1)
 print()
