@@ -2,7 +2,7 @@
 """JA4 of every TLS ClientHello over TCP in the corpus, computed here (an
 independent implementation of FoxIO's JA4 spec, in Python) from the fields
 tshark 4.0 dissects (it has no JA4 of its own): the truth for
-tests/corpus_app_protocols.rs.
+tests/corpus_tls_server.rs.
 
     scripts/tls_ja4_truth.py [CORPUS_DIR] > tests/corpus_tls_ja4.json
 """

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tshark's view of every TLS ServerHello over TCP in the corpus: the truth
-for tests/corpus_app_protocols.rs (negotiated version and cipher suite).
+for tests/corpus_tls_server.rs (negotiated version and cipher suite).
 
     scripts/tls_server_hello_truth.py [CORPUS_DIR] > tests/corpus_tls_server_hello.json
 

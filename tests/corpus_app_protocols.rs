@@ -1,19 +1,23 @@
 //! Issue 14's corpus test: for every TCP/UDP conversation of the public
-//! corpus (and our fixtures) that tshark dissected as one of the protocols
-//! in [`NAMES`], we report that `app.protocol`; and no conversation carries
-//! one of those protocols where tshark did not dissect it (no false labels).
+//! corpus (and of our fixtures) that tshark dissected as one of the
+//! protocols in [`NAMES`] (`app_protocols` in the truth JSONs), our record
+//! carries that `app.protocol`; and no conversation carries one of those
+//! protocols where tshark did not dissect it (no false labels).
+//!
 //! Known differences are in tests/corpus_exceptions.json with check
-//! "app_protocols:<tshark name>" and the conversation's ports; an exception
-//! that no longer fails is an error too.
+//! "app_protocols" and the conversation as tshark lists it
+//! ("tcp 10.0.0.1:139 10.0.0.2:1398"); an exception that no longer fails is
+//! an error too. The TLS server side (ServerHello, JA4) is in
+//! corpus_tls_server.rs.
 
 mod common;
 
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 /// tshark's protocol name (truth `app_protocols`) -> our `app.protocol`.
-/// One entry per line (several helpers add theirs).
 const NAMES: &[(&str, &str)] = &[
     ("ftp", "FTP"),
     ("ftp-data", "FTP-data"),
@@ -23,10 +27,41 @@ const NAMES: &[(&str, &str)] = &[
     ("ntp", "NTP"),
     ("snmp", "SNMP"),
     ("ssdp", "SSDP"),
+    ("mdns", "mDNS"),
+    ("llmnr", "LLMNR"),
+    ("nbns", "NetBIOS"),
+    ("nbdgm", "NetBIOS"),
+    ("nbss", "NetBIOS"),
+    ("dhcp", "DHCP"),
+    ("dhcpv6", "DHCP"),
+    ("bittorrent", "BitTorrent"),
+    ("bt-dht", "BitTorrent"),
 ];
 
+/// "tcp 10.0.0.1:139 10.0.0.2:1398": how exceptions name a conversation.
+fn conv_name(k: &ConvKey) -> String {
+    format!("{} {}:{} {}:{}", k.0, k.1.0, k.1.1, k.2.0, k.2.1)
+}
+
+/// (file, conversation) pairs excused, with their reasons.
+fn excused() -> BTreeMap<(String, String), String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus_exceptions.json");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("exceptions file")).expect("JSON");
+    let mut m = BTreeMap::new();
+    for e in v.as_array().into_iter().flatten().filter(|e| e["check"] == "app_protocols") {
+        let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+        // The conversation as tshark lists it; normalised to our key's order.
+        let parts: Vec<String> = s("conversation").split(' ').map(String::from).collect();
+        let [proto, a, b] = parts.as_slice() else { panic!("bad conversation in exception: {e}") };
+        let k = conv_key(proto, split_endpoint(a), split_endpoint(b));
+        assert!(!s("reason").is_empty(), "exception without a reason: {e}");
+        m.insert((s("file"), conv_name(&k)), s("reason"));
+    }
+    m
+}
+
 /// Truth conversations: key -> tshark's app protocols there.
-pub fn truth_app_protocols(truth: &Value) -> BTreeMap<ConvKey, BTreeSet<String>> {
+fn theirs(truth: &Value) -> BTreeMap<ConvKey, BTreeSet<String>> {
     let mut m: BTreeMap<ConvKey, BTreeSet<String>> = BTreeMap::new();
     for (list, proto) in [("tcp_conversations", "tcp"), ("udp_conversations", "udp")] {
         for c in truth[list].as_array().into_iter().flatten() {
@@ -42,7 +77,7 @@ pub fn truth_app_protocols(truth: &Value) -> BTreeMap<ConvKey, BTreeSet<String>>
 }
 
 /// Our records: key -> the app.protocol values reported there.
-pub fn our_app_protocols(records: &[Value]) -> BTreeMap<ConvKey, BTreeSet<String>> {
+fn ours(records: &[Value]) -> BTreeMap<ConvKey, BTreeSet<String>> {
     let mut m: BTreeMap<ConvKey, BTreeSet<String>> = BTreeMap::new();
     for r in records {
         let proto = r["proto"].as_str().unwrap_or_default();
@@ -62,12 +97,7 @@ pub fn our_app_protocols(records: &[Value]) -> BTreeMap<ConvKey, BTreeSet<String
     m
 }
 
-/// The exception check name for tshark protocol `t` on conversation `k`.
-fn exception_check(t: &str, k: &ConvKey) -> String {
-    format!("app_protocols:{t}:{}:{}-{}", k.0, (k.1).1, (k.2).1)
-}
-
-/// Score of one directory: (expected labels, carried, failures, exceptions used).
+/// One directory's score.
 #[derive(Default)]
 struct Score {
     expected: usize,
@@ -78,40 +108,42 @@ struct Score {
     used: BTreeSet<(String, String)>,
 }
 
-fn check_dir(dir: &std::path::Path, exc: &[(String, String, String)]) -> Score {
+fn check_dir(dir: &Path, exc: &BTreeMap<(String, String), String>) -> Score {
     let mut sc = Score::default();
-    let ours_names: BTreeSet<&str> = NAMES.iter().map(|(_, o)| *o).collect();
+    let our_names: BTreeSet<&str> = NAMES.iter().map(|(_, o)| *o).collect();
     for cap in captures(dir) {
         let Some(truth) = truth(&cap) else { continue };
         let name = cap.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let run = run_json(&cap, &[]);
         assert!(run.status.success(), "{name}: {}", run.stderr);
-        let (theirs, ours) = (truth_app_protocols(&truth), our_app_protocols(&run.records));
-        let mut fail = |check: String, msg: String| {
-            if is_exception(exc, &name, &check) {
-                sc.used.insert((name.clone(), check));
+        let (theirs, ours) = (theirs(&truth), ours(&run.records));
+        let mut fail = |k: &ConvKey, msg: String| {
+            let key = (name.clone(), conv_name(k));
+            if exc.contains_key(&key) {
+                sc.used.insert(key);
             } else {
-                sc.failures.push(format!("{name}: {msg}"));
+                sc.failures.push(format!("{name}: {}: {msg}", conv_name(k)));
             }
         };
         for (k, t) in &theirs {
             let got = ours.get(k).cloned().unwrap_or_default();
-            for (tn, on) in NAMES.iter().filter(|(tn, _)| t.contains(*tn)) {
+            let want: BTreeSet<&str> = NAMES.iter().filter(|(tn, _)| t.contains(*tn)).map(|(_, o)| *o).collect();
+            for on in want {
                 sc.expected += 1;
-                if got.contains(*on) {
+                if got.contains(on) {
                     sc.carried += 1;
                 } else {
-                    fail(exception_check(tn, k), format!("{k:?}: tshark {tn}, we {got:?} (want {on})"));
+                    fail(k, format!("tshark {t:?}, ours {got:?}: {on} missing"));
                 }
             }
         }
         for (k, got) in &ours {
             let t = theirs.get(k).cloned().unwrap_or_default();
-            for on in got.iter().filter(|o| ours_names.contains(o.as_str())) {
+            for on in got.iter().filter(|o| our_names.contains(o.as_str())) {
                 sc.ours += 1;
                 if !NAMES.iter().any(|(tn, o)| o == on && t.contains(*tn)) {
                     sc.false_labels += 1;
-                    fail(exception_check(&format!("not-{on}"), k), format!("{k:?}: we {on}, tshark {t:?}"));
+                    fail(k, format!("false label {on}: tshark {t:?}"));
                 }
             }
         }
@@ -119,31 +151,25 @@ fn check_dir(dir: &std::path::Path, exc: &[(String, String, String)]) -> Score {
     sc
 }
 
-fn run(dir: &std::path::Path, what: &str) -> Score {
-    let exc = exceptions();
-    let sc = check_dir(dir, &exc);
+/// Checks `dir`; fails on any difference not listed, and on listed ones
+/// (of this directory's files) that no longer happen.
+fn check(dir: &Path, what: &str) -> Score {
+    let exc = excused();
+    let mut sc = check_dir(dir, &exc);
     eprintln!(
-        "{what}: {}/{} tshark labels carried, {} labels of ours, {} false; {} exceptions used",
+        "{what}: {} of {} tshark labels carried, {} labels of ours, {} false; {} excused",
         sc.carried,
         sc.expected,
         sc.ours,
         sc.false_labels,
         sc.used.len()
     );
-    sc
-}
-
-/// Checks `dir`; fails on any difference not listed, and on listed ones
-/// (of this directory's files) that no longer happen.
-fn check(dir: &std::path::Path, what: &str) -> Score {
-    let sc = run(dir, what);
+    for (k, reason) in &exc {
+        if dir.join(&k.0).exists() && !sc.used.contains(k) {
+            sc.failures.push(format!("{k:?}: listed as an exception ({reason}) but passes now; remove it"));
+        }
+    }
     assert!(sc.failures.is_empty(), "{}", sc.failures.join("\n"));
-    let here = |f: &str| dir.join(f).exists();
-    let stale: Vec<_> = exceptions()
-        .into_iter()
-        .filter(|(f, c, _)| c.starts_with("app_protocols:") && here(f) && !sc.used.contains(&(f.clone(), c.clone())))
-        .collect();
-    assert!(stale.is_empty(), "exceptions that no longer fail: {stale:?}");
     sc
 }
 
@@ -157,7 +183,7 @@ fn corpus_app_protocols_match_tshark() {
 /// Our own fixtures that have a tshark truth file.
 #[test]
 fn fixture_app_protocols_match_tshark() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let sc = check(&dir, "fixtures");
     assert!(sc.expected > 0, "no conversation of these protocols in the fixtures");
 }

@@ -52,15 +52,49 @@ fn ftp_control_connections() {
     check("ftp_active.pcap", "ftp", "FTP", ftp_control);
 }
 
-/// Active mode: the server's connection from port 20 is FTP-data.
+/// The control connection of a fixture that announced `port` (app.data
+/// ends in it), as "client -> server" (the client is curl's end, the server
+/// the one on port 21).
+fn control_of(file: &str, port: u16) -> String {
+    let ctl = fixture_records(file)
+        .into_iter()
+        .find(|r| {
+            r["app"]["protocol"] == "FTP" && r["app"]["data"].as_str().is_some_and(|d| d.ends_with(&format!(":{port}")))
+        })
+        .unwrap_or_else(|| panic!("no control connection in {file} announced port {port}"));
+    let (local, remote) = (ctl["local"].as_str().unwrap_or_default(), ctl["remote"].as_str().unwrap_or_default());
+    assert_eq!(split_endpoint(remote).1, 21, "{ctl}");
+    format!("{local} -> {remote}")
+}
+
+/// Active mode: the server's connection from port 20 is FTP-data, linked to
+/// the control connection whose PORT/EPRT command announced it.
 #[test]
 fn ftp_active_data_connection() {
-    check("ftp_active.pcap", "ftp_data", "FTP-data", |g, _| {
-        assert_eq!(g, &serde_json::json!({"protocol": "FTP-data"}))
-    });
     let data: Vec<Value> =
         fixture_records("ftp_active.pcap").into_iter().filter(|r| r["app"]["protocol"] == "FTP-data").collect();
     assert!(data.iter().all(|r| split_endpoint(r["local"].as_str().unwrap_or_default()).1 == 20), "{data:?}");
+    check("ftp_active.pcap", "ftp_data", "FTP-data", |g, _| assert_eq!(g["protocol"], "FTP-data"));
+    for r in &data {
+        // The client listens on the port its PORT/EPRT command named.
+        let control = control_of("ftp_active.pcap", split_endpoint(r["remote"].as_str().unwrap_or_default()).1);
+        assert_eq!(r["app"], serde_json::json!({"protocol": "FTP-data", "control": control}), "{r}");
+    }
+}
+
+/// Passive mode (curl uses EPSV): the connection curl opens to the port the
+/// 229 reply named is FTP-data, linked to its control connection; nothing in
+/// its own bytes says FTP (issue 14).
+#[test]
+fn ftp_passive_data_connection() {
+    let data: Vec<Value> =
+        fixture_records("ftp_vsftpd.pcap").into_iter().filter(|r| r["app"]["protocol"] == "FTP-data").collect();
+    assert!(!data.is_empty(), "no FTP-data connection");
+    for r in &data {
+        let port = split_endpoint(r["remote"].as_str().unwrap_or_default()).1;
+        assert_ne!(port, 20, "{r}");
+        assert_eq!(r["app"]["control"], control_of("ftp_vsftpd.pcap", port).as_str(), "{r}");
+    }
 }
 
 #[test]

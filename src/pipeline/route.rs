@@ -12,9 +12,18 @@
 //! the reassembly lifetime, that overflow the bound, or that remain at the end
 //! of input go to the worker of their address pair, whose engine counts them
 //! as orphans exactly as a single engine would.
+//!
+//! An FTP data connection goes to its control connection's worker, whose
+//! engine expects it (core `engine::ftp_expect`): the dispatcher reads the
+//! PASV/EPSV replies and PORT/EPRT commands of each control segment on port
+//! 21 and pins the announced endpoints to that worker. It reads segments
+//! without reassembly, so an announcement split over two segments is missed
+//! here (and the data connection may then be labelled only with one worker).
 
 use crate::capture::Packet;
 use rustnet_core::Timestamp;
+use rustnet_core::dpi::ftp_announcements;
+use rustnet_core::track::Endpoint;
 use rustnet_core::wire::{self, L4, LinkType};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -33,6 +42,13 @@ const MAX_HELD: usize = 4_096;
 const MAX_HELD_BYTES: usize = 16 << 20;
 /// How often (in packet time) the maps are swept for expired entries.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The FTP control port, whose segments are read for announcements.
+const FTP_PORT: u16 = 21;
+/// Announced FTP data endpoints pinned at most, and how long one is kept
+/// after its last packet: longer than an engine expects it (5 min after the
+/// announcement), so a data connection is never split between workers.
+const MAX_PINS: usize = 4_096;
+const PIN_LIFETIME: Duration = Duration::from_secs(600);
 
 /// A fragment held until its first fragment comes (an owned copy).
 #[derive(Debug)]
@@ -74,6 +90,8 @@ pub struct Router {
     /// The worker of the flow an ICMP error just routed quotes, when it is
     /// not the error's own worker (see [`Self::take_quote`]).
     quote: Option<usize>,
+    /// Announced FTP data endpoint → (its control connection's worker, last seen).
+    pins: HashMap<Addr, (usize, Timestamp)>,
 }
 
 impl Router {
@@ -87,6 +105,7 @@ impl Router {
             next_sweep: Timestamp::ZERO,
             released: Vec::new(),
             quote: None,
+            pins: HashMap::new(),
         }
     }
 
@@ -101,7 +120,11 @@ impl Router {
             self.sweep(p.ts);
         }
         if let Some((proto, a, b)) = plain_ip(p) {
-            return Route::To(self.pick(flow_hash(proto, a, b)));
+            let w = self.pick(flow_hash(proto, a, b));
+            if proto == 6 && (a.1 == FTP_PORT || b.1 == FTP_PORT || !self.pins.is_empty()) {
+                return Route::To(self.ftp(p, a, b, w));
+            }
+            return Route::To(w);
         }
         let Ok(pkt) = wire::parse(p.link, p.data) else { return Route::To(0) };
         let (proto, a, b) = match pkt.l4 {
@@ -116,7 +139,10 @@ impl Router {
             // Counted as "other IP" wherever it goes.
             L4::Other { proto } => (proto, 0, 0),
         };
-        let w = self.pick(flow_hash(proto, (pkt.src, a), (pkt.dst, b)));
+        let mut w = self.pick(flow_hash(proto, (pkt.src, a), (pkt.dst, b)));
+        if proto == 6 && (a == FTP_PORT || b == FTP_PORT || !self.pins.is_empty()) {
+            w = self.ftp(p, (pkt.src, a), (pkt.dst, b), w);
+        }
         if proto == 1 || proto == 58 {
             // An ICMP error also marks the connection it quotes, which may
             // live on another worker: that one is shown the error too.
@@ -188,6 +214,39 @@ impl Router {
         Route::Held
     }
 
+    /// The worker of a TCP segment from `a` to `b` (`w` by its hash) when
+    /// FTP is about: a control segment pins the endpoints it announces to its
+    /// worker; a segment to or from a pinned endpoint goes to that worker.
+    #[cold]
+    #[inline(never)]
+    fn ftp(&mut self, p: &Packet<'_>, a: Addr, b: Addr, w: usize) -> usize {
+        if a.1 == FTP_PORT || b.1 == FTP_PORT {
+            let payload = match wire::parse(p.link, p.data) {
+                Ok(wire::Packet { l4: L4::Tcp { payload, .. }, .. }) => payload,
+                _ => &[][..],
+            };
+            let by_server = a.1 == FTP_PORT;
+            let (client, server) = if by_server { (b, a) } else { (a, b) };
+            let (client, server) = (Endpoint::new(client.0, client.1), Endpoint::new(server.0, server.1));
+            for ann in ftp_announcements(payload, by_server) {
+                for ep in ann.listeners(client, server).into_iter().flatten() {
+                    let ep = (ep.addr, ep.port);
+                    if self.pins.len() < MAX_PINS || self.pins.contains_key(&ep) {
+                        self.pins.insert(ep, (w, p.ts));
+                    }
+                }
+            }
+            return w;
+        }
+        for end in [b, a] {
+            if let Some((pinned, seen)) = self.pins.get_mut(&end) {
+                *seen = p.ts;
+                return *pinned;
+            }
+        }
+        w
+    }
+
     fn pick(&self, hash: u64) -> usize {
         (hash % self.workers as u64) as usize
     }
@@ -202,6 +261,7 @@ impl Router {
     fn sweep(&mut self, now: Timestamp) {
         self.next_sweep = now + SWEEP_EVERY;
         self.known.retain(|_, (_, seen)| now.since(*seen) < LIFETIME);
+        self.pins.retain(|_, (_, seen)| now.since(*seen) < PIN_LIFETIME);
         let expired: Vec<DatagramId> = self
             .held
             .iter()

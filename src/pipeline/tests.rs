@@ -243,3 +243,35 @@ fn hand_offs_to_a_gone_worker_are_counted() {
         assert_eq!(queue_drops.load(Ordering::Relaxed), 4, "live {live}");
     }
 }
+
+/// An FTP data connection reaches its control connection's worker (whose
+/// engine expects it), for passive (227/229 from port 21) and active (PORT
+/// from the client) announcements, and in both directions.
+#[test]
+fn ftp_data_connections_follow_their_control_connection() {
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let seg = |src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]| {
+        let b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sport, dport, 1, 1000).ack(1);
+        let mut v = Vec::new();
+        // Writing into a Vec cannot fail.
+        b.write(&mut v, payload).expect("vec write");
+        v
+    };
+    let mut moved = 0;
+    for client_port in 40_000..40_032u16 {
+        let mut router = route::Router::new(4);
+        let route::Route::To(ctl) = router.route(&pkt(t0, &seg(B, A, 21, client_port, b"220 ready\r\n"))) else {
+            panic!("a TCP segment is never held")
+        };
+        router.route(&pkt(t0, &seg(B, A, 21, client_port, b"227 Entering Passive Mode (10,0,0,2,117,51)\r\n")));
+        router.route(&pkt(t0, &seg(A, B, client_port, 21, b"PORT 10,0,0,1,156,65\r\n")));
+        for (s, d, sp, dp) in [(A, B, 50_000, 30003), (B, A, 30003, 50_000), (B, A, 20, 40001), (A, B, 40001, 20)] {
+            let unpinned = route::Router::new(4).route(&pkt(t0, &seg(s, d, sp, dp, b"")));
+            let routed = router.route(&pkt(t0, &seg(s, d, sp, dp, b"")));
+            assert_eq!(routed, route::Route::To(ctl), "{sp}→{dp} with control port {client_port}");
+            moved += usize::from(unpinned != routed);
+        }
+    }
+    // Most of them would have gone elsewhere by their own hash.
+    assert!(moved > 32, "moved {moved}");
+}

@@ -258,7 +258,7 @@ pub enum FieldValue<'a> {
 
 impl AppInfo {
     /// Calls `f` with each set field (JSON name, value) of the protocols
-    /// FTP, MQTT, STUN, NTP, SNMP and SSDP until it returns true; whether one
+    /// FTP, FTP-data, MQTT, STUN, NTP, SNMP and SSDP until it returns true; whether one
     /// did. Other protocols have no fields here. The filter's bare words and
     /// the TUI details read the fields this way, without allocating.
     pub fn any_field(&self, f: &mut dyn FnMut(&'static str, FieldValue<'_>) -> bool) -> bool {
@@ -277,6 +277,7 @@ impl AppInfo {
                 ("reply", t(&x.reply)),
                 ("data", t(&x.data)),
             ],
+            AppInfo::FtpData(x) => [("control", t(&x.control)), NONE, NONE, NONE, NONE],
             AppInfo::Mqtt(x) => [("version", t(&x.version)), ("client_id", t(&x.client_id)), NONE, NONE, NONE],
             AppInfo::Stun(x) => [("message_type", t(&x.message_type)), ("software", t(&x.software)), NONE, NONE, NONE],
             AppInfo::Ntp(x) => [("version", n(x.version)), ("mode", t(&x.mode)), ("stratum", n(x.stratum)), NONE, NONE],
@@ -312,9 +313,14 @@ pub struct FtpInfo {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-/// An FTP data connection; no fields (its bytes are files and listings).
+/// An FTP data connection (its bytes are files and listings, not read).
 #[non_exhaustive]
-pub struct FtpDataInfo {}
+pub struct FtpDataInfo {
+    /// The control connection that announced it, "client -> server"
+    /// ("10.0.0.1:40000 -> 10.0.0.2:21"); null for an active-mode connection
+    /// from port 20 whose announcement was not seen.
+    pub control: Option<String>,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 /// What an MQTT CONNECT showed (never the password).

@@ -242,9 +242,19 @@ fn datagram_target(classify: DatagramClassifier, ports: (u16, u16), data: &[u8])
     }
 }
 
-/// FTP control on port 21.
+/// FTP control on port 21, and the dispatcher's per-segment reading of
+/// its announcements.
 pub fn ftp(data: &[u8]) {
     stream_target(ftp::classify, (40000, ftp::FTP_PORT), data);
+    let ends = (
+        crate::track::Endpoint::new([10, 0, 0, 1].into(), 40000),
+        crate::track::Endpoint::new([10, 0, 0, 2].into(), 21),
+    );
+    for by_server in [true, false] {
+        for a in ftp::announcements(data, by_server) {
+            let _ = a.listeners(ends.0, ends.1);
+        }
+    }
 }
 
 /// MQTT (any port).

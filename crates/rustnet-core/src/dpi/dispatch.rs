@@ -142,6 +142,11 @@ impl DpiState {
         state
     }
 
+    /// A data connection the control connection announced (FTP), once.
+    pub(crate) fn take_announce(&mut self) -> Option<super::ftp::Announce> {
+        self.inspector.as_mut()?.take_announce()
+    }
+
     /// The one place that decides a connection is done.
     fn finished(&self, verdict: Verdict) -> bool {
         let limit = self.inspector.as_ref().map_or(MAX_UNCLASSIFIED, |i| i.max_packets());

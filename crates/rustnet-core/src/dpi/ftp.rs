@@ -4,15 +4,17 @@
 //! Read by hand: a line protocol, and no crate reads a passive view of it.
 //! The password (PASS) and account (ACCT) arguments are never kept.
 //!
-//! Data connections are labelled FTP-data only in active mode, from port 20
-//! (RFC 959's default data port, where tshark labels them too): linking a
-//! passive one to its announcement needs state across flows, which live on
-//! different workers.
+//! Data connections are labelled FTP-data when they come from port 20 (RFC
+//! 959's default active-mode data port), and when they open to an endpoint
+//! that a control connection announced ([`Announce`], kept by the engine as
+//! an expectation: `engine::ftp_expect`), as tshark links them.
 
 use super::inspect::{Inspector, Match, Outcome, Sniffed, Stream, Verdict};
 use super::reassembly::Reassembler;
 use super::side::Side;
 use super::{AppInfo, FtpDataInfo, FtpInfo};
+use crate::track::Endpoint;
+use std::net::IpAddr;
 
 /// The FTP control port (tshark dissects FTP there only).
 pub(crate) const FTP_PORT: u16 = 21;
@@ -36,9 +38,9 @@ pub(crate) fn classify(s: &Stream<'_>) -> Sniffed {
     };
     let line = trim(&s.data[..end]);
     if reply_code(line).is_some() {
-        Sniffed::Yes(Match::new(Ftp, Some(Side::Server)))
+        Sniffed::Yes(Match::new(Ftp::default(), Some(Side::Server)))
     } else if command(line).is_some() {
-        Sniffed::Yes(Match::new(Ftp, Some(Side::Client)))
+        Sniffed::Yes(Match::new(Ftp::default(), Some(Side::Client)))
     } else {
         Sniffed::No
     }
@@ -55,8 +57,89 @@ struct FtpData;
 
 impl Inspector for FtpData {
     fn on_stream(&mut self, _side: Side, _r: &mut Reassembler, app: &mut Option<AppInfo>) -> Outcome {
-        *app = Some(AppInfo::FtpData(FtpDataInfo {}));
+        *app = Some(AppInfo::FtpData(FtpDataInfo::default()));
         Outcome::done()
+    }
+}
+
+/// A data connection announced on a control connection: by the server
+/// (PASV/EPSV reply: the server listens) or by the client (PORT/EPRT: the
+/// client listens). An EPSV reply names only the port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Announce {
+    /// Announced by the server (it will listen), not by the client.
+    pub by_server: bool,
+    /// The announced address; None when only a port is given (EPSV).
+    pub addr: Option<IpAddr>,
+    /// The announced port.
+    pub port: u16,
+}
+
+impl Announce {
+    /// Where the data connection will be opened to, given the control
+    /// connection's client and server: the announced endpoint, and the
+    /// announcer's address as seen on the control connection when that
+    /// differs (a NAT rewrites the one but not the other).
+    pub fn listeners(&self, client: Endpoint, server: Endpoint) -> [Option<Endpoint>; 2] {
+        let seen = if self.by_server { server.addr } else { client.addr };
+        let told = self.addr.unwrap_or(seen);
+        let second = (told != seen).then(|| Endpoint::new(seen, self.port));
+        [Some(Endpoint::new(told, self.port)), second]
+    }
+}
+
+/// The data connections the complete lines of one control-connection
+/// segment announce (`by_server`: the segment comes from port 21). For
+/// routers that must keep a data connection with its control connection
+/// without reassembling: a line split over segments is missed here.
+pub fn announcements(payload: &[u8], by_server: bool) -> impl Iterator<Item = Announce> + '_ {
+    let mut lines = payload.split(|&b| b == b'\n');
+    // The part after the last newline is not a complete line.
+    let complete = payload.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut used = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let line = lines.next()?;
+            used += line.len() + 1;
+            if used > complete {
+                return None;
+            }
+            if let Some(a) = announce(trim(line), by_server) {
+                return Some(a);
+            }
+        }
+    })
+}
+
+/// The announcement a line makes, if any: a 227/229 reply from the server,
+/// a PORT/EPRT command from the client.
+fn announce(line: &[u8], by_server: bool) -> Option<Announce> {
+    let (addr, port) = if by_server {
+        match reply_code(line)? {
+            b"227" => {
+                let inner = line.iter().position(|&b| b == b'(').map_or(line.get(4..)?, |i| &line[i + 1..]);
+                host_port(inner).map(|(a, p)| (Some(a), p))?
+            }
+            b"229" => eprt(&line[line.iter().position(|&b| b == b'(')? + 1..], true)?,
+            _ => return None,
+        }
+    } else {
+        let (verb, arg) = command(line)?;
+        match verb.to_ascii_uppercase().as_slice() {
+            b"PORT" => host_port(arg).map(|(a, p)| (Some(a), p))?,
+            b"EPRT" => eprt(arg, false)?,
+            _ => return None,
+        }
+    };
+    Some(Announce { by_server, addr, port })
+}
+
+/// "addr:port", "[v6]:port", or ":port" when only the port is known.
+fn endpoint_text(addr: Option<IpAddr>, port: u16) -> String {
+    match addr {
+        Some(IpAddr::V4(a)) => format!("{a}:{port}"),
+        Some(IpAddr::V6(a)) => format!("[{a}]:{port}"),
+        None => format!(":{port}"),
     }
 }
 
@@ -85,8 +168,11 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Reads the control connection's lines, both directions.
-#[derive(Debug)]
-struct Ftp;
+#[derive(Debug, Default)]
+struct Ftp {
+    /// The last announcement not yet taken by the engine.
+    announced: Option<Announce>,
+}
 
 impl Inspector for Ftp {
     fn on_stream(&mut self, side: Side, r: &mut Reassembler, app: &mut Option<AppInfo>) -> Outcome {
@@ -103,6 +189,10 @@ impl Inspector for Ftp {
                 return Outcome::need_more();
             };
             let line = trim(&d[..end.min(MAX_LINE)]);
+            if let Some(a) = announce(line, side == Side::Server) {
+                info.data = Some(endpoint_text(a.addr, a.port));
+                self.announced = Some(a);
+            }
             let tls = match side {
                 Side::Server => on_reply(line, info),
                 Side::Client => {
@@ -121,6 +211,10 @@ impl Inspector for Ftp {
     fn max_packets(&self) -> u32 {
         MAX_FTP
     }
+
+    fn take_announce(&mut self) -> Option<Announce> {
+        self.announced.take()
+    }
 }
 
 /// Reads one server line; true when it starts TLS (234).
@@ -130,19 +224,6 @@ fn on_reply(line: &[u8], info: &mut FtpInfo) -> bool {
     };
     if code == b"220" && info.banner.is_none() {
         info.banner = Some(text(line));
-    }
-    if code == b"227" {
-        // "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)"
-        let inner = line.iter().position(|&b| b == b'(').map_or(&line[4.min(line.len())..], |i| &line[i + 1..]);
-        if let Some(ep) = host_port(inner) {
-            info.data = Some(ep);
-        }
-    }
-    if code == b"229" {
-        // "229 Entering Extended Passive Mode (|||port|)"
-        if let Some(p) = line.iter().position(|&b| b == b'(').and_then(|i| eprt(&line[i + 1..], true)) {
-            info.data = Some(p);
-        }
     }
     info.reply = Some(text(line));
     code == b"234"
@@ -160,8 +241,6 @@ fn on_command(line: &[u8], info: &mut FtpInfo) {
             return;
         }
         b"USER" => info.user = Some(text(arg)),
-        b"PORT" => info.data = host_port(arg).or(info.data.take()),
-        b"EPRT" => info.data = eprt(arg, false).or(info.data.take()),
         _ => {}
     }
     let mut c = verb;
@@ -172,8 +251,9 @@ fn on_command(line: &[u8], info: &mut FtpInfo) {
     info.command = Some(text(&c));
 }
 
-/// "h1,h2,h3,h4,p1,p2" (what follows is ignored) as "h1.h2.h3.h4:port".
-fn host_port(s: &[u8]) -> Option<String> {
+/// "h1,h2,h3,h4,p1,p2" (what follows is ignored): "227 Entering Passive
+/// Mode (h1,h2,h3,h4,p1,p2)" and PORT's argument.
+fn host_port(s: &[u8]) -> Option<(IpAddr, u16)> {
     let mut n = [0u8; 6];
     let mut it = s.split(|&b| b == b',');
     for v in &mut n {
@@ -182,25 +262,26 @@ fn host_port(s: &[u8]) -> Option<String> {
         *v = std::str::from_utf8(&digits).ok()?.parse().ok()?;
     }
     let port = u16::from(n[4]) << 8 | u16::from(n[5]);
-    Some(format!("{}.{}.{}.{}:{port}", n[0], n[1], n[2], n[3]))
+    Some((IpAddr::from([n[0], n[1], n[2], n[3]]), port))
 }
 
 /// RFC 2428's "|proto|addr|port|" (EPRT) or "|||port|" (EPSV reply, when
-/// `port_only`) as "addr:port", "[v6]:port" or ":port".
-fn eprt(s: &[u8], port_only: bool) -> Option<String> {
+/// `port_only`: no address).
+fn eprt(s: &[u8], port_only: bool) -> Option<(Option<IpAddr>, u16)> {
     let d = *s.first()?;
     let mut f = s.get(1..)?.split(|&b| b == d);
     let (proto, addr, port) = (f.next()?, f.next()?, f.next()?);
     let port: u16 = std::str::from_utf8(port).ok()?.parse().ok()?;
     let addr = std::str::from_utf8(addr).ok()?;
     if port_only {
-        return Some(format!(":{port}"));
+        return Some((None, port));
     }
-    match proto {
-        b"1" => Some(format!("{}:{port}", addr.parse::<std::net::Ipv4Addr>().ok()?)),
-        b"2" => Some(format!("[{}]:{port}", addr.parse::<std::net::Ipv6Addr>().ok()?)),
-        _ => None,
-    }
+    let addr = match proto {
+        b"1" => IpAddr::V4(addr.parse().ok()?),
+        b"2" => IpAddr::V6(addr.parse().ok()?),
+        _ => return None,
+    };
+    Some((Some(addr), port))
 }
 
 #[cfg(test)]
@@ -215,12 +296,13 @@ mod tests {
 
     #[test]
     fn session_keeps_user_not_password() {
+        let mut st = Ftp::default();
         let s = Stream { data: b"220 (vsFTPd 3.0.3)\r\n", ports: (40000, 21) };
         assert!(matches!(classify(&s), Sniffed::Yes(_)));
         assert!(matches!(classify(&Stream { data: b"220 ", ports: (40000, 21) }), Sniffed::NeedMore));
         assert!(matches!(classify(&Stream { data: b"220 mail ESMTP\r\n", ports: (40000, 25) }), Sniffed::No));
         assert!(matches!(classify(&Stream { data: b"\x16\x03\x01\x00", ports: (40000, 21) }), Sniffed::No));
-        let (mut st, mut app) = (Ftp, None);
+        let mut app = None;
         let (mut c, mut s) = (Reassembler::default(), Reassembler::default());
         let (mut ca, mut sa) = (0, 0);
         feed(&mut st, Side::Server, &mut s, &mut sa, b"220 (vsFTPd 3.0.3)\r\n", &mut app);
@@ -236,6 +318,9 @@ mod tests {
         assert_eq!(i.user.as_deref(), Some("anna"));
         assert_eq!(i.command.as_deref(), Some("PASV"));
         assert_eq!(i.data.as_deref(), Some("90.130.70.73:25685"));
+        let told = Some(IpAddr::from([90, 130, 70, 73]));
+        assert_eq!(st.take_announce(), Some(Announce { by_server: true, addr: told, port: 25685 }));
+        assert_eq!(st.take_announce(), None);
         assert!(!format!("{app:?}").contains("s3cret"));
         feed(&mut st, Side::Client, &mut c, &mut ca, b"EPRT |2|fd00::1|6446|\r\n", &mut app);
         let Some(AppInfo::Ftp(i)) = &app else { panic!("{app:?}") };
@@ -253,18 +338,48 @@ mod tests {
         };
         let mut app = None;
         assert_eq!(m.inspector.on_stream(Side::Server, &mut Reassembler::default(), &mut app).verdict, Verdict::Done);
-        assert_eq!(app, Some(AppInfo::FtpData(FtpDataInfo {})));
+        assert_eq!(app, Some(AppInfo::FtpData(FtpDataInfo::default())));
         assert!(matches!(classify_data(&Stream { data: b"x", ports: (2020, 40000) }), Sniffed::No));
     }
 
     #[test]
     fn auth_tls_ends_inspection() {
-        let (mut st, mut app) = (Ftp, None);
+        let (mut st, mut app) = (Ftp::default(), None);
         let mut s = Reassembler::default();
         s.push(0, b"234 Proceed with negotiation.\r\n");
         assert_eq!(st.on_stream(Side::Server, &mut s, &mut app).verdict, Verdict::Done);
+        assert_eq!(st.take_announce(), None);
         assert_eq!(host_port(b"1,2,3"), None);
         assert_eq!(host_port(b"1,2,3,4,300,1"), None);
         assert_eq!(eprt(b"", false), None);
+    }
+
+    #[test]
+    fn announcements_of_one_segment() {
+        let v4 = |a, b, c, d| Some(IpAddr::from([a, b, c, d]));
+        let seg = b"150 Here comes\r\n227 Entering Passive Mode (10,0,0,2,117,51).\r\n229 Entering Extended Passive Mode (|||30003|)\r\n227 (1,2,3,4,0,";
+        let got: Vec<Announce> = announcements(seg, true).collect();
+        assert_eq!(
+            got,
+            [
+                Announce { by_server: true, addr: v4(10, 0, 0, 2), port: 117 * 256 + 51 },
+                Announce { by_server: true, addr: None, port: 30003 },
+            ]
+        );
+        let got: Vec<Announce> = announcements(b"port 10,0,0,1,4,1\r\nEPRT |2|fd00::1|6446|\r\n", false).collect();
+        assert_eq!(got[0], Announce { by_server: false, addr: v4(10, 0, 0, 1), port: 1025 });
+        assert_eq!(got[1].port, 6446);
+        // A reply line from the client or a command from the server means nothing.
+        assert_eq!(announcements(b"PORT 10,0,0,1,4,1\r\n", true).count(), 0);
+        assert_eq!(announcements(b"227 (10,0,0,1,4,1)\r\n", false).count(), 0);
+        // Behind a NAT the announced address is not the one seen: both are listened for.
+        let a = Announce { by_server: true, addr: v4(192, 168, 0, 9), port: 5000 };
+        let (client, server) = (Endpoint::new([10, 0, 0, 1].into(), 40000), Endpoint::new([10, 0, 0, 2].into(), 21));
+        assert_eq!(
+            a.listeners(client, server),
+            [Some(Endpoint::new([192, 168, 0, 9].into(), 5000)), Some(Endpoint::new([10, 0, 0, 2].into(), 5000))]
+        );
+        let epsv = Announce { by_server: true, addr: None, port: 5000 };
+        assert_eq!(epsv.listeners(client, server), [Some(Endpoint::new([10, 0, 0, 2].into(), 5000)), None]);
     }
 }

@@ -100,6 +100,12 @@ pub(crate) trait Inspector: Debug + Send {
     fn held(&self) -> usize {
         0
     }
+
+    /// A data connection this control connection announced since the last
+    /// call (FTP only), for the engine to expect.
+    fn take_announce(&mut self) -> Option<super::ftp::Announce> {
+        None
+    }
 }
 
 /// The first bytes of one TCP direction, as a stream classifier sees them.

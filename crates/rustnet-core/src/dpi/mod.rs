@@ -34,6 +34,8 @@ pub use crate::app::{BitTorrentInfo, DhcpInfo, NetBiosInfo};
 // Issue 14 part A (proto14a).
 pub use crate::app::{FieldValue, FtpDataInfo, FtpInfo, MqttInfo, NtpInfo, SnmpInfo, SsdpInfo, StunInfo};
 pub(crate) use dispatch::{DpiInput, DpiState};
+/// FTP data connections announced on a control connection (issue 14).
+pub use ftp::{Announce as FtpAnnounce, announcements as ftp_announcements};
 pub(crate) use side::Dir;
 
 /// At most this many DNS questions and answers are kept per connection.

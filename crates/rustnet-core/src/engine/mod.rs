@@ -2,7 +2,7 @@
 //! finished connections out. No clocks, threads or I/O.
 
 use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET, DEFAULT_IDLE};
-use crate::dpi::{Dir, DpiInput, DpiState};
+use crate::dpi::{AppInfo, Dir, DpiInput, DpiState, FtpAnnounce};
 use crate::time::Timestamp;
 use crate::track::analysis::{Segment, TcpAnalyzer};
 use crate::track::frag::{DatagramId, FragTable, Pending};
@@ -21,6 +21,7 @@ use table::{Analysis, Entry, Queued, Table};
 #[cfg(test)]
 mod analytics_tests;
 mod dpi_memory;
+mod ftp_expect;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -123,6 +124,8 @@ pub struct Engine {
     dpi_budget: Budget,
     /// Connections whose DPI holds bytes, stalest first (see `dpi_memory`).
     dpi_holders: BinaryHeap<Reverse<Queued>>,
+    /// FTP data connections announced on control connections.
+    ftp_expect: ftp_expect::FtpExpect,
 }
 
 impl Engine {
@@ -132,6 +135,7 @@ impl Engine {
             table: Table::new(cfg.max_connections),
             dpi_budget: Budget::new(cfg.reassembly_budget, cfg.reassembly_idle),
             dpi_holders: BinaryHeap::new(),
+            ftp_expect: ftp_expect::FtpExpect::default(),
             cfg,
             frags: FragTable::default(),
             stats: Stats::default(),
@@ -286,6 +290,7 @@ impl Engine {
         self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
+        self.ftp_expect.sweep(now);
         self.release_idle_dpi();
     }
 
@@ -319,23 +324,29 @@ impl Engine {
         {
             let from_local = e.conn.local == src;
             let before = e.conn.state;
-            let dpi_memory = account(e, &pkt, early, from_local, ts, wire_len);
+            let after = account(e, &pkt, early, from_local, ts, wire_len);
             // In the same state the expiry only moves later (last_seen grows),
             // so only a new state can bring the next deadline forward.
             if e.conn.state != before {
                 let expiry = e.conn.last_seen + self.cfg.timeouts.idle_limit(e.conn.state);
                 self.earliest_expiry = self.earliest_expiry.min(expiry);
             }
-            if dpi_memory {
+            if let Some(a) = after.announce {
+                self.ftp_expect.announce(a, e.conn.local, e.conn.remote, ts);
+            }
+            if after.dpi_memory {
                 self.dpi_memory(key);
             }
         } else {
             let (e, from_local) = self.create(key, &pkt, src, dst, ts);
-            let dpi_memory = account(e, &pkt, early, from_local, ts, wire_len);
-            let (last, state) = (e.conn.last_seen, e.conn.state);
+            let after = account(e, &pkt, early, from_local, ts, wire_len);
+            let (last, state, local, remote) = (e.conn.last_seen, e.conn.state, e.conn.local, e.conn.remote);
             let expiry = last + self.cfg.timeouts.idle_limit(state);
             self.earliest_expiry = self.earliest_expiry.min(expiry);
-            if dpi_memory {
+            if let Some(a) = after.announce {
+                self.ftp_expect.announce(a, local, remote, ts);
+            }
+            if after.dpi_memory {
                 self.dpi_memory(key);
             }
         }
@@ -425,9 +436,15 @@ impl Engine {
         let id = self.next_id;
         self.next_id += self.id_step;
         let initial = initial_state(key.proto);
-        let conn = Connection::new(id, key.proto, local, remote, ts, initial);
-        let dpi =
+        let mut conn = Connection::new(id, key.proto, local, remote, ts, initial);
+        let mut dpi =
             (self.cfg.dpi && key.proto.has_ports()).then(|| Box::new(DpiState::with_budget(self.dpi_budget.clone())));
+        if dpi.is_some() && key.proto == Proto::Tcp && !self.ftp_expect.is_empty() {
+            conn.app = self.ftp_expect.label(src, dst, ts);
+            if conn.app.is_some() {
+                dpi = None;
+            }
+        }
         if self.cfg.report_new_flows && key.proto.has_ports() {
             self.new_flows.push(NewFlow { id, proto: key.proto, local, remote, ts });
         }
@@ -539,8 +556,16 @@ fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
     pure_syn && matches!(e.tcp.state(), State::Closed | State::TimeWait)
 }
 
+/// What a packet leaves for the engine to do once its connection is updated.
+#[derive(Default)]
+struct After {
+    /// DPI's memory needs the engine (`Engine::dpi_memory`).
+    dpi_memory: bool,
+    /// An FTP control connection announced a data connection.
+    announce: Option<FtpAnnounce>,
+}
+
 /// Counts a packet (and fragments that came before it) and updates state.
-/// True when DPI's memory needs the engine (`Engine::dpi_memory`).
 fn account(
     e: &mut Entry,
     p: &Packet<'_>,
@@ -548,7 +573,7 @@ fn account(
     from_local: bool,
     ts: Timestamp,
     wire_len: u32,
-) -> bool {
+) -> After {
     if let Some(f) = early {
         e.conn.add(from_local, f.packets, f.bytes);
     }
@@ -556,8 +581,7 @@ fn account(
     update_state(e, p, from_local, ts)
 }
 
-/// True when DPI's memory needs the engine (see `account`).
-fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) -> bool {
+fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) -> After {
     let first = e.conn.tx_packets + e.conn.rx_packets == 1;
     let (tcp, payload) = match p.l4 {
         L4::Tcp { seq, ack, flags, window, seg_len, payload, .. } => {
@@ -592,15 +616,15 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
                 }
                 _ => {}
             }
-            return false;
+            return After::default();
         }
         L4::Arp { op } => {
             e.conn.state = if op == 2 { State::ArpReply } else { State::ArpRequest };
-            return false;
+            return After::default();
         }
-        L4::Fragment { .. } | L4::Other { .. } => return false,
+        L4::Fragment { .. } | L4::Other { .. } => return After::default(),
     };
-    let mut dpi_memory = false;
+    let mut after = After::default();
     if let Some(dpi) = e.dpi.as_mut() {
         // SYNs too: they fix where each direction's byte stream starts; FIN
         // and RST end a direction or the connection, releasing its buffers.
@@ -622,15 +646,18 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
             if let Some(s) = dpi.inspect(&input, &mut e.conn.app) {
                 e.app_state = Some(s);
             }
+            if matches!(e.conn.app, Some(AppInfo::Ftp(_))) {
+                after.announce = dpi.take_announce();
+            }
             if dpi.is_done() {
                 e.dpi = None;
             } else {
-                dpi_memory = dpi.needs_engine();
+                after.dpi_memory = dpi.needs_engine();
             }
         }
     }
     e.conn.state = shown_state(e);
-    dpi_memory
+    after
 }
 
 /// TCP teardown wins over an application state; otherwise the application's

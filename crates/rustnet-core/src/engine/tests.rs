@@ -187,3 +187,53 @@ fn the_eviction_order_forgets_expired_connections() {
         assert!(e.table.queued() <= 2 * e.len() + 1024, "{}", e.table.queued());
     }
 }
+
+/// One TCP segment between 10.0.0.`a`:`sport` and 10.0.0.`b`:`dport`.
+fn seg(a: u8, sport: u16, b: u8, dport: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let p = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, a], [10, 0, 0, b], 64);
+    let t = p.tcp(sport, dport, seq, 64000);
+    let t = if syn { t.syn() } else { t.ack(1) };
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    t.write(&mut v, payload).expect("vec write");
+    v
+}
+
+fn ftp_data_control(e: &mut Engine, port: u16) -> Option<Option<String>> {
+    e.connections().find(|c| c.remote.port == port || c.local.port == port).map(|c| match &c.app {
+        Some(AppInfo::FtpData(d)) => d.control.clone(),
+        _ => None,
+    })
+}
+
+/// Issue 14: a data connection opened to the endpoint a PASV/EPSV reply or a
+/// PORT command announced is FTP-data, linked to its control connection;
+/// one to another port, or after the announcement expired, is not.
+#[test]
+fn announced_ftp_data_connections_are_linked_to_their_control() {
+    let mut e = Engine::new(Config::default());
+    let feed = |e: &mut Engine, t: u64, f: Vec<u8>| e.process(LinkType::Ethernet, secs(t), &f, f.len() as u32);
+    feed(&mut e, 0, seg(1, 40000, 2, 21, 100, true, b""));
+    feed(&mut e, 0, seg(2, 21, 1, 40000, 500, true, b""));
+    feed(&mut e, 0, seg(2, 21, 1, 40000, 501, false, b"220 (vsFTPd 3.0.3)\r\n"));
+    let pasv = b"227 Entering Passive Mode (10,0,0,2,117,51).\r\n";
+    feed(&mut e, 1, seg(2, 21, 1, 40000, 521, false, pasv));
+    let epsv = b"229 Entering Extended Passive Mode (|||30004|)\r\n";
+    feed(&mut e, 1, seg(2, 21, 1, 40000, 521 + pasv.len() as u32, false, epsv));
+    feed(&mut e, 1, seg(1, 40000, 2, 21, 101, false, b"PORT 10,0,0,1,156,65\r\n"));
+    // Passive (PASV, then EPSV: the port of the control's server), active
+    // from a port other than 20, and one the server did not announce.
+    feed(&mut e, 2, seg(1, 40001, 2, 117 * 256 + 51, 1, true, b""));
+    feed(&mut e, 2, seg(1, 40002, 2, 30004, 1, true, b""));
+    feed(&mut e, 2, seg(2, 2020, 1, 156 * 256 + 65, 1, true, b""));
+    feed(&mut e, 2, seg(1, 40003, 2, 30005, 1, true, b""));
+    let control = Some("10.0.0.1:40000 -> 10.0.0.2:21".to_string());
+    assert_eq!(ftp_data_control(&mut e, 30003), Some(control.clone()));
+    assert_eq!(ftp_data_control(&mut e, 30004), Some(control.clone()));
+    assert_eq!(ftp_data_control(&mut e, 40001), Some(control.clone()));
+    assert_eq!(ftp_data_control(&mut e, 2020), Some(control));
+    assert_eq!(ftp_data_control(&mut e, 30005), Some(None));
+    // Announced five minutes ago: no longer expected.
+    feed(&mut e, 302, seg(1, 40009, 2, 30003, 1, true, b""));
+    assert_eq!(ftp_data_control(&mut e, 40009), Some(None));
+}
