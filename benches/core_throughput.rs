@@ -3,6 +3,8 @@
 //!
 //! RUSTNET_BENCH_FILE=/path/mixed-1m.pcap cargo bench --bench core_throughput
 //! (make the file with the gen_bench_capture example; see the README).
+//! Under callgrind, `RUSTNET_BENCH_DPI=on` (or `off`) and
+//! `RUSTNET_BENCH_RUNS=1` measure one mode once.
 
 use rustnet::capture::file::read_file;
 use rustnet_core::wire::LinkType;
@@ -31,9 +33,15 @@ fn main() {
     })
     .expect("benchmark capture reads");
     println!("{} packets, {} MB", frames.len(), data.len() >> 20);
-    for dpi in [false, true] {
+    let modes: &[bool] = match std::env::var("RUSTNET_BENCH_DPI").as_deref() {
+        Ok("on") => &[true],
+        Ok("off") => &[false],
+        _ => &[false, true],
+    };
+    let runs: usize = std::env::var("RUSTNET_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    for &dpi in modes {
         let mut best = f64::MAX;
-        for _ in 0..5 {
+        for _ in 0..runs {
             let mut cfg = Config::default();
             cfg.dpi = dpi;
             let mut e = Engine::new(cfg);
@@ -48,11 +56,11 @@ fn main() {
             std::hint::black_box(out.len());
         }
         println!(
-            "core, DPI {}: {:.0} packets/s ({:.3} s for {} packets, best of 5)",
+            "core, DPI {}: {:.0} packets/s ({:.3} s for {} packets, best of {runs})",
             if dpi { "on " } else { "off" },
             frames.len() as f64 / best,
             best,
-            frames.len()
+            frames.len(),
         );
     }
 }
