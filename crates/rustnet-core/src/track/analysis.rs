@@ -181,7 +181,9 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
             fwd.next_seq = Some(end);
             fwd.next_seq_at = s.ts;
         }
-        fwd.dup_acks_in_row = 0;
+        if fwd.last_ack != ack_of(s) {
+            fwd.dup_acks_in_row = 0;
+        }
         fwd.window = Some(s.window);
         fwd.last_ack = ack_of(s);
         fwd.last_ack_at = s.ts;
@@ -209,7 +211,9 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
     if dup_ack {
         fwd.dup_acks_in_row = fwd.dup_acks_in_row.saturating_add(1);
         out.dup_acks = out.dup_acks.saturating_add(1);
-    } else {
+    } else if fwd.last_ack != ack_of(s) {
+        // Only a new acknowledgment number ends a run of duplicates: a
+        // window update or data with the same ACK between them does not.
         fwd.dup_acks_in_row = 0;
     }
     if occupies {
@@ -245,31 +249,35 @@ fn ack_of(s: &Segment) -> Option<u32> {
     (s.flags & ACK != 0).then_some(s.ack)
 }
 
-/// A segment that occupies sequence space: a retransmission (fast, spurious
+/// A segment that occupies sequence space: a retransmission (spurious, fast
 /// or plain), out of order, or new.
 fn retransmission(fwd: &DirState, rev: &DirState, s: &Segment, ooo_threshold: Duration, out: &mut TcpDirStats) {
+    let end = s.seq.wrapping_add(s.len);
+    // Data the receiver had already acknowledged: a spurious retransmission,
+    // checked first (tshark 4.0 does: a late copy of acknowledged data is not
+    // "out of order" however soon it comes).
+    if s.len > 0 && rev.last_ack.is_some_and(|a| !seq_lt(a, end)) {
+        out.retransmits = out.retransmits.saturating_add(1);
+        return;
+    }
     let not_advanced = fwd.next_seq.is_some_and(|n| seq_lt(s.seq, n));
+    if !not_advanced {
+        return;
+    }
     // After two or more duplicate ACKs for this very sequence number.
-    if not_advanced
-        && rev.dup_acks_in_row >= 2
-        && rev.last_ack == Some(s.seq)
-        && s.ts.since(rev.last_ack_at) < FAST_RETRANSMIT_WINDOW
-    {
+    if rev.dup_acks_in_row >= 2 && rev.last_ack == Some(s.seq) && s.ts.since(rev.last_ack_at) < FAST_RETRANSMIT_WINDOW {
         out.fast_retransmits = out.fast_retransmits.saturating_add(1);
         out.retransmits = out.retransmits.saturating_add(1);
         return;
     }
-    // Soon after the highest segment, and not a copy of it: out of order.
-    let end = s.seq.wrapping_add(s.len);
-    if not_advanced && s.ts.since(fwd.next_seq_at) < ooo_threshold && fwd.next_seq != Some(end) {
+    // Soon after the highest segment, and not a copy of it (SYN and FIN
+    // count one): out of order.
+    let occupied_end = end.wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+    if s.ts.since(fwd.next_seq_at) < ooo_threshold && fwd.next_seq != Some(occupied_end) {
         out.out_of_order = out.out_of_order.saturating_add(1);
         return;
     }
-    // Data the receiver had already acknowledged (spurious) or not (plain).
-    let spurious = s.len > 0 && rev.last_ack.is_some_and(|a| !seq_lt(a, end));
-    if spurious || not_advanced {
-        out.retransmits = out.retransmits.saturating_add(1);
-    }
+    out.retransmits = out.retransmits.saturating_add(1);
 }
 
 #[cfg(test)]
@@ -338,6 +346,46 @@ mod tests {
         ]);
         assert_eq!((st.tx.out_of_order, st.tx.retransmits), (1, 0));
         assert_eq!(st.rx.zero_window, 1);
+    }
+
+    #[test]
+    fn acknowledged_data_again_is_spurious_not_out_of_order() {
+        // 2 ms after the highest segment (under the 3 ms threshold), but the
+        // receiver already acknowledged up to 201: a spurious retransmission.
+        let (st, _) = run(&[
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 1, 101, 1, PA, 100, 100),
+            (R, 2, 1, 201, ACK, 100, 0),
+            (L, 3, 1, 1, PA, 100, 100),
+        ]);
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+    }
+
+    #[test]
+    fn window_update_does_not_end_a_dup_ack_run() {
+        // dup, window update (same ACK, new window), dup: two in a row for
+        // the fast-retransmit rule, since the ACK number never changed.
+        let (st, _) = run(&[
+            (R, 0, 0, 1, SYN | ACK, 100, 0),
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 1, 101, 1, PA, 100, 100),
+            (R, 50, 1, 101, ACK, 100, 0),
+            (R, 51, 1, 101, ACK, 100, 0),
+            (R, 52, 1, 101, ACK, 200, 0),
+            (R, 53, 1, 101, ACK, 200, 0),
+            (L, 54, 101, 1, PA, 100, 100),
+        ]);
+        assert_eq!(st.rx.dup_acks, 2);
+        assert_eq!((st.tx.retransmits, st.tx.fast_retransmits, st.tx.out_of_order), (1, 1, 0));
+    }
+
+    #[test]
+    fn fin_copy_soon_after_is_a_retransmission() {
+        // The FIN segment again 1 ms later ends where the first one did
+        // (FIN counts one), so it is a copy, not out of order.
+        let (st, _) =
+            run(&[(L, 0, 1, 1, PA, 100, 100), (L, 1, 101, 1, PA | FIN, 100, 10), (L, 2, 101, 1, PA | FIN, 100, 10)]);
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
     }
 
     #[test]
