@@ -163,5 +163,6 @@ fn connection_size() {
     eprintln!(
         "size_of Connection = {conn} B, Entry = {entry} B; TcpStats {stats}, TcpAnalyzer {tcp}, RttTracker {rtt}"
     );
-    assert!(stats <= 48 && tcp <= 128 && rtt <= 112, "TcpStats {stats} B, TcpAnalyzer {tcp} B, RttTracker {rtt} B");
+    // TcpStats 48 -> 64 and TcpAnalyzer 128 -> 176 with the smoothed RTT.
+    assert!(stats <= 64 && tcp <= 176 && rtt <= 112, "TcpStats {stats} B, TcpAnalyzer {tcp} B, RttTracker {rtt} B");
 }

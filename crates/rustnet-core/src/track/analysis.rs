@@ -6,6 +6,7 @@
 //! The rules follow Wireshark's documented behaviour (User's Guide, "TCP
 //! Analysis"); the state is a few numbers per direction, no segment list.
 
+use super::srtt::{self, RttLeg};
 use crate::time::Timestamp;
 use crate::wire::tcp_flags::{ACK, FIN, RST, SYN};
 use std::time::Duration;
@@ -65,6 +66,10 @@ pub struct TcpStats {
     pub tx: TcpDirStats,
     /// Segments received by the local side.
     pub rx: TcpDirStats,
+    /// Smoothed RTT at the capture point from data/ACK pairs (RFC 6298
+    /// SRTT, Karn's rule), for the live view; None until both directions
+    /// had a sample (the handshake gives each its first).
+    pub smoothed_rtt: Option<Duration>,
 }
 
 impl TcpStats {
@@ -112,10 +117,12 @@ struct DirState {
     keep_alive: bool,
     /// The last segment was a zero-window probe.
     zero_window_probe: bool,
+    /// Timing of this direction's segments to the other side's ACKs.
+    rtt: RttLeg,
 }
 
 /// `a < b` in sequence space (RFC 1982 arithmetic).
-fn seq_lt(a: u32, b: u32) -> bool {
+pub(super) fn seq_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
@@ -145,13 +152,25 @@ impl TcpAnalyzer {
     pub(crate) fn on_segment(&mut self, s: &Segment, stats: &mut TcpStats) {
         self.handshake_rtt(s);
         let (fwd, rev, out) = if s.from_local {
-            (&mut self.local, &self.remote, &mut stats.tx)
+            (&mut self.local, &mut self.remote, &mut stats.tx)
         } else {
-            (&mut self.remote, &self.local, &mut stats.rx)
+            (&mut self.remote, &mut self.local, &mut stats.rx)
         };
         out.flags |= s.flags;
+        let sampled = s.flags & ACK != 0 && rev.rtt.on_ack(s.ack, s.ts);
+        if s.len > 0 || s.flags & (SYN | FIN) != 0 {
+            let new = fwd.next_seq.is_none_or(|n| !seq_lt(s.seq, n));
+            // A probe of a closed window waits for it to open: not timed.
+            if !(new && rev.window == Some(0)) {
+                let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+                fwd.rtt.on_sent(end, new, s.ts);
+            }
+        }
         let ooo_threshold = self.initial_rtt.unwrap_or(DEFAULT_OOO_THRESHOLD);
         analyze(fwd, rev, s, ooo_threshold, out);
+        if sampled {
+            stats.smoothed_rtt = srtt::combined(&self.local.rtt, &self.remote.rtt);
+        }
     }
 
     /// tshark times the handshake from the most recent SYN to the first
@@ -389,6 +408,29 @@ mod tests {
     }
 
     #[test]
+    fn smoothed_rtt_from_handshake_and_data() {
+        let mut segs =
+            vec![(L, 0, 100, 0, SYN, 1000, 0), (R, 10, 500, 101, SYN | ACK, 1000, 0), (L, 30, 101, 501, ACK, 1000, 0)];
+        // The handshake times both directions: SYN -> SYN/ACK 10 ms, SYN/ACK -> ACK 20 ms.
+        assert_eq!(run(&segs).0.smoothed_rtt, Some(Duration::from_millis(30)));
+        // Data acknowledged 50 ms later: 10 - 10/8 + 50/8 = 15 ms, plus 20.
+        segs.extend([(L, 100, 101, 501, PA, 1000, 100), (R, 150, 501, 201, ACK, 1000, 0)]);
+        assert_eq!(run(&segs).0.smoothed_rtt, Some(Duration::from_millis(35)));
+        // Karn: the segment sent again at 500 ms; its ACK is no sample.
+        segs.extend([
+            (L, 200, 201, 501, PA, 1000, 100),
+            (L, 500, 201, 501, PA, 1000, 100),
+            (R, 510, 501, 301, ACK, 1000, 0),
+        ]);
+        let (st, rtt) = run(&segs);
+        assert_eq!(st.smoothed_rtt, Some(Duration::from_millis(35)));
+        assert_eq!(rtt, Some(Duration::from_millis(30)), "the handshake RTT stays");
+        // The next new segment is timed again: 15 - 15/8 + 40/8 = 18.125 ms.
+        segs.extend([(L, 600, 301, 501, PA, 1000, 100), (R, 640, 501, 401, ACK, 1000, 0)]);
+        assert_eq!(run(&segs).0.smoothed_rtt, Some(Duration::from_micros(38_125)));
+    }
+
+    #[test]
     fn keep_alive_is_not_a_retransmission() {
         let (st, _) = run(&[(L, 0, 1, 1, PA, 100, 100), (R, 10, 1, 101, ACK, 100, 0), (L, 5000, 100, 1, ACK, 100, 1)]);
         assert_eq!(st.tx, TcpDirStats { flags: PA, ..TcpDirStats::default() });
@@ -429,6 +471,11 @@ mod tests {
             }
             if let Some(r) = rtt {
                 prop_assert!(r <= Duration::from_secs(5));
+            }
+            // Each direction's smoothed time is an average of samples no
+            // longer than the 5 s the segments span.
+            if let Some(r) = st.smoothed_rtt {
+                prop_assert!(r <= Duration::from_secs(10));
             }
         }
     }
