@@ -157,15 +157,8 @@ impl TcpAnalyzer {
             (&mut self.remote, &mut self.local, &mut stats.rx)
         };
         out.flags |= s.flags;
+        // The ACK ends the other direction's timer; `analyze` starts this one's.
         let sampled = s.flags & ACK != 0 && rev.rtt.on_ack(s.ack, s.ts);
-        if s.len > 0 || s.flags & (SYN | FIN) != 0 {
-            let new = fwd.next_seq.is_none_or(|n| !seq_lt(s.seq, n));
-            // A probe of a closed window waits for it to open: not timed.
-            if !(new && rev.window == Some(0)) {
-                let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
-                fwd.rtt.on_sent(end, new, s.ts);
-            }
-        }
         let ooo_threshold = self.initial_rtt.unwrap_or(DEFAULT_OOO_THRESHOLD);
         analyze(fwd, rev, s, ooo_threshold, out);
         if sampled {
@@ -200,6 +193,7 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
             fwd.next_seq = Some(end);
             fwd.next_seq_at = s.ts;
         }
+        fwd.rtt.on_sent(end, true, s.ts);
         if fwd.last_ack != ack_of(s) {
             fwd.dup_acks_in_row = 0;
         }
@@ -240,6 +234,10 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
             retransmission(fwd, rev, s, ooo_threshold, out);
         }
         let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+        // A probe of a closed window waits for it to open: not timed.
+        if !zero_window_probe {
+            fwd.rtt.on_sent(end, fwd.next_seq.is_none_or(|n| !seq_lt(s.seq, n)), s.ts);
+        }
         if fwd.next_seq.is_none_or(|n| seq_lt(n, end)) && !zero_window_probe {
             fwd.next_seq = Some(end);
             fwd.next_seq_at = s.ts;

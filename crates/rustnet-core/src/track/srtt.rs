@@ -54,7 +54,8 @@ impl RttLeg {
             return false;
         }
         self.timing = false;
-        let r = u64::try_from(ts.since(self.timed_at).as_nanos()).unwrap_or(u64::MAX);
+        // Nanoseconds straight from the stamps (a Duration would go through u128).
+        let r = ts.as_nanos().saturating_sub(self.timed_at.as_nanos());
         self.srtt_ns = if self.sampled { (self.srtt_ns - self.srtt_ns / 8).saturating_add(r / 8) } else { r };
         self.sampled = true;
         true
