@@ -340,7 +340,7 @@ fn sorted<'a>(
         SortKey::State => by(conns, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
         SortKey::Proto => by(conns, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
         // Connections without the number go after those with it, both ways.
-        SortKey::Rtt => by(conns, keep, desc, |c| (c.rtt.is_some() == desc, c.rtt), Ord::cmp),
+        SortKey::Rtt => by(conns, keep, desc, |c| (c.live_rtt().is_some() == desc, c.live_rtt()), Ord::cmp),
         SortKey::Retrans => by(conns, keep, desc, |c| (c.tcp.is_some() == desc, c.retransmits()), Ord::cmp),
     }
 }

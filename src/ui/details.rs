@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 use rustnet_core::dpi::AppInfo;
 use rustnet_core::track::Connection;
+use std::time::Duration;
 
 pub struct Details<'a>(pub &'a App);
 
@@ -93,8 +94,11 @@ type Out = Vec<Line<'static>>;
 /// RTT, TCP analysis per direction and the last non-echo ICMP message.
 fn analysis(out: &mut Out, c: &Connection, field: &dyn Fn(&mut Out, &str, String), section: &dyn Fn(&mut Out, &str)) {
     section(out, "Analysis");
-    field(out, "rtt", c.rtt.map_or_else(|| "-".to_string(), format::rtt));
+    let rtt = |d: Option<Duration>| d.map_or_else(|| "-".to_string(), format::rtt);
+    // TCP: the handshake's (as in JSON) and the smoothed one from data/ACK pairs.
+    field(out, if c.tcp.is_some() { "handshake rtt" } else { "rtt" }, rtt(c.rtt));
     if let Some(t) = &c.tcp {
+        field(out, "smoothed rtt", rtt(t.smoothed_rtt));
         for (label, d) in [("sent", &t.tx), ("received", &t.rx)] {
             let v = format!(
                 "{} retransmits ({} fast), {} out of order, {} dup acks, {} zero window, flags {}",

@@ -1,5 +1,6 @@
 //! Top two lines: tabs and source, then counters. Drops come before anything
-//! optional so a narrow terminal never hides them.
+//! optional so a narrow terminal never hides them; the TCP totals
+//! (retransmitted and out-of-order segments of the connections listed) last.
 
 use super::app::{App, Tab};
 use super::format;
@@ -8,6 +9,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
+use rustnet_core::track::Connection;
 
 pub struct Header<'a>(pub &'a App);
 
@@ -55,5 +57,18 @@ fn stats_line(app: &App, t: Theme) -> Line<'static> {
         spans.push(Span::raw("  "));
         spans.extend(pair("malformed", s.stats.malformed.to_string(), t.warning(true)));
     }
+    let (retrans, ooo) = tcp_totals(&s.connections);
+    spans.push(Span::raw("  "));
+    spans.extend(pair("retrans", retrans.to_string(), t.value()));
+    spans.push(Span::raw("  "));
+    spans.extend(pair("ooo", ooo.to_string(), t.value()));
     Line::from(spans)
+}
+
+/// Retransmitted and out-of-order TCP segments of the connections, both
+/// directions added.
+pub(super) fn tcp_totals(conns: &[Connection]) -> (u64, u64) {
+    conns.iter().filter_map(|c| c.tcp).fold((0, 0), |(r, o), t| {
+        (r + t.retransmits(), o + u64::from(t.tx.out_of_order) + u64::from(t.rx.out_of_order))
+    })
 }

@@ -98,7 +98,7 @@ fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {
         Col::Up => format::bytes(c.rates(app.snapshot.now).0),
         Col::Bytes => format::bytes((c.tx_bytes + c.rx_bytes) as f64),
         Col::Age => app.age_of(c),
-        Col::Rtt => c.rtt.map_or(String::new(), format::rtt),
+        Col::Rtt => c.live_rtt().map_or(String::new(), format::rtt),
         Col::Retrans => c.tcp.map_or(String::new(), |t| t.retransmits().to_string()),
     }
 }

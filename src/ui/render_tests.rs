@@ -123,6 +123,26 @@ fn overview_lists_tshark_conversations() {
     assert!(text.contains("drops kernel 0 internal 3"), "{text}");
 }
 
+/// The header's TCP totals on the impaired-link fixture equal tshark's
+/// retransmission and out-of-order flags summed over its conversations.
+#[test]
+fn header_tcp_totals_match_tshark() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let file = "netem_curl_iperf3.pcap";
+    let app = app_with(corpus_snapshot(&dir, &[file]));
+    let text = std::fs::read_to_string(dir.join(format!("{file}.json"))).expect("truth beside the fixture");
+    let t: serde_json::Value = serde_json::from_str(&text).expect("truth parses");
+    let sum = |flag: &str| -> u64 {
+        let convs = t["tcp_conversations"].as_array().expect("conversations");
+        convs.iter().flat_map(|c| ["a_to_b", "b_to_a"].map(|d| c[d][flag].as_u64().unwrap_or(0))).sum()
+    };
+    let (retrans, ooo) = (sum("retransmission"), sum("out_of_order"));
+    assert!(retrans > 0 && ooo > 0, "the fixture shows loss and reordering");
+    let screen = screen(&app, 120, 6);
+    assert!(screen.contains(&format!("retrans {retrans}  ooo {ooo}")), "{screen}");
+    insta::assert_snapshot!("header_tcp_totals_120x6", screen);
+}
+
 #[test]
 fn details_of_rich_connection() {
     let Some(mut app) = corpus_app() else { return };

@@ -20,6 +20,11 @@
 #               ethtool so captures show wire-sized packets; "on": leave them.
 #   LAB_V4_CLI LAB_V4_SRV LAB_V6_CLI LAB_V6_SRV   override the addresses
 #               (without prefix length; /24 and /64 are used).
+#   LAB_MIDDLE  "1": no direct veth pair; instead a third namespace
+#               ${LAB_PREFIX}-mid holds ${LAB_PREFIX}-mid-c (peer of -veth-c)
+#               and ${LAB_PREFIX}-mid-s (peer of -veth-s), up, promiscuous,
+#               no addresses, IPv6 off, so that a userspace program there
+#               (tests/lab/impair.py) can carry the frames between the two.
 #
 # Needs root (CAP_NET_ADMIN + CAP_SYS_ADMIN).
 set -euo pipefail
@@ -27,6 +32,7 @@ set -euo pipefail
 P="${LAB_PREFIX:-rn}"
 NS_CLI="${P}-cli"
 NS_SRV="${P}-srv"
+NS_MID="${P}-mid"
 IF_CLI="${P}-veth-c"
 IF_SRV="${P}-veth-s"
 V4_CLI="${LAB_V4_CLI:-10.77.0.1}"
@@ -43,6 +49,7 @@ down() {
     # Deleting a namespace removes the veth end inside it, and with it the peer.
     ip netns del "$NS_CLI" 2>/dev/null || true
     ip netns del "$NS_SRV" 2>/dev/null || true
+    ip netns del "$NS_MID" 2>/dev/null || true
     # A veth end left in the root namespace by an interrupted `up`.
     ip link del "$IF_CLI" 2>/dev/null || true
     ip link del "$IF_SRV" 2>/dev/null || true
@@ -82,16 +89,31 @@ up() {
     down
     ip netns add "$NS_CLI"
     ip netns add "$NS_SRV"
-    ip link add "$IF_CLI" type veth peer name "$IF_SRV"
-    ip link set "$IF_CLI" netns "$NS_CLI"
-    ip link set "$IF_SRV" netns "$NS_SRV"
+    if [ "${LAB_MIDDLE:-0}" = 1 ]; then
+        ip netns add "$NS_MID"
+        # No IPv6 on the middle links: no link-local address, so the middle
+        # namespace sends nothing of its own (no MLD, no solicitations).
+        ip netns exec "$NS_MID" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+        ip netns exec "$NS_MID" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        ip link add "$IF_CLI" netns "$NS_CLI" type veth peer name "${P}-mid-c" netns "$NS_MID"
+        ip link add "$IF_SRV" netns "$NS_SRV" type veth peer name "${P}-mid-s" netns "$NS_MID"
+        local m
+        for m in "${P}-mid-c" "${P}-mid-s"; do
+            ip -n "$NS_MID" link set "$m" promisc on up
+            ip netns exec "$NS_MID" ethtool -K "$m" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+        done
+    else
+        ip link add "$IF_CLI" type veth peer name "$IF_SRV"
+        ip link set "$IF_CLI" netns "$NS_CLI"
+        ip link set "$IF_SRV" netns "$NS_SRV"
+    fi
     setup_end "$NS_CLI" "$IF_CLI" "$V4_CLI" "$V6_CLI"
     setup_end "$NS_SRV" "$IF_SRV" "$V4_SRV" "$V6_SRV"
     echo "lab up: $NS_CLI($IF_CLI $V4_CLI $V6_CLI) <-> $NS_SRV($IF_SRV $V4_SRV $V6_SRV)${LAB_MTU:+ mtu $LAB_MTU}"
 }
 
 status() {
-    for ns in "$NS_CLI" "$NS_SRV"; do
+    for ns in "$NS_CLI" "$NS_SRV" ${LAB_MIDDLE:+"$NS_MID"}; do
         echo "== $ns"
         ip -n "$ns" -br addr 2>/dev/null || echo "(absent)"
     done

@@ -6,6 +6,7 @@
 //! The rules follow Wireshark's documented behaviour (User's Guide, "TCP
 //! Analysis"); the state is a few numbers per direction, no segment list.
 
+use super::srtt::{self, RttLeg};
 use crate::time::Timestamp;
 use crate::wire::tcp_flags::{ACK, FIN, RST, SYN};
 use std::time::Duration;
@@ -65,6 +66,10 @@ pub struct TcpStats {
     pub tx: TcpDirStats,
     /// Segments received by the local side.
     pub rx: TcpDirStats,
+    /// Smoothed RTT at the capture point from data/ACK pairs (RFC 6298
+    /// SRTT, Karn's rule), for the live view; None until both directions
+    /// had a sample (the handshake gives each its first).
+    pub smoothed_rtt: Option<Duration>,
 }
 
 impl TcpStats {
@@ -112,10 +117,12 @@ struct DirState {
     keep_alive: bool,
     /// The last segment was a zero-window probe.
     zero_window_probe: bool,
+    /// Timing of this direction's segments to the other side's ACKs.
+    rtt: RttLeg,
 }
 
 /// `a < b` in sequence space (RFC 1982 arithmetic).
-fn seq_lt(a: u32, b: u32) -> bool {
+pub(super) fn seq_lt(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) < 0
 }
 
@@ -145,13 +152,18 @@ impl TcpAnalyzer {
     pub(crate) fn on_segment(&mut self, s: &Segment, stats: &mut TcpStats) {
         self.handshake_rtt(s);
         let (fwd, rev, out) = if s.from_local {
-            (&mut self.local, &self.remote, &mut stats.tx)
+            (&mut self.local, &mut self.remote, &mut stats.tx)
         } else {
-            (&mut self.remote, &self.local, &mut stats.rx)
+            (&mut self.remote, &mut self.local, &mut stats.rx)
         };
         out.flags |= s.flags;
+        // The ACK ends the other direction's timer; `analyze` starts this one's.
+        let sampled = s.flags & ACK != 0 && rev.rtt.on_ack(s.ack, s.ts);
         let ooo_threshold = self.initial_rtt.unwrap_or(DEFAULT_OOO_THRESHOLD);
         analyze(fwd, rev, s, ooo_threshold, out);
+        if sampled {
+            stats.smoothed_rtt = srtt::combined(&self.local.rtt, &self.remote.rtt);
+        }
     }
 
     /// tshark times the handshake from the most recent SYN to the first
@@ -181,7 +193,10 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
             fwd.next_seq = Some(end);
             fwd.next_seq_at = s.ts;
         }
-        fwd.dup_acks_in_row = 0;
+        fwd.rtt.on_sent(end, true, s.ts);
+        if fwd.last_ack != ack_of(s) {
+            fwd.dup_acks_in_row = 0;
+        }
         fwd.window = Some(s.window);
         fwd.last_ack = ack_of(s);
         fwd.last_ack_at = s.ts;
@@ -209,7 +224,9 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
     if dup_ack {
         fwd.dup_acks_in_row = fwd.dup_acks_in_row.saturating_add(1);
         out.dup_acks = out.dup_acks.saturating_add(1);
-    } else {
+    } else if fwd.last_ack != ack_of(s) {
+        // Only a new acknowledgment number ends a run of duplicates: a
+        // window update or data with the same ACK between them does not.
         fwd.dup_acks_in_row = 0;
     }
     if occupies {
@@ -217,6 +234,10 @@ fn analyze(fwd: &mut DirState, rev: &DirState, s: &Segment, ooo_threshold: Durat
             retransmission(fwd, rev, s, ooo_threshold, out);
         }
         let end = s.seq.wrapping_add(s.len).wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+        // A probe of a closed window waits for it to open: not timed.
+        if !zero_window_probe {
+            fwd.rtt.on_sent(end, fwd.next_seq.is_none_or(|n| !seq_lt(s.seq, n)), s.ts);
+        }
         if fwd.next_seq.is_none_or(|n| seq_lt(n, end)) && !zero_window_probe {
             fwd.next_seq = Some(end);
             fwd.next_seq_at = s.ts;
@@ -245,31 +266,35 @@ fn ack_of(s: &Segment) -> Option<u32> {
     (s.flags & ACK != 0).then_some(s.ack)
 }
 
-/// A segment that occupies sequence space: a retransmission (fast, spurious
+/// A segment that occupies sequence space: a retransmission (spurious, fast
 /// or plain), out of order, or new.
 fn retransmission(fwd: &DirState, rev: &DirState, s: &Segment, ooo_threshold: Duration, out: &mut TcpDirStats) {
+    let end = s.seq.wrapping_add(s.len);
+    // Data the receiver had already acknowledged: a spurious retransmission,
+    // checked first (tshark 4.0 does: a late copy of acknowledged data is not
+    // "out of order" however soon it comes).
+    if s.len > 0 && rev.last_ack.is_some_and(|a| !seq_lt(a, end)) {
+        out.retransmits = out.retransmits.saturating_add(1);
+        return;
+    }
     let not_advanced = fwd.next_seq.is_some_and(|n| seq_lt(s.seq, n));
+    if !not_advanced {
+        return;
+    }
     // After two or more duplicate ACKs for this very sequence number.
-    if not_advanced
-        && rev.dup_acks_in_row >= 2
-        && rev.last_ack == Some(s.seq)
-        && s.ts.since(rev.last_ack_at) < FAST_RETRANSMIT_WINDOW
-    {
+    if rev.dup_acks_in_row >= 2 && rev.last_ack == Some(s.seq) && s.ts.since(rev.last_ack_at) < FAST_RETRANSMIT_WINDOW {
         out.fast_retransmits = out.fast_retransmits.saturating_add(1);
         out.retransmits = out.retransmits.saturating_add(1);
         return;
     }
-    // Soon after the highest segment, and not a copy of it: out of order.
-    let end = s.seq.wrapping_add(s.len);
-    if not_advanced && s.ts.since(fwd.next_seq_at) < ooo_threshold && fwd.next_seq != Some(end) {
+    // Soon after the highest segment, and not a copy of it (SYN and FIN
+    // count one): out of order.
+    let occupied_end = end.wrapping_add(u32::from(s.flags & (SYN | FIN) != 0));
+    if s.ts.since(fwd.next_seq_at) < ooo_threshold && fwd.next_seq != Some(occupied_end) {
         out.out_of_order = out.out_of_order.saturating_add(1);
         return;
     }
-    // Data the receiver had already acknowledged (spurious) or not (plain).
-    let spurious = s.len > 0 && rev.last_ack.is_some_and(|a| !seq_lt(a, end));
-    if spurious || not_advanced {
-        out.retransmits = out.retransmits.saturating_add(1);
-    }
+    out.retransmits = out.retransmits.saturating_add(1);
 }
 
 #[cfg(test)]
@@ -341,6 +366,69 @@ mod tests {
     }
 
     #[test]
+    fn acknowledged_data_again_is_spurious_not_out_of_order() {
+        // 2 ms after the highest segment (under the 3 ms threshold), but the
+        // receiver already acknowledged up to 201: a spurious retransmission.
+        let (st, _) = run(&[
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 1, 101, 1, PA, 100, 100),
+            (R, 2, 1, 201, ACK, 100, 0),
+            (L, 3, 1, 1, PA, 100, 100),
+        ]);
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+    }
+
+    #[test]
+    fn window_update_does_not_end_a_dup_ack_run() {
+        // dup, window update (same ACK, new window), dup: two in a row for
+        // the fast-retransmit rule, since the ACK number never changed.
+        let (st, _) = run(&[
+            (R, 0, 0, 1, SYN | ACK, 100, 0),
+            (L, 0, 1, 1, PA, 100, 100),
+            (L, 1, 101, 1, PA, 100, 100),
+            (R, 50, 1, 101, ACK, 100, 0),
+            (R, 51, 1, 101, ACK, 100, 0),
+            (R, 52, 1, 101, ACK, 200, 0),
+            (R, 53, 1, 101, ACK, 200, 0),
+            (L, 54, 101, 1, PA, 100, 100),
+        ]);
+        assert_eq!(st.rx.dup_acks, 2);
+        assert_eq!((st.tx.retransmits, st.tx.fast_retransmits, st.tx.out_of_order), (1, 1, 0));
+    }
+
+    #[test]
+    fn fin_copy_soon_after_is_a_retransmission() {
+        // The FIN segment again 1 ms later ends where the first one did
+        // (FIN counts one), so it is a copy, not out of order.
+        let (st, _) =
+            run(&[(L, 0, 1, 1, PA, 100, 100), (L, 1, 101, 1, PA | FIN, 100, 10), (L, 2, 101, 1, PA | FIN, 100, 10)]);
+        assert_eq!((st.tx.retransmits, st.tx.out_of_order), (1, 0));
+    }
+
+    #[test]
+    fn smoothed_rtt_from_handshake_and_data() {
+        let mut segs =
+            vec![(L, 0, 100, 0, SYN, 1000, 0), (R, 10, 500, 101, SYN | ACK, 1000, 0), (L, 30, 101, 501, ACK, 1000, 0)];
+        // The handshake times both directions: SYN -> SYN/ACK 10 ms, SYN/ACK -> ACK 20 ms.
+        assert_eq!(run(&segs).0.smoothed_rtt, Some(Duration::from_millis(30)));
+        // Data acknowledged 50 ms later: 10 - 10/8 + 50/8 = 15 ms, plus 20.
+        segs.extend([(L, 100, 101, 501, PA, 1000, 100), (R, 150, 501, 201, ACK, 1000, 0)]);
+        assert_eq!(run(&segs).0.smoothed_rtt, Some(Duration::from_millis(35)));
+        // Karn: the segment sent again at 500 ms; its ACK is no sample.
+        segs.extend([
+            (L, 200, 201, 501, PA, 1000, 100),
+            (L, 500, 201, 501, PA, 1000, 100),
+            (R, 510, 501, 301, ACK, 1000, 0),
+        ]);
+        let (st, rtt) = run(&segs);
+        assert_eq!(st.smoothed_rtt, Some(Duration::from_millis(35)));
+        assert_eq!(rtt, Some(Duration::from_millis(30)), "the handshake RTT stays");
+        // The next new segment is timed again: 15 - 15/8 + 40/8 = 18.125 ms.
+        segs.extend([(L, 600, 301, 501, PA, 1000, 100), (R, 640, 501, 401, ACK, 1000, 0)]);
+        assert_eq!(run(&segs).0.smoothed_rtt, Some(Duration::from_micros(38_125)));
+    }
+
+    #[test]
     fn keep_alive_is_not_a_retransmission() {
         let (st, _) = run(&[(L, 0, 1, 1, PA, 100, 100), (R, 10, 1, 101, ACK, 100, 0), (L, 5000, 100, 1, ACK, 100, 1)]);
         assert_eq!(st.tx, TcpDirStats { flags: PA, ..TcpDirStats::default() });
@@ -381,6 +469,11 @@ mod tests {
             }
             if let Some(r) = rtt {
                 prop_assert!(r <= Duration::from_secs(5));
+            }
+            // Each direction's smoothed time is an average of samples no
+            // longer than the 5 s the segments span.
+            if let Some(r) = st.smoothed_rtt {
+                prop_assert!(r <= Duration::from_secs(10));
             }
         }
     }

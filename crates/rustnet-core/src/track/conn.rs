@@ -126,6 +126,12 @@ impl Connection {
         self.tcp.is_some_and(|t| t.fin_or_rst()) || matches!(self.state, State::QuicClosed | State::QuicDraining)
     }
 
+    /// The RTT to show live: TCP's smoothed RTT once it has one, else `rtt`
+    /// (the handshake's, DNS, ICMP echo, QUIC).
+    pub fn live_rtt(&self) -> Option<Duration> {
+        self.tcp.and_then(|t| t.smoothed_rtt).or(self.rtt)
+    }
+
     /// Retransmitted TCP segments, both directions (0 for other protocols).
     pub fn retransmits(&self) -> u64 {
         self.tcp.map_or(0, |t| t.retransmits())

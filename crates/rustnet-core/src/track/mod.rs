@@ -10,6 +10,7 @@ mod lifecycle;
 mod rate;
 pub(crate) mod rtt;
 mod services;
+mod srtt;
 mod state;
 mod tcp;
 

@@ -64,9 +64,15 @@ pub fn read_capture(path: &Path) -> Result<Vec<Frame>, String> {
     } else {
         let mut r = PcapReader::new(&bytes[..]).map_err(|e| e.to_string())?;
         let lt = u32::from(r.header().datalink);
-        while let Some(p) = r.next_packet() {
+        let nanos = r.header().ts_resolution == pcap_file::TsResolution::NanoSecond;
+        // Raw packets: pcap-file's checked ones refuse every frame longer on
+        // the wire than the snap length ("orig_len > snap_len"), which is
+        // what a `tcpdump -s 128` capture is made of.
+        while let Some(p) = r.next_raw_packet() {
             let Ok(p) = p else { break };
-            out.push(Frame { linktype: lt, ts: ts(p.timestamp), orig_len: p.orig_len, data: p.data.into_owned() });
+            let frac = if nanos { p.ts_frac } else { p.ts_frac.saturating_mul(1000) };
+            let t = Timestamp::from_secs_nanos(u64::from(p.ts_sec), frac);
+            out.push(Frame { linktype: lt, ts: t, orig_len: p.orig_len, data: p.data.into_owned() });
         }
     }
     Ok(out)
