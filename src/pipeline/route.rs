@@ -12,6 +12,10 @@
 //! the reassembly lifetime, that overflow the bound, or that remain at the end
 //! of input go to the worker of their address pair, whose engine counts them
 //! as orphans exactly as a single engine would.
+//!
+//! So every fragment of a datagram reaches one engine, which is what lets
+//! that engine reassemble it for DPI (core `track::defrag`); only the
+//! fragments sent to the fallback worker above are not reassembled.
 
 use crate::capture::Packet;
 use rustnet_core::Timestamp;

@@ -5,6 +5,7 @@ use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET, DEFAULT_IDLE};
 use crate::dpi::{Dir, DpiInput, DpiState};
 use crate::time::Timestamp;
 use crate::track::analysis::{Segment, TcpAnalyzer};
+use crate::track::defrag::Defrag;
 use crate::track::frag::{DatagramId, FragTable, Pending};
 use crate::track::rtt::RttTracker;
 use crate::track::{
@@ -21,6 +22,7 @@ use table::{Analysis, Entry, Queued, Table};
 #[cfg(test)]
 mod analytics_tests;
 mod dpi_memory;
+mod fragments;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -109,6 +111,8 @@ pub struct Engine {
     cfg: Config,
     table: Table,
     frags: FragTable,
+    /// Datagrams being reassembled for DPI (`fragments.rs`).
+    defrag: Defrag,
     stats: Stats,
     finished: Vec<Connection>,
     new_flows: Vec<NewFlow>,
@@ -134,6 +138,7 @@ impl Engine {
             dpi_holders: BinaryHeap::new(),
             cfg,
             frags: FragTable::default(),
+            defrag: Defrag::default(),
             stats: Stats::default(),
             finished: Vec::new(),
             new_flows: Vec::new(),
@@ -172,7 +177,10 @@ impl Engine {
         if self.table.map.is_empty() && frags.is_none() {
             return None;
         }
-        let due = [frags, self.next_dpi_deadline()].into_iter().flatten().fold(self.earliest_expiry, Timestamp::min);
+        let due = [frags, self.defrag.next_expiry(), self.next_dpi_deadline()]
+            .into_iter()
+            .flatten()
+            .fold(self.earliest_expiry, Timestamp::min);
         // Expiry is checked once per sweep, so nothing happens before the next one.
         Some(due.max(self.next_sweep))
     }
@@ -286,6 +294,7 @@ impl Engine {
         self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
+        self.defrag.sweep(now);
         self.release_idle_dpi();
     }
 
@@ -339,6 +348,9 @@ impl Engine {
                 self.dpi_memory(key);
             }
         }
+        if pkt.frag.is_some() {
+            self.reassemble(&pkt, ts);
+        }
         if let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
             && is_icmp_error(v6, icmp_type)
         {
@@ -388,13 +400,13 @@ impl Engine {
 
     fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32) {
         let Some(f) = pkt.frag else { return };
-        let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len) else {
-            return;
-        };
-        if let Some(e) = self.table.map.get_mut(&key) {
+        if let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len)
+            && let Some(e) = self.table.map.get_mut(&key)
+        {
             let from_local = e.conn.local.addr == pkt.src;
             e.conn.count(ts, from_local, wire_len);
         }
+        self.reassemble(pkt, ts);
     }
 
     /// Creates the connection (ending a closed one on the same key); returns
@@ -600,6 +612,12 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
         }
         L4::Fragment { .. } | L4::Other { .. } => return false,
     };
+    inspect(e, from_local, tcp, payload, ts)
+}
+
+/// Shows DPI one payload (with the TCP sequence number and flags); sets the
+/// shown state. True when DPI's memory needs the engine (see `account`).
+fn inspect(e: &mut Entry, from_local: bool, tcp: Option<(u32, u8)>, payload: &[u8], ts: Timestamp) -> bool {
     let mut dpi_memory = false;
     if let Some(dpi) = e.dpi.as_mut() {
         // SYNs too: they fix where each direction's byte stream starts; FIN

@@ -94,7 +94,7 @@ pub enum L4<'a> {
 
 /// IP fragmentation of the packet, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Frag {
+pub struct Frag<'a> {
     /// Datagram identification: the IPv4 header's 16-bit field (widened), or
     /// the IPv6 fragment header's 32-bit field.
     pub id: u32,
@@ -102,6 +102,12 @@ pub struct Frag {
     pub first: bool,
     /// The IP protocol number of the datagram (part of its identity).
     pub proto: u8,
+    /// Where this fragment's bytes go in the datagram's payload, in bytes.
+    pub offset: u32,
+    /// The more-fragments flag: false on the datagram's last fragment.
+    pub more: bool,
+    /// This fragment's bytes; None when the capture cut them short.
+    pub data: Option<&'a [u8]>,
 }
 
 /// A parsed packet: addresses, transport content, fragmentation.
@@ -116,7 +122,7 @@ pub struct Packet<'a> {
     /// What the IP (or ARP) header carries.
     pub l4: L4<'a>,
     /// Fragmentation of the IP datagram; None when it is not fragmented.
-    pub frag: Option<Frag>,
+    pub frag: Option<Frag<'a>>,
     /// Innermost 802.1Q VLAN id (12 bits); None when the frame had no tag.
     pub vlan: Option<u16>,
 }
@@ -181,8 +187,9 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
         }
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
-            let frag =
-                ip.is_payload_fragmented().then(|| (u32::from(h.identification()), h.fragments_offset().value() == 0));
+            let frag = ip.is_payload_fragmented().then(|| {
+                (u32::from(h.identification()), u32::from(h.fragments_offset().value()) * 8, h.more_fragments())
+            });
             (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip.payload(), frag)
         }
         LaxNetSlice::Ipv6(ip) => {
@@ -190,7 +197,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
             let frag = if ip.is_payload_fragmented() {
                 ip.extensions().clone().into_iter().find_map(|e| match e {
                     etherparse::Ipv6ExtensionSlice::Fragment(f) => {
-                        Some((f.identification(), f.fragment_offset().value() == 0))
+                        Some((f.identification(), u32::from(f.fragment_offset().value()) * 8, f.more_fragments()))
                     }
                     _ => None,
                 })
@@ -201,8 +208,9 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
         }
     };
     let proto = payload.ip_number;
-    if let Some((id, first)) = frag {
-        let f = Frag { id, first, proto: proto.0 };
+    if let Some((id, offset, more)) = frag {
+        let data = (!payload.incomplete).then_some(payload.payload);
+        let f = Frag { id, first: offset == 0, proto: proto.0, offset, more, data };
         let l4 = if f.first { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
         return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None });
     }
