@@ -13,6 +13,7 @@ use crate::track::{
     is_service_port,
 };
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
+use linger::Lingering;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ use table::{Analysis, Entry, Queued, Table};
 mod analytics_tests;
 mod dpi_memory;
 mod fragments;
+mod linger;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -48,6 +50,12 @@ pub struct Config {
     /// A connection whose DPI holds buffered bytes and gets no payload for
     /// this long has its inspection given up (what it waits for is lost).
     pub reassembly_idle: Duration,
+    /// How long the record of a closed TCP connection is held back after
+    /// it leaves the table, so that a late packet (a RST after the FINs) is
+    /// counted on it rather than on a new connection, as tshark keeps it on
+    /// the same stream until a new SYN (`engine/linger.rs`). Zero (the
+    /// default): written when it leaves the table. `--read` sets 5 min.
+    pub closed_linger: Duration,
 }
 
 impl Default for Config {
@@ -60,6 +68,7 @@ impl Default for Config {
             report_new_flows: false,
             reassembly_budget: DEFAULT_BUDGET,
             reassembly_idle: DEFAULT_IDLE,
+            closed_linger: Duration::ZERO,
         }
     }
 }
@@ -113,6 +122,8 @@ pub struct Engine {
     frags: FragTable,
     /// Datagrams being reassembled for DPI (`fragments.rs`).
     defrag: Defrag,
+    /// Closed TCP connections whose record is held back (`linger.rs`).
+    lingering: Lingering,
     stats: Stats,
     finished: Vec<Connection>,
     new_flows: Vec<NewFlow>,
@@ -139,6 +150,7 @@ impl Engine {
             cfg,
             frags: FragTable::default(),
             defrag: Defrag::default(),
+            lingering: Lingering::default(),
             stats: Stats::default(),
             finished: Vec::new(),
             new_flows: Vec::new(),
@@ -174,10 +186,10 @@ impl Engine {
     /// of the table stamps them as of the engine's clock.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let frags = self.frags.next_expiry();
-        if self.table.map.is_empty() && frags.is_none() {
+        if self.table.map.is_empty() && frags.is_none() && self.lingering.is_empty() {
             return None;
         }
-        let due = [frags, self.defrag.next_expiry(), self.next_dpi_deadline()]
+        let due = [frags, self.defrag.next_expiry(), self.lingering.next_due(), self.next_dpi_deadline()]
             .into_iter()
             .flatten()
             .fold(self.earliest_expiry, Timestamp::min);
@@ -232,6 +244,7 @@ impl Engine {
     pub fn finish_all_at(&mut self, end: Timestamp) {
         self.now = self.now.max(end);
         self.stats.orphan_fragments += self.frags.pending_packets();
+        self.release_lingering(self.now, true);
         let map = self.table.take_all();
         self.dpi_holders.clear();
         let (now, t) = (self.now, &self.cfg.timeouts);
@@ -286,11 +299,11 @@ impl Engine {
             }
             ended
         });
-        self.finished.extend(ended.map(|(_, e)| {
-            let mut c = e.conn;
-            c.end_reason = Some(if c.is_closed() { EndReason::Closed } else { EndReason::Idle });
-            c
-        }));
+        let ended: Vec<(FlowKey, Box<Entry>)> = ended.collect();
+        for (key, e) in ended {
+            self.retire(key, e, now);
+        }
+        self.release_lingering(now, false);
         self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
@@ -423,10 +436,23 @@ impl Engine {
     ) -> (&mut Entry, bool) {
         // Port reuse: a fresh SYN after the old connection closed.
         let start = self.finished.len();
-        if let Some(old) = self.table.map.remove(&key) {
-            let mut c = old.conn;
-            c.end_reason = Some(EndReason::Closed);
-            self.finished.push(c);
+        match self.lingering.take(&key) {
+            Some(old) if !is_pure_syn(pkt) => {
+                // A late packet of a closed connection: it is still that one.
+                let from_local = old.conn.local == src;
+                self.stats.evicted += self.table.make_room(&mut self.finished);
+                for c in &mut self.finished[start..] {
+                    stamp(c, self.now, &self.cfg.timeouts);
+                }
+                return (self.table.insert(key, old), from_local);
+            }
+            lingering => {
+                if let Some(old) = self.table.map.remove(&key).or(lingering) {
+                    let mut c = old.conn;
+                    c.end_reason = Some(EndReason::Closed);
+                    self.finished.push(c);
+                }
+            }
         }
         self.stats.evicted += self.table.make_room(&mut self.finished);
         for c in &mut self.finished[start..] {
@@ -544,11 +570,12 @@ fn endpoints(p: &Packet<'_>) -> Option<(Proto, Endpoint, Endpoint)> {
 }
 
 fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
-    let L4::Tcp { flags, .. } = p.l4 else {
-        return false;
-    };
-    let pure_syn = flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN;
-    pure_syn && matches!(e.tcp.state(), State::Closed | State::TimeWait)
+    is_pure_syn(p) && matches!(e.tcp.state(), State::Closed | State::TimeWait)
+}
+
+/// A SYN without ACK or RST: a connection opening.
+fn is_pure_syn(p: &Packet<'_>) -> bool {
+    matches!(p.l4, L4::Tcp { flags, .. } if flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN)
 }
 
 /// Counts a packet (and fragments that came before it) and updates state.
