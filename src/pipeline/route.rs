@@ -131,7 +131,7 @@ impl Router {
                 })
                 .filter(|&q| q != w);
         }
-        if let Some(f) = pkt.frag.filter(|f| f.first) {
+        if let Some(f) = pkt.frag.filter(|f| f.first()) {
             let id = (pkt.src, pkt.dst, f.proto, f.id);
             if let Some((_, frags)) = self.held.remove(&id) {
                 self.unhold(&frags);

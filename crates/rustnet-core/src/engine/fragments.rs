@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 use crate::track::analysis::Segment;
 use crate::track::defrag::Added;
 use crate::track::{Endpoint, FlowKey, Proto};
-use crate::wire::Packet;
+use crate::wire::{self, LinkType, Packet};
 
 /// A whole datagram's transport header and payload.
 #[derive(Debug)]
@@ -28,11 +28,11 @@ impl Engine {
     /// (tshark too dissects a datagram at the fragment that completes it).
     #[cold]
     #[inline(never)]
-    pub(super) fn reassemble(&mut self, pkt: &Packet<'_>, ts: Timestamp) {
-        let Some(f) = pkt.frag else { return };
-        let Some(data) = f.data.filter(|_| matches!(f.proto, 6 | 17)) else { return };
+    pub(super) fn reassemble(&mut self, pkt: &Packet<'_>, link: LinkType, frame: &[u8], ts: Timestamp) {
+        let Some(f) = pkt.frag.filter(|f| matches!(f.proto, 6 | 17)) else { return };
+        let Some(data) = wire::fragment_data(link, frame) else { return };
         let id = (pkt.src, pkt.dst, f.proto, f.id);
-        let Added::Complete(whole) = self.defrag.add(id, f.offset, f.more, data, ts) else { return };
+        let Added::Complete(whole) = self.defrag.add(id, f.offset(), f.more, data, ts) else { return };
         let Some(t) = transport(f.proto, &whole) else { return };
         let src = Endpoint::new(pkt.src, t.sport);
         let key = FlowKey::new(t.proto, src, Endpoint::new(pkt.dst, t.dport));

@@ -324,7 +324,7 @@ impl Engine {
             Some(x) => x,
             None => {
                 if let L4::Fragment { .. } = pkt.l4 {
-                    return self.later_fragment(&pkt, ts, wire_len);
+                    return self.later_fragment(&pkt, ts, wire_len, (link, frame));
                 }
                 self.stats.other_ip += 1;
                 return;
@@ -332,7 +332,7 @@ impl Engine {
         };
         let key = FlowKey::new(proto, src, dst);
         let early = match pkt.frag {
-            Some(f) if f.first => self.frags.first(datagram(&pkt, f.proto, f.id), key, ts),
+            Some(f) if f.first() => self.frags.first(datagram(&pkt, f.proto, f.id), key, ts),
             _ => None,
         };
         // One lookup for packets of known flows (the common case).
@@ -362,7 +362,7 @@ impl Engine {
             }
         }
         if pkt.frag.is_some() {
-            self.reassemble(&pkt, ts);
+            self.reassemble(&pkt, link, frame, ts);
         }
         if let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
             && is_icmp_error(v6, icmp_type)
@@ -411,7 +411,7 @@ impl Engine {
         }
     }
 
-    fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32) {
+    fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32, (link, frame): (LinkType, &[u8])) {
         let Some(f) = pkt.frag else { return };
         if let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len)
             && let Some(e) = self.table.map.get_mut(&key)
@@ -419,7 +419,7 @@ impl Engine {
             let from_local = e.conn.local.addr == pkt.src;
             e.conn.count(ts, from_local, wire_len);
         }
-        self.reassemble(pkt, ts);
+        self.reassemble(pkt, link, frame, ts);
     }
 
     /// Creates the connection (ending a closed one on the same key); returns
