@@ -18,6 +18,9 @@
 //! what most stacks keep. A fragment that contradicts the datagram's length
 //! (ends past a last fragment's end, or a second last fragment with another
 //! end) drops the datagram, as Linux does for a corrupt queue.
+//!
+//! Hand-written: etherparse's `IpDefragPool` has no byte budget or datagram
+//! cap, and a later fragment overwrites earlier bytes (last wins).
 
 use super::frag::DatagramId;
 use crate::time::Timestamp;
