@@ -12,12 +12,15 @@
 //! threshold), never the ones under way.
 //!
 //! Overlaps: first wins. Bytes already received are kept and an overlapping
-//! fragment only fills holes; this is what tshark shows (its reassembly
-//! copies each fragment in offset order only past what is filled, so a
-//! duplicate or overlap adds nothing; it flags conflicting overlaps) and
-//! what most stacks keep. A fragment that contradicts the datagram's length
-//! (ends past a last fragment's end, or a second last fragment with another
-//! end) drops the datagram, as Linux does for a corrupt queue.
+//! fragment only fills holes, so a duplicate or retransmitted fragment adds
+//! nothing. tshark agrees when fragments arrive in offset order; it assembles
+//! in offset order instead (the lower offset wins, whatever came first), so
+//! the two differ only for overlapping fragments with different bytes that
+//! arrive out of order (checked with tshark 4.0.17 on a crafted capture:
+//! it also flags them "Conflicting data in fragment overlap"). A fragment that
+//! contradicts the datagram's length (ends past a last fragment's end, or a
+//! second last fragment with another end) drops the datagram, as Linux does
+//! for a corrupt queue.
 //!
 //! Hand-written: etherparse's `IpDefragPool` has no byte budget or datagram
 //! cap, and a later fragment overwrites earlier bytes (last wins).
