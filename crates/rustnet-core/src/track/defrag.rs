@@ -4,23 +4,23 @@
 //! an HTTP request whose Host header is in a later fragment, or a DNS
 //! message spread over fragments, is read like an unfragmented one.
 //!
-//! Bounded everywhere: a datagram is at most 65 535 bytes and 64 pieces
-//! (runs of bytes held apart by holes); an engine holds at most
+//! Bounded everywhere: a datagram is at most 65 535 bytes, 256 fragments
+//! holding at most twice that (duplicates count), and 64 runs of bytes held
+//! apart by holes; an engine holds at most
 //! [`MAX_DATAGRAMS`] datagrams and [`MAX_BYTES`] bytes; a datagram not
 //! complete [`LIFETIME`] (packet time) after its first fragment is dropped.
 //! When full, new datagrams are refused (as Linux does above its high
 //! threshold), never the ones under way.
 //!
-//! Overlaps: first wins. Bytes already received are kept and an overlapping
-//! fragment only fills holes, so a duplicate or retransmitted fragment adds
-//! nothing. tshark agrees when fragments arrive in offset order; it assembles
-//! in offset order instead (the lower offset wins, whatever came first), so
-//! the two differ only for overlapping fragments with different bytes that
-//! arrive out of order (checked with tshark 4.0.17 on a crafted capture:
-//! it also flags them "Conflicting data in fragment overlap"). A fragment that
-//! contradicts the datagram's length (ends past a last fragment's end, or a
-//! second last fragment with another end) drops the datagram, as Linux does
-//! for a corrupt queue.
+//! Overlaps: as tshark assembles them. The fragments are kept as they came
+//! and laid out in offset order (ties: the first to arrive), each adding
+//! only the bytes past those already laid (Wireshark's reassemble.c): the
+//! lower offset wins, and a duplicate or retransmitted fragment adds
+//! nothing (checked with tshark 4.0.17 on crafted conflicting overlaps,
+//! in and out of order; it also flags them "Conflicting data in fragment
+//! overlap"). A fragment that contradicts the datagram's length (ends past
+//! a last fragment's end, or a second last fragment with another end) drops
+//! the datagram, as Linux does for a corrupt queue.
 //!
 //! Hand-written: etherparse's `IpDefragPool` has no byte budget or datagram
 //! cap, and a later fragment overwrites earlier bytes (last wins).
@@ -40,14 +40,20 @@ pub(crate) const MAX_BYTES: usize = 4 << 20;
 const MAX_DATAGRAM: usize = 65_535;
 /// Separate runs of received bytes per datagram; more means a hostile pattern.
 const MAX_PIECES: usize = 64;
+/// Fragments kept per datagram (a 64 KiB datagram over a 576-byte link takes 120).
+const MAX_FRAGMENTS: usize = 256;
 
 /// One datagram under way.
 #[derive(Debug)]
 struct Partial {
-    /// The bytes so far, as long as the highest end seen.
-    buf: Vec<u8>,
+    /// The fragments' bytes, in arrival order (duplicates too).
+    arena: Vec<u8>,
+    /// Each fragment as (offset in the datagram, start in `arena`, length), in arrival order.
+    frags: Vec<(usize, usize, usize)>,
     /// Received byte ranges [start, end), sorted, merged, disjoint.
     have: Vec<(usize, usize)>,
+    /// The highest end seen.
+    high: usize,
     /// The datagram's length, once its last fragment came.
     total: Option<usize>,
     /// Time of its first fragment to arrive.
@@ -87,14 +93,15 @@ impl Defrag {
                 return Added::Pending;
             }
             let since = ts;
-            self.map.insert(id, Partial { buf: Vec::new(), have: Vec::new(), total: None, since });
+            let p = Partial { arena: Vec::new(), frags: Vec::new(), have: Vec::new(), high: 0, total: None, since };
+            self.map.insert(id, p);
             self.earliest = Some(self.earliest.map_or(since + LIFETIME, |e| e.min(since + LIFETIME)));
         }
         let room = MAX_BYTES.saturating_sub(self.bytes);
         let Some(p) = self.map.get_mut(&id) else { return Added::Pending };
-        let before = p.buf.len();
+        let before = p.arena.len();
         let kept = p.fill(start, end, more, data, room);
-        self.bytes += p.buf.len() - before;
+        self.bytes += p.arena.len() - before;
         if !kept {
             self.drop_datagram(&id);
             return Added::Pending;
@@ -102,9 +109,9 @@ impl Defrag {
         if !p.complete() {
             return Added::Pending;
         }
-        let whole = self.map.remove(&id).map(|p| p.buf).unwrap_or_default();
-        self.bytes -= whole.len();
-        Added::Complete(whole)
+        let Some(p) = self.map.remove(&id) else { return Added::Pending };
+        self.bytes -= p.arena.len();
+        p.assemble().map_or(Added::Pending, Added::Complete)
     }
 
     /// Drops datagrams older than the lifetime.
@@ -120,7 +127,7 @@ impl Defrag {
                 let t = p.since + LIFETIME;
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             } else {
-                freed += p.buf.len();
+                freed += p.arena.len();
             }
             keep
         });
@@ -135,50 +142,37 @@ impl Defrag {
 
     fn drop_datagram(&mut self, id: &DatagramId) {
         if let Some(p) = self.map.remove(id) {
-            self.bytes -= p.buf.len();
+            self.bytes -= p.arena.len();
         }
     }
 
     /// Bytes held (for tests).
     #[cfg(test)]
     fn held(&self) -> usize {
-        debug_assert_eq!(self.bytes, self.map.values().map(|p| p.buf.len()).sum::<usize>());
+        debug_assert_eq!(self.bytes, self.map.values().map(|p| p.arena.len()).sum::<usize>());
         self.bytes
     }
 }
 
 impl Partial {
-    /// Copies the bytes of [start, end) not yet received (the buffer grows
-    /// to `end`); false when the datagram must be dropped (it contradicts
-    /// its length, has too many pieces, or would grow by more than `room`).
+    /// Keeps the fragment [start, end); false when the datagram must be
+    /// dropped (it contradicts its length, has too many fragments, pieces
+    /// or bytes, or would take more than `room`).
     fn fill(&mut self, start: usize, end: usize, more: bool, data: &[u8], room: usize) -> bool {
         match (self.total, more) {
             (Some(t), _) if end > t => return false,
             (Some(t), false) if end != t => return false,
-            (None, false) if self.buf.len() > end => return false,
+            (None, false) if self.high > end => return false,
             (_, false) => self.total = Some(end),
             _ => {}
         }
-        if end.saturating_sub(self.buf.len()) > room {
+        let full = self.arena.len() + data.len() > 2 * MAX_DATAGRAM || self.frags.len() >= MAX_FRAGMENTS;
+        if data.len() > room || full {
             return false;
         }
-        if end > self.buf.len() {
-            self.buf.resize(end, 0);
-        }
-        // First wins: copy only into the holes of [start, end).
-        let mut at = start;
-        for &(s, e) in &self.have {
-            if e <= at || s >= end {
-                continue;
-            }
-            if s > at {
-                copy(&mut self.buf, at, s, start, data);
-            }
-            at = at.max(e);
-        }
-        if at < end {
-            copy(&mut self.buf, at, end, start, data);
-        }
+        self.frags.push((start, self.arena.len(), data.len()));
+        self.arena.extend_from_slice(data);
+        self.high = self.high.max(end);
         self.have.push((start, end));
         self.have.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(self.have.len());
@@ -195,12 +189,24 @@ impl Partial {
     fn complete(&self) -> bool {
         self.total.is_some_and(|t| self.have.as_slice() == [(0, t)])
     }
-}
 
-/// Copies buffer bytes [from, to) out of the fragment that starts at `start`.
-fn copy(buf: &mut [u8], from: usize, to: usize, start: usize, data: &[u8]) {
-    if let (Some(dst), Some(src)) = (buf.get_mut(from..to), data.get(from - start..to - start)) {
-        dst.copy_from_slice(src);
+    /// The datagram laid out in offset order (ties: arrival order), each
+    /// fragment adding the bytes past those already laid; None if a hole
+    /// remains (not when `complete`).
+    fn assemble(&self) -> Option<Vec<u8>> {
+        let mut order = self.frags.clone();
+        order.sort_by_key(|&(start, _, _)| start);
+        let mut out = Vec::with_capacity(self.total.unwrap_or(0));
+        for (start, at, len) in order {
+            if start > out.len() {
+                return None;
+            }
+            let skip = out.len() - start;
+            if skip < len {
+                out.extend_from_slice(self.arena.get(at + skip..at + len)?);
+            }
+        }
+        (Some(out.len()) == self.total).then_some(out)
     }
 }
 
@@ -239,19 +245,38 @@ mod tests {
     }
 
     #[test]
-    fn overlaps_keep_the_first_bytes() {
+    fn overlaps_are_laid_out_in_offset_order() {
         let mut d = Defrag::default();
         assert_eq!(d.add(id(1), 8, true, &[1; 16], t(0)), Added::Pending);
-        // Overlaps both ends of the first piece and fills the hole before it.
+        // Overlaps both ends of the first: the lower offset wins.
         assert_eq!(d.add(id(1), 0, true, &[2; 32], t(0)), Added::Pending);
-        // A duplicate of the first, then the last fragment overlapping.
-        assert_eq!(d.add(id(1), 8, true, &[3; 16], t(0)), Added::Pending);
+        // A duplicate offset: the first to arrive wins.
+        assert_eq!(d.add(id(1), 0, true, &[3; 32], t(0)), Added::Pending);
         let Added::Complete(v) = d.add(id(1), 24, false, &[4; 16], t(0)) else { panic!("not complete") };
-        let mut want = vec![2; 8];
-        want.extend([1; 16]);
-        want.extend([2; 8]);
+        let mut want = vec![2; 32];
         want.extend([4; 8]);
         assert_eq!(v, want);
+        assert_eq!(d.held(), 0);
+    }
+
+    #[test]
+    fn conflicting_overlaps_as_tshark_shows_them() {
+        // A UDP datagram of 32 bytes in fragments A [0, 16), B [8, 24) and
+        // C [16, 32) (last), with different bytes where they overlap. tshark
+        // 4.0.17 shows the same reassembly whether they come A B C or C B A:
+        // header and 8 A's, then 8 B's, then 8 C's.
+        let a: Vec<u8> = [&[0x9c, 0x40, 0x27, 0x0f, 0, 0x20, 0, 0][..], &[b'A'; 8]].concat();
+        let want: Vec<u8> = [&a[..], &[b'B'; 8], &[b'C'; 8]].concat();
+        for order in [[0, 1, 2], [2, 1, 0]] {
+            let mut d = Defrag::default();
+            let pieces = [(0, a.as_slice(), true), (8, &[b'B'; 16][..], true), (16, &[b'C'; 16][..], false)];
+            let mut last = Added::Pending;
+            for i in order {
+                let (off, data, more) = pieces[i];
+                last = d.add(id(7), off, more, data, t(0));
+            }
+            assert_eq!(last, Added::Complete(want.clone()), "{order:?}");
+        }
     }
 
     #[test]
@@ -276,7 +301,7 @@ mod tests {
         assert_eq!(d.held(), 0);
         // The largest legal one is held.
         assert_eq!(d.add(id(6), 65_528, false, &[0; 7], t(0)), Added::Pending);
-        assert_eq!(d.held(), 65_535);
+        assert_eq!(d.held(), 7);
     }
 
     #[test]
@@ -286,7 +311,7 @@ mod tests {
         d.add(id(2), 0, true, &[0; 8], t(10));
         assert_eq!(d.next_expiry(), Some(t(30)));
         d.sweep(t(29));
-        assert_eq!(d.held(), 24);
+        assert_eq!(d.held(), 16);
         d.sweep(t(30));
         assert_eq!(d.held(), 8);
         assert_eq!(d.next_expiry(), Some(t(40)));
@@ -305,12 +330,19 @@ mod tests {
         assert_eq!(d.map.len(), MAX_DATAGRAMS);
         d.sweep(t(60));
         assert_eq!(d.held(), 0);
-        // Byte budget: each datagram claims 64 KiB with one fragment at its end.
+        // Byte budget: each datagram sends 60 000 bytes of its middle.
+        let big = vec![0; 60_000];
         for n in 0..(MAX_DATAGRAMS as u32) {
-            d.add(id(n), 65_000, true, &[0; 8], t(100));
+            d.add(id(n), 8, true, &big, t(100));
             assert!(d.held() <= MAX_BYTES);
         }
-        assert!(d.held() > MAX_BYTES - 65_535);
+        assert!(d.held() > MAX_BYTES - 60_000);
+        // Duplicates: one datagram may hold twice its largest size, then goes.
+        let mut d = Defrag::default();
+        for _ in 0..3 {
+            d.add(id(1), 8, true, &big, t(0));
+        }
+        assert!(d.map.is_empty(), "a third copy passes twice the largest datagram");
         // Pieces: every other 8-byte block of one datagram.
         let mut d = Defrag::default();
         for k in 0..(MAX_PIECES as u32 + 1) {
