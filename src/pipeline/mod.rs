@@ -59,6 +59,10 @@ pub struct Records {
     pub stats: Stats,
 }
 
+/// From a file: how long a closed TCP connection's record waits for late
+/// packets after it leaves the table (core `Config::closed_linger`).
+const FILE_CLOSED_LINGER: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Pipeline settings.
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
@@ -106,6 +110,11 @@ impl Pipeline {
             let mut ecfg = cfg.engine.clone();
             ecfg.max_connections = cfg.engine.max_connections.div_ceil(n);
             ecfg.reassembly_budget = cfg.engine.reassembly_budget.div_ceil(n);
+            if !cfg.live && ecfg.closed_linger.is_zero() {
+                // From a file, a late packet of a closed TCP connection stays
+                // on it, as in tshark; live, records are not held back.
+                ecfg.closed_linger = FILE_CLOSED_LINGER;
+            }
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
                 .live(cfg.live);

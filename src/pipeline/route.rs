@@ -13,6 +13,10 @@
 //! of input go to the worker of their address pair, whose engine counts them
 //! as orphans exactly as a single engine would.
 //!
+//! So every fragment of a datagram reaches one engine, which is what lets
+//! that engine reassemble it for DPI (core `track::defrag`); only the
+//! fragments sent to the fallback worker above are not reassembled.
+//!
 //! An FTP data connection goes to its control connection's worker, whose
 //! engine expects it (core `engine::ftp_expect`): the dispatcher reads the
 //! PASV/EPSV replies and PORT/EPRT commands of each control segment on port
@@ -153,7 +157,7 @@ impl Router {
                 })
                 .filter(|&q| q != w);
         }
-        if let Some(f) = pkt.frag.filter(|f| f.first) {
+        if let Some(f) = pkt.frag.filter(|f| f.first()) {
             let id = (pkt.src, pkt.dst, f.proto, f.id);
             if let Some((_, frags)) = self.held.remove(&id) {
                 self.unhold(&frags);

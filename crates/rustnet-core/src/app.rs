@@ -159,6 +159,11 @@ pub struct DnsInfo {
     pub answers: Vec<DnsAnswer>,
     /// "NOERROR", "NXDOMAIN", …; None until a response is seen.
     pub rcode: Option<String>,
+    /// Questions or answers were left out: the lists hold `dpi::DNS_MAX_ITEMS`
+    /// each, or DPI stopped reading after `dpi::DNS_MAX_MESSAGES` messages
+    /// while more came. In the JSON only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

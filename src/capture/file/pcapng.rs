@@ -1,13 +1,17 @@
 //! pcapng (several interfaces, each with its link type and timestamp unit):
 //! blocks are framed here (so a stream needs one block in memory and errors
-//! can say where), and each block is parsed by pcap-file.
+//! can say where), and read here too, the way classic pcap is (pcap.rs).
+//!
+//! Hand-written rather than pcap-file's block parser: that one rejects what
+//! tshark reads (an option list that ends without the end-of-options option
+//! made the whole file "not a capture file"; a packet comment that is not
+//! UTF-8 stopped the file there). Only the fixed fields and one option
+//! (`if_tsresol`) are needed; the other options are skipped unread, and an
+//! option list cut short ends where it stops making sense, as in libwiretap.
 
 use super::FileError;
 use super::input::Input;
 use crate::capture::Packet;
-use pcap_file::PcapError;
-use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
-use pcap_file::pcapng::{Block, PcapNgParser};
 use rustnet_core::Timestamp;
 use rustnet_core::wire::LinkType;
 
@@ -16,6 +20,8 @@ struct Iface {
     link: LinkType,
     /// if_tsresol: bit 7 clear = 10^-n s, set = 2^-n s.
     tsresol: u8,
+    /// Snap length (0: none); bounds a simple packet block's data.
+    snaplen: u32,
 }
 
 fn ts_from_units(raw: u64, tsresol: u8) -> Timestamp {
@@ -31,6 +37,11 @@ fn ts_from_units(raw: u64, tsresol: u8) -> Timestamp {
 
 const SECTION_HEADER: u32 = 0x0A0D_0D0A;
 const INTERFACE_DESCRIPTION: u32 = 1;
+const OBSOLETE_PACKET: u32 = 2;
+const SIMPLE_PACKET: u32 = 3;
+const ENHANCED_PACKET: u32 = 6;
+/// The interface option giving the timestamp unit.
+const IF_TSRESOL: u16 = 9;
 /// Larger blocks are taken as corruption (the buffer for a stream holds one).
 const MAX_BLOCK: usize = 16 << 20;
 
@@ -48,16 +59,57 @@ fn block_name(kind: u32) -> String {
     }
 }
 
-/// What pcap-file found wrong, in words (its own texts, such as "Error
-/// reading bytes" or "UTF8 error", do not say what was being read).
-fn describe(e: &PcapError) -> String {
-    match e {
-        PcapError::IncompleteBuffer => "shorter than its fields".into(),
-        PcapError::IoError(e) => e.to_string(),
-        PcapError::InvalidField(what) => format!("invalid field ({what})"),
-        PcapError::Utf8Error(_) | PcapError::FromUtf8Error(_) => "an option's text is not valid UTF-8".into(),
-        PcapError::InvalidInterfaceId(id) => format!("interface {id} is not declared"),
+/// Integers of a section, in its byte order.
+#[derive(Clone, Copy)]
+pub(super) struct Order {
+    big: bool,
+}
+
+impl Order {
+    fn u16(self, b: &[u8], at: usize) -> Option<u16> {
+        let w: [u8; 2] = b.get(at..at + 2)?.try_into().ok()?;
+        Some(if self.big { u16::from_be_bytes(w) } else { u16::from_le_bytes(w) })
     }
+
+    fn u32(self, b: &[u8], at: usize) -> Option<u32> {
+        let w: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
+        Some(if self.big { u32::from_be_bytes(w) } else { u32::from_le_bytes(w) })
+    }
+
+    /// The value of option `code` in an option list, if present. A list
+    /// without the end-of-options option, or cut inside an option, ends
+    /// where the options stop fitting (tshark reads such files).
+    pub(super) fn option(self, mut opts: &[u8], code: u16) -> Option<&[u8]> {
+        loop {
+            let (c, len) = (self.u16(opts, 0)?, usize::from(self.u16(opts, 2)?));
+            if c == 0 {
+                return None;
+            }
+            let value = opts.get(4..4 + len)?;
+            if c == code {
+                return Some(value);
+            }
+            opts = opts.get(4 + len.next_multiple_of(4)..)?;
+        }
+    }
+}
+
+/// A packet block's fields: (interface, timestamp units, captured bytes, original length).
+type PacketFields<'a> = (u32, u64, &'a [u8], u32);
+
+/// An enhanced (type 6) or obsolete packet block (type 2) body: the
+/// interface id (u32, or u16 then a drop count), timestamp high and low,
+/// captured and original lengths, then the data.
+fn packet_fields(o: Order, body: &[u8], obsolete: bool) -> Result<PacketFields<'_>, String> {
+    let short = || "shorter than its fields".to_string();
+    let iface = if obsolete { o.u16(body, 0).map(u32::from) } else { o.u32(body, 0) }.ok_or_else(short)?;
+    let (hi, lo) = (o.u32(body, 4).ok_or_else(short)?, o.u32(body, 8).ok_or_else(short)?);
+    let caplen = o.u32(body, 12).ok_or_else(short)?;
+    let orig = o.u32(body, 16).ok_or_else(short)?;
+    let data = body
+        .get(20..20usize.saturating_add(caplen as usize))
+        .ok_or_else(|| format!("captured length {caplen} past the block's end"))?;
+    Ok((iface, u64::from(hi) << 32 | u64::from(lo), data, orig))
 }
 
 /// The start of a block: (type, total length, big endian). A section header
@@ -97,7 +149,8 @@ pub(super) fn first_link(input: &mut Input) -> Option<LinkType> {
 
 /// Reads every block, handing each packet to `f` (in place, in the input's buffer).
 pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
-    let mut parser: Option<PcapNgParser> = None;
+    // A section header was read (blocks before one make no sense).
+    let mut section = false;
     let mut big = false;
     let mut ifaces: Vec<Iface> = Vec::new();
     let mut n = 0;
@@ -113,7 +166,7 @@ pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> b
                         big = b;
                         (kind, len)
                     }
-                    Err(why) if parser.is_none() => return Err(FileError::Format(why)),
+                    Err(why) if !section => return Err(FileError::Format(why)),
                     Err(why) => return damaged(why),
                 }
             }
@@ -140,66 +193,75 @@ pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> b
             }
             Err(e) => return damaged(format!("read error: {e}")),
         };
-        let what = |e: PcapError| format!("{}: {}", block_name(kind), describe(&e));
+        let what = |e: String| format!("{}: {e}", block_name(kind));
+        let o = Order { big };
+        // The body: after type and length, before the trailing length.
+        let body = block.get(8..len - 4).unwrap_or_default();
         if kind == SECTION_HEADER {
-            match PcapNgParser::new(block) {
-                Ok((_, p)) => parser = Some(p),
-                Err(e) if parser.is_none() => return Err(FileError::Format(what(e))),
-                Err(e) => return damaged(what(e)),
+            // Byte-order magic (checked by block_head), then major version 1.
+            match o.u16(body, 4) {
+                Some(1) => section = true,
+                v if !section => return Err(FileError::Format(what(format!("unsupported version {v:?}")))),
+                v => return damaged(what(format!("unsupported version {v:?}"))),
             }
             ifaces.clear();
             input.consume(len);
             continue;
         }
-        let Some(p) = parser.as_mut() else {
+        if !section {
             return Err(FileError::Format("pcapng: no section header".into()));
-        };
-        let packet = match p.next_block(block) {
-            Ok((_, b)) => match b {
-                Block::InterfaceDescription(idb) => {
-                    let tsresol = idb
-                        .options
-                        .iter()
-                        .find_map(|o| match o {
-                            InterfaceDescriptionOption::IfTsResol(r) => Some(*r),
-                            _ => None,
-                        })
-                        .unwrap_or(6);
-                    ifaces.push(Iface { link: LinkType::from_number(u32::from(idb.linktype)), tsresol });
-                    None
-                }
-                Block::EnhancedPacket(p) => {
-                    let Some(i) = ifaces.get(p.interface_id as usize) else {
-                        return damaged(format!("{}: interface {} is not declared", block_name(kind), p.interface_id));
-                    };
-                    // pcap-file hands back the raw timestamp units as "nanoseconds".
-                    let raw = u64::try_from(p.timestamp.as_nanos()).unwrap_or(u64::MAX);
-                    let ts = ts_from_units(raw, i.tsresol);
-                    Some((ts, p.data, p.original_len, i.link))
-                }
-                Block::SimplePacket(p) => {
-                    let link = ifaces.first().map_or(LinkType::Ethernet, |i| i.link);
-                    Some((Timestamp::ZERO, p.data, p.original_len, link))
-                }
-                Block::Packet(p) => {
-                    let Some(i) = ifaces.get(p.interface_id as usize) else {
-                        return damaged(format!("{}: interface {} is not declared", block_name(kind), p.interface_id));
-                    };
-                    Some((ts_from_units(p.timestamp, i.tsresol), p.data, p.original_len, i.link))
-                }
-                _ => None,
-            },
-            Err(e) => return damaged(what(e)),
+        }
+        let declared = |id: u32| ifaces.get(id as usize).ok_or_else(|| what(format!("interface {id} is not declared")));
+        let packet = match kind {
+            INTERFACE_DESCRIPTION => {
+                let Some(link) = o.u16(body, 0) else { return damaged(what("shorter than its fields".into())) };
+                let tsresol = o.option(body.get(8..).unwrap_or_default(), IF_TSRESOL).and_then(|v| v.first().copied());
+                let snaplen = o.u32(body, 4).unwrap_or(0);
+                ifaces.push(Iface {
+                    link: LinkType::from_number(u32::from(link)),
+                    tsresol: tsresol.unwrap_or(6),
+                    snaplen,
+                });
+                None
+            }
+            ENHANCED_PACKET | OBSOLETE_PACKET => {
+                let (id, units, data, orig) = match packet_fields(o, body, kind == OBSOLETE_PACKET) {
+                    Ok(x) => x,
+                    Err(e) => return damaged(what(e)),
+                };
+                let i = match declared(id) {
+                    Ok(i) => i,
+                    Err(e) => return damaged(e),
+                };
+                Some((ts_from_units(units, i.tsresol), data, orig, i.link))
+            }
+            SIMPLE_PACKET => {
+                // The data is the original length, cut to the first
+                // interface's snap length (the block holds no captured length).
+                let (link, snaplen) = ifaces.first().map_or((LinkType::Ethernet, 0), |i| (i.link, i.snaplen));
+                let Some(orig) = o.u32(body, 0) else { return damaged(what("shorter than its fields".into())) };
+                let caplen = if snaplen == 0 { orig } else { orig.min(snaplen) } as usize;
+                let data = body.get(4..).unwrap_or_default();
+                Some((Timestamp::ZERO, data.get(..caplen).unwrap_or(data), orig, link))
+            }
+            // Name resolution, statistics, custom and unknown blocks: skipped.
+            _ => None,
         };
         if let Some((ts, data, wire_len, link)) = packet {
             n += 1;
-            let more = f(&Packet { ts, data: &data, wire_len, link });
+            let more = f(&Packet { ts, data, wire_len, link });
             if !more {
                 return Ok(n);
             }
         }
         input.consume(len);
     }
+}
+
+/// Little-endian integers, for the reader's tests.
+#[cfg(test)]
+pub(super) fn tests_order() -> Order {
+    Order { big: false }
 }
 
 #[cfg(test)]

@@ -107,3 +107,39 @@ fn messages_say_what_and_where() {
         "capture file damaged: truncated record (9 of 60 bytes) at byte 81920 after 1203 packets"
     );
 }
+
+/// Issue 19 item 4: pcapng damage tshark reads through. The files are a real
+/// capture (`editcap -F pcapng` of dns_udp.pcap, two packet comments added
+/// with `editcap -a`) damaged by scripts/damage_pcapng.py; tshark 4.0.17
+/// shows 12 packets for each (`tshark -r F | wc -l`, printed by the script).
+#[test]
+fn pcapng_damage_tshark_reads_is_read_to_the_end() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pcapng_damage");
+    for (name, tshark) in [
+        ("commented.pcapng", 12),
+        ("shb_no_endofopt.pcapng", 12),
+        ("epb_no_endofopt.pcapng", 12),
+        ("comment_not_utf8.pcapng", 12),
+        ("all_three.pcapng", 12),
+    ] {
+        let bytes = std::fs::read(dir.join(name)).expect("fixture");
+        let (n, err) = read_bytes(&bytes);
+        assert!(err.is_none(), "{name}: {err:?}");
+        assert_eq!(n, tshark, "{name}");
+    }
+}
+
+#[test]
+fn pcapng_options_are_read_leniently() {
+    let o = super::pcapng::tests_order();
+    // if_tsresol (9) after a comment, with and without the end of options.
+    let opts = [1u8, 0, 3, 0, b'a', b'b', b'c', 0, 9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(o.option(&opts, 9), Some(&[9u8][..]));
+    assert_eq!(o.option(&opts[..16], 9), Some(&[9u8][..]));
+    // Cut inside the option or its header: not found, no panic.
+    for cut in 0..12 {
+        assert_eq!(o.option(&opts[..cut], 9), None, "cut {cut}");
+    }
+    // A length past the end.
+    assert_eq!(o.option(&[9, 0, 0xff, 0xff, 1], 9), None);
+}

@@ -15,8 +15,8 @@ use std::fmt::Write;
 
 /// Questions and answers kept per connection.
 pub const MAX_ITEMS: usize = 16;
-/// Messages looked at per connection before DPI stops.
-pub(crate) const MAX_MESSAGES: usize = 32;
+/// Messages read per connection before DPI stops.
+pub const MAX_MESSAGES: usize = 32;
 /// Longest rdata summary kept.
 const MAX_DATA: usize = 200;
 
@@ -32,6 +32,8 @@ pub(crate) struct Message {
     pub rcode: u8,
     pub questions: Vec<DnsQuestion>,
     pub answers: Vec<DnsAnswer>,
+    /// Questions or answers beyond `MAX_ITEMS` were left out.
+    pub truncated: bool,
 }
 
 /// Parses a DNS message. `strict` (for ports that are not DNS ports) asks
@@ -62,6 +64,8 @@ pub(crate) fn parse(d: &[u8], strict: bool) -> Option<Message> {
             Ok(q) => {
                 if m.questions.len() < MAX_ITEMS {
                     m.questions.push(DnsQuestion { name: name_str(q.name()), qtype: type_str(q.query_type()) });
+                } else {
+                    m.truncated = true;
                 }
             }
             Err(_) if strict || m.questions.is_empty() && qd > 0 => return None,
@@ -75,6 +79,8 @@ pub(crate) fn parse(d: &[u8], strict: bool) -> Option<Message> {
             };
             if m.answers.len() < MAX_ITEMS {
                 m.answers.push(answer(&r));
+            } else {
+                m.truncated = true;
             }
         }
     }
@@ -179,26 +185,46 @@ pub(crate) fn rcode_str(r: u8) -> String {
 }
 
 /// Adds a message to the connection's record; true if it was a response.
+/// A question or answer that does not fit (and is not a repeat) sets
+/// `truncated`.
 pub(crate) fn merge(info: &mut DnsInfo, m: Message) -> bool {
+    info.truncated |= m.truncated;
     for q in m.questions {
-        if info.queries.len() < MAX_ITEMS && !info.queries.contains(&q) {
-            info.queries.push(q);
+        if !info.queries.contains(&q) {
+            if info.queries.len() < MAX_ITEMS {
+                info.queries.push(q);
+            } else {
+                info.truncated = true;
+            }
         }
     }
     if m.response {
         info.rcode = Some(rcode_str(m.rcode));
         for a in m.answers {
-            if info.answers.len() < MAX_ITEMS && !info.answers.contains(&a) {
-                info.answers.push(a);
+            if !info.answers.contains(&a) {
+                if info.answers.len() < MAX_ITEMS {
+                    info.answers.push(a);
+                } else {
+                    info.truncated = true;
+                }
             }
         }
     }
     m.response
 }
 
-/// True when the per-connection bounds are reached.
+/// True when `m` holds a question or answer that `info` does not.
+fn adds_new(info: &DnsInfo, m: &Message) -> bool {
+    m.truncated
+        || m.questions.iter().any(|q| !info.queries.contains(q))
+        || (m.response && m.answers.iter().any(|a| !info.answers.contains(a)))
+}
+
+/// True when nothing more can be added: both lists are full and something
+/// was already left out (reading on until then is what makes `truncated`
+/// true only when a name was really lost).
 pub(crate) fn full(info: &DnsInfo) -> bool {
-    info.queries.len() >= MAX_ITEMS && info.answers.len() >= MAX_ITEMS
+    info.truncated && info.queries.len() >= MAX_ITEMS && info.answers.len() >= MAX_ITEMS
 }
 
 /// The first DNS-over-TCP message of `data` (RFC 1035 §4.2.2: a 2-byte
@@ -268,8 +294,12 @@ pub(crate) fn classify_on_dns_port(d: &Datagram<'_>, app: &mut Option<AppInfo>) 
     classify_flavour(d, Flavour::Dns, app)
 }
 
-/// A datagram on any port that parses strictly as DNS.
+/// A datagram on any port but NetBIOS's that parses strictly as DNS (a
+/// NetBIOS name packet NetBIOS's reader refused is still not DNS).
 pub(crate) fn classify_anywhere(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
+    if d.has_port(super::netbios::is_datagram_port) {
+        return None;
+    }
     classify_datagram(d, true, Flavour::Dns, app)
 }
 
@@ -314,9 +344,15 @@ impl Reader {
         let Some(info) = info else {
             return Outcome::need_more();
         };
-        let response = merge(info, m);
         self.messages += 1;
-        let done = self.messages as usize >= MAX_MESSAGES || full(info);
+        if self.messages as usize > MAX_MESSAGES {
+            // One message past the limit is looked at only to tell whether
+            // stopping loses anything.
+            info.truncated |= adds_new(info, &m);
+            return Outcome::new(Verdict::Done, None);
+        }
+        let response = merge(info, m);
+        let done = full(info);
         let state = if response { State::DnsResponse } else { State::DnsQuery };
         Outcome::new(if done { Verdict::Done } else { Verdict::NeedMore }, Some(state))
     }

@@ -40,6 +40,9 @@ pub(crate) use side::Dir;
 
 /// At most this many DNS questions and answers are kept per connection.
 pub use dns::MAX_ITEMS as DNS_MAX_ITEMS;
+/// At most this many DNS messages are read per connection (one more is
+/// looked at to set `DnsInfo::truncated` when it would have added a name).
+pub use dns::MAX_MESSAGES as DNS_MAX_MESSAGES;
 /// At most this many NetBIOS names are kept per connection.
 pub use netbios::MAX_NAMES as NETBIOS_MAX_NAMES;
 /// The default bound on bytes held for TCP reassembly, per engine

@@ -169,6 +169,12 @@ fn parse_datagram(service: Service, payload: &[u8]) -> Option<(Option<&'static s
     }
 }
 
+/// udp/137 or udp/138: NetBIOS's own, never another protocol's (its name
+/// service speaks DNS's wire format, but tshark calls it NBNS by the port).
+pub(crate) fn is_datagram_port(p: u16) -> bool {
+    p == PORT_NS || p == PORT_DGM
+}
+
 /// A datagram on udp/137 or udp/138 that parses as that service.
 pub(crate) fn classify_datagram(d: &Datagram<'_>, app: &mut Option<AppInfo>) -> Option<(Match, Outcome)> {
     let service = if d.has_port(|p| p == PORT_NS) {

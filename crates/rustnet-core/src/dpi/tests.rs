@@ -133,6 +133,42 @@ fn dns_udp_states_and_bound() {
     assert!(n as usize <= dns::MAX_MESSAGES + 1);
     let Some(AppInfo::Dns(d)) = &f.app else { panic!("not DNS") };
     assert_eq!(d.queries.len(), dns::MAX_ITEMS);
+    // 31 names were asked, 16 kept: the record says names were left out.
+    assert!(d.truncated);
+}
+
+#[test]
+fn dns_truncated_only_when_something_was_left_out() {
+    // Exactly MAX_ITEMS distinct names, each asked many times: nothing lost.
+    let mut f = Flow::new(Proto::Udp, 33334, 53);
+    for n in 0..(dns::MAX_MESSAGES as u16 + 8) {
+        let i = n % dns::MAX_ITEMS as u16;
+        f.feed(true, None, &dns::tests::query(n, &format!("n{i}.example"), 1));
+    }
+    let Some(AppInfo::Dns(d)) = &f.app else { panic!("not DNS") };
+    assert_eq!(d.queries.len(), dns::MAX_ITEMS);
+    assert!(!d.truncated);
+    // The same, then a new name after the message limit: it was lost.
+    let mut f = Flow::new(Proto::Udp, 33335, 53);
+    for n in 0..dns::MAX_MESSAGES as u16 {
+        f.feed(true, None, &dns::tests::query(n, "same.example", 1));
+    }
+    f.feed(true, None, &dns::tests::query(99, "late.example", 1));
+    let Some(AppInfo::Dns(d)) = &f.app else { panic!("not DNS") };
+    assert_eq!(d.queries.len(), 1);
+    assert!(d.truncated, "a name after the message limit was not looked at");
+    // One message with more questions than MAX_ITEMS.
+    let mut m = dns::tests::query(1, "q0.example", 1);
+    let extra = dns::MAX_ITEMS + 1;
+    m[5] = u8::try_from(extra + 1).expect("small");
+    for i in 1..=extra {
+        m.extend_from_slice(&dns::tests::query(1, &format!("q{i}.example"), 1)[12..]);
+    }
+    let mut f = Flow::new(Proto::Udp, 33336, 53);
+    f.feed(true, None, &m);
+    let Some(AppInfo::Dns(d)) = &f.app else { panic!("not DNS") };
+    assert_eq!(d.queries.len(), dns::MAX_ITEMS);
+    assert!(d.truncated);
 }
 
 #[test]
@@ -231,4 +267,19 @@ fn quic_first_datagram_is_read_by_the_classifier() {
     let Some(AppInfo::Quic(q)) = &f.app else { panic!("not QUIC: {:?}", f.app) };
     assert_eq!(q.sni.as_deref(), Some("example.com"));
     assert_eq!(f.state, Some(State::QuicInitial));
+}
+
+#[test]
+fn netbios_ports_are_never_dns() {
+    // A DNS-format name query on udp/137 that NetBIOS's reader refuses (the
+    // name is not a 32-byte first-level encoding): nothing, not DNS.
+    for port in [137, 138] {
+        let mut f = Flow::new(Proto::Udp, 40000, port);
+        f.feed(true, None, &dns::tests::query(7, "www.example.com", 1));
+        assert!(!matches!(f.app, Some(AppInfo::Dns(_))), "udp/{port}: {:?}", f.app);
+    }
+    // The same query on another port is DNS (strict).
+    let mut f = Flow::new(Proto::Udp, 40000, 40001);
+    f.feed(true, None, &dns::tests::query(7, "www.example.com", 1));
+    assert!(matches!(f.app, Some(AppInfo::Dns(_))), "{:?}", f.app);
 }

@@ -5,6 +5,7 @@ use crate::dpi::reassembly::{Budget, DEFAULT_BUDGET, DEFAULT_IDLE};
 use crate::dpi::{AppInfo, Dir, DpiInput, DpiState, FtpAnnounce};
 use crate::time::Timestamp;
 use crate::track::analysis::{Segment, TcpAnalyzer};
+use crate::track::defrag::Defrag;
 use crate::track::frag::{DatagramId, FragTable, Pending};
 use crate::track::rtt::RttTracker;
 use crate::track::{
@@ -12,6 +13,7 @@ use crate::track::{
     is_service_port,
 };
 use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
+use linger::Lingering;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::net::IpAddr;
@@ -21,7 +23,9 @@ use table::{Analysis, Entry, Queued, Table};
 #[cfg(test)]
 mod analytics_tests;
 mod dpi_memory;
+mod fragments;
 mod ftp_expect;
+mod linger;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -47,6 +51,12 @@ pub struct Config {
     /// A connection whose DPI holds buffered bytes and gets no payload for
     /// this long has its inspection given up (what it waits for is lost).
     pub reassembly_idle: Duration,
+    /// How long the record of a closed TCP connection is held back after
+    /// it leaves the table, so that a late packet (a RST after the FINs) is
+    /// counted on it rather than on a new connection, as tshark keeps it on
+    /// the same stream until a new SYN (`engine/linger.rs`). Zero (the
+    /// default): written when it leaves the table. `--read` sets 5 min.
+    pub closed_linger: Duration,
 }
 
 impl Default for Config {
@@ -59,6 +69,7 @@ impl Default for Config {
             report_new_flows: false,
             reassembly_budget: DEFAULT_BUDGET,
             reassembly_idle: DEFAULT_IDLE,
+            closed_linger: Duration::ZERO,
         }
     }
 }
@@ -110,6 +121,10 @@ pub struct Engine {
     cfg: Config,
     table: Table,
     frags: FragTable,
+    /// Datagrams being reassembled for DPI (`fragments.rs`).
+    defrag: Defrag,
+    /// Closed TCP connections whose record is held back (`linger.rs`).
+    lingering: Lingering,
     stats: Stats,
     finished: Vec<Connection>,
     new_flows: Vec<NewFlow>,
@@ -138,6 +153,8 @@ impl Engine {
             ftp_expect: ftp_expect::FtpExpect::default(),
             cfg,
             frags: FragTable::default(),
+            defrag: Defrag::default(),
+            lingering: Lingering::default(),
             stats: Stats::default(),
             finished: Vec::new(),
             new_flows: Vec::new(),
@@ -173,10 +190,13 @@ impl Engine {
     /// of the table stamps them as of the engine's clock.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let frags = self.frags.next_expiry();
-        if self.table.map.is_empty() && frags.is_none() {
+        if self.table.map.is_empty() && frags.is_none() && self.lingering.is_empty() {
             return None;
         }
-        let due = [frags, self.next_dpi_deadline()].into_iter().flatten().fold(self.earliest_expiry, Timestamp::min);
+        let due = [frags, self.defrag.next_expiry(), self.lingering.next_due(), self.next_dpi_deadline()]
+            .into_iter()
+            .flatten()
+            .fold(self.earliest_expiry, Timestamp::min);
         // Expiry is checked once per sweep, so nothing happens before the next one.
         Some(due.max(self.next_sweep))
     }
@@ -228,6 +248,7 @@ impl Engine {
     pub fn finish_all_at(&mut self, end: Timestamp) {
         self.now = self.now.max(end);
         self.stats.orphan_fragments += self.frags.pending_packets();
+        self.release_lingering(self.now, true);
         let map = self.table.take_all();
         self.dpi_holders.clear();
         let (now, t) = (self.now, &self.cfg.timeouts);
@@ -282,14 +303,15 @@ impl Engine {
             }
             ended
         });
-        self.finished.extend(ended.map(|(_, e)| {
-            let mut c = e.conn;
-            c.end_reason = Some(if c.is_closed() { EndReason::Closed } else { EndReason::Idle });
-            c
-        }));
+        let ended: Vec<(FlowKey, Box<Entry>)> = ended.collect();
+        for (key, e) in ended {
+            self.retire(key, e, now);
+        }
+        self.release_lingering(now, false);
         self.table.compact();
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
+        self.defrag.sweep(now);
         self.ftp_expect.sweep(now);
         self.release_idle_dpi();
     }
@@ -307,7 +329,7 @@ impl Engine {
             Some(x) => x,
             None => {
                 if let L4::Fragment { .. } = pkt.l4 {
-                    return self.later_fragment(&pkt, ts, wire_len);
+                    return self.later_fragment(&pkt, ts, wire_len, (link, frame));
                 }
                 self.stats.other_ip += 1;
                 return;
@@ -315,7 +337,7 @@ impl Engine {
         };
         let key = FlowKey::new(proto, src, dst);
         let early = match pkt.frag {
-            Some(f) if f.first => self.frags.first(datagram(&pkt, f.proto, f.id), key, ts),
+            Some(f) if f.first() => self.frags.first(datagram(&pkt, f.proto, f.id), key, ts),
             _ => None,
         };
         // One lookup for packets of known flows (the common case).
@@ -349,6 +371,9 @@ impl Engine {
             if after.dpi_memory {
                 self.dpi_memory(key);
             }
+        }
+        if pkt.frag.is_some() {
+            self.reassemble(&pkt, link, frame, ts);
         }
         if let L4::Icmp { v6, icmp_type, code, body, .. } = pkt.l4
             && is_icmp_error(v6, icmp_type)
@@ -397,15 +422,15 @@ impl Engine {
         }
     }
 
-    fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32) {
+    fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32, (link, frame): (LinkType, &[u8])) {
         let Some(f) = pkt.frag else { return };
-        let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len) else {
-            return;
-        };
-        if let Some(e) = self.table.map.get_mut(&key) {
+        if let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len)
+            && let Some(e) = self.table.map.get_mut(&key)
+        {
             let from_local = e.conn.local.addr == pkt.src;
             e.conn.count(ts, from_local, wire_len);
         }
+        self.reassemble(pkt, link, frame, ts);
     }
 
     /// Creates the connection (ending a closed one on the same key); returns
@@ -422,10 +447,23 @@ impl Engine {
     ) -> (&mut Entry, bool) {
         // Port reuse: a fresh SYN after the old connection closed.
         let start = self.finished.len();
-        if let Some(old) = self.table.map.remove(&key) {
-            let mut c = old.conn;
-            c.end_reason = Some(EndReason::Closed);
-            self.finished.push(c);
+        match self.lingering.take(&key) {
+            Some(old) if !is_pure_syn(pkt) => {
+                // A late packet of a closed connection: it is still that one.
+                let from_local = old.conn.local == src;
+                self.stats.evicted += self.table.make_room(&mut self.finished);
+                for c in &mut self.finished[start..] {
+                    stamp(c, self.now, &self.cfg.timeouts);
+                }
+                return (self.table.insert(key, old), from_local);
+            }
+            lingering => {
+                if let Some(old) = self.table.map.remove(&key).or(lingering) {
+                    let mut c = old.conn;
+                    c.end_reason = Some(EndReason::Closed);
+                    self.finished.push(c);
+                }
+            }
         }
         self.stats.evicted += self.table.make_room(&mut self.finished);
         for c in &mut self.finished[start..] {
@@ -549,11 +587,12 @@ fn endpoints(p: &Packet<'_>) -> Option<(Proto, Endpoint, Endpoint)> {
 }
 
 fn is_new_tcp_open(e: &Entry, p: &Packet<'_>) -> bool {
-    let L4::Tcp { flags, .. } = p.l4 else {
-        return false;
-    };
-    let pure_syn = flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN;
-    pure_syn && matches!(e.tcp.state(), State::Closed | State::TimeWait)
+    is_pure_syn(p) && matches!(e.tcp.state(), State::Closed | State::TimeWait)
+}
+
+/// A SYN without ACK or RST: a connection opening.
+fn is_pure_syn(p: &Packet<'_>) -> bool {
+    matches!(p.l4, L4::Tcp { flags, .. } if flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN)
 }
 
 /// What a packet leaves for the engine to do once its connection is updated.
@@ -624,6 +663,12 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
         }
         L4::Fragment { .. } | L4::Other { .. } => return After::default(),
     };
+    inspect(e, from_local, tcp, payload, ts)
+}
+
+/// Shows DPI one payload (with the TCP sequence number and flags); sets the
+/// shown state.
+fn inspect(e: &mut Entry, from_local: bool, tcp: Option<(u32, u8)>, payload: &[u8], ts: Timestamp) -> After {
     let mut after = After::default();
     if let Some(dpi) = e.dpi.as_mut() {
         // SYNs too: they fix where each direction's byte stream starts; FIN

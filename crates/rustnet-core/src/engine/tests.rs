@@ -237,3 +237,77 @@ fn announced_ftp_data_connections_are_linked_to_their_control() {
     feed(&mut e, 302, seg(1, 40009, 2, 30003, 1, true, b""));
     assert_eq!(ftp_data_control(&mut e, 40009), Some(None));
 }
+
+/// A TCP segment 10.0.0.1:40000 <-> 10.0.0.2:80 (`from_client` picks the direction).
+fn tcp_segment(from_client: bool, syn: bool, ack: bool, fin: bool, rst: bool) -> Vec<u8> {
+    let (src, dst, sp, dp) =
+        if from_client { ([10, 0, 0, 1], [10, 0, 0, 2], 40000, 80) } else { ([10, 0, 0, 2], [10, 0, 0, 1], 80, 40000) };
+    let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sp, dp, 1, 1000);
+    if syn {
+        b = b.syn();
+    }
+    if ack {
+        b = b.ack(1);
+    }
+    if fin {
+        b = b.fin();
+    }
+    if rst {
+        b = b.rst();
+    }
+    let mut v = Vec::new();
+    // Writing into a Vec cannot fail.
+    b.write(&mut v, &[]).expect("vec write");
+    v
+}
+
+#[test]
+fn a_late_rst_stays_on_the_closed_connection_until_a_new_syn() {
+    for linger in [Duration::ZERO, Duration::from_secs(300)] {
+        let mut e = Engine::new(Config { closed_linger: linger, ..Config::default() });
+        let feed = |e: &mut Engine, t: u64, f: Vec<u8>| e.process(LinkType::Ethernet, secs(t), &f, f.len() as u32);
+        feed(&mut e, 0, tcp_segment(true, true, false, false, false));
+        feed(&mut e, 0, tcp_segment(false, true, true, false, false));
+        feed(&mut e, 0, tcp_segment(true, false, true, false, false));
+        feed(&mut e, 0, tcp_segment(true, false, true, false, true));
+        feed(&mut e, 0, tcp_segment(false, false, true, false, false));
+        // 20 s later (CLOSED lasted 5 s): a RST, then a new connection.
+        feed(&mut e, 20, tcp_segment(false, false, false, false, true));
+        feed(&mut e, 60, tcp_segment(true, true, false, false, false));
+        e.finish_all();
+        let mut done = Vec::new();
+        e.take_finished(&mut done);
+        let packets: Vec<u64> = done.iter().map(|c| c.tx_packets + c.rx_packets).collect();
+        if linger.is_zero() {
+            // Written when it left the table: the RST made a connection of its own.
+            assert_eq!(packets, [5, 1, 1]);
+        } else {
+            // As tshark's tcp.stream: streams 0 (6 packets) and 1 (the SYN).
+            assert_eq!(packets, [6, 1]);
+            assert_eq!(done[0].end_reason, Some(EndReason::Closed));
+            assert_eq!(done[0].last_seen, secs(20));
+        }
+        assert_eq!(e.next_deadline(), None);
+    }
+}
+
+#[test]
+fn lingering_records_are_written_when_due() {
+    let mut e = Engine::new(Config { closed_linger: Duration::from_secs(300), ..Config::default() });
+    for (c, s, a, f, r) in [(true, true, false, false, false), (true, false, true, false, true)] {
+        let fr = tcp_segment(c, s, a, f, r);
+        e.process(LinkType::Ethernet, T0, &fr, fr.len() as u32);
+    }
+    e.advance(secs(10));
+    assert_eq!(e.len(), 0, "left the table after CLOSED's 5 s");
+    let mut done = Vec::new();
+    e.take_finished(&mut done);
+    assert!(done.is_empty(), "held back");
+    let due = e.next_deadline().expect("a record is due");
+    // Held from the sweep that saw it expire (at 10 s) for 300 s.
+    assert!(due <= secs(310), "{due:?}");
+    e.advance(secs(310));
+    e.take_finished(&mut done);
+    assert_eq!(done.len(), 1);
+    assert_eq!(e.next_deadline(), None);
+}

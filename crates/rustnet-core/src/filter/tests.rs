@@ -73,6 +73,7 @@ fn dns() -> Connection {
             data: "dyna.wikimedia.org".into(),
         }],
         rcode: Some("NOERROR".into()),
+        truncated: false,
     }));
     c
 }

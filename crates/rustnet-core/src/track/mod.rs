@@ -3,6 +3,7 @@
 
 pub(crate) mod analysis;
 mod conn;
+pub(crate) mod defrag;
 pub(crate) mod frag;
 mod icmp;
 mod key;

@@ -26,9 +26,15 @@ impl Pending {
         used.iter().find(|(i, _)| *i == id).map(|&(_, ts)| ts)
     }
 
-    /// A request: its first occurrence is the one a response is timed from.
-    fn request(&mut self, id: u16, ts: Timestamp) {
-        if self.find(id).is_some() {
+    /// A request. With `latest`, a response is timed from the latest
+    /// request with its id (DNS: a retransmitted query restarts the clock,
+    /// as tshark's dns.time does); else from the first (ICMP echo).
+    fn request(&mut self, id: u16, ts: Timestamp, latest: bool) {
+        let used = self.slots.get_mut(..usize::from(self.used)).unwrap_or_default();
+        if let Some(slot) = used.iter_mut().find(|(i, _)| *i == id) {
+            if latest {
+                slot.1 = ts;
+            }
             return;
         }
         let at = if usize::from(self.used) < PENDING {
@@ -118,7 +124,7 @@ impl RttTracker {
             }
             let RttTracker::Dns(p) = self else { return None };
             return if flags & 0x80 == 0 {
-                p.request(id, ts);
+                p.request(id, ts, true);
                 None
             } else {
                 p.response(id, ts, true)
@@ -149,7 +155,7 @@ impl RttTracker {
         }
         let RttTracker::Echo(p) = self else { return None };
         if request {
-            p.request(seq, ts);
+            p.request(seq, ts, false);
             None
         } else {
             p.response(seq, ts, false)
@@ -176,20 +182,21 @@ mod tests {
         };
         assert_eq!(r.on_udp(true, (40000, 53), &q(7, false), t(0)), None);
         assert_eq!(r.on_udp(true, (40000, 53), &q(8, false), t(5)), None);
-        // A retransmitted query keeps the first one's time.
+        // A retransmitted query restarts its clock (tshark's dns.time in
+        // ndpi_dns_fragmented.pcap frames 36, 37, 39: from frame 37).
         assert_eq!(r.on_udp(true, (40000, 53), &q(7, false), t(6)), None);
         assert_eq!(r.on_udp(false, (40000, 53), &q(9, true), t(7)), None);
-        assert_eq!(r.on_udp(false, (40000, 53), &q(8, true), t(10)), Some(Duration::from_millis(5)));
+        assert_eq!(r.on_udp(false, (40000, 53), &q(7, true), t(8)), Some(Duration::from_millis(2)));
         // The earlier query's answer replaces it; a later one does not.
-        assert_eq!(r.on_udp(false, (40000, 53), &q(7, true), t(12)), Some(Duration::from_millis(12)));
-        assert_eq!(r.on_udp(false, (40000, 53), &q(8, true), t(13)), None);
+        assert_eq!(r.on_udp(false, (40000, 53), &q(8, true), t(10)), Some(Duration::from_millis(5)));
+        assert_eq!(r.on_udp(false, (40000, 53), &q(7, true), t(13)), None);
     }
 
     #[test]
     fn pending_is_bounded() {
         let mut p = Pending::default();
         for id in 0..1000u16 {
-            p.request(id, t(u64::from(id)));
+            p.request(id, t(u64::from(id)), false);
         }
         assert_eq!(p.find(0), None);
         assert_eq!(p.response(999, t(1000), false), Some(Duration::from_millis(1)));

@@ -92,16 +92,33 @@ pub enum L4<'a> {
     },
 }
 
-/// IP fragmentation of the packet, if any.
+/// IP fragmentation of the packet, if any. Kept to 8 bytes: every parsed
+/// packet carries it (its bytes, for reassembly, come from
+/// [`fragment_data`] on the rare fragment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Frag {
     /// Datagram identification: the IPv4 header's 16-bit field (widened), or
     /// the IPv6 fragment header's 32-bit field.
     pub id: u32,
-    /// Offset zero: carries the transport header.
-    pub first: bool,
     /// The IP protocol number of the datagram (part of its identity).
     pub proto: u8,
+    /// The more-fragments flag: false on the datagram's last fragment.
+    pub more: bool,
+    /// The fragment offset field: where this fragment's bytes go in the
+    /// datagram's payload, in units of 8 bytes (13 bits).
+    pub offset8: u16,
+}
+
+impl Frag {
+    /// Offset zero: the fragment that carries the transport header.
+    pub fn first(&self) -> bool {
+        self.offset8 == 0
+    }
+
+    /// Where this fragment's bytes go in the datagram's payload, in bytes.
+    pub fn offset(&self) -> u32 {
+        u32::from(self.offset8) * 8
+    }
 }
 
 /// A parsed packet: addresses, transport content, fragmentation.
@@ -181,8 +198,9 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
         }
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
-            let frag =
-                ip.is_payload_fragmented().then(|| (u32::from(h.identification()), h.fragments_offset().value() == 0));
+            let frag = ip
+                .is_payload_fragmented()
+                .then(|| (u32::from(h.identification()), h.fragments_offset().value(), h.more_fragments()));
             (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip.payload(), frag)
         }
         LaxNetSlice::Ipv6(ip) => {
@@ -190,7 +208,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
             let frag = if ip.is_payload_fragmented() {
                 ip.extensions().clone().into_iter().find_map(|e| match e {
                     etherparse::Ipv6ExtensionSlice::Fragment(f) => {
-                        Some((f.identification(), f.fragment_offset().value() == 0))
+                        Some((f.identification(), f.fragment_offset().value(), f.more_fragments()))
                     }
                     _ => None,
                 })
@@ -201,9 +219,9 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
         }
     };
     let proto = payload.ip_number;
-    if let Some((id, first)) = frag {
-        let f = Frag { id, first, proto: proto.0 };
-        let l4 = if f.first { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
+    if let Some((id, offset8, more)) = frag {
+        let f = Frag { id, proto: proto.0, more, offset8 };
+        let l4 = if f.first() { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
         return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None });
     }
     // IP-in-IP (6in4, 4in4): the flow is the inner one.
@@ -237,6 +255,33 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
         _ => transport_fallback(proto, payload.payload, outer)?,
     };
     Ok(Packet { src, dst, l4, frag: None, vlan: None })
+}
+
+/// The bytes of the IP fragment in `frame` (after its IP header and, for
+/// IPv6, its extension headers up to the fragment header), found as
+/// [`parse`] finds the fragment (through IP-in-IP); None when the frame is
+/// not a fragment or the capture cut the fragment short. Apart from
+/// `parse` so that every packet does not carry them (`Frag`).
+pub fn fragment_data(link: LinkType, frame: &[u8]) -> Option<&[u8]> {
+    let lp = link::decode(link, frame).ok()?;
+    let sliced = LaxSlicedPacket::from_ether_type(EtherType(lp.ether_type), frame.get(lp.offset..)?);
+    fragment_payload(&sliced, 0)
+}
+
+fn fragment_payload<'a>(s: &LaxSlicedPacket<'a>, depth: u8) -> Option<&'a [u8]> {
+    let (fragmented, payload) = match s.net.as_ref()? {
+        LaxNetSlice::Ipv4(ip) => (ip.is_payload_fragmented(), ip.payload()),
+        LaxNetSlice::Ipv6(ip) => (ip.is_payload_fragmented(), ip.payload()),
+        LaxNetSlice::Arp(_) => return None,
+    };
+    if fragmented {
+        return (!payload.incomplete).then_some(payload.payload);
+    }
+    let tunnel = payload.ip_number == ip_number::IPV6 || payload.ip_number == ip_number::IPV4;
+    if tunnel && depth < MAX_TUNNEL_DEPTH {
+        return fragment_payload(&LaxSlicedPacket::from_ip(payload.payload).ok()?, depth + 1);
+    }
+    None
 }
 
 /// The 13th byte of a TCP header holds the classic flags.
@@ -366,11 +411,30 @@ mod tests {
     }
 
     #[test]
+    fn fragments_and_their_bytes() {
+        // An IPv4 fragment at offset 16 (2 units), MF set, 8 bytes of UDP data.
+        let mut f = vec![2; 6];
+        f.extend([1; 6]);
+        f.extend([0x08, 0x00, 0x45, 0, 0, 28, 0x12, 0x34, 0x20, 0x02, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend(b"abcdefgh");
+        let p = parse(LinkType::Ethernet, &f).unwrap();
+        assert_eq!(p.frag, Some(Frag { id: 0x1234, proto: 17, more: true, offset8: 2 }));
+        assert_eq!((p.frag.unwrap().offset(), p.frag.unwrap().first()), (16, false));
+        assert_eq!(p.l4, L4::Fragment { proto: 17 });
+        assert_eq!(fragment_data(LinkType::Ethernet, &f), Some(&b"abcdefgh"[..]));
+        // Cut short by the capture: no bytes to reassemble.
+        assert_eq!(fragment_data(LinkType::Ethernet, &f[..f.len() - 1]), None);
+        // Not a fragment.
+        assert_eq!(fragment_data(LinkType::Ethernet, &udp_frame(b"x")), None);
+    }
+
+    #[test]
     fn every_truncation_is_an_error_or_a_packet() {
         let f = udp_frame(b"some payload bytes");
         for n in 0..f.len() {
             let _ = parse(LinkType::Ethernet, &f[..n]);
             let _ = flow_hash(LinkType::Ethernet, &f[..n]);
+            let _ = fragment_data(LinkType::Ethernet, &f[..n]);
         }
         assert!(parse(LinkType::Ethernet, &f[..30]).is_err());
     }
