@@ -4,7 +4,7 @@
 //! new SYN opens another, instead of making a one-packet connection. Checked
 //! on every capture with a truth JSON (corpus and fixtures; tests/fixtures/
 //! late_rst.pcap, written by tests/lab/make_late_rst.py, has late packets 3 s,
-//! 12 s, 20 s and 412 s after the close): for every TCP conversation, our
+//! 12 s, 20 s and 237 s after the close): for every TCP conversation, our
 //! records of it are as many as tshark's streams.
 
 mod common;

@@ -34,12 +34,14 @@ impl Lingering {
         self.map.is_empty()
     }
 
-    /// Takes the connection held back on `key`, if any.
-    pub(super) fn take(&mut self, key: &FlowKey) -> Option<Box<Entry>> {
+    /// Takes the connection held back on `key`, if any, with when its
+    /// record is due (a packet at or after that time no longer revives it,
+    /// whenever the last sweep ran).
+    pub(super) fn take(&mut self, key: &FlowKey) -> Option<(Box<Entry>, Timestamp)> {
         if self.map.is_empty() {
             return None;
         }
-        self.map.remove(key).map(|(e, _)| e)
+        self.map.remove(key)
     }
 }
 
@@ -55,7 +57,12 @@ impl Engine {
         if keep {
             // What DPI holds is of no use any more; it returns its budget.
             e.dpi = None;
-            let due = now + linger;
+            // From when it left the table by its timeout, not from when a
+            // sweep found it: an engine that sees no packets for a while
+            // sweeps late, and the output must not depend on that (nor on
+            // how flows are spread over workers).
+            let expired = e.conn.last_seen + self.cfg.timeouts.idle_limit(e.conn.state);
+            let due = now.min(expired) + linger;
             self.lingering.earliest = Some(self.lingering.earliest.map_or(due, |t| t.min(due)));
             self.lingering.map.insert(key, (e, due));
         } else {

@@ -448,7 +448,7 @@ impl Engine {
         // Port reuse: a fresh SYN after the old connection closed.
         let start = self.finished.len();
         match self.lingering.take(&key) {
-            Some(old) if !is_pure_syn(pkt) => {
+            Some((old, due)) if !is_pure_syn(pkt) && ts < due => {
                 // A late packet of a closed connection: it is still that one.
                 let from_local = old.conn.local == src;
                 self.stats.evicted += self.table.make_room(&mut self.finished);
@@ -458,7 +458,7 @@ impl Engine {
                 return (self.table.insert(key, old), from_local);
             }
             lingering => {
-                if let Some(old) = self.table.map.remove(&key).or(lingering) {
+                if let Some(old) = self.table.map.remove(&key).or(lingering.map(|(e, _)| e)) {
                     let mut c = old.conn;
                     c.end_reason = Some(EndReason::Closed);
                     self.finished.push(c);

@@ -311,3 +311,36 @@ fn lingering_records_are_written_when_due() {
     assert_eq!(done.len(), 1);
     assert_eq!(e.next_deadline(), None);
 }
+
+/// The hold ends 5 min after the connection's CLOSED timeout, whenever a
+/// sweep found it: an engine that saw other packets (and swept early) and
+/// one that saw none (as a worker holding only this flow) agree on whether
+/// a late packet revives the connection. The hold was counted from the
+/// sweep, so the idle engine revived a packet 400 s after the close.
+#[test]
+fn the_hold_on_a_closed_connection_does_not_depend_on_sweep_times() {
+    let other = udp_frame();
+    for late in [304, 306] {
+        let mut counts = Vec::new();
+        for busy in [false, true] {
+            let mut e = Engine::new(Config { closed_linger: Duration::from_secs(300), ..Config::default() });
+            let feed = |e: &mut Engine, t: u64, f: &[u8]| e.process(LinkType::Ethernet, secs(t), f, f.len() as u32);
+            feed(&mut e, 0, &tcp_segment(true, true, false, false, false));
+            feed(&mut e, 0, &tcp_segment(true, false, true, false, true));
+            if busy {
+                // Another flow's packets make this engine sweep every second.
+                for t in 1..=late {
+                    feed(&mut e, t, &other);
+                }
+            }
+            feed(&mut e, late, &tcp_segment(false, false, true, false, false));
+            e.finish_all();
+            let mut done = Vec::new();
+            e.take_finished(&mut done);
+            counts.push(done.iter().filter(|c| c.proto == Proto::Tcp).count());
+        }
+        // CLOSED ends at 5 s, the hold at 305 s.
+        let want = if late < 305 { 1 } else { 2 };
+        assert_eq!(counts, [want, want], "late packet at {late} s");
+    }
+}
