@@ -236,12 +236,16 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
         return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None, undecoded: None });
     }
     // IP-in-IP (6in4, 4in4): the flow is the inner one.
-    if (proto == ip_number::IPV6 || proto == ip_number::IPV4)
-        && depth < MAX_TUNNEL_DEPTH
-        && let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
-        && let Ok(p) = from_sliced(&inner, depth + 1, outer)
-    {
-        return Ok(p);
+    if proto == ip_number::IPV6 || proto == ip_number::IPV4 {
+        if depth >= MAX_TUNNEL_DEPTH {
+            let l4 = L4::Other { proto: proto.0 };
+            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: Some(Encap::Nested) });
+        }
+        if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
+            && let Ok(p) = from_sliced(&inner, depth + 1, outer)
+        {
+            return Ok(p);
+        }
     }
     let l4 = match &s.transport {
         Some(TransportSlice::Tcp(t)) => L4::Tcp {

@@ -146,6 +146,19 @@ fn nesting_is_bounded() {
 }
 
 #[test]
+fn ip_in_ip_nesting_is_bounded_and_named() {
+    let mut ip = inner_udp(b"q");
+    for _ in 0..MAX_TUNNEL_DEPTH {
+        ip = outer(4, &ip).split_off(14);
+    }
+    let f = eth(0x0800, &ip);
+    assert!(is_inner(&parse(LinkType::Ethernet, &f).unwrap()));
+    let f = outer(4, &ip);
+    let p = parse(LinkType::Ethernet, &f).unwrap();
+    assert_eq!((p.l4, p.undecoded), (L4::Other { proto: 4 }, Some(Encap::Nested)));
+}
+
+#[test]
 fn every_truncation_of_a_tunnel_frame_parses_or_errs() {
     let mut f = eth(0x0800, &inner_udp(b"payload"));
     f = vxlan(&f);
