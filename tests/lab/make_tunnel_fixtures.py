@@ -222,6 +222,12 @@ def teredo(frames):
     return out
 
 
+def nested(frames):
+    """Two levels: VXLAN frames (as vxlan() writes them) inside GRE
+    transparent Ethernet bridging over IPv6."""
+    return gretap_v6(vxlan(frames))
+
+
 # ------------------------------------------------------------------ PPP
 def ppp_pfc(frames):
     """LINKTYPE_PPP with protocol-field compression (one-byte 0x21/0x57):
@@ -258,6 +264,7 @@ FIXTURES = {
     "geneve_tls12": ("tls12_curl", geneve, 1),
     "gtpu_dns": ("dns_udp", gtp_u, 1),
     "teredo_ipv6": ("mixed_ipv6", teredo, 1),
+    "nested_gre_vxlan_dns": ("dns_udp", nested, 1),
     "ppp_pfc_http": ("http_curl", ppp_pfc, 9),
     "pppoe_pfc_ipv6": ("mixed_ipv6", pppoe_pfc, 1),
 }
