@@ -9,8 +9,9 @@ cannot make GTP-U, Teredo relays or ERSPAN without extra daemons or
 switches; so the inner traffic is taken from the fixtures recorded from real
 programs (curl, dig, nginx, dnsmasq: see README.md) and each frame is wrapped
 here in the outer headers a tunnel endpoint would add, byte for byte as the
-RFCs give them, keeping every timestamp. Then run make_truth.py on the
-outputs for tshark's view:
+RFCs give them, keeping every timestamp; the first 8 frames of each also
+become a seed of the packet fuzz target (fuzz/corpus/packet/). Then run
+make_truth.py on the outputs for tshark's view:
 
   python3 /work/shared/pcaps/make_truth.py -o tests/fixtures tests/fixtures/<name>.pcap
 
@@ -18,6 +19,7 @@ Outer addresses: 192.0.2.1 (client side) and 192.0.2.2, or 2001:db8::1/::2
 (documentation ranges). The client's packets are those from 10.77.0.1 or
 fd77::1, as recorded.
 """
+import hashlib
 import os
 import struct
 import sys
@@ -270,13 +272,28 @@ FIXTURES = {
 }
 
 
+def fuzz_seed(link, frames):
+    """A seed of the packet fuzz target: the link type's index in
+    fuzzing::LINK_NUMBERS, then each frame after its 2-byte length."""
+    out = bytes([{1: 1, 9: 2}[link]])
+    for _, _, f in frames:
+        out += struct.pack("!H", len(f)) + f
+    return out
+
+
 def main():
-    d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "fixtures")
+    here = os.path.dirname(os.path.abspath(__file__))
+    d = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "fixtures")
+    seeds = os.path.join(here, "..", "..", "fuzz", "corpus", "packet")
     for name, (src, wrap, link) in FIXTURES.items():
         frames = read_pcap(os.path.join(d, src + ".pcap"))
         out = wrap(frames)
         write_pcap(os.path.join(d, name + ".pcap"), link, out)
         print("%s.pcap: %d frames from %s.pcap (%s)" % (name, len(out), src, wrap.__name__))
+        # The first 8 frames of each also seed the packet fuzz target.
+        seed = fuzz_seed(link, out[:8])
+        with open(os.path.join(seeds, hashlib.sha1(seed).hexdigest()[:16]), "wb") as f:
+            f.write(seed)
 
 
 if __name__ == "__main__":
