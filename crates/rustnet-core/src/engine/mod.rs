@@ -96,7 +96,7 @@ pub struct Stats {
     pub undecoded: u64,
     /// The encapsulations counted in `undecoded`, each once.
     pub undecoded_encaps: Vec<Encap>,
-    /// IP protocols other than TCP/UDP/ICMP (GRE, ESP, …).
+    /// IP protocols other than TCP/UDP/ICMP (ESP, OSPF, GRE without a payload …).
     pub other_ip: u64,
     /// Later fragments whose first fragment never came.
     pub orphan_fragments: u64,
