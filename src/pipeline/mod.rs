@@ -197,6 +197,12 @@ pub fn add_stats(total: &mut Stats, s: &Stats) {
     total.other_ip += s.other_ip;
     total.orphan_fragments += s.orphan_fragments;
     total.evicted += s.evicted;
+    total.undecoded += s.undecoded;
+    for e in &s.undecoded_encaps {
+        if !total.undecoded_encaps.contains(e) {
+            total.undecoded_encaps.push(*e);
+        }
+    }
     for t in &s.unknown_link_types {
         if !total.unknown_link_types.contains(t) {
             total.unknown_link_types.push(*t);

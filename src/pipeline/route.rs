@@ -123,7 +123,10 @@ impl Router {
         if p.ts >= self.next_sweep {
             self.sweep(p.ts);
         }
-        if let Some((proto, a, b)) = plain_ip(p) {
+        // UDP tunnels (VXLAN, GTP-U …) belong to their inner flow: parsed below.
+        if let Some((proto, a, b)) = plain_ip(p)
+            && (proto != 17 || !wire::is_tunnel_port(a.1, b.1))
+        {
             let w = self.pick(flow_hash(proto, a, b));
             if proto == 6 && (a.1 == FTP_PORT || b.1 == FTP_PORT || !self.pins.is_empty()) {
                 return Route::To(self.ftp(p, a, b, w));

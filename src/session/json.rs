@@ -33,6 +33,14 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
             stats.unknown_link, stats.unknown_link_types
         );
     }
+    if stats.undecoded > 0 {
+        let names: Vec<String> = stats.undecoded_encaps.iter().map(|e| e.to_string()).collect();
+        eprintln!(
+            "rustnet: warning: {} packets in encapsulations not decoded ({}); counted on their outer flow when it is TCP or UDP",
+            stats.undecoded,
+            names.join(", ")
+        );
+    }
     log::info!("done: {stats:?}");
     let lost = drops::collect(&counters, queue_drops);
     output::json::write_drops(&mut std::io::stdout().lock(), &lost)?;

@@ -102,7 +102,7 @@ pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> boo
             };
             n += 1;
             pos += 16 + incl;
-            if !f(&Packet { ts, data, wire_len: orig.max(incl as u32), link: h.link }) {
+            if !f(&Packet { ts, data, wire_len: orig, link: h.link }) {
                 input.consume(pos);
                 return Ok(n);
             }

@@ -12,7 +12,7 @@ use crate::track::{
     Connection, EndReason, Endpoint, FlowKey, IcmpInfo, Proto, State, TcpTracker, Timeouts, is_icmp_error,
     is_service_port,
 };
-use crate::wire::{self, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
+use crate::wire::{self, Encap, L4, LinkError, LinkType, Packet, ParseError, tcp_flags};
 use linger::Lingering;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -90,7 +90,13 @@ pub struct Stats {
     pub unknown_link_types: Vec<u32>,
     /// Valid frames that carry neither IP nor ARP.
     pub non_ip: u64,
-    /// IP protocols other than TCP/UDP/ICMP (GRE, ESP, …).
+    /// Frames in a tunnel or PPP encapsulation we could not open; those whose
+    /// outer packet is TCP or UDP are also tracked on that flow. The
+    /// encapsulations seen are in `undecoded_encaps`.
+    pub undecoded: u64,
+    /// The encapsulations counted in `undecoded`, each once.
+    pub undecoded_encaps: Vec<Encap>,
+    /// IP protocols other than TCP/UDP/ICMP (ESP, OSPF, GRE without a payload …).
     pub other_ip: u64,
     /// Later fragments whose first fragment never came.
     pub orphan_fragments: u64,
@@ -316,8 +322,18 @@ impl Engine {
         self.release_idle_dpi();
     }
 
-    /// Processes one captured frame. `wire_len` is its length on the wire.
+    /// Processes one captured frame. `wire_len` is its length on the wire;
+    /// an impossible one (below the captured length, or over 256 KiB and
+    /// over it) counts the frame as malformed and as its captured length.
     pub fn process(&mut self, link: LinkType, ts: Timestamp, frame: &[u8], wire_len: u32) {
+        const MAX_WIRE_LEN: u32 = 256 * 1024;
+        let captured = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+        let wire_len = if wire_len < captured || (wire_len > MAX_WIRE_LEN && wire_len > captured) {
+            self.stats.malformed += 1;
+            captured
+        } else {
+            wire_len
+        };
         self.stats.packets += 1;
         self.stats.bytes += u64::from(wire_len);
         self.advance(ts);
@@ -325,13 +341,18 @@ impl Engine {
             Ok(p) => p,
             Err(e) => return self.count_error(e),
         };
+        if let Some(encap) = pkt.undecoded {
+            self.count_undecoded(encap);
+        }
         let (proto, src, dst) = match endpoints(&pkt) {
             Some(x) => x,
             None => {
                 if let L4::Fragment { .. } = pkt.l4 {
                     return self.later_fragment(&pkt, ts, wire_len, (link, frame));
                 }
-                self.stats.other_ip += 1;
+                if pkt.undecoded.is_none() {
+                    self.stats.other_ip += 1;
+                }
                 return;
             }
         };
@@ -418,7 +439,16 @@ impl Engine {
                 }
             }
             ParseError::Link(LinkError::NotIp) => self.stats.non_ip += 1,
+            ParseError::Link(LinkError::Undecoded(encap)) => self.count_undecoded(encap),
             ParseError::Link(LinkError::Truncated) | ParseError::Malformed => self.stats.malformed += 1,
+        }
+    }
+
+    #[cold]
+    fn count_undecoded(&mut self, encap: Encap) {
+        self.stats.undecoded += 1;
+        if !self.stats.undecoded_encaps.contains(&encap) {
+            self.stats.undecoded_encaps.push(encap);
         }
     }
 

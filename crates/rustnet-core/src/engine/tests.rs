@@ -344,3 +344,32 @@ fn the_hold_on_a_closed_connection_does_not_depend_on_sweep_times() {
         assert_eq!(counts, [want, want], "late packet at {late} s");
     }
 }
+
+#[test]
+fn impossible_original_lengths_count_as_captured_and_malformed() {
+    let mut e = Engine::new(Config::default());
+    let f = udp_frame();
+    let n = f.len() as u32;
+    // A 4 GB claim, one below the captured length, then a sane one.
+    for wire_len in [u32::MAX, n - 1, n + 4] {
+        e.process(LinkType::Ethernet, T0, &f, wire_len);
+    }
+    let s = e.stats().clone();
+    assert_eq!((s.packets, s.bytes, s.malformed), (3, u64::from(3 * n + 4), 2));
+    let c: Vec<u64> = e.connections().map(|c| c.tx_bytes + c.rx_bytes).collect();
+    assert_eq!(c, [u64::from(3 * n + 4)]);
+}
+
+#[test]
+fn undecoded_encapsulations_are_counted_and_named() {
+    let mut e = Engine::new(Config::default());
+    // GRE with an unknown protocol type (no flow), then PPP carrying
+    // VJ-compressed TCP/IP (0x2d): both named, neither "other IP".
+    let mut ip = vec![0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 47, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2];
+    ip.extend_from_slice(&[0, 0, 0x12, 0x34, 1, 2, 3, 4]);
+    e.process(LinkType::Raw, T0, &ip, ip.len() as u32);
+    e.process(LinkType::Ppp, T0, &[0xff, 0x03, 0x2d, 1, 2, 3], 6);
+    let s = e.stats();
+    assert_eq!((s.undecoded, s.other_ip, s.malformed), (2, 0, 0));
+    assert_eq!(s.undecoded_encaps, [Encap::Gre, Encap::Ppp]);
+}

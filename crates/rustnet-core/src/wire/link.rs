@@ -95,6 +95,9 @@ pub enum LinkError {
     UnknownLinkType(u32),
     /// A valid frame that carries neither IP nor ARP (LLC, LLDP, NFLOG without payload …).
     NotIp,
+    /// An encapsulation that carries a network-layer packet we cannot open
+    /// (PPP with a compressed or encrypted datagram, …).
+    Undecoded(super::Encap),
 }
 
 fn be16(d: &[u8], at: usize) -> Option<u16> {
@@ -151,14 +154,7 @@ pub(super) fn decode(link: LinkType, d: &[u8]) -> Result<LinkPayload, LinkError>
             };
             plain(family_to_ethertype(af)?, 4)
         }
-        LinkType::Ppp => {
-            let start = if d.get(0..2) == Some(&[0xff, 0x03]) { 2 } else { 0 };
-            match be16(d, start).ok_or(LinkError::Truncated)? {
-                0x0021 => plain(ETHERTYPE_IPV4, start + 2),
-                0x0057 => plain(ETHERTYPE_IPV6, start + 2),
-                _ => Err(LinkError::NotIp),
-            }
-        }
+        LinkType::Ppp => ppp(d, 0, None),
         LinkType::Nflog => nflog(d),
         LinkType::Other(n) => Err(LinkError::UnknownLinkType(n)),
     }
@@ -179,12 +175,8 @@ fn after_ethertype(d: &[u8], mut et: u16, mut offset: usize, mut vlan: Option<u1
     }
     match et {
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP => Ok(LinkPayload { ether_type: et, offset, vlan }),
-        // PPPoE session: 6-byte header, then the 2-byte PPP protocol.
-        ETHERTYPE_PPPOE_SESSION => match be16(d, offset + 6).ok_or(LinkError::Truncated)? {
-            0x0021 => Ok(LinkPayload { ether_type: ETHERTYPE_IPV4, offset: offset + 8, vlan }),
-            0x0057 => Ok(LinkPayload { ether_type: ETHERTYPE_IPV6, offset: offset + 8, vlan }),
-            _ => Err(LinkError::NotIp),
-        },
+        // PPPoE session: 6-byte header, then the PPP protocol field.
+        ETHERTYPE_PPPOE_SESSION => ppp_protocol(d, offset + 6, vlan),
         // MPLS: labels until the bottom-of-stack bit, then IP by version nibble.
         et if ETHERTYPE_MPLS.contains(&et) => {
             loop {
@@ -197,6 +189,31 @@ fn after_ethertype(d: &[u8], mut et: u16, mut offset: usize, mut vlan: Option<u1
             Ok(LinkPayload { ether_type: ip_version(d, offset)?, offset, vlan })
         }
         _ => Err(LinkError::NotIp),
+    }
+}
+
+/// A PPP frame from `at`: optional HDLC address/control bytes (ff 03, left
+/// out under address-and-control-field compression), then the protocol field.
+pub(super) fn ppp(d: &[u8], at: usize, vlan: Option<u16>) -> Result<LinkPayload, LinkError> {
+    let start = if d.get(at..at + 2) == Some(&[0xff, 0x03]) { at + 2 } else { at };
+    ppp_protocol(d, start, vlan)
+}
+
+/// The PPP protocol field at `at`: two bytes, or one under protocol-field
+/// compression (RFC 1661 §6.5: a protocol's first byte is even, its last odd,
+/// so an odd first byte is the whole field). Network-layer protocols other
+/// than IP (0x0001-0x7fff: VJ-compressed TCP/IP, CCP-compressed datagrams …)
+/// are counted as undecoded; control protocols (0x8000 and up) are not IP.
+fn ppp_protocol(d: &[u8], at: usize, vlan: Option<u16>) -> Result<LinkPayload, LinkError> {
+    let first = *d.get(at).ok_or(LinkError::Truncated)?;
+    let (proto, len) =
+        if first & 1 == 1 { (u16::from(first), 1) } else { (be16(d, at).ok_or(LinkError::Truncated)?, 2) };
+    let ip = |ether_type| Ok(LinkPayload { ether_type, offset: at + len, vlan });
+    match proto {
+        0x0021 => ip(ETHERTYPE_IPV4),
+        0x0057 => ip(ETHERTYPE_IPV6),
+        0x8000.. => Err(LinkError::NotIp),
+        _ => Err(LinkError::Undecoded(super::Encap::Ppp)),
     }
 }
 
@@ -259,6 +276,28 @@ mod tests {
             Ok(LinkPayload { ether_type: ETHERTYPE_IPV6, offset: 22, vlan: None })
         );
         assert_eq!(decode(LinkType::Ethernet, &g[..17]), Err(LinkError::Truncated));
+    }
+
+    #[test]
+    fn ppp_protocol_field_compression() {
+        // Two-byte field, with and without address/control; one byte (PFC).
+        for (f, off) in
+            [(&[0xff, 0x03, 0x00, 0x21, 0x45][..], 4), (&[0x00, 0x57, 0x60], 2), (&[0xff, 0x03, 0x21, 0x45], 3)]
+        {
+            assert_eq!(decode(LinkType::Ppp, f).map(|p| p.offset), Ok(off), "{f:x?}");
+        }
+        assert_eq!(decode(LinkType::Ppp, &[0x57, 0x60]).map(|p| p.ether_type), Ok(ETHERTYPE_IPV6));
+        // LCP is not IP; VJ-compressed TCP/IP is a datagram we cannot open.
+        assert_eq!(decode(LinkType::Ppp, &[0xff, 0x03, 0xc0, 0x21, 1]), Err(LinkError::NotIp));
+        assert_eq!(decode(LinkType::Ppp, &[0x2d, 0x45]), Err(LinkError::Undecoded(super::super::Encap::Ppp)));
+        assert_eq!(decode(LinkType::Ppp, &[0xff, 0x03]), Err(LinkError::Truncated));
+        // PPPoE session with a one-byte protocol.
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x88, 0x64, 0x11, 0x00, 0x55, 0x6a, 0x00, 0x3f, 0x21, 0x45]);
+        assert_eq!(
+            decode(LinkType::Ethernet, &f),
+            Ok(LinkPayload { ether_type: ETHERTYPE_IPV4, offset: 21, vlan: None })
+        );
     }
 
     #[test]

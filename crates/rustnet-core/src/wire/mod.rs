@@ -2,8 +2,11 @@
 //! headers through etherparse. Nothing here allocates or panics on bad input.
 
 mod link;
+mod tunnel;
 
 pub use link::{ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, LinkError, LinkPayload, LinkType};
+use tunnel::MAX_TUNNEL_DEPTH;
+pub use tunnel::{Encap, is_tunnel_port};
 
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice, ip_number};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -136,6 +139,9 @@ pub struct Packet<'a> {
     pub frag: Option<Frag>,
     /// Innermost 802.1Q VLAN id (12 bits); None when the frame had no tag.
     pub vlan: Option<u16>,
+    /// A tunnel this packet carries that could not be opened: the packet is
+    /// then the outer one.
+    pub undecoded: Option<Encap>,
 }
 
 /// Why a frame gave no packet.
@@ -147,17 +153,21 @@ pub enum ParseError {
     Malformed,
 }
 
-const MAX_TUNNEL_DEPTH: u8 = 2;
-
 /// Parses one captured frame.
 pub fn parse(link: LinkType, frame: &[u8]) -> Result<Packet<'_>, ParseError> {
+    framed(link, frame, 0, None)
+}
+
+/// A frame of `link` at tunnel depth `depth`; `outer` is the outermost IP
+/// packet (None: this frame's own).
+fn framed<'a>(link: LinkType, frame: &'a [u8], depth: u8, outer: Option<&[u8]>) -> Result<Packet<'a>, ParseError> {
     let lp = link::decode(link, frame).map_err(ParseError::Link)?;
     let rest = frame.get(lp.offset..).ok_or(ParseError::Malformed)?;
     let sliced = LaxSlicedPacket::from_ether_type(EtherType(lp.ether_type), rest);
     // The snap length cuts every layer's end alike, so the outer IP header
     // tells how much of the (innermost) segment is missing.
-    let mut p = from_sliced(&sliced, 0, rest)?;
-    p.vlan = lp.vlan;
+    let mut p = from_sliced(&sliced, depth, outer.unwrap_or(rest))?;
+    p.vlan = p.vlan.or(lp.vlan);
     Ok(p)
 }
 
@@ -194,7 +204,8 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
             let (Some(src), Some(dst)) = (v4(spa), v4(tpa)) else {
                 return Err(ParseError::Malformed);
             };
-            return Ok(Packet { src, dst, l4: L4::Arp { op: arp.operation().0 }, frag: None, vlan: None });
+            let l4 = L4::Arp { op: arp.operation().0 };
+            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None });
         }
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
@@ -222,15 +233,19 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
     if let Some((id, offset8, more)) = frag {
         let f = Frag { id, proto: proto.0, more, offset8 };
         let l4 = if f.first() { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
-        return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None });
+        return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None, undecoded: None });
     }
     // IP-in-IP (6in4, 4in4): the flow is the inner one.
-    if (proto == ip_number::IPV6 || proto == ip_number::IPV4)
-        && depth < MAX_TUNNEL_DEPTH
-        && let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
-        && let Ok(p) = from_sliced(&inner, depth + 1, outer)
-    {
-        return Ok(p);
+    if proto == ip_number::IPV6 || proto == ip_number::IPV4 {
+        if depth >= MAX_TUNNEL_DEPTH {
+            let l4 = L4::Other { proto: proto.0 };
+            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: Some(Encap::Nested) });
+        }
+        if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
+            && let Ok(p) = from_sliced(&inner, depth + 1, outer)
+        {
+            return Ok(p);
+        }
     }
     let l4 = match &s.transport {
         Some(TransportSlice::Tcp(t)) => L4::Tcp {
@@ -248,13 +263,26 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
             payload: t.payload(),
         },
         Some(TransportSlice::Udp(u)) => {
-            L4::Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() }
+            let (sport, dport) = (u.source_port(), u.destination_port());
+            let pkt = Packet {
+                src,
+                dst,
+                l4: L4::Udp { sport, dport, payload: u.payload() },
+                frag: None,
+                vlan: None,
+                undecoded: None,
+            };
+            return Ok(if is_tunnel_port(sport, dport) { tunnel::udp(pkt, depth, outer) } else { pkt });
         }
         Some(TransportSlice::Icmpv4(i)) => icmp_l4(false, i.slice()),
         Some(TransportSlice::Icmpv6(i)) => icmp_l4(true, i.slice()),
+        None if proto == ip_number::GRE => {
+            let pkt = Packet { src, dst, l4: L4::Other { proto: proto.0 }, frag: None, vlan: None, undecoded: None };
+            return Ok(tunnel::gre(pkt, payload.payload, depth, outer));
+        }
         _ => transport_fallback(proto, payload.payload, outer)?,
     };
-    Ok(Packet { src, dst, l4, frag: None, vlan: None })
+    Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None })
 }
 
 /// The bytes of the IP fragment in `frame` (after its IP header and, for
