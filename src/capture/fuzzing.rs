@@ -43,3 +43,21 @@ pub fn bpf(data: &[u8]) {
         std::hint::black_box(bpf::run(&cooked, pkt, wire.wrapping_add(16)));
     }
 }
+
+/// A capture file through the whole engine (link layers, tunnels, fragments,
+/// tracking, analytics, DPI), as `--read` with one worker does; the number
+/// of connections it ended with. For the robustness sweep over damaged
+/// captures (`tests/robustness_sweep.rs`).
+pub fn capture_through_engine(data: &[u8]) -> usize {
+    use rustnet_core::{Config, Engine};
+    let Ok(file) = CaptureFile::new(Input::from_bytes(data.to_vec())) else { return 0 };
+    let mut engine = Engine::new(Config::default());
+    let _ = file.read(&mut |p| {
+        engine.process(p.link, p.ts, p.data, p.wire_len);
+        true
+    });
+    engine.finish_all();
+    let mut out = Vec::new();
+    engine.take_finished(&mut out);
+    out.len()
+}
