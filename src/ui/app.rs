@@ -167,8 +167,9 @@ pub struct App {
     /// First visible row of the table; the table keeps the selection in view.
     pub scroll: std::cell::Cell<usize>,
     /// The user is watching the top of the table (at start, after `g`/Home or
-    /// moving up to the first row): refreshes and re-sorts keep the selection
-    /// on the first row instead of following its connection down the table.
+    /// moving up to the first row): while the overview is shown, refreshes and
+    /// re-sorts keep the selection on the first row instead of following its
+    /// connection down the table.
     pub top_pinned: bool,
 }
 
@@ -224,8 +225,12 @@ impl App {
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
         self.rows.clear();
         self.rows.extend(order.iter().map(|e| e.1 as usize));
-        let pos = if self.top_pinned { 0 } else { by_id.unwrap_or(self.selected) };
+        // Only while the table is in view: details (and help) keep their connection.
+        let pinned = self.top_pinned && self.tab == Tab::Overview;
+        let pos = if pinned { 0 } else { by_id.unwrap_or(self.selected) };
         self.place(pos);
+        // A connection followed away from the top (in details) is followed from then on.
+        self.top_pinned &= self.selected == 0;
     }
 
     /// Moves the selection to row `pos` (clamped), as the user asked: on the

@@ -409,4 +409,18 @@ mod tests {
         assert_eq!(a.rows.len(), 3, "10.0.0.1, .10, .11");
         assert_eq!(view(&a), 0..3);
     }
+
+    #[test]
+    fn details_of_the_top_row_keep_their_connection() {
+        let mut a = app(conns(30, |i| 100 * (i as u32 + 1), |i| i as u64));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!((a.tab, sel(&a)), (Tab::Details, 129));
+        a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
+        assert_eq!(sel(&a), 129, "details do not switch to the new top row");
+        // Back in the overview, the selection is on that connection's row.
+        press(&mut a, KeyCode::Esc);
+        assert_eq!((a.selected, sel(&a)), (29, 129));
+        a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
+        assert_eq!((a.selected, sel(&a)), (29, 129), "and stays with it");
+    }
 }
