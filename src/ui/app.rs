@@ -166,6 +166,11 @@ pub struct App {
     pub help_scroll: u16,
     /// First visible row of the table; the table keeps the selection in view.
     pub scroll: std::cell::Cell<usize>,
+    /// The user is watching the top of the table (at start, after `g`/Home or
+    /// moving up to the first row): while the overview is shown, refreshes and
+    /// re-sorts keep the selection on the first row instead of following its
+    /// connection down the table.
+    pub top_pinned: bool,
 }
 
 impl App {
@@ -188,6 +193,7 @@ impl App {
             new_window: refresh.max(NEW_WINDOW),
             help_scroll: 0,
             scroll: std::cell::Cell::new(0),
+            top_pinned: true,
         }
     }
 
@@ -219,13 +225,44 @@ impl App {
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
         self.rows.clear();
         self.rows.extend(order.iter().map(|e| e.1 as usize));
-        self.select(by_id.unwrap_or(self.selected));
+        // Only while the table is in view: details (and help) keep their connection.
+        let pinned = self.top_pinned && self.tab == Tab::Overview;
+        let pos = if pinned { 0 } else { by_id.unwrap_or(self.selected) };
+        self.place(pos);
+        // A connection followed away from the top (in details) is followed from then on.
+        self.top_pinned &= self.selected == 0;
     }
 
-    /// Moves the selection to row `pos` (clamped) and remembers its id.
+    /// Moves the selection to row `pos` (clamped), as the user asked: on the
+    /// first row it stays there across refreshes, elsewhere it follows its connection.
     pub fn select(&mut self, pos: usize) {
+        self.place(pos);
+        self.top_pinned = self.selected == 0;
+    }
+
+    /// Puts the selection on row `pos` (clamped) and remembers its id.
+    fn place(&mut self, pos: usize) {
         self.selected = pos.min(self.rows.len().saturating_sub(1));
         self.selected_id = self.selected_conn().map(|c| c.id);
+    }
+
+    /// The rows shown in a table `height` rows high. The first one moves only as
+    /// far as needed to keep the selection in view and is clamped when the
+    /// table shrinks, so the view stays still while the rows change.
+    pub fn viewport(&self, height: usize) -> std::ops::Range<usize> {
+        let len = self.rows.len();
+        if height == 0 {
+            return self.selected..self.selected;
+        }
+        let mut top = self.scroll.get();
+        if self.selected < top {
+            top = self.selected;
+        } else if self.selected >= top + height {
+            top = self.selected + 1 - height;
+        }
+        top = top.min(len.saturating_sub(height));
+        self.scroll.set(top);
+        top..(top + height).min(len)
     }
 
     pub fn move_by(&mut self, delta: isize) {

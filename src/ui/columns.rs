@@ -104,7 +104,9 @@ pub const PRESETS: [Preset; 3] = [
     Preset {
         name: "balanced",
         widths: [1, 5, 21, 21, STATE_WIDTH, 8, 16, 12, 8, 8, 8, 8, 7, 4],
-        priority: [Marker, Proto, Remote, State, Down, Up, App, Process, Service, Local, Bytes, Age, Rtt, Retrans],
+        // Process before the application text: at 80 columns only one fits, and
+        // the process is what most people look for first (htop shows the command).
+        priority: [Marker, Proto, Remote, State, Down, Up, Process, App, Service, Local, Bytes, Age, Rtt, Retrans],
     },
     Preset {
         name: "addresses",
@@ -113,7 +115,8 @@ pub const PRESETS: [Preset; 3] = [
     },
     Preset {
         name: "application",
-        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 32, 16, 8, 8, 8, 8, 7, 4],
+        // Application 22 + Process 12 fill 80 columns; wider, the application grows (flex).
+        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 22, 12, 8, 8, 8, 8, 7, 4],
         priority: [Marker, Proto, Remote, State, App, Process, Down, Up, Service, Bytes, Age, Local, Rtt, Retrans],
     },
 ];
@@ -240,5 +243,17 @@ mod tests {
         assert_eq!(l.width_of(Col::Local), 24);
         l.cycle_preset();
         assert_eq!(l.preset_name(), "addresses");
+    }
+
+    #[test]
+    fn process_shown_at_80_columns() {
+        let mut l = ColumnLayout::default();
+        for preset in ["balanced", "addresses", "application"] {
+            assert_eq!(l.preset_name(), preset);
+            let cols: Vec<Col> = l.layout(80).iter().map(|c| c.0).collect();
+            // "addresses" gives 80 columns to the two addresses (process from 89 on).
+            assert_eq!(cols.contains(&Col::Process), preset != "addresses", "{preset}: {cols:?}");
+            l.cycle_preset();
+        }
     }
 }

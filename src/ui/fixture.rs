@@ -82,3 +82,26 @@ pub fn rich_connection(id: u64, now: Timestamp) -> Connection {
     c.hostname = Some("lb-140-82-112-6-iad.github.com".into());
     c
 }
+
+/// `n` connections at [`T_END`]: connection `i` has id 100+i, remote
+/// 10.0.0.i:443, `bytes(i)` bytes, `rate(i)` bytes in the last 250 ms and was
+/// first seen 100+i seconds ago.
+#[cfg(test)]
+pub fn ranked(n: usize, rate: impl Fn(usize) -> u32, bytes: impl Fn(usize) -> u64) -> Snapshot {
+    let now = T_END;
+    let connections = (0..n)
+        .map(|i| {
+            let mut r = RateMeter::default();
+            r.add(now, false, rate(i));
+            let mut c = rich_connection(100 + i as u64, now);
+            c.remote = Endpoint::new([10, 0, 0, i as u8].into(), 443);
+            c.hostname = None;
+            c.rate = r;
+            c.rx_bytes = bytes(i);
+            c.tx_bytes = 0;
+            c.first_seen = now - Duration::from_secs(100 + i as u64);
+            c
+        })
+        .collect();
+    Snapshot { now, connections, ..Default::default() }
+}

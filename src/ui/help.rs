@@ -16,7 +16,7 @@ const KEYS: &[(&str, &str)] = &[
     ("h or ?", "toggle this help"),
     ("↑ k  ↓ j", "move the selection"),
     ("PgUp / PgDn", "move by 10 rows"),
-    ("Home g / End G", "first / last row"),
+    ("Home g / End G", "first row (stays on top) / last row"),
     ("Enter", "details of the selected connection"),
     ("Esc", "back to the overview; there, clear the filter"),
     ("/", "filter: type to narrow, ↑↓ move, Enter keeps, Esc clears"),

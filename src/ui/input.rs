@@ -143,29 +143,8 @@ mod tests {
     use super::*;
     use crate::snapshot::Snapshot;
     use crate::ui::app::SortKey;
-    use crate::ui::fixture::{T_END, rich_connection};
-    use rustnet_core::track::{Endpoint, RateMeter};
+    use crate::ui::fixture::ranked as conns;
     use std::time::Duration;
-
-    /// `n` connections; connection `i` has id 100+i, remote 10.0.0.i:443,
-    /// `bytes[i]` bytes and `rate[i]` bytes in the last 250 ms.
-    fn conns(n: usize, rate: impl Fn(usize) -> u32, bytes: impl Fn(usize) -> u64) -> Snapshot {
-        let now = T_END;
-        let connections = (0..n)
-            .map(|i| {
-                let mut r = RateMeter::default();
-                r.add(now, false, rate(i));
-                let mut c = rich_connection(100 + i as u64, now);
-                c.remote = Endpoint::new([10, 0, 0, i as u8].into(), 443);
-                c.rate = r;
-                c.rx_bytes = bytes(i);
-                c.tx_bytes = 0;
-                c.first_seen = now - Duration::from_secs(100 + i as u64);
-                c
-            })
-            .collect();
-        Snapshot { now, connections, ..Default::default() }
-    }
 
     fn app(s: Snapshot) -> App {
         let mut a = App::new(Duration::from_secs(1), false);
@@ -367,5 +346,81 @@ mod tests {
         assert_eq!(a.columns.width_of(Col::Service), w - 2);
         press(&mut a, KeyCode::Char('w'));
         assert_eq!(a.columns.preset_name(), "addresses");
+    }
+
+    /// The table is 10 rows high in these tests.
+    fn view(a: &App) -> std::ops::Range<usize> {
+        a.viewport(10)
+    }
+
+    #[test]
+    fn top_stays_on_top_across_refreshes_and_sorts() {
+        // Rates rise with the index: 129 is the busiest, 100 the quietest.
+        let mut a = app(conns(30, |i| 100 * (i as u32 + 1), |i| i as u64));
+        assert_eq!((sel(&a), view(&a)), (129, 0..10));
+        // The busiest connection goes quiet and sinks: the view stays on the top rows.
+        a.set_snapshot(conns(30, |i| if i == 29 { 0 } else { 100 * (i as u32 + 1) }, |i| i as u64));
+        assert_eq!((a.selected, sel(&a), view(&a)), (0, 128, 0..10));
+        // Re-sorting from the top opens at the top (129 is now the oldest, last by age).
+        press(&mut a, KeyCode::Char('s'));
+        press(&mut a, KeyCode::Char('s'));
+        assert_eq!(a.sort, SortKey::Age);
+        assert_eq!((a.selected, sel(&a), view(&a)), (0, 100, 0..10));
+        press(&mut a, KeyCode::Char('S'));
+        assert_eq!((a.selected, sel(&a), view(&a)), (0, 129, 0..10));
+    }
+
+    #[test]
+    fn g_goes_to_the_top_and_stays_there() {
+        let mut a = app(conns(30, |i| 100 * (i as u32 + 1), |i| i as u64));
+        for _ in 0..25 {
+            press(&mut a, KeyCode::Char('j'));
+        }
+        assert_eq!((a.selected, view(&a)), (25, 16..26));
+        press(&mut a, KeyCode::Char('g'));
+        assert_eq!((a.selected, view(&a)), (0, 0..10));
+        // Next refresh, the order reverses: still the first row, now the busiest.
+        a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
+        assert_eq!((a.selected, sel(&a), view(&a)), (0, 100, 0..10));
+    }
+
+    #[test]
+    fn viewport_moves_only_as_needed_and_clamps() {
+        let mut a = app(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
+        for _ in 0..5 {
+            press(&mut a, KeyCode::Char('j'));
+        }
+        assert_eq!((sel(&a), view(&a)), (105, 0..10));
+        // Reversed: 105 moves to row 24; the view scrolls just enough to show it.
+        a.set_snapshot(conns(30, |i| 100 * (i as u32 + 1), |i| i as u64));
+        assert_eq!((a.selected, sel(&a), view(&a)), (24, 105, 15..25));
+        // Moving inside the view does not scroll it.
+        press(&mut a, KeyCode::Char('k'));
+        assert_eq!((a.selected, view(&a)), (23, 15..25));
+        press(&mut a, KeyCode::Char('j'));
+        // The table shrinks to 12 rows (105 is row 6): the view is clamped to the end.
+        a.set_snapshot(conns(12, |i| 100 * (i as u32 + 1), |i| i as u64));
+        assert_eq!((a.selected, sel(&a), view(&a)), (6, 105, 2..12));
+        // A filter narrowing the table to fewer rows than the view shows them all.
+        press(&mut a, KeyCode::Char('/'));
+        for ch in "10.0.0.1".chars() {
+            press(&mut a, KeyCode::Char(ch));
+        }
+        assert_eq!(a.rows.len(), 3, "10.0.0.1, .10, .11");
+        assert_eq!(view(&a), 0..3);
+    }
+
+    #[test]
+    fn details_of_the_top_row_keep_their_connection() {
+        let mut a = app(conns(30, |i| 100 * (i as u32 + 1), |i| i as u64));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!((a.tab, sel(&a)), (Tab::Details, 129));
+        a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
+        assert_eq!(sel(&a), 129, "details do not switch to the new top row");
+        // Back in the overview, the selection is on that connection's row.
+        press(&mut a, KeyCode::Esc);
+        assert_eq!((a.selected, sel(&a)), (29, 129));
+        a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
+        assert_eq!((a.selected, sel(&a)), (29, 129), "and stays with it");
     }
 }

@@ -30,17 +30,20 @@ impl Widget for Overview<'_> {
                 t.label(),
             ),
         ]);
-        let block = Block::default().borders(Borders::TOP).title(title);
+        let mut block = Block::default().borders(Borders::TOP).title(title);
         let inner = block.inner(area);
+        let std::ops::Range { start, end } = app.viewport(usize::from(inner.height.saturating_sub(1)));
+        if end > start {
+            // Says which rows are shown, so rows scrolled out of view are never a surprise.
+            let pos = format!(" {}–{end} of {} ", start + 1, app.rows.len());
+            block = block.title(Line::styled(pos, t.label()).right_aligned());
+        }
         block.render(area, buf);
         let cols = app.columns.layout(inner.width);
         let header = Row::new(cols.iter().map(|&(c, _)| {
             let style = if c == app.columns.focus { t.focused_header() } else { t.table_header() };
             Cell::from(c.title()).style(style)
         }));
-        let height = usize::from(inner.height.saturating_sub(1));
-        let start = scroll_to_selection(app, height);
-        let end = (start + height).min(app.rows.len());
         let rows = app.rows[start..end].iter().enumerate().map(|(k, &i)| {
             let c = &app.snapshot.connections[i];
             let kind = app.row_kind(c);
@@ -62,22 +65,6 @@ impl Widget for Overview<'_> {
             Paragraph::new(msg).style(t.label()).centered().render(r, buf);
         }
     }
-}
-
-/// First visible row: moved only as far as needed to keep the selection in view.
-fn scroll_to_selection(app: &App, height: usize) -> usize {
-    let mut top = app.scroll.get();
-    if height == 0 {
-        return app.selected;
-    }
-    if app.selected < top {
-        top = app.selected;
-    } else if app.selected >= top + height {
-        top = app.selected + 1 - height;
-    }
-    top = top.min(app.rows.len().saturating_sub(height));
-    app.scroll.set(top);
-    top
 }
 
 fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {

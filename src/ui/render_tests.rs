@@ -317,3 +317,42 @@ fn row_bytes(row: &str) -> Option<u64> {
     let i = words.iter().rposition(|w| *w == "B")?;
     words.get(i.checked_sub(1)?)?.parse().ok()
 }
+
+/// After `g` the screen shows the top of the table, and stays there when the
+/// order changes; the title says which rows are shown.
+#[test]
+fn overview_stays_at_the_top_with_position() {
+    use super::fixture::ranked;
+    let mut app = app_with(ranked(40, |i| 100 * (i as u32 + 1), |i| i as u64));
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen(&app, 80, 24);
+    // 19 table rows at 80x24; row 31 at the bottom.
+    assert!(text.contains(" 13–31 of 40\n"), "{text}");
+    key(&mut app, KeyCode::Char('g'));
+    // The order reverses on the next refresh: the busiest (10.0.0.0) is first.
+    app.set_snapshot(ranked(40, |i| 100 * (40 - i as u32), |i| i as u64));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains(" 1–19 of 40\n"), "{text}");
+    let first = text.lines().nth(4).unwrap_or("");
+    assert!(first.contains("10.0.0.0:443"), "first row is the busiest:\n{text}");
+    insta::assert_snapshot!("overview_top_80x24", text);
+}
+
+/// At 80 columns the default and application presets show the process.
+#[test]
+fn process_column_at_80_columns() {
+    let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let snap = Snapshot { now, connections: vec![rich_connection(1, now)], ..Default::default() };
+    let mut app = app_with(snap);
+    for preset in ["balanced", "addresses", "application"] {
+        assert_eq!(app.columns.preset_name(), preset);
+        let text = screen(&app, 80, 24);
+        if preset != "addresses" {
+            assert!(text.contains("Process") && text.contains(" curl"), "{preset}:\n{text}");
+            insta::assert_snapshot!(format!("process_{preset}_80x24"), text);
+        }
+        key(&mut app, KeyCode::Char('w'));
+    }
+}
