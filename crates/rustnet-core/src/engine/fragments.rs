@@ -3,7 +3,6 @@
 //! fragment arrives. Counting is not affected: every fragment was already
 //! counted on its datagram's flow when it came (DESIGN.md).
 
-use super::table::Analysis;
 use super::{Engine, inspect};
 use crate::time::Timestamp;
 use crate::track::analysis::Segment;
@@ -38,24 +37,14 @@ impl Engine {
         let key = FlowKey::new(t.proto, src, Endpoint::new(pkt.dst, t.dport));
         let Some(e) = self.table.map.get_mut(&key) else { return };
         let from_local = e.conn.local == src;
-        match (&mut e.analysis, t.tcp) {
-            // The first fragment had no window and was not analysed: the
-            // segment is, now, as tshark analyses it at its reassembly.
-            (Analysis::Tcp(a), Some((seq, ack, flags, window))) => {
-                if let Some(stats) = &mut e.conn.tcp {
-                    let len = u32::try_from(t.payload.len()).unwrap_or(u32::MAX);
-                    a.on_segment(&Segment { from_local, ts, seq, ack, flags, window, len }, stats);
-                    if e.conn.rtt.is_none() {
-                        e.conn.rtt = a.initial_rtt();
-                    }
-                }
+        // The first fragment had no window and was not analysed: the
+        // segment is, now, as tshark analyses it at its reassembly.
+        match t.tcp {
+            Some((seq, ack, flags, window)) => {
+                let len = u32::try_from(t.payload.len()).unwrap_or(u32::MAX);
+                e.analyse_tcp(&Segment { from_local, ts, seq, ack, flags, window, len });
             }
-            (Analysis::Rtt(r), None) => {
-                if let Some(rtt) = r.on_udp(from_local, (t.sport, t.dport), t.payload, ts) {
-                    e.conn.rtt = Some(rtt);
-                }
-            }
-            _ => {}
+            None => e.analyse_udp(from_local, (t.sport, t.dport), t.payload, ts),
         }
         let tcp = t.tcp.map(|(seq, _, flags, _)| (seq, flags));
         let after = inspect(e, from_local, tcp, t.payload, ts);

@@ -655,20 +655,13 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
     let (tcp, payload) = match p.l4 {
         L4::Tcp { seq, ack, flags, window, seg_len, payload, .. } => {
             e.tcp.on_segment(from_local, flags, seq, ack, payload.len(), first);
-            if let (Some(window), Analysis::Tcp(a), Some(stats)) = (window, &mut e.analysis, &mut e.conn.tcp) {
-                a.on_segment(&Segment { from_local, ts, seq, ack, flags, window, len: seg_len }, stats);
-                if e.conn.rtt.is_none() {
-                    e.conn.rtt = a.initial_rtt();
-                }
+            if let Some(window) = window {
+                e.analyse_tcp(&Segment { from_local, ts, seq, ack, flags, window, len: seg_len });
             }
             (Some((seq, flags)), payload)
         }
         L4::Udp { sport, dport, payload } => {
-            if let Analysis::Rtt(r) = &mut e.analysis
-                && let Some(rtt) = r.on_udp(from_local, (sport, dport), payload, ts)
-            {
-                e.conn.rtt = Some(rtt);
-            }
+            e.analyse_udp(from_local, (sport, dport), payload, ts);
             (None, payload)
         }
         L4::Icmp { v6, icmp_type, code, echo_seq, .. } => {

@@ -3,7 +3,8 @@
 //! free of the inspectors.
 
 use crate::dpi::DpiState;
-use crate::track::analysis::TcpAnalyzer;
+use crate::time::Timestamp;
+use crate::track::analysis::{Segment, TcpAnalyzer};
 use crate::track::rtt::RttTracker;
 use crate::track::{Connection, EndReason, FlowKey, State, TcpTracker};
 use rustc_hash::FxHashMap;
@@ -21,6 +22,29 @@ pub(crate) struct Entry {
     pub app_state: Option<State>,
     /// Connection analytics that are not part of the public record.
     pub analysis: Analysis,
+}
+
+impl Entry {
+    /// A TCP segment with a parsed header through the analysis; the first
+    /// handshake RTT becomes the record's `rtt`. Shared by the packet path
+    /// and reassembled fragments (which are analysed when complete).
+    pub(super) fn analyse_tcp(&mut self, seg: &Segment) {
+        if let (Analysis::Tcp(a), Some(stats)) = (&mut self.analysis, &mut self.conn.tcp) {
+            a.on_segment(seg, stats);
+            if self.conn.rtt.is_none() {
+                self.conn.rtt = a.initial_rtt();
+            }
+        }
+    }
+
+    /// A UDP datagram through the request/response timing (DNS, QUIC).
+    pub(super) fn analyse_udp(&mut self, from_local: bool, ports: (u16, u16), payload: &[u8], ts: Timestamp) {
+        if let Analysis::Rtt(r) = &mut self.analysis
+            && let Some(rtt) = r.on_udp(from_local, ports, payload, ts)
+        {
+            self.conn.rtt = Some(rtt);
+        }
+    }
 }
 
 /// Per-protocol analytics state (one of them per connection).
