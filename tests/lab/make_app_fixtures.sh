@@ -15,37 +15,10 @@
 # mosquitto-clients, curl, snmpd, snmp, chrony, sntp.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-OUT="${FIXTURES_OUT:-$ROOT/tests/fixtures}"
-PY="${PYTHON:-python3}"
-TRUTH="${MAKE_TRUTH:-/work/shared/pcaps/make_truth.py}"
 export LAB_PREFIX="${LAB_PREFIX:-rnapp}"
 unset LAB_MTU
-NS_C="$LAB_PREFIX-cli"; NS_S="$LAB_PREFIX-srv"; IF_C="$LAB_PREFIX-veth-c"
-SRV4=10.77.0.2
-
-[ "$(id -u)" = 0 ] || { echo "make_app_fixtures.sh: run as root (sudo)" >&2; exit 1; }
-for t in ip tcpdump tshark vsftpd mosquitto mosquitto_pub curl ethtool snmpd snmpget chronyd sntp; do
-    command -v "$t" >/dev/null || { echo "make_app_fixtures.sh: missing $t" >&2; exit 1; }
-done
-
-T=$(mktemp -d /tmp/rn-appfix.XXXXXX)
-chmod 755 "$T"
-SRV_PIDS=()
-CAP_PID=
-cleanup() {
-    set +e
-    [ -n "$CAP_PID" ] && kill -TERM "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
-    for p in "${SRV_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    "$HERE/netns.sh" down
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-in_cli() { ip netns exec "$NS_C" "$@"; }
-IN_CLI=(ip netns exec "$NS_C")
-IN_SRV=(ip netns exec "$NS_S")
+source "$(dirname "$0")/lib.sh"
+lab_init make_app_fixtures.sh ip tcpdump tshark vsftpd mosquitto mosquitto_pub curl ethtool snmpd snmpget chronyd sntp
 
 start_vsftpd() {
     mkdir -p "$T/ftp/pub" /var/run/vsftpd/empty
@@ -72,26 +45,26 @@ ftpd_banner=rustnet fixture FTP
 xferlog_enable=NO
 CONF
     "${IN_SRV[@]}" vsftpd "$T/vsftpd.conf" &
-    SRV_PIDS+=($!)
+    PIDS+=($!)
 }
 
 start_mosquitto() {
     printf 'listener 1883 %s\nallow_anonymous true\npersistence false\nlog_dest none\n' "$SRV4" >"$T/mosquitto.conf"
     "${IN_SRV[@]}" mosquitto -c "$T/mosquitto.conf" &
-    SRV_PIDS+=($!)
+    PIDS+=($!)
 }
 
 start_snmpd() {
     printf 'agentaddress udp:%s:161\nrocommunity rn-fixture-community\n' "$SRV4" >"$T/snmpd.conf"
     "${IN_SRV[@]}" snmpd -f -Lo -C -c "$T/snmpd.conf" -p "$T/snmpd.pid" >"$T/snmpd.log" 2>&1 &
-    SRV_PIDS+=($!)
+    PIDS+=($!)
 }
 
 start_chronyd() {
     printf 'local stratum 8\nallow 10.77.0.0/24\nbindaddress %s\ncmdport 0\npidfile %s/chronyd.pid\n' \
         "$SRV4" "$T" >"$T/chrony.conf"
     "${IN_SRV[@]}" chronyd -x -d -f "$T/chrony.conf" >"$T/chronyd.log" 2>&1 &
-    SRV_PIDS+=($!)
+    PIDS+=($!)
 }
 
 wait_port() { # port [proto letter]

@@ -31,38 +31,13 @@
 # Needs root, ip, ethtool, tcpdump, tshark, capinfos, curl, iperf3, python3.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-OUT="${FIXTURES_OUT:-$ROOT/tests/fixtures}"
-PY="${PYTHON:-python3}"
-TRUTH="${MAKE_TRUTH:-/work/shared/pcaps/make_truth.py}"
 DELAY_MS="${DELAY_MS:-20}"; LOSS="${LOSS:-5}"; REORDER="${REORDER:-10}"; SEED="${SEED:-12}"
 export LAB_PREFIX="${LAB_PREFIX:-rnem}" LAB_MIDDLE=1
 unset LAB_MTU
-NS_C="$LAB_PREFIX-cli"; NS_S="$LAB_PREFIX-srv"; NS_M="$LAB_PREFIX-mid"
-IF_C="$LAB_PREFIX-veth-c"
-SRV4=10.77.0.2
+source "$(dirname "$0")/lib.sh"
+NS_M="$LAB_PREFIX-mid"
 NAME=netem_curl_iperf3
-
-[ "$(id -u)" = 0 ] || { echo "make_netem_fixture.sh: run as root (sudo)" >&2; exit 1; }
-for t in ip tcpdump tshark capinfos curl iperf3 ethtool chrt; do
-    command -v "$t" >/dev/null || { echo "make_netem_fixture.sh: missing $t" >&2; exit 1; }
-done
-
-T=$(mktemp -d /tmp/rn-netem.XXXXXX)
-chmod 755 "$T"
-PIDS=()
-CAP_PID=
-cleanup() {
-    set +e
-    [ -n "$CAP_PID" ] && kill -TERM "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-    "$HERE/netns.sh" down
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-in_cli() { ip netns exec "$NS_C" "$@"; }
+lab_init make_netem_fixture.sh ip tcpdump tshark capinfos curl iperf3 ethtool chrt
 
 wait_port() {
     for _ in $(seq 100); do

@@ -19,33 +19,11 @@
 # Needs root, ip, ethtool, tcpdump, tshark, curl, ping, python3.
 set -euo pipefail
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-OUT="${FIXTURES_OUT:-$ROOT/tests/fixtures}"
-PY="${PYTHON:-python3}"
-TRUTH="${MAKE_TRUTH:-/work/shared/pcaps/make_truth.py}"
 export LAB_PREFIX="${LAB_PREFIX:-rnvx}" LAB_V4_CLI=10.78.0.1 LAB_V4_SRV=10.78.0.2 LAB_V6_CLI=fd78::1 LAB_V6_SRV=fd78::2
 unset LAB_MTU LAB_MIDDLE
-NS_C="$LAB_PREFIX-cli"; NS_S="$LAB_PREFIX-srv"; IF_C="$LAB_PREFIX-veth-c"; IF_S="$LAB_PREFIX-veth-s"
+source "$(dirname "$0")/lib.sh"
 NAME=vxlan_kernel_http
-
-[ "$(id -u)" = 0 ] || { echo "make_vxlan_fixture.sh: run as root (sudo)" >&2; exit 1; }
-for t in ip tcpdump tshark curl ping ethtool; do
-    command -v "$t" >/dev/null || { echo "make_vxlan_fixture.sh: missing $t" >&2; exit 1; }
-done
-
-T=$(mktemp -d /tmp/rn-vxlan.XXXXXX)
-chmod 755 "$T"
-SRV_PID=
-CAP_PID=
-cleanup() {
-    set +e
-    [ -n "$CAP_PID" ] && kill -TERM "$CAP_PID" 2>/dev/null && wait "$CAP_PID" 2>/dev/null
-    [ -n "$SRV_PID" ] && kill -TERM "$SRV_PID" 2>/dev/null && wait "$SRV_PID" 2>/dev/null
-    "$HERE/netns.sh" down
-    rm -rf "$T"
-}
-trap cleanup EXIT
+lab_init make_vxlan_fixture.sh ip tcpdump tshark curl ping ethtool
 
 "$HERE/netns.sh" up
 for side in "$NS_C $IF_C 10.78.0.1 10.78.0.2 10.77.0.1" "$NS_S $IF_S 10.78.0.2 10.78.0.1 10.77.0.2"; do
@@ -60,7 +38,7 @@ done
 mkdir -p "$T/www/path"
 printf '<html><body>vxlan fixture</body></html>\n' > "$T/www/index.html"
 ip netns exec "$NS_S" "$PY" -m http.server 80 --bind 10.77.0.2 --directory "$T/www" >/dev/null 2>&1 &
-SRV_PID=$!
+PIDS+=($!)
 for _ in $(seq 50); do
     ip netns exec "$NS_C" curl -s -o /dev/null --max-time 1 http://10.77.0.2/ && break
     sleep 0.1
