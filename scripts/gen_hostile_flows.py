@@ -23,6 +23,8 @@ import struct
 import sys
 from pathlib import Path
 
+from pcaplib import pcap_header, pcap_record
+
 FIXTURE = Path(__file__).resolve().parent.parent / "tests/fixtures/tls13_curl.pcap"
 FIXTURE_SNI = b"secure.example.test"
 START = 1_700_000_000  # capture time of the first packet, seconds
@@ -87,10 +89,10 @@ def read_fixture():
 class Writer:
     def __init__(self, path):
         self.out = open(path, "wb")
-        self.out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        self.out.write(pcap_header())
 
     def packet(self, us, f):
-        self.out.write(struct.pack("<IIII", us // 1_000_000, us % 1_000_000, len(f), len(f)) + f)
+        self.out.write(pcap_record(us // 1_000_000, us % 1_000_000, f))
 
 
 def hostile(w, i, us):

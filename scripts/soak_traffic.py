@@ -19,14 +19,7 @@ import struct
 import sys
 import time
 
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+from pcaplib import csum
 
 
 def frame(dst_mac, src_mac, src, dst, sport, dport, seq, flags, payload=b""):

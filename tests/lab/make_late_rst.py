@@ -15,19 +15,14 @@ Then: python3 /work/shared/pcaps/make_truth.py -o tests/fixtures tests/fixtures/
 """
 import struct
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from pcaplib import csum, pcap_header, pcap_record  # noqa: E402
 
 CLI, SRV = bytes([10, 79, 0, 1]), bytes([10, 79, 0, 2])
 MAC_C, MAC_S = bytes.fromhex("020000000001"), bytes.fromhex("020000000002")
 FIN, SYN, RST, PSH, ACK = 1, 2, 4, 8, 16
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def frame(src, dst, sport, dport, seq, ack, flags, data=b""):
@@ -88,11 +83,11 @@ def main():
     out.sort(key=lambda x: x[0])
     path = sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/late_rst.pcap"
     with open(path, "wb") as w:
-        w.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        w.write(pcap_header())
         base = 1_767_225_600  # 2026-01-01T00:00:00Z
         for t, f in out:
             us = round(t * 1e6)
-            w.write(struct.pack("<IIII", base + us // 1_000_000, us % 1_000_000, len(f), len(f)) + f)
+            w.write(pcap_record(base + us // 1_000_000, us % 1_000_000, f))
 
 
 if __name__ == "__main__":

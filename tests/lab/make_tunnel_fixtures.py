@@ -23,6 +23,10 @@ import hashlib
 import os
 import struct
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from pcaplib import csum, pcap_header, pcap_record  # noqa: E402
 
 CLIENT_V4 = bytes([10, 77, 0, 1])
 CLIENT_V6 = bytes.fromhex("fd770000000000000000000000000001")
@@ -47,10 +51,9 @@ def read_pcap(path):
 
 def write_pcap(path, link, frames):
     with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link))
+        f.write(pcap_header(link, 262144))
         for sec, usec, frame in frames:
-            f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)))
-            f.write(frame)
+            f.write(pcap_record(sec, usec, frame))
 
 
 def from_client(eth):
@@ -63,15 +66,6 @@ def from_client(eth):
     if et == b"\x08\x06":
         return eth[28:32] == CLIENT_V4
     return eth[6:12] < eth[0:6]
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return (~s) & 0xFFFF
 
 
 def ipv4(src, dst, proto, payload, ident):
