@@ -2,14 +2,42 @@
 
 use crate::snapshot::CaptureStats;
 use rustnet_core::dpi::AppInfo;
-use rustnet_core::track::{Connection, TcpDirStats};
+use rustnet_core::track::{Connection, ContainerInfo, ProcessInfo, TcpDirStats};
 use serde::Serialize;
 use std::io::{self, Write};
 
+/// DESIGN.md's `process`: unknown fields are null (`parents` empty).
 #[derive(Serialize)]
 struct ProcessRecord<'a> {
     pid: u32,
     name: &'a str,
+    exe: Option<&'a str>,
+    cmdline: Option<&'a str>,
+    user: Option<&'a str>,
+    uid: Option<u32>,
+    parents: Vec<ParentRecord<'a>>,
+    container: Option<&'a ContainerInfo>,
+}
+
+#[derive(Serialize)]
+struct ParentRecord<'a> {
+    pid: u32,
+    name: &'a str,
+}
+
+impl<'a> ProcessRecord<'a> {
+    fn of(p: &'a ProcessInfo) -> Self {
+        ProcessRecord {
+            pid: p.pid,
+            name: &p.name,
+            exe: p.exe.as_deref(),
+            cmdline: p.cmdline.as_deref(),
+            user: p.user.as_deref(),
+            uid: p.uid,
+            parents: p.parents.iter().map(|q| ParentRecord { pid: q.pid, name: &q.name }).collect(),
+            container: p.container.as_ref(),
+        }
+    }
 }
 
 /// The JSON record; field names and order as DESIGN.md fixes them.
@@ -46,7 +74,7 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         tx_bytes: c.tx_bytes,
         rx_bytes: c.rx_bytes,
         app: c.app.as_ref(),
-        process: c.process.as_ref().map(|p| ProcessRecord { pid: p.pid, name: &p.name }),
+        process: c.process.as_ref().map(ProcessRecord::of),
         rtt: c.rtt.map(|d| d.as_secs_f64()),
     };
     let mut line = Vec::with_capacity(640);

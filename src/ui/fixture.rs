@@ -78,6 +78,7 @@ pub fn rich_connection(id: u64, now: Timestamp) -> Connection {
         pid: 4242,
         name: "curl".into(),
         cmdline: Some("curl -s https://api.github.com/zen".into()),
+        ..Default::default()
     });
     c.hostname = Some("lb-140-82-112-6-iad.github.com".into());
     c

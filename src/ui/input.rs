@@ -248,6 +248,7 @@ mod tests {
                 pid: 1,
                 name: n.to_string(),
                 cmdline: None,
+                ..Default::default()
             });
         }
         let mut a = app(s);

@@ -114,6 +114,7 @@ fn connections() -> Vec<Connection> {
                 pid: 1000 + n,
                 name: PROCS[i % PROCS.len()].into(),
                 cmdline: None,
+                ..Default::default()
             });
             c.hostname = (i % 2 == 0).then(|| HOSTS[(i / 2) % HOSTS.len()].to_string());
             c

@@ -61,7 +61,7 @@ fn is_flow(c: &Connection, r: &Value) -> bool {
 }
 
 fn process(name: &str) -> Option<ProcessInfo> {
-    Some(ProcessInfo { pid: 1000, name: name.into(), cmdline: None })
+    Some(ProcessInfo { pid: 1000, name: name.into(), ..ProcessInfo::default() })
 }
 
 /// The one connection of `conns` that `rec` (a truth record) belongs to.

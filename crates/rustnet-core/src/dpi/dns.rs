@@ -119,7 +119,7 @@ fn answer(r: &Record<RData>) -> DnsAnswer {
 /// or '\' inside a label stay \DDD as in RFC 1035, so a name can neither
 /// drive the terminal nor pass for another.
 pub(crate) fn name_str(n: &Name) -> String {
-    let mut s = String::with_capacity(usize::from(n.len()));
+    let mut s = String::with_capacity(n.len());
     let escape = |s: &mut String, bytes: &[u8]| {
         for b in bytes {
             let _ = write!(s, "\\{b:03}");

@@ -70,6 +70,10 @@ enum Field {
     Dst,
     Proto,
     Process,
+    /// `user:` the process owner's name or uid.
+    User,
+    /// `container:` the container's name, id, runtime, pod or namespace.
+    Container,
     Service,
     State,
     Sni,

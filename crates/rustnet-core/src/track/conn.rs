@@ -35,8 +35,10 @@ impl EndReason {
     }
 }
 
-/// The local process that owns a connection's socket.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The local process that owns a connection's socket. Fields the host
+/// could not read (another user's `exe` without the capability, a process
+/// gone before it was read) are None / empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProcessInfo {
     /// Process id.
     pub pid: u32,
@@ -44,6 +46,43 @@ pub struct ProcessInfo {
     pub name: String,
     /// Full command line, for the details view.
     pub cmdline: Option<String>,
+    /// Path of the executable (`/proc/<pid>/exe`).
+    pub exe: Option<String>,
+    /// Real user id.
+    pub uid: Option<u32>,
+    /// User name of `uid` on the capturing host.
+    pub user: Option<String>,
+    /// Parent chain, nearest first, at most [`MAX_PARENTS`].
+    pub parents: Vec<ParentProcess>,
+    /// The container the process runs in, from its cgroup.
+    pub container: Option<ContainerInfo>,
+}
+
+/// Most parents kept in [`ProcessInfo::parents`] (DESIGN.md: up to 4).
+pub const MAX_PARENTS: usize = 4;
+
+/// One ancestor of a process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParentProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Short name (`comm`).
+    pub name: String,
+}
+
+/// A container, as its cgroup path and the runtime's own files name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerInfo {
+    /// "docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc".
+    pub runtime: String,
+    /// The runtime's id (64 hex digits for OCI runtimes; the machine name for nspawn).
+    pub id: String,
+    /// The container's name, where the runtime's metadata was readable.
+    pub name: Option<String>,
+    /// Kubernetes pod (its uid, from the cgroup slice), when one is known.
+    pub pod: Option<String>,
+    /// Kubernetes namespace, when known.
+    pub namespace: Option<String>,
 }
 
 /// A tracked connection, from the local side's point of view.
