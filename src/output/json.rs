@@ -86,6 +86,9 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     // and fixed ASCII names.
     line.pop();
     analytics_fields(&mut line, c);
+    // `geo`: null without --geoip or when the databases know nothing of the address.
+    line.extend_from_slice(b",\"geo\":");
+    serde_json::to_writer(&mut line, &c.geo.as_ref().filter(|g| !g.is_empty())).map_err(io::Error::from)?;
     line.extend_from_slice(b"}\n");
     out.write_all(&line)
 }

@@ -86,7 +86,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
-    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    if let Some(dir) = &cli.geoip {
+        enrich = enrich::with_geoip(enrich, dir);
+    }
     if source.is_live() {
         let errors = crate::host::privileges::drop_thread_capabilities();
         if !errors.is_empty() {

@@ -46,6 +46,9 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "local", c.local.display(c.proto).to_string());
     field(&mut out, "remote", c.remote.display(c.proto).to_string());
     field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
+    if let Some(g) = format::geo(c) {
+        field(&mut out, "geo", g);
+    }
     let kind = app.row_kind(c);
     field(&mut out, "state", format!("{} {}", c.state.name(), kind.marker().trim()));
     field(&mut out, "service", c.service().map_or_else(none, str::to_string));

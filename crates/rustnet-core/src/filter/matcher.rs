@@ -55,7 +55,14 @@ fn exhaustive(p: Proto) {
 pub(super) fn cost(t: &Term) -> u8 {
     match t.field {
         Field::State | Field::Proto | Field::Port | Field::Sport | Field::Dport | Field::Numeric => 0,
-        Field::Service | Field::Process | Field::User | Field::Container | Field::Sni | Field::Ssh | Field::App => 1,
+        Field::Service
+        | Field::Process
+        | Field::User
+        | Field::Container
+        | Field::Country
+        | Field::Sni
+        | Field::Ssh
+        | Field::App => 1,
         Field::Host | Field::Src | Field::Dst => 2,
         Field::Any => 3,
     }
@@ -77,6 +84,7 @@ pub(super) fn term_matches(t: &Term, c: &Connection) -> bool {
         Field::Process => process(n, c),
         Field::User => user(n, c),
         Field::Container => container(n, c),
+        Field::Country => country(n, c),
         Field::Service => service(n, c),
         Field::State => n.states & (1 << c.state as u32) != 0,
         Field::Sni => opt(n, sni(c.app.as_ref())),
@@ -104,6 +112,7 @@ fn any_field(n: &Needle, c: &Connection) -> bool {
         || process(n, c)
         || user(n, c)
         || container(n, c)
+        || country(n, c)
         || opt(n, c.hostname.as_deref())
         || c.app.as_ref().is_some_and(|a| app_any(n, a))
         || endpoint(n, c, &c.local)
@@ -206,6 +215,17 @@ fn container(n: &Needle, c: &Connection) -> bool {
             || opt(n, k.name.as_deref())
             || opt(n, k.pod.as_deref())
             || opt(n, k.namespace.as_deref())
+    })
+}
+
+/// The country code matches whole (`country:de` is not every code with a
+/// "d"); city and organisation as substrings.
+fn country(n: &Needle, c: &Connection) -> bool {
+    c.geo.as_ref().is_some_and(|g| {
+        g.country.as_deref().is_some_and(|cc| cc.eq_ignore_ascii_case(&n.text))
+            || opt(n, g.city.as_deref())
+            || opt(n, g.org.as_deref())
+            || (n.text.is_empty() && !g.is_empty())
     })
 }
 

@@ -74,6 +74,8 @@ enum Field {
     User,
     /// `container:` the container's name, id, runtime, pod or namespace.
     Container,
+    /// `country:` the remote address's country code, city or network (GeoIP).
+    Country,
     Service,
     State,
     Sni,

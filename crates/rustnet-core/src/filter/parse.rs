@@ -6,7 +6,7 @@ use super::{Field, FilterError, Needle, PortSet, Term, matcher};
 use crate::track::all_service_names;
 
 /// Keywords in the order the error message lists them.
-const KEYWORDS: [(&str, Field); 17] = [
+const KEYWORDS: [(&str, Field); 18] = [
     ("port", Field::Port),
     ("sport", Field::Sport),
     ("dport", Field::Dport),
@@ -16,6 +16,7 @@ const KEYWORDS: [(&str, Field); 17] = [
     ("process", Field::Process),
     ("user", Field::User),
     ("container", Field::Container),
+    ("country", Field::Country),
     ("service", Field::Service),
     ("state", Field::State),
     ("sni", Field::Sni),

@@ -58,6 +58,26 @@ pub struct ProcessInfo {
     pub container: Option<ContainerInfo>,
 }
 
+/// The remote address's place and network, from MaxMind-format databases.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GeoInfo {
+    /// ISO 3166-1 alpha-2 country code ("DE").
+    pub country: Option<String>,
+    /// City name (English).
+    pub city: Option<String>,
+    /// Autonomous system number.
+    pub asn: Option<u32>,
+    /// The autonomous system's organisation.
+    pub org: Option<String>,
+}
+
+impl GeoInfo {
+    /// Nothing known (the databases have no entry for the address).
+    pub fn is_empty(&self) -> bool {
+        self == &GeoInfo::default()
+    }
+}
+
 /// Most parents kept in [`ProcessInfo::parents`] (DESIGN.md: up to 4).
 pub const MAX_PARENTS: usize = 4;
 
@@ -121,6 +141,9 @@ pub struct Connection {
     pub process: Option<ProcessInfo>,
     /// Name of the remote address (from DNS answers seen, or reverse DNS).
     pub hostname: Option<String>,
+    /// Where the remote address is, from local GeoIP databases (`--geoip`):
+    /// Some once looked up, even when the databases know nothing of it.
+    pub geo: Option<GeoInfo>,
     /// Round-trip time: TCP handshake (SYN → ACK of the SYN-ACK), DNS
     /// query → response, ICMP echo request → reply, QUIC first client
     /// Initial → first server packet; as seen at the capture point.
@@ -153,6 +176,7 @@ impl Connection {
             app: None,
             process: None,
             hostname: None,
+            geo: None,
             rtt: None,
             tcp: (proto == Proto::Tcp).then(TcpStats::default),
             icmp: None,
