@@ -125,6 +125,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub geoip: Option<PathBuf>,
 
+    /// Do not sandbox the threads that read packets (Landlock and seccomp
+    /// on Linux; see the README's permissions section)
+    #[arg(long)]
+    pub no_sandbox: bool,
+
     /// Capture filter in tcpdump syntax (compiled by libpcap), applied in the
     /// kernel for live capture and to --read files
     #[arg(short = 'f', long, value_name = "EXPR")]
