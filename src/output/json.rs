@@ -74,7 +74,7 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         tx_bytes: c.tx_bytes,
         rx_bytes: c.rx_bytes,
         app: c.app.as_ref(),
-        process: c.process.as_ref().map(ProcessRecord::of),
+        process: c.process.as_deref().map(ProcessRecord::of),
         rtt: c.rtt.map(|d| d.as_secs_f64()),
     };
     let mut line = Vec::with_capacity(640);

@@ -39,7 +39,7 @@ impl Enrich for HostEnrich {
 
     fn enrich(&self, c: &mut Connection) {
         if c.process.is_none() && c.proto.has_ports() {
-            c.process = self.procs.lookup(c.proto, c.local, c.remote);
+            c.process = self.procs.lookup(c.proto, c.local, c.remote).map(Box::new);
         }
         // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
         if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
@@ -101,7 +101,7 @@ impl Enrich for GeoEnrich {
         // ARP and neighbour discovery rows are on-link neighbours, not places.
         let neighbour = c.proto == Proto::Arp || matches!(c.state, State::ArpRequest | State::ArpReply);
         if c.geo.is_none() && !neighbour {
-            c.geo = Some(self.geo.lookup(c.remote.addr));
+            c.geo = Some(Box::new(self.geo.lookup(c.remote.addr)));
         }
     }
 }

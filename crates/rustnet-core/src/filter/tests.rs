@@ -25,14 +25,14 @@ fn tls() -> Connection {
         negotiated_version: None,
         cipher: None,
     }));
-    c.process = Some(ProcessInfo {
+    c.process = Some(Box::new(ProcessInfo {
         pid: 4242,
         name: "Web Content".into(),
         cmdline: Some("/usr/lib/firefox/firefox -contentproc".into()),
         uid: Some(1000),
         user: Some("alice".into()),
         ..ProcessInfo::default()
-    });
+    }));
     c.hostname = Some("lb-140-82-121-4-fra.github.com".into());
     c.rtt = Some(Duration::from_millis(30));
     if let Some(t) = c.tcp.as_mut() {
@@ -50,7 +50,7 @@ fn ssh() -> Connection {
         server: Some("SSH-2.0-dropbear_2022.83".into()),
         software: Some("dropbear_2022.83".into()),
     }));
-    c.process = Some(ProcessInfo {
+    c.process = Some(Box::new(ProcessInfo {
         pid: 777,
         name: "ssh".into(),
         uid: Some(0),
@@ -62,7 +62,7 @@ fn ssh() -> Connection {
             ..ContainerInfo::default()
         }),
         ..ProcessInfo::default()
-    });
+    }));
     c.rtt = Some(Duration::from_millis(80));
     c
 }

@@ -138,12 +138,12 @@ pub struct Connection {
     /// What DPI learned; None until a protocol is recognised.
     pub app: Option<AppInfo>,
     /// The owning local process, filled in by the caller (the engine sees only packets).
-    pub process: Option<ProcessInfo>,
+    pub process: Option<Box<ProcessInfo>>,
     /// Name of the remote address (from DNS answers seen, or reverse DNS).
     pub hostname: Option<String>,
     /// Where the remote address is, from local GeoIP databases (`--geoip`):
     /// Some once looked up, even when the databases know nothing of it.
-    pub geo: Option<GeoInfo>,
+    pub geo: Option<Box<GeoInfo>>,
     /// Round-trip time: TCP handshake (SYN → ACK of the SYN-ACK), DNS
     /// query → response, ICMP echo request → reply, QUIC first client
     /// Initial → first server packet; as seen at the capture point.
