@@ -20,6 +20,13 @@ struct ProcessRecord<'a> {
 }
 
 #[derive(Serialize)]
+struct DeviceRecord {
+    mac: Option<String>,
+    vendor: Option<&'static str>,
+    gateway: bool,
+}
+
+#[derive(Serialize)]
 struct ParentRecord<'a> {
     pid: u32,
     name: &'a str,
@@ -89,6 +96,15 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     // `geo`: null without --geoip or when the databases know nothing of the address.
     line.extend_from_slice(b",\"geo\":");
     serde_json::to_writer(&mut line, &c.geo.as_ref().filter(|g| !g.is_empty())).map_err(io::Error::from)?;
+    // `device`: the LAN peer's MAC and vendor (ARP / neighbour discovery), and
+    // whether the remote is the default gateway; null when neither is known.
+    line.extend_from_slice(b",\"device\":");
+    let device = (c.mac.is_some() || c.gateway).then(|| DeviceRecord {
+        mac: c.mac.map(crate::host::oui::format),
+        vendor: c.mac.and_then(crate::host::oui::vendor),
+        gateway: c.gateway,
+    });
+    serde_json::to_writer(&mut line, &device).map_err(io::Error::from)?;
     line.extend_from_slice(b"}\n");
     out.write_all(&line)
 }

@@ -18,6 +18,8 @@ use std::time::Duration;
 pub struct HostEnrich {
     pub procs: ProcessResolver,
     pub names: NameCache,
+    /// This host's default gateways, read at start.
+    gateways: Vec<std::net::IpAddr>,
 }
 
 impl HostEnrich {
@@ -28,7 +30,8 @@ impl HostEnrich {
         if let Some(h) = hints {
             h.start(procs.clone());
         }
-        HostEnrich { procs, names: NameCache::new(reverse_dns) }
+        let gateways = crate::host::gateway::default_gateways();
+        HostEnrich { procs, names: NameCache::new(reverse_dns), gateways }
     }
 }
 
@@ -38,6 +41,7 @@ impl Enrich for HostEnrich {
     }
 
     fn enrich(&self, c: &mut Connection) {
+        c.gateway = self.gateways.contains(&c.remote.addr);
         if c.process.is_none() && c.proto.has_ports() {
             c.process = self.procs.lookup(c.proto, c.local, c.remote).map(Box::new);
         }

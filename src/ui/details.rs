@@ -49,6 +49,13 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     if let Some(g) = format::geo(c) {
         field(&mut out, "geo", g);
     }
+    if let Some(mac) = c.mac {
+        let vendor = crate::host::oui::vendor(mac).unwrap_or("unknown vendor");
+        field(&mut out, "device", format!("{} ({vendor})", crate::host::oui::format(mac)));
+    }
+    if c.gateway {
+        field(&mut out, "gateway", "the default gateway".to_string());
+    }
     let kind = app.row_kind(c);
     field(&mut out, "state", format!("{} {}", c.state.name(), kind.marker().trim()));
     field(&mut out, "service", c.service().map_or_else(none, str::to_string));

@@ -104,13 +104,15 @@ pub fn app_summary(app: &AppInfo) -> String {
 }
 
 /// The remote end as the table shows it: hostname (when known) with the port,
-/// else the address; after the country code when GeoIP knows it ("DE host:443").
+/// else the address; after the country code when GeoIP knows it ("DE host:443"),
+/// and marked "(gw)" when it is the default gateway.
 pub fn remote(c: &Connection) -> String {
     let end = match &c.hostname {
         Some(h) if c.proto.has_ports() => format!("{h}:{}", c.remote.port),
         Some(h) => h.clone(),
         None => c.remote.display(c.proto).to_string(),
     };
+    let end = if c.gateway { format!("{end} (gw)") } else { end };
     match c.geo.as_ref().and_then(|g| g.country.as_deref()) {
         Some(cc) => format!("{cc} {end}"),
         None => end,

@@ -144,6 +144,12 @@ pub struct Connection {
     /// Where the remote address is, from local GeoIP databases (`--geoip`):
     /// Some once looked up, even when the databases know nothing of it.
     pub geo: Option<Box<GeoInfo>>,
+    /// The remote's hardware (MAC) address, learned from its ARP messages
+    /// or IPv6 neighbour discovery options on this connection's row.
+    pub mac: Option<[u8; 6]>,
+    /// The remote address is the capturing host's default gateway (set
+    /// live by the host layer from its routing table).
+    pub gateway: bool,
     /// Round-trip time: TCP handshake (SYN → ACK of the SYN-ACK), DNS
     /// query → response, ICMP echo request → reply, QUIC first client
     /// Initial → first server packet; as seen at the capture point.
@@ -177,6 +183,8 @@ impl Connection {
             process: None,
             hostname: None,
             geo: None,
+            mac: None,
+            gateway: false,
             rtt: None,
             tcp: (proto == Proto::Tcp).then(TcpStats::default),
             icmp: None,
