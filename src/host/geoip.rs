@@ -30,7 +30,9 @@ impl GeoIp {
         let mut warnings = Vec::new();
         let mut open = |names: &[&str]| -> Option<Db> {
             let path = names.iter().map(|n| dir.join(n)).find(|p| p.exists())?;
-            match maxminddb::Reader::open_readfile(&path) {
+            let opened = std::panic::catch_unwind(|| maxminddb::Reader::open_readfile(&path));
+            let opened = opened.unwrap_or_else(|_| Err(maxminddb::MaxMindDbError::invalid_database("reader panicked")));
+            match opened {
                 Ok(db) => Some(db),
                 Err(e) => {
                     warnings.push(format!("GeoIP: {} is not a usable MaxMind database ({e}); skipped", path.display()));
@@ -54,6 +56,19 @@ impl GeoIp {
         (g, warnings)
     }
 
+    /// One database from its bytes, used for every layout (the fuzz target's
+    /// way in: untrusted bytes must give an error or lookups, never a panic).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<GeoIp, String> {
+        let open = |b: Vec<u8>| {
+            std::panic::catch_unwind(|| maxminddb::Reader::from_source(b))
+                .map_err(|_| "reader panicked".to_string())?
+                .map_err(|e| e.to_string())
+        };
+        let again = open(bytes.clone())?;
+        let db = open(bytes)?;
+        Ok(GeoIp { place: vec![db], asn: Some(again) })
+    }
+
     /// True when no database could be opened.
     pub fn is_empty(&self) -> bool {
         self.place.is_empty() && self.asn.is_none()
@@ -62,6 +77,12 @@ impl GeoIp {
     /// What the databases say of `ip` (all None when nothing); a record the
     /// reader cannot decode counts as nothing.
     pub fn lookup(&self, ip: IpAddr) -> GeoInfo {
+        // maxminddb 0.27 can overflow an index on a corrupt file (found by
+        // fuzz/fuzz_targets/geoip.rs): a panic there is a lookup that found nothing.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.lookup_unguarded(ip))).unwrap_or_default()
+    }
+
+    fn lookup_unguarded(&self, ip: IpAddr) -> GeoInfo {
         let mut out = GeoInfo::default();
         for db in &self.place {
             let Ok(Some(city)) = db.lookup(ip).and_then(|r| r.decode::<maxminddb::geoip2::City>()) else {
@@ -123,5 +144,16 @@ mod tests {
         let v4 = g.lookup("10.77.0.2".parse().expect("ip"));
         assert_eq!((v4.country.as_deref(), v4.asn), (Some("DE"), None));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The file the fuzzer found (maxminddb overflows an index on it): no panic escapes.
+    #[test]
+    fn fuzzer_crash_file_is_no_panic() {
+        let bytes = std::fs::read(fixtures().join("crash-overflow.mmdb")).expect("fixture");
+        if let Ok(g) = GeoIp::from_bytes(bytes) {
+            for ip in ["10.77.0.2", "0.0.0.0", "::", "fd77::2", "2001:db8::1"] {
+                let _ = g.lookup(ip.parse().expect("ip"));
+            }
+        }
     }
 }
