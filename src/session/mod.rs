@@ -26,6 +26,7 @@ use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
 use crate::pipeline::{Enrich, PipelineConfig, View};
+use crate::record::{self, Recorder, Retention};
 use anyhow::Context;
 use enrich::HostEnrich;
 use rustnet_core::filter::Filter;
@@ -49,6 +50,8 @@ pub struct Session {
     /// Set by SIGINT (Ctrl+C) alone: headless runs then exit with 130, as
     /// shells expect of an interrupted command.
     pub interrupted: Arc<AtomicBool>,
+    /// `--record`: finished connections into the history database.
+    pub recorder: Option<Recorder>,
 }
 
 /// Runs the session the command line asks for. Returns the process exit code.
@@ -102,12 +105,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         tap.export = Some(e);
     }
     let live = source.is_live();
+    let mut record_outcome = None;
+    let recorder = match &cli.record {
+        Some(path) => {
+            let retention = Retention { max_age: cli.record_max_age, max_size: cli.record_max_size };
+            let r = Recorder::start(path, retention, !live, sink == Sink::Json)
+                .with_context(|| format!("cannot open the record database {}", path.display()))?;
+            record_outcome = Some((r.outcome(), path));
+            Some(r)
+        }
+        None => None,
+    };
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
     let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
-    let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted }, cli);
+    let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
+    let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
-    code.map(|c| c.max(export_code))
+    let record_code = record_outcome.map_or(0, |(o, path)| record::report(&o, path));
+    code.map(|c| c.max(export_code).max(record_code))
 }
 
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the
