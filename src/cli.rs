@@ -167,6 +167,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pcap_export: Option<PathBuf>,
 
+    /// Also write the captured packets to FILE as pcapng, each with a
+    /// comment: process, pid, direction, application, SNI/host
+    #[arg(long, value_name = "FILE")]
+    pub pcapng_export: Option<PathBuf>,
+
     /// Live capture backend [default: afpacket on Linux, pcap elsewhere]
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<Backend>,

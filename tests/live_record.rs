@@ -36,23 +36,32 @@ fn curl_and_dig(lab: &Lab, curls: usize) {
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), srv, "dig failed: {o:?}");
 }
 
-#[test]
-fn live_record_keeps_what_json_printed_with_processes() {
-    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "sqlite3"])) {
-        return;
-    }
-    let mut lab = Lab::up(&format!("lr{}", std::process::id() % 10000));
+/// A lab with the servers, rustnet on the client's veth with `--json
+/// --duration 6` and `extra` (`{out}` replaced by the path of `file`),
+/// three curls and a dig: rustnet's output and `file`'s path.
+fn lab_run(prefix: &str, file: &str, extra: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+    let mut lab = Lab::up(&format!("{prefix}{}", std::process::id() % 10000));
     servers(&mut lab);
-    let db = temp("live.db");
-    let (iface, db_s) = (lab.cli_if.clone(), db.to_string_lossy().into_owned());
-    let bin = env!("CARGO_BIN_EXE_rustnet");
-    lab.spawn(false, &[bin, "-i", &iface, "--json", "--duration", "6", "--record", &db_s]);
+    let path = temp(file);
+    let path_s = path.to_string_lossy().into_owned();
+    let iface = lab.cli_if.clone();
+    let mut argv = vec![env!("CARGO_BIN_EXE_rustnet"), "-i", &iface, "--json", "--duration", "6"];
+    argv.extend(extra.iter().map(|a| if *a == "{out}" { path_s.as_str() } else { a }));
+    lab.spawn(false, &argv);
     let rustnet = lab.take_last();
     common::lab::wait_thread(rustnet.id(), "capture");
     curl_and_dig(&lab, 3);
     let out = rustnet.wait_with_output().expect("rustnet finishes after --duration");
     assert!(out.status.success(), "rustnet failed: {}", String::from_utf8_lossy(&out.stderr));
-    drop(lab);
+    (out, path)
+}
+
+#[test]
+fn live_record_keeps_what_json_printed_with_processes() {
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "sqlite3"])) {
+        return;
+    }
+    let (out, db) = lab_run("lr", "live.db", &["--record", "{out}"]);
     let printed: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
     assert_eq!(sqlite(&db, "SELECT record FROM connections ORDER BY id"), printed);
     // What the clients were told to do: three curls to :8080, one dig to :53.
@@ -106,4 +115,30 @@ fn live_record_survives_kill_9() {
         assert!(printed.lines().any(|l| l == row), "{row} not printed");
     }
     let _ = std::fs::remove_dir_all(db.parent().expect("dir"));
+}
+
+/// `--pcapng-export` live: every packet of the curl connections is named
+/// curl in its `frame.comment`, from the first SYN on, and tshark reads the
+/// file without a warning.
+#[test]
+fn live_pcapng_export_names_curl_from_the_first_syn() {
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "tshark"])) {
+        return;
+    }
+    let (_, file) = lab_run("lp", "live.pcapng", &["--pcapng-export", "{out}"]);
+    let t = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-Y", "tcp.port == 8080", "-T", "fields", "-e", "tcp.flags.str", "-e", "frame.comment"])
+        .output()
+        .expect("run tshark");
+    let err = String::from_utf8_lossy(&t.stderr);
+    assert!(err.lines().all(|l| l.starts_with("Running as user")), "tshark warns: {err}");
+    let frames: Vec<String> = String::from_utf8_lossy(&t.stdout).lines().map(str::to_string).collect();
+    let syns = frames.iter().filter(|l| l.contains("S·\t") && !l.contains('A')).count();
+    assert_eq!(syns, 3, "three curls, three SYNs: {frames:#?}");
+    for f in &frames {
+        assert!(f.contains("process=curl pid="), "not named curl: {f}");
+    }
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
 }

@@ -1,5 +1,6 @@
 //! A worker owns one Engine and the flows routed to it.
 
+use super::notes::Annotator;
 use super::{Batch, Enrich, Records, View, wall_clock};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustnet_core::track::Connection;
@@ -34,6 +35,8 @@ pub struct Worker {
     new_flows: Vec<NewFlow>,
     /// Live capture: at the engine's deadline, move its clock to the wall clock.
     live: bool,
+    /// `--pcapng-export`.
+    notes: Option<Annotator>,
 }
 
 enum Next {
@@ -50,13 +53,29 @@ impl Worker {
         records: Option<Sender<Records>>,
         free: Sender<Batch>,
     ) -> Self {
-        Worker { engine, view, enrich, records, free, finished: Vec::new(), new_flows: Vec::new(), live: false }
+        Worker {
+            engine,
+            view,
+            enrich,
+            records,
+            free,
+            finished: Vec::new(),
+            new_flows: Vec::new(),
+            live: false,
+            notes: None,
+        }
     }
 
     /// Live capture: packet time is wall time, so when idle the worker moves
     /// the engine's clock itself, at the deadline the engine names.
     pub fn live(mut self, live: bool) -> Self {
         self.live = live;
+        self
+    }
+
+    /// `--pcapng-export`: each packet processed goes to `notes`.
+    pub fn notes(mut self, notes: Option<Annotator>) -> Self {
+        self.notes = notes;
         self
     }
 
@@ -78,6 +97,9 @@ impl Worker {
                             self.engine.quote_only(p.link, p.data);
                         } else {
                             self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                            if let Some(n) = &mut self.notes {
+                                n.packet(&mut self.engine, &p);
+                            }
                         }
                     }
                     b.clear();

@@ -25,6 +25,7 @@ use crate::capture::export::Exporter;
 use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
+use crate::pipeline::notes::{self, NotesExport};
 use crate::pipeline::{Enrich, PipelineConfig, View};
 use crate::record::{self, Recorder, Retention};
 use anyhow::Context;
@@ -63,11 +64,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    if let (Some(input), Some(export)) = (&cli.read, &cli.pcap_export)
-        && let Err(e) = export::check_not_input(input, export)
-    {
-        eprintln!("rustnet: {e}");
-        return Ok(2);
+    for export in [&cli.pcap_export, &cli.pcapng_export].into_iter().flatten() {
+        if let Some(input) = &cli.read
+            && let Err(e) = export::check_not_input(input, export)
+        {
+            eprintln!("rustnet: {e}");
+            return Ok(2);
+        }
     }
     if let Some(level) = cli.log_level {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
@@ -105,6 +108,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         tap.export = Some(e);
     }
     let live = source.is_live();
+    let (notes_export, notes) = match &cli.pcapng_export {
+        Some(path) => {
+            let name = source.interface().map(str::to_string);
+            let (e, a) = NotesExport::create(path, name.as_deref(), live, enrich.clone())
+                .with_context(|| format!("cannot create the export file {}", path.display()))?;
+            (Some(e), Some(a))
+        }
+        None => (None, None),
+    };
     let mut record_outcome = None;
     let recorder = match &cli.record {
         Some(path) => {
@@ -117,13 +129,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         None => None,
     };
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
-    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
+    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live, notes };
     let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
     let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
     let record_code = record_outcome.map_or(0, |(o, path)| record::report(&o, path));
-    code.map(|c| c.max(export_code).max(record_code))
+    // Every annotator went with the pipeline: the writer ends.
+    let notes_code = notes_export.map_or(0, |e| notes::report(&e.finish()));
+    code.map(|c| c.max(export_code).max(record_code).max(notes_code))
 }
 
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the
