@@ -191,6 +191,20 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", requires = "record", value_parser = parse_size)]
     pub record_max_size: Option<u64>,
 
+    /// Print the connections of a --record database as JSON lines instead
+    /// of capturing (with --since, --until, --filter, --no-localhost)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration"])]
+    pub history: Option<PathBuf>,
+
+    /// With --history: connections active at or after TIME (Unix seconds,
+    /// 2026-12-01T08:00 UTC, or an age before now: 90m, 12h, 7d)
+    #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
+    pub since: Option<f64>,
+
+    /// With --history: connections begun at or before TIME (as --since)
+    #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
+    pub until: Option<f64>,
+
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub workers: Option<u64>,

@@ -10,6 +10,7 @@
 //!   process TEXT, pid INTEGER,   -- NULL when unknown
 //!   app TEXT,                    -- app.protocol, NULL when none
 //!   tx_bytes INTEGER, rx_bytes INTEGER,
+//!   hostname TEXT,               -- the remote's name (DNS seen, reverse DNS), not in the JSON record
 //!   record TEXT                  -- the line --json prints, as JSON text
 //! );
 //! ```
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS connections (
     app TEXT,
     tx_bytes INTEGER NOT NULL,
     rx_bytes INTEGER NOT NULL,
+    hostname TEXT,
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS connections_first_seen ON connections(first_seen);
@@ -63,6 +65,8 @@ pub struct Row {
     pub app: Option<&'static str>,
     pub tx_bytes: u64,
     pub rx_bytes: u64,
+    /// The remote's host name as shown in the TUI (not part of the JSON record).
+    pub hostname: Option<String>,
     /// The JSON record, without its line end.
     pub record: String,
 }
@@ -121,7 +125,7 @@ fn check_columns(db: &Connection, must_exist: bool) -> rusqlite::Result<()> {
     if names.is_empty() && !must_exist {
         return Ok(());
     }
-    for want in ["first_seen", "last_seen", "process", "remote_addr", "app", "record"] {
+    for want in ["first_seen", "last_seen", "process", "remote_addr", "app", "hostname", "record"] {
         if !names.iter().any(|n| n == want) {
             return Err(not_ours(format!("its connections table has no column {want}")));
         }
@@ -139,7 +143,7 @@ pub fn insert(db: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
     {
         let mut stmt = tx.prepare_cached(
             "INSERT INTO connections (first_seen, last_seen, proto, local, remote, remote_addr, process, pid, app, \
-             tx_bytes, rx_bytes, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             tx_bytes, rx_bytes, hostname, record) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for r in rows {
             stmt.execute(params![
@@ -154,6 +158,7 @@ pub fn insert(db: &mut Connection, rows: &[Row]) -> rusqlite::Result<()> {
                 r.app,
                 i64::try_from(r.tx_bytes).unwrap_or(i64::MAX),
                 i64::try_from(r.rx_bytes).unwrap_or(i64::MAX),
+                r.hostname,
                 r.record,
             ])?;
         }
@@ -219,6 +224,7 @@ mod tests {
             app: Some("TLS"),
             tx_bytes: u64::MAX,
             rx_bytes: 7,
+            hostname: None,
             record: format!("{{\"n\":{i}}}"),
         }
     }

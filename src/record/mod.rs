@@ -12,6 +12,7 @@
 //! output, after connections have ended.
 
 pub mod db;
+pub mod history;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use rustnet_core::track::Connection;
@@ -158,6 +159,7 @@ pub fn row(c: &Connection, json: &[u8]) -> db::Row {
         app: c.app.as_ref().map(|a| a.protocol()),
         tx_bytes: c.tx_bytes,
         rx_bytes: c.rx_bytes,
+        hostname: c.hostname.clone(),
         // serde_json writes UTF-8; lossy only to avoid a panic path.
         record: String::from_utf8_lossy(json).into_owned(),
     }
@@ -320,6 +322,7 @@ mod tests {
             app: Some("DNS"),
             tx_bytes: 1,
             rx_bytes: 2,
+            hostname: None,
             record: format!("{{\"n\":{n}}}"),
         }
     }

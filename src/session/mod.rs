@@ -64,6 +64,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    if let Some(path) = &cli.history {
+        return history(cli, path, View { filter, no_localhost: cli.no_localhost });
+    }
     for export in [&cli.pcap_export, &cli.pcapng_export].into_iter().flatten() {
         if let Some(input) = &cli.read
             && let Err(e) = export::check_not_input(input, export)
@@ -138,6 +141,20 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // Every annotator went with the pipeline: the writer ends.
     let notes_code = notes_export.map_or(0, |e| notes::report(&e.finish()));
     code.map(|c| c.max(export_code).max(record_code).max(notes_code))
+}
+
+/// `--history FILE`: the recorded connections as JSON lines.
+fn history(cli: &Cli, path: &std::path::Path, view: View) -> anyhow::Result<i32> {
+    let shows = |c: &rustnet_core::track::Connection| view.shows(c);
+    let filtering = !view.filter.is_empty() || view.no_localhost;
+    let q = record::history::Query { since: cli.since, until: cli.until, shows: filtering.then_some(&shows as _) };
+    let st = record::history::write(path, &q, &mut std::io::BufWriter::new(std::io::stdout().lock()))
+        .with_context(|| format!("cannot read the history database {}", path.display()))?;
+    log::info!("history: {st:?}");
+    if st.unreadable > 0 {
+        eprintln!("rustnet: warning: {} records of {} could not be read for the filter", st.unreadable, path.display());
+    }
+    Ok(0)
 }
 
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the
