@@ -172,6 +172,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pcapng_export: Option<PathBuf>,
 
+    /// With --pcapng-export: only the packets of connections matching EXPR
+    /// (filter language), from their first packet on
+    #[arg(long, value_name = "EXPR", requires = "pcapng_export")]
+    pub export_filter: Option<String>,
+
     /// Live capture backend [default: afpacket on Linux, pcap elsewhere]
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<Backend>,

@@ -7,6 +7,7 @@ mod common;
 use common::lab::Lab;
 use common::sqlite;
 use common::testenv::{lab_ready, tools_ready};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn temp(name: &str) -> std::path::PathBuf {
@@ -38,13 +39,17 @@ fn curl_and_dig(lab: &Lab, curls: usize) {
 
 /// A lab with the servers, rustnet on the client's veth with `--json
 /// --duration 6` and `extra` (`{out}` replaced by the path of `file`),
-/// three curls and a dig: rustnet's output and `file`'s path.
-fn lab_run(prefix: &str, file: &str, extra: &[&str]) -> (std::process::Output, std::path::PathBuf) {
+/// three curls and a dig, with tcpdump recording the same veth: rustnet's
+/// output, `file`'s path and tcpdump's capture.
+fn lab_run(prefix: &str, file: &str, extra: &[&str]) -> (std::process::Output, PathBuf, PathBuf) {
     let mut lab = Lab::up(&format!("{prefix}{}", std::process::id() % 10000));
     servers(&mut lab);
     let path = temp(file);
     let path_s = path.to_string_lossy().into_owned();
     let iface = lab.cli_if.clone();
+    let reference = temp(&format!("{file}.tcpdump.pcap"));
+    let ref_s = reference.to_string_lossy().into_owned();
+    lab.spawn(false, &["tcpdump", "-i", &iface, "-s", "0", "-U", "--immediate-mode", "-w", &ref_s]);
     let mut argv = vec![env!("CARGO_BIN_EXE_rustnet"), "-i", &iface, "--json", "--duration", "6"];
     argv.extend(extra.iter().map(|a| if *a == "{out}" { path_s.as_str() } else { a }));
     lab.spawn(false, &argv);
@@ -53,15 +58,16 @@ fn lab_run(prefix: &str, file: &str, extra: &[&str]) -> (std::process::Output, s
     curl_and_dig(&lab, 3);
     let out = rustnet.wait_with_output().expect("rustnet finishes after --duration");
     assert!(out.status.success(), "rustnet failed: {}", String::from_utf8_lossy(&out.stderr));
-    (out, path)
+    std::thread::sleep(Duration::from_millis(300));
+    (out, path, reference)
 }
 
 #[test]
 fn live_record_keeps_what_json_printed_with_processes() {
-    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "sqlite3"])) {
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "sqlite3", "tcpdump"])) {
         return;
     }
-    let (out, db) = lab_run("lr", "live.db", &["--record", "{out}"]);
+    let (out, db, _) = lab_run("lr", "live.db", &["--record", "{out}"]);
     let printed: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
     assert_eq!(sqlite(&db, "SELECT record FROM connections ORDER BY id"), printed);
     // What the clients were told to do: three curls to :8080, one dig to :53.
@@ -81,7 +87,7 @@ fn live_record_keeps_what_json_printed_with_processes() {
 /// and holds every connection committed before the kill.
 #[test]
 fn live_record_survives_kill_9() {
-    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "sqlite3"])) {
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "sqlite3", "tcpdump"])) {
         return;
     }
     let mut lab = Lab::up(&format!("lk{}", std::process::id() % 10000));
@@ -122,10 +128,10 @@ fn live_record_survives_kill_9() {
 /// file without a warning.
 #[test]
 fn live_pcapng_export_names_curl_from_the_first_syn() {
-    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "tshark"])) {
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "tshark", "tcpdump"])) {
         return;
     }
-    let (_, file) = lab_run("lp", "live.pcapng", &["--pcapng-export", "{out}"]);
+    let (_, file, _) = lab_run("lp", "live.pcapng", &["--pcapng-export", "{out}"]);
     let t = std::process::Command::new("tshark")
         .arg("-r")
         .arg(&file)
@@ -140,5 +146,37 @@ fn live_pcapng_export_names_curl_from_the_first_syn() {
     for f in &frames {
         assert!(f.contains("process=curl pid="), "not named curl: {f}");
     }
+    let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
+}
+
+/// `--export-filter process:curl` live: the file holds exactly the packets
+/// tcpdump saw on the curl connections (by 5-tuple, sequence numbers and
+/// length), SYN included, and none of dig's.
+#[test]
+fn live_export_filter_keeps_exactly_curls_packets() {
+    if !(lab_ready() && tools_ready(&["curl", "dig", "dnsmasq", "python3", "tshark", "tcpdump"])) {
+        return;
+    }
+    let (_, file, reference) =
+        lab_run("lf", "curl.pcapng", &["--pcapng-export", "{out}", "--export-filter", "process:curl"]);
+    let fields =
+        ["ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "frame.len"];
+    let frames = |f: &std::path::Path, display: &str| {
+        let mut c = std::process::Command::new("tshark");
+        c.arg("-r").arg(f).args(["-Y", display, "-T", "fields"]);
+        for x in fields {
+            c.args(["-e", x]);
+        }
+        let o = c.output().expect("run tshark");
+        assert!(o.status.success(), "tshark: {}", String::from_utf8_lossy(&o.stderr));
+        let mut v: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let got = frames(&file, "frame");
+    let want = frames(&reference, "tcp.port == 8080");
+    let syns = want.iter().filter(|l| l.contains("\t0x0002\t")).count();
+    assert_eq!(syns, 3, "tcpdump saw three SYNs: {want:#?}");
+    assert_eq!(got, want);
     let _ = std::fs::remove_dir_all(file.parent().expect("dir"));
 }

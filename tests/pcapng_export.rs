@@ -14,8 +14,13 @@ use std::process::Command;
 /// tshark's fields of every frame (tab-separated), and its stderr without
 /// the "running as root" note.
 fn tshark(file: &Path, fields: &[&str]) -> (Vec<Vec<String>>, String) {
+    tshark_filtered(file, "frame", fields)
+}
+
+/// The same, of the frames matching a display filter.
+fn tshark_filtered(file: &Path, display: &str, fields: &[&str]) -> (Vec<Vec<String>>, String) {
     let mut c = Command::new("tshark");
-    c.arg("-r").arg(file).args(["-T", "fields"]);
+    c.arg("-r").arg(file).args(["-Y", display, "-T", "fields"]);
     for f in fields {
         c.args(["-e", f]);
     }
@@ -27,19 +32,21 @@ fn tshark(file: &Path, fields: &[&str]) -> (Vec<Vec<String>>, String) {
         .filter(|l| !l.starts_with("Running as user"))
         .collect::<Vec<_>>()
         .join("\n");
-    assert!(out.status.success(), "tshark -r {}: {err}", file.display());
+    assert!(out.status.success(), "tshark -r {} -Y {display}: {err}", file.display());
     (rows, err)
 }
 
-fn export(name: &str) -> std::path::PathBuf {
+/// `rustnet --read NAME --json --workers 2 --pcapng-export OUT [extra]`: OUT.
+fn export(name: &str, extra: &[&str]) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("rustnet-pcapng-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let out = dir.join(format!("{name}.pcapng"));
+    let out = dir.join(format!("{name}{}.pcapng", extra.len()));
     let run = Command::new(env!("CARGO_BIN_EXE_rustnet"))
         .arg("--read")
         .arg(fixture(name))
         .args(["--json", "--workers", "2", "--pcapng-export"])
         .arg(&out)
+        .args(extra)
         .output()
         .expect("run rustnet");
     assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
@@ -60,7 +67,7 @@ fn every_packet_with_direction_and_name_as_tshark_sees_them() {
         ("http_curl.pcap", "host", None, "http.host"),
         ("ssh.pcap", "", None, ""),
     ] {
-        let out = export(name);
+        let out = export(name, &[]);
         let mut fields = FRAME.to_vec();
         fields.extend(["tcp.flags.syn", "tcp.flags.ack", "tcp.stream"]);
         if !first_field.is_empty() {
@@ -101,5 +108,36 @@ fn every_packet_with_direction_and_name_as_tshark_sees_them() {
                 assert_eq!(named, i >= *first, "{name} frame {}: {comment:?}", i + 1);
             }
         }
+    }
+}
+
+/// `--export-filter`: exactly the packets of the matching connections, from
+/// the SYN on though the name that matches comes in a later packet; tshark
+/// picks the same connections by what they carry.
+#[test]
+fn export_filter_keeps_exactly_the_matching_connections() {
+    if !tools_ready(&["tshark"]) {
+        return;
+    }
+    // (fixture, --export-filter, tshark: the stream field and the filter that finds its streams)
+    for (name, expr, stream, finds) in [
+        ("http_curl.pcap", "/path/two", "tcp.stream", "http.request.uri contains \"two\""),
+        ("http_curl.pcap", "host:www.example", "tcp.stream", "http.host == \"www.example.test\""),
+        ("dns_udp.pcap", "txt.example", "udp.stream", "dns.qry.name == \"txt.example.test\""),
+        ("tls13_curl.pcap", "sni:nomatch", "tcp.stream", "tcp.stream == 999"),
+    ] {
+        let out = export(name, &["--export-filter", expr]);
+        let (streams, _) = tshark_filtered(&fixture(name), finds, &[stream]);
+        let mut ids: Vec<String> = streams.into_iter().flatten().collect();
+        ids.dedup();
+        let want = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let or = ids.iter().map(|s| format!("{stream} == {s}")).collect::<Vec<_>>().join(" || ");
+            tshark_filtered(&fixture(name), &or, &FRAME).0
+        };
+        let (got, err) = tshark(&out, &FRAME);
+        assert_eq!(err, "", "{name}: tshark warns");
+        assert_eq!(got, want, "{name} --export-filter {expr}");
     }
 }

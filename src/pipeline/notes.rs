@@ -20,6 +20,7 @@ use crate::capture::Packet;
 use crate::capture::export::{Writer, io_reason};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use rustnet_core::dpi::AppInfo;
+use rustnet_core::filter::Filter;
 use rustnet_core::track::Connection;
 use rustnet_core::{Engine, Timestamp};
 use std::cmp::Reverse;
@@ -97,6 +98,8 @@ struct Noted {
     /// The connection's id, 0 when none.
     flow: u64,
     note: Option<Note>,
+    /// `--export-filter`: whether the connection matched at this packet.
+    verdict: Option<bool>,
     /// A flow's first packet carries its connection, for the writer to
     /// find the process later.
     conn: Option<Box<Connection>>,
@@ -123,6 +126,8 @@ impl Ord for Noted {
 #[derive(Clone, Debug)]
 pub struct Annotator {
     tx: Sender<Noted>,
+    /// `--export-filter`.
+    filter: Option<Arc<Filter>>,
     blocking: bool,
     dropped: Arc<AtomicU64>,
     worker: u64,
@@ -142,13 +147,18 @@ impl Annotator {
     }
 
     /// Queues `p`, which `engine` has just processed, with its note.
-    pub fn packet(&mut self, engine: &mut Engine, p: &Packet<'_>) {
-        let (flow, note, conn) = match engine.connection_of(p.link, p.data) {
+    pub fn packet(&mut self, engine: &mut Engine, enrich: &dyn Enrich, p: &Packet<'_>) {
+        let (flow, note, conn, verdict) = match engine.connection_of(p.link, p.data) {
             Some((c, outbound)) => {
                 let first = c.tx_packets + c.rx_packets <= 1 && c.process.is_none();
-                (c.id, Some(Note::of(c, outbound)), first.then(|| Box::new(c.clone())))
+                let verdict = self.filter.as_ref().map(|f| {
+                    // The filter may name the process: as far as it is known yet.
+                    enrich.enrich(c);
+                    f.matches(c)
+                });
+                (c.id, Some(Note::of(c, outbound)), first.then(|| Box::new(c.clone())), verdict)
             }
-            None => (0, None, None),
+            None => (0, None, None, self.filter.as_ref().map(|_| false)),
         };
         self.seq += 1;
         let n = Noted {
@@ -159,6 +169,7 @@ impl Annotator {
             data: p.data.to_vec(),
             flow,
             note,
+            verdict,
             conn,
         };
         let sent = if self.blocking {
@@ -179,6 +190,8 @@ pub struct NotesStats {
     pub dropped: u64,
     /// Packets received but not written after an error.
     pub lost: u64,
+    /// Packets left out by `--export-filter`.
+    pub filtered_out: u64,
     pub error: Option<String>,
 }
 
@@ -197,7 +210,10 @@ impl NotesExport {
         iface: Option<&str>,
         live: bool,
         enrich: Arc<dyn Enrich>,
+        filter: Option<Filter>,
     ) -> std::io::Result<(NotesExport, Annotator)> {
+        let filter = filter.map(Arc::new);
+        let writer_filter = filter.clone();
         let w = Writer::create(path, iface)?;
         let (tx, rx) = bounded(QUEUE);
         let dropped = Arc::new(AtomicU64::default());
@@ -206,6 +222,7 @@ impl NotesExport {
                 w,
                 live,
                 enrich,
+                filter: writer_filter,
                 heap: BinaryHeap::new(),
                 bytes: 0,
                 flows: HashMap::new(),
@@ -214,7 +231,7 @@ impl NotesExport {
             h.run(&rx);
             h.stats
         })?;
-        let a = Annotator { tx, blocking: !live, dropped: dropped.clone(), worker: 0, seq: 0 };
+        let a = Annotator { tx, filter, blocking: !live, dropped: dropped.clone(), worker: 0, seq: 0 };
         Ok((NotesExport { writer, dropped }, a))
     }
 
@@ -234,12 +251,15 @@ impl NotesExport {
 struct Flow {
     conn: Box<Connection>,
     process: Option<(String, u32)>,
+    /// `--export-filter` matched one of its packets: all of them go out.
+    matched: bool,
 }
 
 struct Held {
     w: Writer,
     live: bool,
     enrich: Arc<dyn Enrich>,
+    filter: Option<Arc<Filter>>,
     heap: BinaryHeap<Reverse<Noted>>,
     bytes: usize,
     flows: HashMap<u64, Flow>,
@@ -275,7 +295,12 @@ impl Held {
             if self.flows.len() >= MAX_FLOWS {
                 self.flows.clear();
             }
-            self.flows.entry(n.flow).or_insert_with(|| Flow { conn: c.clone(), process: None });
+            self.flows.entry(n.flow).or_insert_with(|| Flow { conn: c.clone(), process: None, matched: false });
+        }
+        if n.verdict == Some(true)
+            && let Some(f) = self.flows.get_mut(&n.flow)
+        {
+            f.matched = true;
         }
         if let (Some(f), Some(p)) = (self.flows.get_mut(&n.flow), n.note.as_ref().and_then(|n| n.process.as_ref())) {
             f.process.get_or_insert_with(|| p.clone());
@@ -317,6 +342,10 @@ impl Held {
         {
             note.process = self.process_of(n.flow);
         }
+        if self.filter.is_some() && !self.keep(&n) {
+            self.stats.filtered_out += 1;
+            return;
+        }
         let p = Packet { ts: n.ts, data: &n.data, wire_len: n.wire_len, link: n.link };
         if let Err(e) = self.w.buffer(&p, n.note.map(|n| n.text())) {
             self.fail(&e);
@@ -333,6 +362,17 @@ impl Held {
         f.process.clone()
     }
 
+    /// `--export-filter`: a packet goes out when its connection matched at
+    /// this or any earlier-released packet of the flow (while held), or
+    /// matches now that its process may be known.
+    fn keep(&self, n: &Noted) -> bool {
+        if n.verdict == Some(true) {
+            return true;
+        }
+        let (Some(f), Some(filter)) = (self.flows.get(&n.flow), &self.filter) else { return false };
+        f.matched || (f.conn.process.is_some() && filter.matches(&f.conn))
+    }
+
     fn fail(&mut self, e: &std::io::Error) {
         let msg = io_reason(e);
         log::warn!("pcapng export: {msg}");
@@ -346,6 +386,9 @@ pub fn report(st: &NotesStats) -> i32 {
     log::info!("pcapng export: {st:?}");
     if st.dropped > 0 {
         eprintln!("rustnet: warning: pcapng export dropped {} packets (the writer fell behind)", st.dropped);
+    }
+    if st.filtered_out > 0 {
+        log::info!("pcapng export: {} packets left out by --export-filter", st.filtered_out);
     }
     if let Some(err) = &st.error {
         eprintln!("rustnet: pcapng export: {err} ({} packets not written)", st.lost);

@@ -98,7 +98,7 @@ impl Worker {
                         } else {
                             self.engine.process(p.link, p.ts, p.data, p.wire_len);
                             if let Some(n) = &mut self.notes {
-                                n.packet(&mut self.engine, &p);
+                                n.packet(&mut self.engine, &*self.enrich, &p);
                             }
                         }
                     }

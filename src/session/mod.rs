@@ -64,6 +64,13 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
+    let export_filter = match cli.export_filter.as_deref().map(Filter::parse).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rustnet: invalid export filter: {e}");
+            return Ok(2);
+        }
+    };
     if let Some(path) = &cli.history {
         return history(cli, path, View { filter, no_localhost: cli.no_localhost });
     }
@@ -114,7 +121,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let (notes_export, notes) = match &cli.pcapng_export {
         Some(path) => {
             let name = source.interface().map(str::to_string);
-            let (e, a) = NotesExport::create(path, name.as_deref(), live, enrich.clone())
+            let (e, a) = NotesExport::create(path, name.as_deref(), live, enrich.clone(), export_filter)
                 .with_context(|| format!("cannot create the export file {}", path.display()))?;
             (Some(e), Some(a))
         }

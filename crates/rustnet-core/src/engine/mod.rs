@@ -236,13 +236,13 @@ impl Engine {
     /// [`process`](Self::process) (parses the frame again, so it costs
     /// only its callers). None when the frame has no flow of its own here
     /// (not IP, a later fragment) or its connection has left the table.
-    pub fn connection_of(&mut self, link: LinkType, frame: &[u8]) -> Option<(&Connection, bool)> {
+    pub fn connection_of(&mut self, link: LinkType, frame: &[u8]) -> Option<(&mut Connection, bool)> {
         let pkt = wire::parse(link, frame).ok()?;
         let (proto, src, dst) = endpoints(&pkt)?;
         let e = self.table.map.get_mut(&FlowKey::new(proto, src, dst))?;
         stamp(&mut e.conn, self.now, &self.cfg.timeouts);
         let from_local = e.conn.local == src;
-        Some((&e.conn, from_local))
+        Some((&mut e.conn, from_local))
     }
 
     /// Connections that left the table since the last call, each with its
