@@ -92,15 +92,18 @@ impl Worker {
             };
             match msg {
                 ToWorker::Batch(mut b) => {
-                    for (p, quote) in b.iter_marked() {
-                        if quote {
-                            self.engine.quote_only(p.link, p.data);
-                        } else {
-                            self.engine.process(p.link, p.ts, p.data, p.wire_len);
-                            if let Some(n) = &mut self.notes {
-                                n.packet(&mut self.engine, &*self.enrich, &p);
+                    match &mut self.notes {
+                        // Without --pcapng-export the loop is as it was: no test per packet.
+                        None => {
+                            for (p, quote) in b.iter_marked() {
+                                if quote {
+                                    self.engine.quote_only(p.link, p.data);
+                                } else {
+                                    self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                                }
                             }
                         }
+                        Some(notes) => annotated(&mut self.engine, &*self.enrich, notes, &b),
                     }
                     b.clear();
                     let _ = self.free.try_send(b);
@@ -173,5 +176,18 @@ impl Worker {
         }
         out.retain(|c| self.view.shows(c));
         let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
+    }
+}
+
+/// A batch with `--pcapng-export`: each packet processed, then annotated.
+#[inline(never)]
+fn annotated(engine: &mut Engine, enrich: &dyn Enrich, notes: &mut Annotator, b: &Batch) {
+    for (p, quote) in b.iter_marked() {
+        if quote {
+            engine.quote_only(p.link, p.data);
+        } else {
+            engine.process(p.link, p.ts, p.data, p.wire_len);
+            notes.packet(engine, enrich, &p);
+        }
     }
 }
