@@ -75,6 +75,8 @@ pub struct PipelineConfig {
     pub live: bool,
     /// `--pcapng-export`: every packet, annotated, to the export writer.
     pub notes: Option<notes::Annotator>,
+    /// Workers enter the sandbox (src/sys/sandbox.rs) before their first packet.
+    pub sandbox: bool,
 }
 
 /// Running workers.
@@ -122,7 +124,11 @@ impl Pipeline {
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
                 .live(cfg.live)
                 .notes(cfg.notes.as_ref().map(|a| a.for_worker(i)));
-            let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
+            let sandbox = cfg.sandbox;
+            let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
+                crate::sys::sandbox::thread_start(sandbox, "worker");
+                w.run(rx)
+            });
             match h {
                 Ok(h) => handles.push(h),
                 Err(e) => log::error!("cannot start worker thread: {e}"),

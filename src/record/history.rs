@@ -4,15 +4,18 @@
 //!
 //! The filter runs on connections rebuilt from the stored JSON: every field
 //! a record holds (addresses, state, process name and pid, app with its
-//! fields, counters, rtt, end reason); what a record does not hold (the
-//! command line, user, container, rates, TCP flags) does not match. The
+//! fields, counters, rtt, end reason, the process with its owner, parents
+//! and container, geo); what a record does not hold (rates, TCP flags, the
+//! LAN device) does not match. The
 //! remote's host name, which the TUI shows and `host:` matches, is kept in
 //! its own column.
 
 use super::db;
 use rustnet_core::Timestamp;
 use rustnet_core::dpi::AppInfo;
-use rustnet_core::track::{Connection, EndReason, Endpoint, ProcessInfo, Proto, State};
+use rustnet_core::track::{
+    Connection, ContainerInfo, EndReason, Endpoint, GeoInfo, ParentProcess, ProcessInfo, Proto, State,
+};
 use serde_json::Value;
 use std::io::{self, Write};
 use std::net::IpAddr;
@@ -92,16 +95,51 @@ pub fn connection(v: &Value) -> Option<Connection> {
     (c.tx_packets, c.rx_packets, c.tx_bytes, c.rx_bytes) =
         (n("tx_packets"), n("rx_packets"), n("tx_bytes"), n("rx_bytes"));
     c.app = serde_json::from_value::<AppInfo>(v["app"].clone()).ok();
-    c.process = v["process"].as_object().map(|p| ProcessInfo {
-        pid: p.get("pid").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
-        name: p.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-        cmdline: None,
+    c.process = v["process"].as_object().map(|p| Box::new(process(p)));
+    c.geo = v["geo"].as_object().map(|g| {
+        Box::new(GeoInfo {
+            country: text(g.get("country")),
+            city: text(g.get("city")),
+            asn: g.get("asn").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
+            org: text(g.get("org")),
+        })
     });
     c.rtt = v["rtt"].as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok());
     c.end_reason = [EndReason::Idle, EndReason::Closed, EndReason::Evicted, EndReason::EndOfInput]
         .into_iter()
         .find(|r| Some(r.name()) == v["end_reason"].as_str());
     Some(c)
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+fn pid(v: Option<&Value>) -> u32 {
+    v.and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
+}
+
+/// The JSON `process` object back as a [`ProcessInfo`].
+fn process(p: &serde_json::Map<String, Value>) -> ProcessInfo {
+    let parents = p.get("parents").and_then(Value::as_array).into_iter().flatten();
+    ProcessInfo {
+        pid: pid(p.get("pid")),
+        name: text(p.get("name")).unwrap_or_default(),
+        cmdline: text(p.get("cmdline")),
+        exe: text(p.get("exe")),
+        uid: p.get("uid").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
+        user: text(p.get("user")),
+        parents: parents
+            .map(|q| ParentProcess { pid: pid(q.get("pid")), name: text(q.get("name")).unwrap_or_default() })
+            .collect(),
+        container: p.get("container").and_then(Value::as_object).map(|k| ContainerInfo {
+            runtime: text(k.get("runtime")).unwrap_or_default(),
+            id: text(k.get("id")).unwrap_or_default(),
+            name: text(k.get("name")),
+            pod: text(k.get("pod")),
+            namespace: text(k.get("namespace")),
+        }),
+    }
 }
 
 fn timestamp(d: Duration) -> Timestamp {

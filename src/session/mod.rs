@@ -102,7 +102,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
-    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    if let Some(dir) = &cli.geoip {
+        enrich = enrich::with_geoip(enrich, dir);
+    }
     if source.is_live() {
         let errors = crate::host::privileges::drop_thread_capabilities();
         if !errors.is_empty() {
@@ -139,7 +142,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         None => None,
     };
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
-    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live, notes };
+    let sandbox = !cli.no_sandbox;
+    let cfg =
+        PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live, sandbox, notes };
     let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
     let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
