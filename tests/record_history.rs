@@ -233,3 +233,32 @@ fn the_readme_queries_run() {
     let told = common::fixture_expected()["tls13_curl.pcap"]["tls"][0]["sni"].as_str().unwrap_or_default().to_string();
     assert_eq!(sqlite(&db, queries[2]), [format!("?|{told}|1")]);
 }
+
+/// A database file that cannot be written (immutable, so even root cannot):
+/// every connection is counted as not written, --json is whole, no panic.
+#[test]
+fn a_read_only_database_is_counted_and_capture_goes_on() {
+    if !ready() || !testenv::root_ready() || !testenv::tools_ready(&["chattr"]) {
+        return;
+    }
+    let db = temp_db("readonly.db");
+    assert!(record(&fixture("http_curl.pcap"), &db).status.success());
+    let lock = Command::new("chattr").arg("+i").arg(&db).status().expect("chattr");
+    if !lock.success() {
+        testenv::skip("chattr +i is not supported on this file system");
+        return;
+    }
+    let out = record(&fixture("dns_udp.pcap"), &db);
+    let _ = Command::new("chattr").arg("-i").arg(&db).status();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("readonly database") && err.contains("not written"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let plain = rustnet(&["--read", &fixture("dns_udp.pcap").to_string_lossy(), "--json"]);
+    assert_eq!(out.stdout, plain.stdout);
+    let first =
+        String::from_utf8_lossy(&rustnet(&["--read", &fixture("http_curl.pcap").to_string_lossy(), "--json"]).stdout)
+            .lines()
+            .count();
+    assert_eq!(sqlite(&db, "SELECT count(*) FROM connections"), [first.to_string()]);
+}
