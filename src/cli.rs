@@ -30,6 +30,46 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// `--record-max-age`: seconds, or a number with s, m, h or d.
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_lowercase()),
+        _ => (t, 's'),
+    };
+    let mult = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3600.0,
+        'd' => 86400.0,
+        _ => return Err(format!("'{s}': the unit is s, m, h or d")),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not an age (e.g. 3600, 90m, 12h, 7d)"))?;
+    parse_duration(&(n * mult).to_string())
+        .map_err(|_| format!("'{s}' is not a positive age up to {MAX_DURATION_SECS} s"))
+}
+
+/// `--record-max-size`: bytes, or a number with K, M or G (powers of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim().trim_end_matches(['b', 'B']).trim_end_matches(['i', 'I']);
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => match c.to_ascii_uppercase() {
+            'K' => (&t[..i], 10),
+            'M' => (&t[..i], 20),
+            'G' => (&t[..i], 30),
+            'T' => (&t[..i], 40),
+            _ => return Err(format!("'{s}': the unit is K, M, G or T")),
+        },
+        _ => (t, 0),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| format!("'{s}' is not a size (e.g. 500M, 2G)"))?;
+    match n.checked_mul(1 << shift) {
+        Some(b) if b >= 64 * 1024 => Ok(b),
+        Some(_) => Err(format!("'{s}' is too small (at least 64K)")),
+        None => Err(format!("'{s}' is too large")),
+    }
+}
+
 /// The refresh interval range, in milliseconds.
 const REFRESH_MS: std::ops::RangeInclusive<u64> = 10..=3_600_000;
 
@@ -139,9 +179,48 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub pcap_export: Option<PathBuf>,
 
+    /// Also write the captured packets to FILE as pcapng, each with a
+    /// comment: process, pid, direction, application, SNI/host
+    #[arg(long, value_name = "FILE")]
+    pub pcapng_export: Option<PathBuf>,
+
+    /// With --pcapng-export: only the packets of connections matching EXPR
+    /// (filter language), from their first packet on
+    #[arg(long, value_name = "EXPR", requires = "pcapng_export")]
+    pub export_filter: Option<String>,
+
     /// Live capture backend [default: afpacket on Linux, pcap elsewhere]
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<Backend>,
+
+    /// Keep every finished connection (its --json record) in a SQLite
+    /// database; a second run appends (see README: History)
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+
+    /// With --record: delete connections that ended longer ago than AGE
+    /// before the newest one (e.g. 3600, 90m, 12h, 7d)
+    #[arg(long, value_name = "AGE", requires = "record", value_parser = parse_age)]
+    pub record_max_age: Option<Duration>,
+
+    /// With --record: delete the oldest connections while the database
+    /// holds more than SIZE bytes (e.g. 500M, 2G)
+    #[arg(long, value_name = "SIZE", requires = "record", value_parser = parse_size)]
+    pub record_max_size: Option<u64>,
+
+    /// Print the connections of a --record database as JSON lines instead
+    /// of capturing (with --since, --until, --filter, --no-localhost)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration"])]
+    pub history: Option<PathBuf>,
+
+    /// With --history: connections active at or after TIME (Unix seconds,
+    /// 2026-12-01T08:00 UTC, or an age before now: 90m, 12h, 7d)
+    #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
+    pub since: Option<f64>,
+
+    /// With --history: connections begun at or before TIME (as --since)
+    #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
+    pub until: Option<f64>,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
@@ -158,6 +237,23 @@ mod tests {
         assert_eq!(parse_duration("1000000000"), Ok(Duration::from_secs(MAX_DURATION_SECS)));
         for bad in ["1e30", "1.9e19", "1000000001", "inf", "NaN", "0", "-1", "1e-12", "", "5s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn ages_and_sizes_take_units() {
+        assert_eq!(parse_age("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86400)));
+        assert_eq!(parse_age("1.5H"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "d", "7w", "-1h", "0", "1e30d", "nan", "é"] {
+            assert!(parse_age(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(parse_size("500M"), Ok(500 << 20));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        for bad in ["", "1K", "M", "5X", "99999999999T", "-1M", "é"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} accepted");
         }
     }
 

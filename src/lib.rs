@@ -4,7 +4,7 @@
 //! Layers, lowest first; a module imports only from layers below it (and
 //! its own):
 //!
-//! `sys` < `capture`, `host` < `snapshot` < `pipeline` < `output`, `ui` <
+//! `sys` < `capture`, `host` < `snapshot` < `pipeline` < `record` < `output`, `ui` <
 //! `cli` < `session` < `main`
 //!
 //! - `sys`: socket calls, the interface list and signal dispositions (libc).
@@ -12,6 +12,7 @@
 //!   BPF filters, `--pcap-export`, and the batches packets travel in.
 //! - `host`: this machine around the engine: processes, host names, privileges.
 //! - `snapshot`, `pipeline`: the worker threads, one engine each, and what they publish.
+//! - `record`: `--record`, the SQLite history of finished connections.
 //! - `output`, `ui`: JSON lines and the terminal UI (draws and handles keys).
 //! - `cli`: the command line.
 //! - `session`: runs one session: source → pipeline → sink.
@@ -22,6 +23,7 @@ pub mod host;
 pub mod logging;
 pub mod output;
 pub mod pipeline;
+pub mod record;
 pub mod session;
 pub mod snapshot;
 pub mod sys;

@@ -11,7 +11,7 @@ use super::batch::Batch;
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded};
 use pcap_file::DataLink;
 use pcap_file::pcapng::PcapNgWriter;
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
 use rustnet_core::wire::LinkType;
 use std::borrow::Cow;
@@ -78,17 +78,12 @@ impl Exporter {
     /// writer thread. `iface` names the interface blocks (live capture);
     /// `blocking` makes a full queue wait rather than drop (capture files).
     pub fn create(path: &Path, iface: Option<&str>, blocking: bool) -> std::io::Result<Exporter> {
-        let file = File::create(path)?;
-        // pcapng blocks are built in memory, then written with plain write()
-        // calls: the bytes the file accepted tell exactly which packets made it.
-        let out = PcapNgWriter::new(Vec::with_capacity(BATCH_BYTES + (64 << 10))).map_err(std::io::Error::other)?;
+        let mut w = Writer::create(path, iface)?;
         let (tx, rx) = bounded::<Batch>(QUEUE);
         let (free_tx, free_rx) = bounded::<Batch>(QUEUE);
-        let name = iface.map(str::to_string);
         let batch = Arc::new(Mutex::new(Batch::default()));
         let pending = batch.clone();
         let writer = std::thread::Builder::new().name("pcap-export".into()).spawn(move || {
-            let mut w = Writer { out, file, ifaces: HashMap::new(), name, written: 0, file_len: 0, ends: Vec::new() };
             // The section header block, before any packet.
             if let Err(e) = w.write_out() {
                 return (0, Some(e));
@@ -239,7 +234,10 @@ impl Drop for Exporter {
     }
 }
 
-struct Writer {
+/// A pcapng file being written: blocks are built in memory, then written
+/// with plain write() calls, so the bytes the file accepted tell exactly
+/// which packets made it. Also used by `--pcapng-export`.
+pub struct Writer {
     /// Serialises blocks into its Vec, drained to `file` after each batch.
     out: PcapNgWriter<Vec<u8>>,
     file: File,
@@ -255,27 +253,47 @@ struct Writer {
 }
 
 impl Writer {
+    /// Creates `path`; `iface` names the interface blocks. The section
+    /// header is buffered: [`write_out`](Self::write_out) writes it.
+    pub fn create(path: &Path, iface: Option<&str>) -> std::io::Result<Writer> {
+        let file = File::create(path)?;
+        let out = PcapNgWriter::new(Vec::with_capacity(BATCH_BYTES + (64 << 10))).map_err(std::io::Error::other)?;
+        let name = iface.map(str::to_string);
+        Ok(Writer { out, file, ifaces: HashMap::new(), name, written: 0, file_len: 0, ends: Vec::new() })
+    }
+
     fn write(&mut self, b: &Batch) -> std::io::Result<()> {
         self.ends.clear();
         for p in b.iter() {
-            let id = self.interface(p.link)?;
-            let epb = EnhancedPacketBlock {
-                interface_id: id,
-                // Nanoseconds, as declared by if_tsresol=9 below.
-                timestamp: Duration::from_nanos(p.ts.as_nanos()),
-                original_len: p.wire_len.max(p.data.len() as u32),
-                data: Cow::Borrowed(p.data),
-                options: Vec::new(),
-            };
-            self.out.write_pcapng_block(epb).map_err(std::io::Error::other)?;
-            self.ends.push(self.out.get_ref().len());
+            self.buffer(&p, None)?;
         }
         self.write_out()
     }
 
+    /// Buffers one packet, with a pcapng comment (opt_comment) if given.
+    pub fn buffer(&mut self, p: &Packet<'_>, comment: Option<String>) -> std::io::Result<()> {
+        let id = self.interface(p.link)?;
+        let epb = EnhancedPacketBlock {
+            interface_id: id,
+            // Nanoseconds, as declared by if_tsresol=9 below.
+            timestamp: Duration::from_nanos(p.ts.as_nanos()),
+            original_len: p.wire_len.max(p.data.len() as u32),
+            data: Cow::Borrowed(p.data),
+            options: comment.map(|c| vec![EnhancedPacketOption::Comment(Cow::Owned(c))]).unwrap_or_default(),
+        };
+        self.out.write_pcapng_block(epb).map_err(std::io::Error::other)?;
+        self.ends.push(self.out.get_ref().len());
+        Ok(())
+    }
+
+    /// Packets whose bytes the file accepted.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
     /// Writes the buffered blocks to the file; counts the packets that made
     /// it whole, also when a write fails part way.
-    fn write_out(&mut self) -> std::io::Result<()> {
+    pub fn write_out(&mut self) -> std::io::Result<()> {
         use std::io::Write;
         let mut done = 0;
         let result = loop {

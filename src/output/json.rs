@@ -68,6 +68,11 @@ struct Record<'a> {
 
 /// Writes one connection as a JSON line, with the state the engine stamped.
 pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
+    out.write_all(&record_line(c)?)
+}
+
+/// One connection's JSON line, line end included.
+pub fn record_line(c: &Connection) -> io::Result<Vec<u8>> {
     let r = Record {
         proto: c.proto.name(),
         local: c.local.display(c.proto).to_string(),
@@ -106,7 +111,7 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     });
     serde_json::to_writer(&mut line, &device).map_err(io::Error::from)?;
     line.extend_from_slice(b"}\n");
-    out.write_all(&line)
+    Ok(line)
 }
 
 /// `,"tcp":…,"icmp":…,"end_reason":…` as DESIGN.md names them.

@@ -3,6 +3,7 @@
 pub mod json;
 
 use crate::pipeline::{Records, add_stats};
+use crate::record::Recorder;
 use crossbeam_channel::Receiver;
 use rustnet_core::Stats;
 use std::io::{self, BufWriter, Write};
@@ -16,17 +17,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// `stop` so the source ends, and drains the rest without writing: the
 /// session then ends quietly with status 0, as Unix filters do, with its
 /// export (if any) closed properly.
-pub fn write_json_lines(rx: Receiver<Records>, stop: &AtomicBool) -> io::Result<Stats> {
+///
+/// Every record written also goes to `record` (`--record`), and so do
+/// those drained after stdout closed.
+pub fn write_json_lines(
+    rx: Receiver<Records>,
+    stop: &AtomicBool,
+    mut record: Option<&mut Recorder>,
+) -> io::Result<Stats> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut stats = Stats::default();
-    match write_lines(&rx, &mut out, &mut stats) {
+    match write_lines(&rx, &mut out, &mut stats, record.as_deref_mut()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
             log::info!("stdout closed by its reader: stopping");
             stop.store(true, Ordering::Relaxed);
             // Unblock the workers until they finish; their stats are summed too.
-            for r in rx.iter().filter(|r| r.last) {
-                add_stats(&mut stats, &r.stats);
+            for r in rx.iter() {
+                if let Some(rec) = record.as_deref_mut() {
+                    record_all(rec, &r.conns);
+                }
+                if r.last {
+                    add_stats(&mut stats, &r.stats);
+                }
             }
             // What is still buffered can never be written: drop it without
             // trying again (dropping a BufWriter would).
@@ -37,7 +50,29 @@ pub fn write_json_lines(rx: Receiver<Records>, stop: &AtomicBool) -> io::Result<
     }
 }
 
-fn write_lines<W: Write>(rx: &Receiver<Records>, out: &mut W, stats: &mut Stats) -> io::Result<()> {
+/// Queues connections for `--record` (with the TUI, and where stdout is gone).
+pub fn record_all(rec: &mut Recorder, conns: &[rustnet_core::track::Connection]) {
+    for c in conns {
+        match json::record_line(c) {
+            Ok(line) => rec.record(c, &line),
+            Err(e) => log::warn!("record: cannot serialise a connection: {e}"),
+        }
+    }
+}
+
+fn write_lines<W: Write>(
+    rx: &Receiver<Records>,
+    out: &mut W,
+    stats: &mut Stats,
+    mut record: Option<&mut Recorder>,
+) -> io::Result<()> {
+    let mut emit = |out: &mut W, c: &rustnet_core::track::Connection| -> io::Result<()> {
+        let line = json::record_line(c)?;
+        if let Some(rec) = record.as_deref_mut() {
+            rec.record(c, &line);
+        }
+        out.write_all(&line)
+    };
     let mut last = Vec::new();
     for r in rx.iter() {
         if r.last {
@@ -50,7 +85,7 @@ fn write_lines<W: Write>(rx: &Receiver<Records>, out: &mut W, stats: &mut Stats)
             continue;
         }
         for c in &r.conns {
-            json::write_record(out, c)?;
+            emit(out, c)?;
         }
         if rx.is_empty() {
             out.flush()?;
@@ -58,7 +93,7 @@ fn write_lines<W: Write>(rx: &Receiver<Records>, out: &mut W, stats: &mut Stats)
     }
     last.sort_by_key(|c| (c.first_seen, c.id));
     for c in &last {
-        json::write_record(out, c)?;
+        emit(out, c)?;
     }
     out.flush()
 }

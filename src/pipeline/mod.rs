@@ -3,6 +3,7 @@
 //! follow their datagram's first fragment, see `route`) always go to the
 //! same worker, in order.
 
+pub mod notes;
 mod route;
 #[cfg(test)]
 mod tests;
@@ -72,6 +73,8 @@ pub struct PipelineConfig {
     /// Live capture: drop batches rather than block the capture thread,
     /// and let workers move their clocks with the wall clock while idle.
     pub live: bool,
+    /// `--pcapng-export`: every packet, annotated, to the export writer.
+    pub notes: Option<notes::Annotator>,
     /// Workers enter the sandbox (src/sys/sandbox.rs) before their first packet.
     pub sandbox: bool,
 }
@@ -119,7 +122,8 @@ impl Pipeline {
             }
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
-                .live(cfg.live);
+                .live(cfg.live)
+                .notes(cfg.notes.as_ref().map(|a| a.for_worker(i)));
             let sandbox = cfg.sandbox;
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
                 crate::sys::sandbox::thread_start(sandbox, "worker");

@@ -1,5 +1,6 @@
 //! A worker owns one Engine and the flows routed to it.
 
+use super::notes::Annotator;
 use super::{Batch, Enrich, Records, View, wall_clock};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustnet_core::track::Connection;
@@ -34,6 +35,8 @@ pub struct Worker {
     new_flows: Vec<NewFlow>,
     /// Live capture: at the engine's deadline, move its clock to the wall clock.
     live: bool,
+    /// `--pcapng-export`.
+    notes: Option<Annotator>,
 }
 
 enum Next {
@@ -50,13 +53,29 @@ impl Worker {
         records: Option<Sender<Records>>,
         free: Sender<Batch>,
     ) -> Self {
-        Worker { engine, view, enrich, records, free, finished: Vec::new(), new_flows: Vec::new(), live: false }
+        Worker {
+            engine,
+            view,
+            enrich,
+            records,
+            free,
+            finished: Vec::new(),
+            new_flows: Vec::new(),
+            live: false,
+            notes: None,
+        }
     }
 
     /// Live capture: packet time is wall time, so when idle the worker moves
     /// the engine's clock itself, at the deadline the engine names.
     pub fn live(mut self, live: bool) -> Self {
         self.live = live;
+        self
+    }
+
+    /// `--pcapng-export`: each packet processed goes to `notes`.
+    pub fn notes(mut self, notes: Option<Annotator>) -> Self {
+        self.notes = notes;
         self
     }
 
@@ -73,12 +92,18 @@ impl Worker {
             };
             match msg {
                 ToWorker::Batch(mut b) => {
-                    for (p, quote) in b.iter_marked() {
-                        if quote {
-                            self.engine.quote_only(p.link, p.data);
-                        } else {
-                            self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                    match &mut self.notes {
+                        // Without --pcapng-export the loop is as it was: no test per packet.
+                        None => {
+                            for (p, quote) in b.iter_marked() {
+                                if quote {
+                                    self.engine.quote_only(p.link, p.data);
+                                } else {
+                                    self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                                }
+                            }
                         }
+                        Some(notes) => annotated(&mut self.engine, &*self.enrich, notes, &b),
                     }
                     b.clear();
                     let _ = self.free.try_send(b);
@@ -151,5 +176,18 @@ impl Worker {
         }
         out.retain(|c| self.view.shows(c));
         let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
+    }
+}
+
+/// A batch with `--pcapng-export`: each packet processed, then annotated.
+#[inline(never)]
+fn annotated(engine: &mut Engine, enrich: &dyn Enrich, notes: &mut Annotator, b: &Batch) {
+    for (p, quote) in b.iter_marked() {
+        if quote {
+            engine.quote_only(p.link, p.data);
+        } else {
+            engine.process(p.link, p.ts, p.data, p.wire_len);
+            notes.packet(engine, enrich, &p);
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 /// Runs the session to the end of its input. Returns the process exit code.
 pub fn run(s: Session) -> anyhow::Result<i32> {
-    let Session { source, tap, cfg, enrich, host, stop, duration, interrupted } = s;
+    let Session { source, tap, cfg, enrich, host, stop, duration, interrupted, mut recorder } = s;
     // Bounded: a slow stdout slows the workers instead of growing memory.
     let (rec_tx, rec_rx) = bounded(16);
     let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));
@@ -26,7 +26,9 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
         crate::sys::sandbox::thread_start(sandbox, "capture");
         source.feed(disp, tap, feed)
     })?;
-    let stats = output::write_json_lines(rec_rx, &stop)?;
+    let stats = output::write_json_lines(rec_rx, &stop, recorder.as_mut())?;
+    // Every record is in: commit the rest and stop the writer.
+    drop(recorder);
     let queue_drops = pipeline.queue_drops();
     pipeline.join();
     let end = SourceEnd::from_thread(capture.join());

@@ -25,7 +25,9 @@ use crate::capture::export::Exporter;
 use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
+use crate::pipeline::notes::{self, NotesExport};
 use crate::pipeline::{Enrich, PipelineConfig, View};
+use crate::record::{self, Recorder, Retention};
 use anyhow::Context;
 use enrich::HostEnrich;
 use rustnet_core::filter::Filter;
@@ -49,6 +51,8 @@ pub struct Session {
     /// Set by SIGINT (Ctrl+C) alone: headless runs then exit with 130, as
     /// shells expect of an interrupted command.
     pub interrupted: Arc<AtomicBool>,
+    /// `--record`: finished connections into the history database.
+    pub recorder: Option<Recorder>,
 }
 
 /// Runs the session the command line asks for. Returns the process exit code.
@@ -60,11 +64,23 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    if let (Some(input), Some(export)) = (&cli.read, &cli.pcap_export)
-        && let Err(e) = export::check_not_input(input, export)
-    {
-        eprintln!("rustnet: {e}");
-        return Ok(2);
+    let export_filter = match cli.export_filter.as_deref().map(Filter::parse).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("rustnet: invalid export filter: {e}");
+            return Ok(2);
+        }
+    };
+    if let Some(path) = &cli.history {
+        return history(cli, path, View { filter, no_localhost: cli.no_localhost });
+    }
+    for export in [&cli.pcap_export, &cli.pcapng_export].into_iter().flatten() {
+        if let Some(input) = &cli.read
+            && let Err(e) = export::check_not_input(input, export)
+        {
+            eprintln!("rustnet: {e}");
+            return Ok(2);
+        }
     }
     if let Some(level) = cli.log_level {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
@@ -105,13 +121,52 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         tap.export = Some(e);
     }
     let live = source.is_live();
+    let (notes_export, notes) = match &cli.pcapng_export {
+        Some(path) => {
+            let name = source.interface().map(str::to_string);
+            let (e, a) = NotesExport::create(path, name.as_deref(), live, enrich.clone(), export_filter)
+                .with_context(|| format!("cannot create the export file {}", path.display()))?;
+            (Some(e), Some(a))
+        }
+        None => (None, None),
+    };
+    let mut record_outcome = None;
+    let recorder = match &cli.record {
+        Some(path) => {
+            let retention = Retention { max_age: cli.record_max_age, max_size: cli.record_max_size };
+            let r = Recorder::start(path, retention, !live, sink == Sink::Json)
+                .with_context(|| format!("cannot open the record database {}", path.display()))?;
+            record_outcome = Some((r.outcome(), path));
+            Some(r)
+        }
+        None => None,
+    };
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
     let sandbox = !cli.no_sandbox;
-    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live, sandbox };
-    let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted }, cli);
+    let cfg =
+        PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live, sandbox, notes };
+    let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
+    let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
-    code.map(|c| c.max(export_code))
+    let record_code = record_outcome.map_or(0, |(o, path)| record::report(&o, path));
+    // Every annotator went with the pipeline: the writer ends.
+    let notes_code = notes_export.map_or(0, |e| notes::report(&e.finish()));
+    code.map(|c| c.max(export_code).max(record_code).max(notes_code))
+}
+
+/// `--history FILE`: the recorded connections as JSON lines.
+fn history(cli: &Cli, path: &std::path::Path, view: View) -> anyhow::Result<i32> {
+    let shows = |c: &rustnet_core::track::Connection| view.shows(c);
+    let filtering = !view.filter.is_empty() || view.no_localhost;
+    let q = record::history::Query { since: cli.since, until: cli.until, shows: filtering.then_some(&shows as _) };
+    let st = record::history::write(path, &q, &mut std::io::BufWriter::new(std::io::stdout().lock()))
+        .with_context(|| format!("cannot read the history database {}", path.display()))?;
+    log::info!("history: {st:?}");
+    if st.unreadable > 0 {
+        eprintln!("rustnet: warning: {} records of {} could not be read for the filter", st.unreadable, path.display());
+    }
+    Ok(0)
 }
 
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the

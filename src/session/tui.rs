@@ -6,7 +6,7 @@ use super::live::SourceCounters;
 use super::source::{Feed, Screen};
 use super::{Session, SourceEnd};
 use crate::cli::Cli;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, Records};
 use crate::snapshot::Snapshot;
 use crate::ui::{self, UiConfig};
 use crossbeam_channel::bounded;
@@ -17,15 +17,27 @@ use std::time::Duration;
 /// Runs the session on the screen. Returns the process exit code.
 pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
     // In the TUI, Ctrl+C is a key (raw mode) and quitting is success.
-    let Session { source, tap, cfg, enrich, host: _, stop, duration, interrupted: _ } = s;
+    let Session { source, tap, cfg, enrich, host: _, stop, duration, interrupted: _, recorder } = s;
     let label = source.label();
     let ui = UiConfig {
         refresh: Duration::from_millis(cli.refresh_interval),
         source: label.clone(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
     };
-    // Connections leaving the table are not needed by the TUI.
-    let pipeline = Pipeline::start(&cfg, enrich, None);
+    // Connections leaving the table are not needed by the TUI, only by --record.
+    let (rec_tx, recording) = match recorder {
+        Some(mut rec) => {
+            let (tx, rx) = bounded::<Records>(16);
+            let t = std::thread::Builder::new().name("record-feed".into()).spawn(move || {
+                for r in rx.iter() {
+                    crate::output::record_all(&mut rec, &r.conns);
+                }
+            })?;
+            (Some(tx), Some(t))
+        }
+        None => (None, None),
+    };
+    let pipeline = Pipeline::start(&cfg, enrich, rec_tx);
     let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
     let screen = Screen { pipeline: &pipeline, label: &label, refresh: ui.refresh, snaps: &snap_tx };
     let counters = Arc::new(SourceCounters::default());
@@ -49,6 +61,11 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
     });
     let queue_drops = pipeline.queue_drops();
     pipeline.join();
+    // The workers are gone, so is the last sender: the feed ends, and
+    // dropping the recorder there commits the rest.
+    if let Some(t) = recording {
+        let _ = t.join();
+    }
     ui_result?;
     drops::report(&mut std::io::stderr().lock(), &drops::collect(&counters, queue_drops))?;
     Ok(end.report())

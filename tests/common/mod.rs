@@ -153,3 +153,21 @@ pub fn finish(mut child: std::process::Child, limit: std::time::Duration, what: 
         }
     }
 }
+
+/// `sqlite3 DB` with `sql` on stdin (an argument starting with "--", an SQL
+/// comment, would be an option): its output lines; the command must succeed.
+pub fn sqlite(db: &Path, sql: &str) -> Vec<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new("sqlite3")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sqlite3");
+    child.stdin.take().expect("piped").write_all(sql.as_bytes()).expect("write SQL");
+    let out = child.wait_with_output().expect("sqlite3 ends");
+    assert!(out.status.success(), "sqlite3 {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}

@@ -2,10 +2,10 @@
 //! `app` object). A leaf module, so connection tracking can hold them without
 //! depending on the inspectors that fill them in.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What DPI learned about a connection (the JSON `app` object).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "protocol")]
 #[non_exhaustive]
 pub enum AppInfo {
@@ -90,7 +90,8 @@ impl AppInfo {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// The first HTTP request of a connection.
 #[non_exhaustive]
 pub struct HttpInfo {
@@ -105,7 +106,8 @@ pub struct HttpInfo {
     pub user_agent: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What the TLS handshake showed in clear.
 #[non_exhaustive]
 pub struct TlsInfo {
@@ -127,7 +129,8 @@ pub struct TlsInfo {
     pub cipher: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// One DNS question.
 pub struct DnsQuestion {
     /// The name asked for, dot-separated (UTF-8 shown as text, other bytes escaped `\\DDD`).
@@ -137,7 +140,8 @@ pub struct DnsQuestion {
     pub qtype: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// One DNS answer record.
 pub struct DnsAnswer {
     /// The owner name of the record.
@@ -149,7 +153,8 @@ pub struct DnsAnswer {
     pub data: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// The DNS messages of a connection, merged (at most `dpi::DNS_MAX_ITEMS` of each).
 #[non_exhaustive]
 pub struct DnsInfo {
@@ -166,7 +171,8 @@ pub struct DnsInfo {
     pub truncated: bool,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// The identification strings of an SSH connection.
 #[non_exhaustive]
 pub struct SshInfo {
@@ -178,7 +184,8 @@ pub struct SshInfo {
     pub software: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// A CONNECTION_CLOSE frame seen in a packet DPI could decrypt.
 pub struct QuicClose {
     /// The error code.
@@ -187,7 +194,8 @@ pub struct QuicClose {
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What QUIC's Initial packets showed.
 #[non_exhaustive]
 pub struct QuicInfo {
@@ -201,7 +209,8 @@ pub struct QuicInfo {
     pub close: Option<QuicClose>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What NetBIOS over TCP/IP showed.
 #[non_exhaustive]
 pub struct NetBiosInfo {
@@ -216,7 +225,8 @@ pub struct NetBiosInfo {
     pub opcode: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What DHCP or DHCPv6 messages showed, merged over a conversation.
 #[non_exhaustive]
 pub struct DhcpInfo {
@@ -236,7 +246,8 @@ pub struct DhcpInfo {
     pub offered_address: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What BitTorrent showed.
 #[non_exhaustive]
 pub struct BitTorrentInfo {
@@ -300,7 +311,8 @@ impl AppInfo {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What an FTP control connection showed (never the password).
 #[non_exhaustive]
 pub struct FtpInfo {
@@ -317,7 +329,8 @@ pub struct FtpInfo {
     pub data: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// An FTP data connection (its bytes are files and listings, not read).
 #[non_exhaustive]
 pub struct FtpDataInfo {
@@ -327,7 +340,8 @@ pub struct FtpDataInfo {
     pub control: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// What an MQTT CONNECT showed (never the password).
 #[non_exhaustive]
 pub struct MqttInfo {
@@ -337,7 +351,8 @@ pub struct MqttInfo {
     pub client_id: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// STUN/TURN messages of a connection.
 #[non_exhaustive]
 pub struct StunInfo {
@@ -347,7 +362,8 @@ pub struct StunInfo {
     pub software: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// The last NTP packet of a connection.
 #[non_exhaustive]
 pub struct NtpInfo {
@@ -360,7 +376,8 @@ pub struct NtpInfo {
     pub stratum: Option<u8>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// The first SNMP message of a connection (never the community string).
 #[non_exhaustive]
 pub struct SnmpInfo {
@@ -371,7 +388,8 @@ pub struct SnmpInfo {
     pub pdu_type: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 /// The first SSDP message of a connection.
 #[non_exhaustive]
 pub struct SsdpInfo {

@@ -231,6 +231,20 @@ impl Engine {
         })
     }
 
+    /// The connection a frame belongs to, as it now is, and whether the
+    /// frame was sent by its local end: for annotating frames after
+    /// [`process`](Self::process) (parses the frame again, so it costs
+    /// only its callers). None when the frame has no flow of its own here
+    /// (not IP, a later fragment) or its connection has left the table.
+    pub fn connection_of(&mut self, link: LinkType, frame: &[u8]) -> Option<(&mut Connection, bool)> {
+        let pkt = wire::parse(link, frame).ok()?;
+        let (proto, src, dst) = endpoints(&pkt)?;
+        let e = self.table.map.get_mut(&FlowKey::new(proto, src, dst))?;
+        stamp(&mut e.conn, self.now, &self.cfg.timeouts);
+        let from_local = e.conn.local == src;
+        Some((&mut e.conn, from_local))
+    }
+
     /// Connections that left the table since the last call, each with its
     /// state as of when it left.
     pub fn take_finished(&mut self, out: &mut Vec<Connection>) {
