@@ -3,6 +3,7 @@
 //! follow their datagram's first fragment, see `route`) always go to the
 //! same worker, in order.
 
+pub mod ipfix_tap;
 mod route;
 #[cfg(test)]
 mod tests;
@@ -72,6 +73,8 @@ pub struct PipelineConfig {
     /// Live capture: drop batches rather than block the capture thread,
     /// and let workers move their clocks with the wall clock while idle.
     pub live: bool,
+    /// `--ipfix`: where workers send connection records for export.
+    pub ipfix: Option<ipfix_tap::IpfixTap>,
 }
 
 /// Running workers.
@@ -117,7 +120,8 @@ impl Pipeline {
             }
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
-                .live(cfg.live);
+                .live(cfg.live)
+                .ipfix(cfg.ipfix.clone());
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
             match h {
                 Ok(h) => handles.push(h),

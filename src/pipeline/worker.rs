@@ -1,5 +1,6 @@
 //! A worker owns one Engine and the flows routed to it.
 
+use super::ipfix_tap::{IpfixTap, WorkerIpfix};
 use super::{Batch, Enrich, Records, View, wall_clock};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustnet_core::track::Connection;
@@ -34,6 +35,8 @@ pub struct Worker {
     new_flows: Vec<NewFlow>,
     /// Live capture: at the engine's deadline, move its clock to the wall clock.
     live: bool,
+    /// `--ipfix`: records for the exporter.
+    ipfix: Option<WorkerIpfix>,
 }
 
 enum Next {
@@ -50,13 +53,29 @@ impl Worker {
         records: Option<Sender<Records>>,
         free: Sender<Batch>,
     ) -> Self {
-        Worker { engine, view, enrich, records, free, finished: Vec::new(), new_flows: Vec::new(), live: false }
+        Worker {
+            engine,
+            view,
+            enrich,
+            records,
+            free,
+            finished: Vec::new(),
+            new_flows: Vec::new(),
+            live: false,
+            ipfix: None,
+        }
     }
 
     /// Live capture: packet time is wall time, so when idle the worker moves
     /// the engine's clock itself, at the deadline the engine names.
     pub fn live(mut self, live: bool) -> Self {
         self.live = live;
+        self
+    }
+
+    /// Export finished connections and interim records of long-lived ones.
+    pub fn ipfix(mut self, tap: Option<IpfixTap>) -> Self {
+        self.ipfix = tap.map(|t| WorkerIpfix::new(t, self.live));
         self
     }
 
@@ -137,6 +156,9 @@ impl Worker {
             self.new_flows.clear();
         }
         self.engine.take_finished(&mut self.finished);
+        if self.ipfix.is_some() {
+            self.export_ipfix();
+        }
         let Some(records) = &self.records else {
             // Nobody reads them: no lookup, no filter, no send.
             self.finished.clear();
@@ -151,5 +173,34 @@ impl Worker {
         }
         out.retain(|c| self.view.shows(c));
         let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
+    }
+
+    /// `--ipfix`: final records of the connections that ended (enriched,
+    /// those the view shows), then interim records of open ones whose
+    /// active timeout passed (scanned once a second of packet time).
+    #[cold]
+    fn export_ipfix(&mut self) {
+        let Some(ix) = &mut self.ipfix else { return };
+        for c in &mut self.finished {
+            self.enrich.enrich(c);
+            if self.view.shows(c) {
+                ix.finished(c);
+            } else {
+                ix.forget(c);
+            }
+        }
+        let now = self.engine.now();
+        if ix.scan_due(now) {
+            for c in self.engine.connections_mut() {
+                if now.since(c.first_seen) >= ix.active_timeout() {
+                    self.enrich.enrich(c);
+                    if self.view.shows(c) {
+                        ix.maybe_interim(c, now);
+                    }
+                }
+            }
+            ix.scanned(now);
+        }
+        ix.send();
     }
 }

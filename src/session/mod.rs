@@ -25,6 +25,8 @@ use crate::capture::export::Exporter;
 use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
+use crate::output::ipfix::{self, IpfixExport};
+use crate::pipeline::ipfix_tap::IpfixTap;
 use crate::pipeline::{Enrich, PipelineConfig, View};
 use anyhow::Context;
 use enrich::HostEnrich;
@@ -103,11 +105,33 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     }
     let live = source.is_live();
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
-    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
+    let (ipfix, ipfix_tap) = match start_ipfix(cli, live)? {
+        Some((e, t)) => (Some(e), Some(t)),
+        None => (None, None),
+    };
+    let view = View { filter, no_localhost: cli.no_localhost };
+    let cfg = PipelineConfig { workers, engine, view, live, ipfix: ipfix_tap };
     let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted }, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
-    code.map(|c| c.max(export_code))
+    // After the sink: every worker (and so every sender) has ended.
+    let ipfix_code = ipfix.map_or(0, |e| e.finish());
+    code.map(|c| c.max(export_code).max(ipfix_code))
+}
+
+/// `--ipfix`: the exporter thread and the tap the workers send to.
+fn start_ipfix(cli: &Cli, live: bool) -> anyhow::Result<Option<(IpfixExport, IpfixTap)>> {
+    if cli.ipfix.is_empty() {
+        return Ok(None);
+    }
+    let settings = ipfix::Settings {
+        collectors: cli.ipfix.clone(),
+        active_timeout: cli.ipfix_active_timeout,
+        domain_id: cli.ipfix_domain_id,
+        mtu: usize::from(cli.ipfix_mtu),
+        live,
+    };
+    ipfix::start(settings).context("cannot start the IPFIX export").map(Some)
 }
 
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the
