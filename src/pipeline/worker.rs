@@ -92,11 +92,15 @@ impl Worker {
             };
             match msg {
                 ToWorker::Batch(mut b) => {
-                    for (p, quote) in b.iter_marked() {
-                        if quote {
-                            self.engine.quote_only(p.link, p.data);
-                        } else {
-                            self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                    if self.ipfix.is_some() {
+                        self.process_exporting(&b);
+                    } else {
+                        for (p, quote) in b.iter_marked() {
+                            if quote {
+                                self.engine.quote_only(p.link, p.data);
+                            } else {
+                                self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                            }
                         }
                     }
                     b.clear();
@@ -175,9 +179,26 @@ impl Worker {
         let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
     }
 
+    /// `--ipfix`: the batch's packets with a look for interim records
+    /// after each one whose time passed the next scan, so that they do not
+    /// depend on where batches end. A loop of its own: without `--ipfix`,
+    /// the packet loop has no check at all.
+    #[inline(never)]
+    fn process_exporting(&mut self, b: &Batch) {
+        for (p, quote) in b.iter_marked() {
+            if quote {
+                self.engine.quote_only(p.link, p.data);
+                continue;
+            }
+            self.engine.process(p.link, p.ts, p.data, p.wire_len);
+            if self.ipfix.as_ref().is_some_and(|ix| ix.scan_due(p.ts)) {
+                self.scan_interim();
+            }
+        }
+    }
+
     /// `--ipfix`: final records of the connections that ended (enriched,
-    /// those the view shows), then interim records of open ones whose
-    /// active timeout passed (scanned once a second of packet time).
+    /// those the view shows), and any interim records due, to the exporter.
     #[cold]
     fn export_ipfix(&mut self) {
         let Some(ix) = &mut self.ipfix else { return };
@@ -189,18 +210,27 @@ impl Worker {
                 ix.forget(c);
             }
         }
+        if ix.scan_due(self.engine.now()) {
+            self.scan_interim();
+        }
+        if let Some(ix) = &mut self.ipfix {
+            ix.send();
+        }
+    }
+
+    /// Interim records of open connections whose active timeout passed.
+    #[cold]
+    fn scan_interim(&mut self) {
+        let Some(ix) = &mut self.ipfix else { return };
         let now = self.engine.now();
-        if ix.scan_due(now) {
-            for c in self.engine.connections_mut() {
-                if now.since(c.first_seen) >= ix.active_timeout() {
-                    self.enrich.enrich(c);
-                    if self.view.shows(c) {
-                        ix.maybe_interim(c, now);
-                    }
+        for c in self.engine.connections_mut() {
+            if now.since(c.first_seen) >= ix.active_timeout() {
+                self.enrich.enrich(c);
+                if self.view.shows(c) {
+                    ix.maybe_interim(c, now);
                 }
             }
-            ix.scanned(now);
         }
-        ix.send();
+        ix.scanned(now);
     }
 }

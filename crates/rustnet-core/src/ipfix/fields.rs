@@ -14,6 +14,7 @@ pub(super) enum Value {
     DstPort,
     Protocol,
     Packets(Dir),
+    Octets(Dir),
     L2Octets(Dir),
     FlowStartMs,
     FlowEndMs,
@@ -93,13 +94,15 @@ use TcpCounter::*;
 use Value::*;
 
 /// The elements after the addresses, shared by both templates.
-const COMMON: [Field; 36] = [
+const COMMON: [Field; 38] = [
     iana(7, 2, SrcPort),
     iana(11, 2, DstPort),
     iana(4, 1, Protocol),
     iana(2, 8, Packets(Fwd)),
+    iana(1, 8, Octets(Fwd)),
     iana(352, 8, L2Octets(Fwd)),
     rev(2, 8, Packets(Rev)),
+    rev(1, 8, Octets(Rev)),
     rev(352, 8, L2Octets(Rev)),
     iana(152, 8, FlowStartMs),
     iana(153, 8, FlowEndMs),

@@ -82,8 +82,10 @@ impl Default for ExportConfig {
 pub struct Delta {
     /// Packets.
     pub packets: u64,
-    /// Bytes on the wire (frame length).
+    /// Bytes on the wire (frame length): layer2OctetDeltaCount.
     pub bytes: u64,
+    /// IP-layer bytes: octetDeltaCount.
+    pub ip_bytes: u64,
 }
 
 /// One record to export: a connection and what it added since its last one.
@@ -104,8 +106,8 @@ impl<'a> FlowRecord<'a> {
     pub fn whole(conn: &'a Connection, interim: bool) -> Self {
         FlowRecord {
             conn,
-            fwd: Delta { packets: conn.tx_packets, bytes: conn.tx_bytes },
-            rev: Delta { packets: conn.rx_packets, bytes: conn.rx_bytes },
+            fwd: Delta { packets: conn.tx_packets, bytes: conn.tx_bytes, ip_bytes: conn.tx_ip_bytes },
+            rev: Delta { packets: conn.rx_packets, bytes: conn.rx_bytes, ip_bytes: conn.rx_ip_bytes },
             interim,
         }
     }
@@ -389,6 +391,7 @@ fn encode_record(b: &mut Vec<u8>, r: &FlowRecord<'_>, template: &[Field], live: 
                 Proto::Arp => 0,
             }),
             Value::Packets(d) => put_u64(b, pick(d, r.fwd, r.rev).packets),
+            Value::Octets(d) => put_u64(b, pick(d, r.fwd, r.rev).ip_bytes),
             Value::L2Octets(d) => put_u64(b, pick(d, r.fwd, r.rev).bytes),
             Value::FlowStartMs => put_u64(b, ms(c.first_seen)),
             Value::FlowEndMs => put_u64(b, ms(c.last_seen)),

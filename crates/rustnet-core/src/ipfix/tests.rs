@@ -30,6 +30,8 @@ fn conn(i: u16, v6: bool) -> Connection {
     c.rx_packets = 12;
     c.tx_bytes = 1_000;
     c.rx_bytes = 9_000;
+    c.tx_ip_bytes = 860;
+    c.rx_ip_bytes = 8_832;
     c.end_reason = Some(EndReason::Closed);
     c
 }
@@ -70,7 +72,7 @@ fn records_start_with_the_five_tuple_counters_and_times() {
         put_u16(&mut want, c.local.port);
         put_u16(&mut want, 443);
         want.push(6);
-        for v in [10, 1_000, 12, 9_000, 1_700_000_000_123, 1_700_000_002_456] {
+        for v in [10, 860, 1_000, 12, 8_832, 9_000, 1_700_000_000_123, 1_700_000_002_456] {
             put_u64(&mut want, v);
         }
         assert_eq!(&rest[..want.len()], want);
