@@ -10,6 +10,7 @@ use common::testenv;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -382,3 +383,89 @@ fn tshark_decodes_every_exported_element() {
     assert!(all("cflow.observation_domain_name").iter().all(|n| n == host.trim()));
     let _ = std::fs::remove_dir_all(pcap.parent().expect("dir"));
 }
+
+/// pmacct's nfacctd with custom primitives for the ntop and rustnet
+/// elements (the README's map): application, SNI, DNS query and state
+/// against what the fixtures' clients sent.
+#[test]
+fn pmacct_decodes_the_enterprise_elements() {
+    if !testenv::tools_ready(&["nfacctd"]) {
+        return;
+    }
+    let dir = tempdir("pmacct");
+    let port = free_udp_port();
+    let primitives = dir.join("primitives.lst");
+    std::fs::write(&primitives, PMACCT_PRIMITIVES).expect("write primitives");
+    let out = dir.join("out.json");
+    let conf = format!(
+        "nfacctd_ip: 127.0.0.1\nnfacctd_port: {port}\naggregate_primitives: {}\n\
+         aggregate: src_host, dst_host, src_port, dst_port, proto, app, sni, dns_query, conn_state, rtt_us\n\
+         plugins: print\nprint_output: json\nprint_output_file: {}\nprint_output_file_append: true\n\
+         print_refresh_time: 1\n",
+        primitives.display(),
+        out.display()
+    );
+    std::fs::write(dir.join("nfacctd.conf"), conf).expect("write conf");
+    // Its own process group: SIGTERM leaves nfacctd waiting for its
+    // plugin processes, so the group is killed at the end.
+    let mut nfacctd = Command::new("nfacctd")
+        .arg("-f")
+        .arg(dir.join("nfacctd.conf"))
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nfacctd");
+    wait_udp_bound(port);
+    let captures = ["tls13_curl.pcap", "dns_udp.pcap"];
+    for name in captures {
+        rustnet_export(&common::fixture(name), &format!("udp://127.0.0.1:{port}"));
+    }
+    // The print plugin writes every refresh (1 s).
+    let mut rows = Vec::new();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(200));
+        rows = std::fs::read_to_string(&out).map(|t| common::parse_lines(&t)).unwrap_or_default();
+        if rows.len() >= 7 {
+            break;
+        }
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", nfacctd.id())]).status();
+    let _ = nfacctd.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let exp = common::fixture_expected();
+    let col = |k: &str| -> Vec<String> {
+        let mut v: Vec<String> =
+            rows.iter().filter_map(|r| r[k].as_str()).filter(|s| !s.is_empty()).map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(col("sni"), [exp["tls13_curl.pcap"]["tls"][0]["sni"].as_str().unwrap_or("?")], "{rows:?}");
+    let mut names: Vec<String> = exp["dns_udp.pcap"]["dns"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|q| q["name"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    names.sort();
+    assert_eq!(col("dns_query"), names);
+    let apps = col("app");
+    assert_eq!(apps.iter().filter(|a| *a == "TLS").count(), 1);
+    assert_eq!(apps.iter().filter(|a| *a == "DNS").count(), names.len());
+    // DNS transactions answered: the state name, and a response time.
+    let dns: Vec<&Value> = rows.iter().filter(|r| r["app"] == "DNS").collect();
+    assert!(dns.iter().all(|r| r["conn_state"] == "DNS_RESPONSE"), "{dns:?}");
+    assert!(dns.iter().all(|r| r["rtt_us"].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0) > 0));
+}
+
+/// nfacctd's custom primitives for rustnet's enterprise elements (README).
+const PMACCT_PRIMITIVES: &str = "\
+name=proc_pid    field_type=35632:168   len=4    semantics=u_int
+name=proc_name   field_type=35632:169   len=vlen semantics=str
+name=app         field_type=35632:119   len=vlen semantics=str
+name=sni         field_type=35632:188   len=vlen semantics=str
+name=dns_query   field_type=35632:205   len=vlen semantics=str
+name=conn_state  field_type=32473:101   len=vlen semantics=str
+name=rtt_us      field_type=32473:102   len=4    semantics=u_int
+name=srtt_us     field_type=32473:103   len=4    semantics=u_int
+name=retrans_tx  field_type=32473:104   len=4    semantics=u_int
+name=retrans_rx  field_type=32473:16488 len=4    semantics=u_int
+";

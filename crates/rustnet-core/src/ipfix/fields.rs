@@ -80,6 +80,9 @@ const fn ntop(id: u16, len: u16, value: Value) -> Field {
     Field { id, len, pen: NTOP_PEN, value }
 }
 
+/// Own elements are numbered from 101: pmacct 1.7 mixes up enterprise
+/// elements whose number an RFC 5103 reverse element (PEN 29305) of the
+/// same template also has (1, 2, 6, 352 here).
 const fn own(id: u16, len: u16, value: Value) -> Field {
     Field { id, len, pen: RUSTNET_PEN, value }
 }
@@ -112,28 +115,31 @@ const COMMON: [Field; 38] = [
     iana(239, 1, BiflowDirection),
     // 32 or 139, set per template.
     iana(0, 2, IcmpTypeCode),
-    iana(459, VARLEN, HttpMethod),
-    iana(460, VARLEN, HttpHost),
-    iana(461, VARLEN, HttpTarget),
-    iana(468, VARLEN, HttpUserAgent),
+    // Fixed-length elements before the variable-length ones: collectors
+    // then know their offsets from the template (pmacct 1.7 decodes no
+    // more than the first few elements after a variable-length one).
     ntop(168, 4, ProcessPid),
+    own(102, 4, RttUs),
+    own(103, 4, SmoothedRttUs),
+    own(104, 4, Tcp(Fwd, Retransmits)),
+    own(105, 4, Tcp(Fwd, FastRetransmits)),
+    own(106, 4, Tcp(Fwd, OutOfOrder)),
+    own(107, 4, Tcp(Fwd, DupAcks)),
+    own(108, 4, Tcp(Fwd, ZeroWindow)),
+    own_rev(104, 4, Tcp(Rev, Retransmits)),
+    own_rev(105, 4, Tcp(Rev, FastRetransmits)),
+    own_rev(106, 4, Tcp(Rev, OutOfOrder)),
+    own_rev(107, 4, Tcp(Rev, DupAcks)),
+    own_rev(108, 4, Tcp(Rev, ZeroWindow)),
     ntop(169, VARLEN, ProcessName),
     ntop(119, VARLEN, AppName),
     ntop(188, VARLEN, TlsSni),
     ntop(205, VARLEN, DnsQuery),
-    own(1, VARLEN, State),
-    own(2, 4, RttUs),
-    own(3, 4, SmoothedRttUs),
-    own(4, 4, Tcp(Fwd, Retransmits)),
-    own(5, 4, Tcp(Fwd, FastRetransmits)),
-    own(6, 4, Tcp(Fwd, OutOfOrder)),
-    own(7, 4, Tcp(Fwd, DupAcks)),
-    own(8, 4, Tcp(Fwd, ZeroWindow)),
-    own_rev(4, 4, Tcp(Rev, Retransmits)),
-    own_rev(5, 4, Tcp(Rev, FastRetransmits)),
-    own_rev(6, 4, Tcp(Rev, OutOfOrder)),
-    own_rev(7, 4, Tcp(Rev, DupAcks)),
-    own_rev(8, 4, Tcp(Rev, ZeroWindow)),
+    own(101, VARLEN, State),
+    iana(459, VARLEN, HttpMethod),
+    iana(460, VARLEN, HttpHost),
+    iana(461, VARLEN, HttpTarget),
+    iana(468, VARLEN, HttpUserAgent),
 ];
 
 /// The template of one IP version: addresses, then [`COMMON`].
