@@ -469,3 +469,43 @@ name=srtt_us     field_type=32473:103   len=4    semantics=u_int
 name=retrans_tx  field_type=32473:104   len=4    semantics=u_int
 name=retrans_rx  field_type=32473:16488 len=4    semantics=u_int
 ";
+
+/// `tcp://`: the messages back to back on one connection, each framed by
+/// its length field, the first with the templates, sequence numbers
+/// counting the data records of those before (as Wireshark checks them
+/// over UDP above).
+#[test]
+fn tcp_export_frames_messages_by_their_length() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).expect("read");
+        all
+    });
+    let capture = common::fixture("http_curl.pcap");
+    rustnet_export(&capture, &format!("tcp://127.0.0.1:{port}"));
+    let stream = reader.join().expect("reader");
+    let mut rest = &stream[..];
+    let mut messages = 0;
+    let mut first_set = None;
+    while !rest.is_empty() {
+        assert!(rest.len() >= 16, "a cut message");
+        assert_eq!(u16::from_be_bytes([rest[0], rest[1]]), 10);
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]]));
+        assert!(len >= 20 && len <= rest.len(), "length {len}");
+        first_set.get_or_insert(u16::from_be_bytes([rest[16], rest[17]]));
+        rest = &rest[len..];
+        messages += 1;
+    }
+    assert!(messages >= 1);
+    assert_eq!(first_set, Some(2), "the templates first");
+    // Every TCP conversation tshark sees went out: its client port is in the stream.
+    if testenv::tools_ready(&["tshark"]) {
+        for (_, _, sport, _, dport) in tshark_directions(&capture).into_keys().filter(|k| k.4 == 80) {
+            assert!(stream.windows(4).any(|w| w == [sport.to_be_bytes(), dport.to_be_bytes()].concat()), "{sport}");
+        }
+    }
+}
