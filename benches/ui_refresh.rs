@@ -42,8 +42,9 @@ fn snapshot() -> Snapshot {
                 t.sni = Some(format!("host{i}.example.com"));
                 AppInfo::Tls(t)
             });
-            c.process =
-                (i % 2 == 0).then(|| ProcessInfo { pid: i as u32, name: format!("proc{}", i % 97), cmdline: None });
+            c.process = (i % 2 == 0).then(|| {
+                Box::new(ProcessInfo { pid: i as u32, name: format!("proc{}", i % 97), ..ProcessInfo::default() })
+            });
             c.hostname = (i % 7 == 0).then(|| format!("name-{i}.example.net"));
             c
         })

@@ -10,4 +10,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   iproute2 iputils-ping arping tcpdump tshark curl nginx dnsmasq \
   openssh-server openssh-client dnsutils tmux python3 ca-certificates openssl ethtool libpcap-dev libcap2-bin \
-  man-db vsftpd mosquitto mosquitto-clients snmpd snmp chrony sntp nfdump pmacct >/dev/null
+  man-db vsftpd mosquitto mosquitto-clients snmpd snmp chrony sntp \
+  mmdb-bin ieee-data nfdump pmacct >/dev/null

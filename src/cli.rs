@@ -118,6 +118,18 @@ pub struct Cli {
     #[arg(long)]
     pub no_resolve_dns: bool,
 
+    /// Directory of MaxMind-format databases (GeoLite2 or DB-IP lite
+    /// Country, City, ASN .mmdb files): the remote address's country, city
+    /// and AS in the overview, Details, JSON `geo` and `country:`. Never a
+    /// network lookup
+    #[arg(long, value_name = "DIR")]
+    pub geoip: Option<PathBuf>,
+
+    /// Do not sandbox the threads that read packets (Landlock and seccomp
+    /// on Linux; see the README's permissions section)
+    #[arg(long)]
+    pub no_sandbox: bool,
+
     /// Capture filter in tcpdump syntax (compiled by libpcap), applied in the
     /// kernel for live capture and to --read files
     #[arg(short = 'f', long, value_name = "EXPR")]

@@ -2,14 +2,49 @@
 
 use crate::snapshot::CaptureStats;
 use rustnet_core::dpi::AppInfo;
-use rustnet_core::track::{Connection, TcpDirStats};
+use rustnet_core::track::{Connection, ContainerInfo, ProcessInfo, TcpDirStats};
 use serde::Serialize;
 use std::io::{self, Write};
 
+/// DESIGN.md's `process`: unknown fields are null (`parents` empty).
 #[derive(Serialize)]
 struct ProcessRecord<'a> {
     pid: u32,
     name: &'a str,
+    exe: Option<&'a str>,
+    cmdline: Option<&'a str>,
+    user: Option<&'a str>,
+    uid: Option<u32>,
+    parents: Vec<ParentRecord<'a>>,
+    container: Option<&'a ContainerInfo>,
+}
+
+#[derive(Serialize)]
+struct DeviceRecord {
+    mac: Option<String>,
+    vendor: Option<&'static str>,
+    gateway: bool,
+}
+
+#[derive(Serialize)]
+struct ParentRecord<'a> {
+    pid: u32,
+    name: &'a str,
+}
+
+impl<'a> ProcessRecord<'a> {
+    fn of(p: &'a ProcessInfo) -> Self {
+        ProcessRecord {
+            pid: p.pid,
+            name: &p.name,
+            exe: p.exe.as_deref(),
+            cmdline: p.cmdline.as_deref(),
+            user: p.user.as_deref(),
+            uid: p.uid,
+            parents: p.parents.iter().map(|q| ParentRecord { pid: q.pid, name: &q.name }).collect(),
+            container: p.container.as_ref(),
+        }
+    }
 }
 
 /// The JSON record; field names and order as DESIGN.md fixes them.
@@ -46,7 +81,7 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
         tx_bytes: c.tx_bytes,
         rx_bytes: c.rx_bytes,
         app: c.app.as_ref(),
-        process: c.process.as_ref().map(|p| ProcessRecord { pid: p.pid, name: &p.name }),
+        process: c.process.as_deref().map(ProcessRecord::of),
         rtt: c.rtt.map(|d| d.as_secs_f64()),
     };
     let mut line = Vec::with_capacity(640);
@@ -58,6 +93,18 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
     // and fixed ASCII names.
     line.pop();
     analytics_fields(&mut line, c);
+    // `geo`: null without --geoip or when the databases know nothing of the address.
+    line.extend_from_slice(b",\"geo\":");
+    serde_json::to_writer(&mut line, &c.geo.as_ref().filter(|g| !g.is_empty())).map_err(io::Error::from)?;
+    // `device`: the LAN peer's MAC and vendor (ARP / neighbour discovery), and
+    // whether the remote is the default gateway; null when neither is known.
+    line.extend_from_slice(b",\"device\":");
+    let device = (c.mac.is_some() || c.gateway).then(|| DeviceRecord {
+        mac: c.mac.map(crate::host::oui::format),
+        vendor: c.mac.and_then(crate::host::oui::vendor),
+        gateway: c.gateway,
+    });
+    serde_json::to_writer(&mut line, &device).map_err(io::Error::from)?;
     line.extend_from_slice(b"}\n");
     out.write_all(&line)
 }

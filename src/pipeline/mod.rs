@@ -73,6 +73,8 @@ pub struct PipelineConfig {
     /// Live capture: drop batches rather than block the capture thread,
     /// and let workers move their clocks with the wall clock while idle.
     pub live: bool,
+    /// Workers enter the sandbox (src/sys/sandbox.rs) before their first packet.
+    pub sandbox: bool,
     /// `--ipfix`: where workers send connection records for export.
     pub ipfix: Option<ipfix_tap::IpfixTap>,
 }
@@ -122,7 +124,11 @@ impl Pipeline {
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
                 .live(cfg.live)
                 .ipfix(cfg.ipfix.clone());
-            let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || w.run(rx));
+            let sandbox = cfg.sandbox;
+            let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
+                crate::sys::sandbox::thread_start(sandbox, "worker");
+                w.run(rx)
+            });
             match h {
                 Ok(h) => handles.push(h),
                 Err(e) => log::error!("cannot start worker thread: {e}"),

@@ -19,7 +19,14 @@ fn udp_frame() -> Vec<u8> {
 }
 
 fn start(live: bool) -> (Pipeline, Receiver<Records>) {
-    let cfg = PipelineConfig { workers: 2, engine: Config::default(), view: View::default(), live, ipfix: None };
+    let cfg = PipelineConfig {
+        workers: 2,
+        engine: Config::default(),
+        view: View::default(),
+        live,
+        sandbox: false,
+        ipfix: None,
+    };
     let (tx, rx) = bounded(16);
     (Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx)), rx)
 }
@@ -159,7 +166,14 @@ fn fragments_reach_their_flows_worker_even_before_their_first_fragment() {
 
 #[test]
 fn an_early_fragment_counts_on_its_flow_with_four_workers() {
-    let cfg = PipelineConfig { workers: 4, engine: Config::default(), view: View::default(), live: false, ipfix: None };
+    let cfg = PipelineConfig {
+        workers: 4,
+        engine: Config::default(),
+        view: View::default(),
+        live: false,
+        sandbox: false,
+        ipfix: None,
+    };
     let (tx, rx) = bounded(64);
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx));
     let mut disp = pipeline.dispatcher(false);

@@ -3,19 +3,23 @@
 //! only (try_send, read locks), so workers never wait.
 
 use super::Source;
+use crate::host::geoip::GeoIp;
 use crate::host::names::NameCache;
 use crate::host::process::ProcessResolver;
 use crate::host::process::hints::FlowHints;
 use crate::pipeline::Enrich;
 use rustnet_core::NewFlow;
 use rustnet_core::dpi::AppInfo;
-use rustnet_core::track::Connection;
+use rustnet_core::track::{Connection, Proto, State};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub struct HostEnrich {
     pub procs: ProcessResolver,
     pub names: NameCache,
+    /// This host's default gateways, read at start.
+    gateways: Vec<std::net::IpAddr>,
 }
 
 impl HostEnrich {
@@ -26,7 +30,8 @@ impl HostEnrich {
         if let Some(h) = hints {
             h.start(procs.clone());
         }
-        HostEnrich { procs, names: NameCache::new(reverse_dns) }
+        let gateways = crate::host::gateway::default_gateways();
+        HostEnrich { procs, names: NameCache::new(reverse_dns), gateways }
     }
 }
 
@@ -36,8 +41,9 @@ impl Enrich for HostEnrich {
     }
 
     fn enrich(&self, c: &mut Connection) {
+        c.gateway = self.gateways.contains(&c.remote.addr);
         if c.process.is_none() && c.proto.has_ports() {
-            c.process = self.procs.lookup(c.proto, c.local, c.remote);
+            c.process = self.procs.lookup(c.proto, c.local, c.remote).map(Box::new);
         }
         // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
         if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
@@ -80,6 +86,39 @@ impl Enrich for FileEnrich {
             c.hostname = self.names.get(&c.remote.addr);
         }
     }
+}
+
+/// Another enrichment plus the remote address's GeoIP entry, looked up once
+/// per connection (`--geoip`).
+pub struct GeoEnrich {
+    inner: Arc<dyn Enrich>,
+    geo: GeoIp,
+}
+
+impl Enrich for GeoEnrich {
+    fn new_flows(&self, flows: &[NewFlow]) {
+        self.inner.new_flows(flows);
+    }
+
+    fn enrich(&self, c: &mut Connection) {
+        self.inner.enrich(c);
+        // ARP and neighbour discovery rows are on-link neighbours, not places.
+        let neighbour = c.proto == Proto::Arp || matches!(c.state, State::ArpRequest | State::ArpReply);
+        if c.geo.is_none() && !neighbour {
+            c.geo = Some(Box::new(self.geo.lookup(c.remote.addr)));
+        }
+    }
+}
+
+/// `inner` with the databases of `dir`; each problem with them is one
+/// warning on stderr and in the log, and the rest works without them.
+pub fn with_geoip(inner: Arc<dyn Enrich>, dir: &Path) -> Arc<dyn Enrich> {
+    let (geo, warnings) = GeoIp::open(dir);
+    for w in &warnings {
+        eprintln!("rustnet: {w}");
+        log::warn!("{w}");
+    }
+    if geo.is_empty() { inner } else { Arc::new(GeoEnrich { inner, geo }) }
 }
 
 /// The enrichment for `source`: host lookups (taking its flow hints) when

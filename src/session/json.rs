@@ -21,7 +21,11 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
     let disp = pipeline.dispatcher(cfg.live);
     let counters = Arc::new(SourceCounters::default());
     let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: None };
-    let capture = std::thread::Builder::new().name("capture".into()).spawn(move || source.feed(disp, tap, feed))?;
+    let sandbox = cfg.sandbox;
+    let capture = std::thread::Builder::new().name("capture".into()).spawn(move || {
+        crate::sys::sandbox::thread_start(sandbox, "capture");
+        source.feed(disp, tap, feed)
+    })?;
     let stats = output::write_json_lines(rec_rx, &stop)?;
     let queue_drops = pipeline.queue_drops();
     pipeline.join();

@@ -88,7 +88,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
-    let (enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
+    if let Some(dir) = &cli.geoip {
+        enrich = enrich::with_geoip(enrich, dir);
+    }
     if source.is_live() {
         let errors = crate::host::privileges::drop_thread_capabilities();
         if !errors.is_empty() {
@@ -109,8 +112,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         Some((e, t)) => (Some(e), Some(t)),
         None => (None, None),
     };
+    let sandbox = !cli.no_sandbox;
     let view = View { filter, no_localhost: cli.no_localhost };
-    let cfg = PipelineConfig { workers, engine, view, live, ipfix: ipfix_tap };
+    let cfg = PipelineConfig { workers, engine, view, live, sandbox, ipfix: ipfix_tap };
     let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted }, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());

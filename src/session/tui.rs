@@ -36,6 +36,7 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
         let capture = sc.spawn(|| {
             // A panic stops the screen too (the capture thread cannot go on).
             let _stop_on_panic = StopOnDrop(&stop);
+            crate::sys::sandbox::thread_start(cfg.sandbox, "capture");
             source.feed(disp, tap, feed)
         });
         if !publishes_itself {

@@ -5,6 +5,7 @@
 
 pub mod fs;
 pub mod interfaces;
+pub mod sandbox;
 pub mod signal;
 pub mod socket;
 #[cfg(test)]

@@ -46,6 +46,16 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "local", c.local.display(c.proto).to_string());
     field(&mut out, "remote", c.remote.display(c.proto).to_string());
     field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
+    if let Some(g) = format::geo(c) {
+        field(&mut out, "geo", g);
+    }
+    if let Some(mac) = c.mac {
+        let vendor = crate::host::oui::vendor(mac).unwrap_or("unknown vendor");
+        field(&mut out, "device", format!("{} ({vendor})", crate::host::oui::format(mac)));
+    }
+    if c.gateway {
+        field(&mut out, "gateway", "the default gateway".to_string());
+    }
     let kind = app.row_kind(c);
     field(&mut out, "state", format!("{} {}", c.state.name(), kind.marker().trim()));
     field(&mut out, "service", c.service().map_or_else(none, str::to_string));
@@ -57,6 +67,25 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
             field(&mut out, "pid", p.pid.to_string());
             field(&mut out, "name", p.name.clone());
             field(&mut out, "cmdline", p.cmdline.clone().unwrap_or_else(none));
+            // Owner, lineage and container only when known: rows stay for what is there.
+            if let Some(uid) = p.uid {
+                field(&mut out, "user", format!("{} ({uid})", p.user.as_deref().unwrap_or("?")));
+            }
+            if let Some(exe) = &p.exe {
+                field(&mut out, "exe", exe.clone());
+            }
+            if !p.parents.is_empty() {
+                let chain: Vec<String> = p.parents.iter().map(|q| format!("{} {}", q.name, q.pid)).collect();
+                field(&mut out, "parents", chain.join(" < "));
+            }
+            if let Some(k) = &p.container {
+                let short = k.id.get(..12).unwrap_or(&k.id);
+                let name = k.name.as_deref().map_or_else(String::new, |n| format!("{n} "));
+                field(&mut out, "container", format!("{} {name}({short})", k.runtime));
+                if let Some(pod) = &k.pod {
+                    field(&mut out, "pod", pod.clone());
+                }
+            }
         }
         None => field(&mut out, "process", "unknown".to_string()),
     }

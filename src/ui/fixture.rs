@@ -74,11 +74,12 @@ pub fn rich_connection(id: u64, now: Timestamp) -> Connection {
     tls.alpn = vec!["h2".into(), "http/1.1".into()];
     tls.version = Some("TLSv1.3".into());
     c.app = Some(AppInfo::Tls(tls));
-    c.process = Some(ProcessInfo {
+    c.process = Some(Box::new(ProcessInfo {
         pid: 4242,
         name: "curl".into(),
         cmdline: Some("curl -s https://api.github.com/zen".into()),
-    });
+        ..Default::default()
+    }));
     c.hostname = Some("lb-140-82-112-6-iad.github.com".into());
     c
 }

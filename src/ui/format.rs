@@ -104,13 +104,32 @@ pub fn app_summary(app: &AppInfo) -> String {
 }
 
 /// The remote end as the table shows it: hostname (when known) with the port,
-/// else the address.
+/// else the address; after the country code when GeoIP knows it ("DE host:443"),
+/// and marked "(gw)" when it is the default gateway.
 pub fn remote(c: &Connection) -> String {
-    match &c.hostname {
+    let end = match &c.hostname {
         Some(h) if c.proto.has_ports() => format!("{h}:{}", c.remote.port),
         Some(h) => h.clone(),
         None => c.remote.display(c.proto).to_string(),
+    };
+    let end = if c.gateway { format!("{end} (gw)") } else { end };
+    match c.geo.as_ref().and_then(|g| g.country.as_deref()) {
+        Some(cc) => format!("{cc} {end}"),
+        None => end,
     }
+}
+
+/// GeoIP's answer for the remote address, as one line ("DE Berlin, AS64500 Example Transit").
+pub fn geo(c: &Connection) -> Option<String> {
+    let g = c.geo.as_ref().filter(|g| !g.is_empty())?;
+    let place: Vec<&str> = [g.country.as_deref(), g.city.as_deref()].into_iter().flatten().collect();
+    let net = match (g.asn, g.org.as_deref()) {
+        (Some(n), Some(o)) => format!("AS{n} {o}"),
+        (Some(n), None) => format!("AS{n}"),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => String::new(),
+    };
+    Some([place.join(" "), net].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", "))
 }
 
 /// Cuts `s` to `width` terminal cells, ending in "…" when cut.

@@ -244,10 +244,13 @@ mod tests {
         let names = ["beta", "Alpha", "", "alpha2", "gamma_long_name_x", "gamma_long_name_a"];
         let mut s = conns(names.len(), |_| 0, |_| 0);
         for (c, n) in s.connections.iter_mut().zip(names) {
-            c.process = (!n.is_empty()).then(|| rustnet_core::track::ProcessInfo {
-                pid: 1,
-                name: n.to_string(),
-                cmdline: None,
+            c.process = (!n.is_empty()).then(|| {
+                Box::new(rustnet_core::track::ProcessInfo {
+                    pid: 1,
+                    name: n.to_string(),
+                    cmdline: None,
+                    ..Default::default()
+                })
             });
         }
         let mut a = app(s);

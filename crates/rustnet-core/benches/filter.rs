@@ -110,10 +110,13 @@ fn connections() -> Vec<Connection> {
             c.remote = Endpoint::new(remote, [443, 80, 53, 22, 8443, 5353, 993][i % 7]);
             c.state = STATES[i % STATES.len()];
             c.app = app(i);
-            c.process = (i % 11 != 10).then(|| ProcessInfo {
-                pid: 1000 + n,
-                name: PROCS[i % PROCS.len()].into(),
-                cmdline: None,
+            c.process = (i % 11 != 10).then(|| {
+                Box::new(ProcessInfo {
+                    pid: 1000 + n,
+                    name: PROCS[i % PROCS.len()].into(),
+                    cmdline: None,
+                    ..Default::default()
+                })
             });
             c.hostname = (i % 2 == 0).then(|| HOSTS[(i / 2) % HOSTS.len()].to_string());
             c

@@ -60,8 +60,8 @@ fn is_flow(c: &Connection, r: &Value) -> bool {
     (l, rm) == (a, b) || (l, rm) == (b, a)
 }
 
-fn process(name: &str) -> Option<ProcessInfo> {
-    Some(ProcessInfo { pid: 1000, name: name.into(), cmdline: None })
+fn process(name: &str) -> Option<Box<ProcessInfo>> {
+    Some(Box::new(ProcessInfo { pid: 1000, name: name.into(), ..ProcessInfo::default() }))
 }
 
 /// The one connection of `conns` that `rec` (a truth record) belongs to.

@@ -17,6 +17,7 @@
 
 mod cache;
 pub mod hints;
+pub mod owner;
 mod pidfs;
 mod priority;
 mod proc_net;

@@ -50,9 +50,9 @@ impl PidDir {
         Ok(out)
     }
 
-    /// The target of a symbolic link in this directory (e.g. ns/net), up to 256 bytes.
+    /// The target of a symbolic link in this directory (ns/net, exe), up to PATH_MAX bytes.
     pub fn link(&self, name: &CStr) -> Option<Vec<u8>> {
-        let mut buf = [0u8; 256];
+        let mut buf = [0u8; 4096];
         // SAFETY: `name` is NUL-terminated and `buf` valid for writes of its length.
         let n = unsafe { libc::readlinkat(self.0.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         let n = usize::try_from(n).ok()?.min(buf.len());

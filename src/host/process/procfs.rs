@@ -6,6 +6,7 @@
 //! index entry also keeps the process's start time, checked again before a
 //! name is handed out, so a stale entry never names the wrong process.
 
+use super::owner::{self, Users};
 use super::pidfs::PidDir;
 use rustnet_core::track::ProcessInfo;
 use std::collections::{HashMap, HashSet};
@@ -44,6 +45,8 @@ pub struct ProcIndex {
     last_pid: Option<u32>,
     /// Our network namespace ("net:[inode]"), read at the first probe.
     netns: Option<Option<Vec<u8>>>,
+    /// User names by uid, for the owner of each process read.
+    users: Users,
     pub stats: ScanStats,
 }
 
@@ -240,7 +243,9 @@ impl ProcIndex {
         if holds_wanted && !self.infos.contains_key(&id) {
             // The handle fails rather than read a successor's command line.
             let cmdline = cmdline_at(&p);
-            self.infos.insert(id, ProcessInfo { pid: id.pid, name: comm, cmdline });
+            let mut info = ProcessInfo { pid: id.pid, name: comm, cmdline, ..ProcessInfo::default() };
+            owner::fill(&p, &mut info, &mut self.users);
+            self.infos.insert(id, info);
         }
     }
 
@@ -264,7 +269,8 @@ impl ProcIndex {
         if let Some(i) = self.infos.get(&id) {
             return Some(i.clone());
         }
-        let info = read_info(&p, id)?;
+        let mut info = read_info(&p, id)?;
+        owner::fill(&p, &mut info, &mut self.users);
         self.infos.insert(id, info.clone());
         Some(info)
     }
@@ -282,7 +288,7 @@ fn read_info(p: &PidDir, id: ProcId) -> Option<ProcessInfo> {
     if stat_at(p)?.1 != id.start {
         return None;
     }
-    Some(ProcessInfo { pid: id.pid, name: comm, cmdline })
+    Some(ProcessInfo { pid: id.pid, name: comm, cmdline, ..ProcessInfo::default() })
 }
 
 /// The pid namespace's last handed-out pid.
@@ -290,14 +296,25 @@ fn last_pid() -> Option<u32> {
     std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok().and_then(|t| t.trim().parse().ok())
 }
 
+/// Name and parent pid from a /proc/<pid>/stat text (ppid is field 4).
+pub(super) fn parse_stat_ppid(text: &str) -> Option<(String, u32)> {
+    let (comm, rest) = split_stat(text)?;
+    Some((comm, rest.split_ascii_whitespace().nth(1)?.parse().ok()?))
+}
+
+/// The comm of a stat text and the fields after it: comm may hold spaces
+/// and parentheses, so it ends at the last ')'.
+fn split_stat(text: &str) -> Option<(String, &str)> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    Some((text.get(open + 1..close)?.to_string(), text.get(close + 1..)?))
+}
+
 /// "pid (comm) state ppid … starttime …": comm may hold spaces and
 /// parentheses, so it ends at the last ')'; starttime is field 22.
 fn parse_stat(text: &str) -> Option<(String, u64)> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let comm = text.get(open + 1..close)?.to_string();
-    let start = text.get(close + 1..)?.split_ascii_whitespace().nth(19)?.parse().ok()?;
-    Some((comm, start))
+    let (comm, rest) = split_stat(text)?;
+    Some((comm, rest.split_ascii_whitespace().nth(19)?.parse().ok()?))
 }
 
 /// The socket inodes a process holds, with its identity and directory

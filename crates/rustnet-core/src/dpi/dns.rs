@@ -119,7 +119,7 @@ fn answer(r: &Record<RData>) -> DnsAnswer {
 /// or '\' inside a label stay \DDD as in RFC 1035, so a name can neither
 /// drive the terminal nor pass for another.
 pub(crate) fn name_str(n: &Name) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(n.len());
     let escape = |s: &mut String, bytes: &[u8]| {
         for b in bytes {
             let _ = write!(s, "\\{b:03}");
@@ -128,6 +128,14 @@ pub(crate) fn name_str(n: &Name) -> String {
     for (i, label) in n.iter().enumerate() {
         if i > 0 {
             s.push('.');
+        }
+        // Fast path for the usual label, printable ASCII only: pushed whole
+        // (DNS was 7 % of DPI's instructions, mostly this per-char loop).
+        if label.iter().all(|&b| b.is_ascii_graphic() && b != b'.' && b != b'\\')
+            && let Ok(text) = std::str::from_utf8(label)
+        {
+            s.push_str(text);
+            continue;
         }
         for chunk in label.utf8_chunks() {
             for c in chunk.valid().chars() {
@@ -161,8 +169,9 @@ pub(crate) fn type_str(t: RecordType) -> String {
     match t {
         RecordType::Unknown(n) => format!("TYPE{n}"),
         t => {
-            let s = t.to_string();
-            if s.is_empty() || s == "Unknown" { format!("TYPE{}", u16::from(t)) } else { s }
+            // hickory's mnemonic table, without going through Display.
+            let s: &'static str = t.into();
+            if s.is_empty() || s == "Unknown" { format!("TYPE{}", u16::from(t)) } else { s.to_owned() }
         }
     }
 }

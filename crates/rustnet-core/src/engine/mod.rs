@@ -535,7 +535,7 @@ impl Engine {
         match pkt.l4 {
             L4::Tcp { flags, .. } if flags & tcp_flags::SYN != 0 => flags & tcp_flags::ACK == 0,
             L4::Icmp { v6, icmp_type, .. } => !is_icmp_response(v6, icmp_type),
-            L4::Arp { op } => op != 2,
+            L4::Arp { op, .. } => op != 2,
             L4::Tcp { .. } | L4::Udp { .. } => !well_known(src.port) || well_known(dst.port),
             _ => true,
         }
@@ -549,6 +549,32 @@ fn stamp(c: &mut Connection, now: Timestamp, t: &Timeouts) {
 
 fn well_known(port: u16) -> bool {
     port < 1024 || is_service_port(port)
+}
+
+/// The sender's link-layer address in a neighbour solicitation (source
+/// link-layer address option, RFC 4861 §4.3) or advertisement (target
+/// link-layer address option, §4.4). `body` starts after the 8-byte ICMP
+/// header (which holds the reserved/flag bytes): the 16-byte target
+/// address, then options in 8-byte units; an Ethernet address option is 8.
+fn nd_link_address(icmp_type: u8, body: &[u8]) -> Option<[u8; 6]> {
+    let want = match icmp_type {
+        135 => 1,
+        136 => 2,
+        _ => return None,
+    };
+    let mut opts = body.get(16..)?;
+    while let [ty, len, ..] = *opts {
+        let n = usize::from(len) * 8;
+        if n == 0 {
+            return None; // a zero-length option is invalid (§4.6)
+        }
+        let opt = opts.get(..n)?;
+        if ty == want && n == 8 {
+            return opt.get(2..8)?.try_into().ok();
+        }
+        opts = &opts[n..];
+    }
+    None
 }
 
 /// ICMP messages sent in answer to another host's packet (replies, errors,
@@ -664,8 +690,14 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
             e.analyse_udp(from_local, (sport, dport), payload, ts);
             (None, payload)
         }
-        L4::Icmp { v6, icmp_type, code, echo_seq, .. } => {
+        L4::Icmp { v6, icmp_type, code, echo_seq, body, .. } => {
             e.conn.state = icmp_state(v6, icmp_type);
+            if v6
+                && !from_local
+                && let Some(mac) = nd_link_address(icmp_type, body)
+            {
+                e.conn.mac = Some(mac);
+            }
             match (echo_seq, &mut e.analysis) {
                 (Some(seq), Analysis::Rtt(r)) => {
                     let request = e.conn.state == State::EchoRequest;
@@ -680,8 +712,11 @@ fn update_state(e: &mut Entry, p: &Packet<'_>, from_local: bool, ts: Timestamp) 
             }
             return After::default();
         }
-        L4::Arp { op } => {
+        L4::Arp { op, sender_hw } => {
             e.conn.state = if op == 2 { State::ArpReply } else { State::ArpRequest };
+            if !from_local && sender_hw.is_some() {
+                e.conn.mac = sender_hw;
+            }
             return After::default();
         }
         L4::Fragment { .. } | L4::Other { .. } => return After::default(),

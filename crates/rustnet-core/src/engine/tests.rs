@@ -373,3 +373,20 @@ fn undecoded_encapsulations_are_counted_and_named() {
     assert_eq!((s.undecoded, s.other_ip, s.malformed), (2, 0, 0));
     assert_eq!(s.undecoded_encaps, [Encap::Gre, Encap::Ppp]);
 }
+
+#[test]
+fn neighbour_discovery_link_addresses_and_bad_options() {
+    use super::nd_link_address;
+    let target = [0u8; 16];
+    let mac = [0x00, 0x1b, 0x21, 0x12, 0x34, 0x56];
+    let with = |opts: &[u8]| [&target[..], opts].concat();
+    // A nonce option (14, 8 bytes) before the source link-layer address (1).
+    let ns = with(&[14, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0x00, 0x1b, 0x21, 0x12, 0x34, 0x56]);
+    assert_eq!(nd_link_address(135, &ns), Some(mac));
+    assert_eq!(nd_link_address(136, &ns), None, "an advertisement carries the target's (2)");
+    assert_eq!(nd_link_address(136, &with(&[2, 1, 0x00, 0x1b, 0x21, 0x12, 0x34, 0x56])), Some(mac));
+    assert_eq!(nd_link_address(128, &ns), None, "not neighbour discovery");
+    for bad in [with(&[1, 0, 1, 2, 3, 4, 5, 6]), with(&[1, 1, 1, 2]), with(&[1]), target[..10].to_vec(), vec![]] {
+        assert_eq!(nd_link_address(135, &bad), None, "{bad:?}");
+    }
+}

@@ -55,7 +55,14 @@ fn exhaustive(p: Proto) {
 pub(super) fn cost(t: &Term) -> u8 {
     match t.field {
         Field::State | Field::Proto | Field::Port | Field::Sport | Field::Dport | Field::Numeric => 0,
-        Field::Service | Field::Process | Field::Sni | Field::Ssh | Field::App => 1,
+        Field::Service
+        | Field::Process
+        | Field::User
+        | Field::Container
+        | Field::Country
+        | Field::Sni
+        | Field::Ssh
+        | Field::App => 1,
         Field::Host | Field::Src | Field::Dst => 2,
         Field::Any => 3,
     }
@@ -75,6 +82,9 @@ pub(super) fn term_matches(t: &Term, c: &Connection) -> bool {
         Field::Dst => addr(n, c.remote.addr) || opt(n, c.hostname.as_deref()),
         Field::Proto => proto(n, c.proto) || app(n, c.app.as_ref()),
         Field::Process => process(n, c),
+        Field::User => user(n, c),
+        Field::Container => container(n, c),
+        Field::Country => country(n, c),
         Field::Service => service(n, c),
         Field::State => n.states & (1 << c.state as u32) != 0,
         Field::Sni => opt(n, sni(c.app.as_ref())),
@@ -100,6 +110,9 @@ fn any_field(n: &Needle, c: &Connection) -> bool {
         || n.states & (1 << c.state as u32) != 0
         || service(n, c)
         || process(n, c)
+        || user(n, c)
+        || container(n, c)
+        || country(n, c)
         || opt(n, c.hostname.as_deref())
         || c.app.as_ref().is_some_and(|a| app_any(n, a))
         || endpoint(n, c, &c.local)
@@ -187,6 +200,33 @@ fn host(n: &Needle, c: &Connection) -> bool {
 
 fn process(n: &Needle, c: &Connection) -> bool {
     c.process.as_ref().is_some_and(|p| found(n, &p.name) || (n.ports.is_some() && number(n, p.pid)))
+}
+
+fn user(n: &Needle, c: &Connection) -> bool {
+    // A uid is matched whole: `user:0` is root, not every uid with a 0 in it.
+    let uid = n.text.parse::<u32>().ok();
+    c.process.as_ref().is_some_and(|p| opt(n, p.user.as_deref()) || (uid.is_some() && p.uid == uid))
+}
+
+fn container(n: &Needle, c: &Connection) -> bool {
+    c.process.as_ref().and_then(|p| p.container.as_ref()).is_some_and(|k| {
+        found(n, &k.runtime)
+            || found(n, &k.id)
+            || opt(n, k.name.as_deref())
+            || opt(n, k.pod.as_deref())
+            || opt(n, k.namespace.as_deref())
+    })
+}
+
+/// The country code matches whole (`country:de` is not every code with a
+/// "d"); city and organisation as substrings.
+fn country(n: &Needle, c: &Connection) -> bool {
+    c.geo.as_ref().is_some_and(|g| {
+        g.country.as_deref().is_some_and(|cc| cc.eq_ignore_ascii_case(&n.text))
+            || opt(n, g.city.as_deref())
+            || opt(n, g.org.as_deref())
+            || (n.text.is_empty() && !g.is_empty())
+    })
 }
 
 fn port(n: &Needle, p: u16) -> bool {

@@ -70,6 +70,12 @@ enum Field {
     Dst,
     Proto,
     Process,
+    /// `user:` the process owner's name or uid.
+    User,
+    /// `container:` the container's name, id, runtime, pod or namespace.
+    Container,
+    /// `country:` the remote address's country code, city or network (GeoIP).
+    Country,
     Service,
     State,
     Sni,

@@ -6,7 +6,7 @@ use super::{Field, FilterError, Needle, PortSet, Term, matcher};
 use crate::track::all_service_names;
 
 /// Keywords in the order the error message lists them.
-const KEYWORDS: [(&str, Field); 15] = [
+const KEYWORDS: [(&str, Field); 18] = [
     ("port", Field::Port),
     ("sport", Field::Sport),
     ("dport", Field::Dport),
@@ -14,6 +14,9 @@ const KEYWORDS: [(&str, Field); 15] = [
     ("dst", Field::Dst),
     ("proto", Field::Proto),
     ("process", Field::Process),
+    ("user", Field::User),
+    ("container", Field::Container),
+    ("country", Field::Country),
     ("service", Field::Service),
     ("state", Field::State),
     ("sni", Field::Sni),

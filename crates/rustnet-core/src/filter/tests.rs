@@ -3,7 +3,7 @@
 use super::Filter;
 use crate::app::{AppInfo, DnsAnswer, DnsInfo, DnsQuestion, HttpInfo, QuicInfo, SshInfo, TlsInfo};
 use crate::time::Timestamp;
-use crate::track::{Connection, Endpoint, ProcessInfo, Proto, State};
+use crate::track::{Connection, ContainerInfo, Endpoint, ProcessInfo, Proto, State};
 use proptest::prelude::*;
 use std::time::Duration;
 
@@ -25,11 +25,14 @@ fn tls() -> Connection {
         negotiated_version: None,
         cipher: None,
     }));
-    c.process = Some(ProcessInfo {
+    c.process = Some(Box::new(ProcessInfo {
         pid: 4242,
         name: "Web Content".into(),
         cmdline: Some("/usr/lib/firefox/firefox -contentproc".into()),
-    });
+        uid: Some(1000),
+        user: Some("alice".into()),
+        ..ProcessInfo::default()
+    }));
     c.hostname = Some("lb-140-82-121-4-fra.github.com".into());
     c.rtt = Some(Duration::from_millis(30));
     if let Some(t) = c.tcp.as_mut() {
@@ -47,7 +50,19 @@ fn ssh() -> Connection {
         server: Some("SSH-2.0-dropbear_2022.83".into()),
         software: Some("dropbear_2022.83".into()),
     }));
-    c.process = Some(ProcessInfo { pid: 777, name: "ssh".into(), cmdline: None });
+    c.process = Some(Box::new(ProcessInfo {
+        pid: 777,
+        name: "ssh".into(),
+        uid: Some(0),
+        user: Some("root".into()),
+        container: Some(ContainerInfo {
+            runtime: "podman".into(),
+            id: "3f1c0e8b9a7d".into(),
+            name: Some("jumphost".into()),
+            ..ContainerInfo::default()
+        }),
+        ..ProcessInfo::default()
+    }));
     c.rtt = Some(Duration::from_millis(80));
     c
 }
@@ -176,6 +191,15 @@ fn proto_process_service() {
     check("process:\"web content\"", &["tls"]);
     check("process:4242", &["tls"]);
     check("process:firefox", &[]);
+    check("user:alice", &["tls"]);
+    check("user:1000", &["tls"]);
+    check("user:0", &["ssh"]);
+    check("container:jumphost", &["ssh"]);
+    check("container:podman", &["ssh"]);
+    check("container:3f1c", &["ssh"]);
+    check("container:", &["ssh"]);
+    check("jumphost", &["ssh"]);
+    check("!container:", &["tls", "http", "dns", "quic", "ping"]);
     check("service:https", &["tls", "quic"]);
     check("service:domain", &["dns"]);
     check("service:ssh", &["ssh"]);

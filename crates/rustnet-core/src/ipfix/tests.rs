@@ -94,7 +94,7 @@ fn messages_stay_within_the_mtu_and_count_records_in_sequence() {
             path: Some(long.clone()),
             user_agent: Some(long.clone()),
         }));
-        c.process = Some(ProcessInfo { pid: 7, name: long.clone(), cmdline: None });
+        c.process = Some(Box::new(ProcessInfo { pid: 7, name: long.clone(), ..ProcessInfo::default() }));
     }
     let recs: Vec<_> = cs.iter().map(|c| FlowRecord::whole(c, true)).collect();
     let mut msgs = Vec::new();

@@ -35,8 +35,10 @@ impl EndReason {
     }
 }
 
-/// The local process that owns a connection's socket.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The local process that owns a connection's socket. Fields the host
+/// could not read (another user's `exe` without the capability, a process
+/// gone before it was read) are None / empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProcessInfo {
     /// Process id.
     pub pid: u32,
@@ -44,6 +46,63 @@ pub struct ProcessInfo {
     pub name: String,
     /// Full command line, for the details view.
     pub cmdline: Option<String>,
+    /// Path of the executable (`/proc/<pid>/exe`).
+    pub exe: Option<String>,
+    /// Real user id.
+    pub uid: Option<u32>,
+    /// User name of `uid` on the capturing host.
+    pub user: Option<String>,
+    /// Parent chain, nearest first, at most [`MAX_PARENTS`].
+    pub parents: Vec<ParentProcess>,
+    /// The container the process runs in, from its cgroup.
+    pub container: Option<ContainerInfo>,
+}
+
+/// The remote address's place and network, from MaxMind-format databases.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GeoInfo {
+    /// ISO 3166-1 alpha-2 country code ("DE").
+    pub country: Option<String>,
+    /// City name (English).
+    pub city: Option<String>,
+    /// Autonomous system number.
+    pub asn: Option<u32>,
+    /// The autonomous system's organisation.
+    pub org: Option<String>,
+}
+
+impl GeoInfo {
+    /// Nothing known (the databases have no entry for the address).
+    pub fn is_empty(&self) -> bool {
+        self == &GeoInfo::default()
+    }
+}
+
+/// Most parents kept in [`ProcessInfo::parents`] (DESIGN.md: up to 4).
+pub const MAX_PARENTS: usize = 4;
+
+/// One ancestor of a process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ParentProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Short name (`comm`).
+    pub name: String,
+}
+
+/// A container, as its cgroup path and the runtime's own files name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ContainerInfo {
+    /// "docker", "podman", "containerd", "cri-o", "systemd-nspawn", "lxc".
+    pub runtime: String,
+    /// The runtime's id (64 hex digits for OCI runtimes; the machine name for nspawn).
+    pub id: String,
+    /// The container's name, where the runtime's metadata was readable.
+    pub name: Option<String>,
+    /// Kubernetes pod (its uid, from the cgroup slice), when one is known.
+    pub pod: Option<String>,
+    /// Kubernetes namespace, when known.
+    pub namespace: Option<String>,
 }
 
 /// A tracked connection, from the local side's point of view.
@@ -84,9 +143,18 @@ pub struct Connection {
     /// What DPI learned; None until a protocol is recognised.
     pub app: Option<AppInfo>,
     /// The owning local process, filled in by the caller (the engine sees only packets).
-    pub process: Option<ProcessInfo>,
+    pub process: Option<Box<ProcessInfo>>,
     /// Name of the remote address (from DNS answers seen, or reverse DNS).
     pub hostname: Option<String>,
+    /// Where the remote address is, from local GeoIP databases (`--geoip`):
+    /// Some once looked up, even when the databases know nothing of it.
+    pub geo: Option<Box<GeoInfo>>,
+    /// The remote's hardware (MAC) address, learned from its ARP messages
+    /// or IPv6 neighbour discovery options on this connection's row.
+    pub mac: Option<[u8; 6]>,
+    /// The remote address is the capturing host's default gateway (set
+    /// live by the host layer from its routing table).
+    pub gateway: bool,
     /// Round-trip time: TCP handshake (SYN → ACK of the SYN-ACK), DNS
     /// query → response, ICMP echo request → reply, QUIC first client
     /// Initial → first server packet; as seen at the capture point.
@@ -121,6 +189,9 @@ impl Connection {
             app: None,
             process: None,
             hostname: None,
+            geo: None,
+            mac: None,
+            gateway: false,
             rtt: None,
             tcp: (proto == Proto::Tcp).then(TcpStats::default),
             icmp: None,

@@ -16,7 +16,7 @@ mod state;
 mod tcp;
 
 pub use analysis::{FlagLetters, TcpDirStats, TcpStats};
-pub use conn::{Connection, EndReason, ProcessInfo};
+pub use conn::{Connection, ContainerInfo, EndReason, GeoInfo, MAX_PARENTS, ParentProcess, ProcessInfo};
 pub use icmp::IcmpInfo;
 pub(crate) use icmp::is_error as is_icmp_error;
 pub use key::{Endpoint, EndpointDisplay, FlowKey, Proto};

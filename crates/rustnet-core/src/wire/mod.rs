@@ -82,6 +82,8 @@ pub enum L4<'a> {
     Arp {
         /// ARP operation code (1 request, 2 reply).
         op: u16,
+        /// The sender hardware address, when it is a 6-byte (Ethernet) one.
+        sender_hw: Option<[u8; 6]>,
     },
     /// A non-first IP fragment: no transport header of its own.
     Fragment {
@@ -208,7 +210,7 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
             let (Some(src), Some(dst)) = (v4(spa), v4(tpa)) else {
                 return Err(ParseError::Malformed);
             };
-            let l4 = L4::Arp { op: arp.operation().0 };
+            let l4 = L4::Arp { op: arp.operation().0, sender_hw: arp.sender_hw_addr().try_into().ok() };
             return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None, ip_len: 0 });
         }
         LaxNetSlice::Ipv4(ip) => {
