@@ -221,6 +221,22 @@ pub struct Cli {
     /// With --history: connections begun at or before TIME (as --since)
     #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
     pub until: Option<f64>,
+    /// Export finished and active connections as IPFIX to a collector
+    /// (udp://HOST:PORT or tcp://HOST:PORT); repeatable
+    #[arg(long, value_name = "URL", value_parser = crate::output::ipfix::parse_url)]
+    pub ipfix: Vec<crate::output::ipfix::Collector>,
+
+    /// IPFIX: interim records of open connections this often (seconds)
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_duration)]
+    pub ipfix_active_timeout: Duration,
+
+    /// IPFIX: the Observation Domain ID of the messages
+    #[arg(long, value_name = "ID", default_value_t = 1)]
+    pub ipfix_domain_id: u32,
+
+    /// IPFIX: largest message in bytes (UDP payload; keep below the path MTU)
+    #[arg(long, value_name = "BYTES", default_value_t = 1400, value_parser = clap::value_parser!(u16).range(1200..))]
+    pub ipfix_mtu: u16,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

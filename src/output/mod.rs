@@ -1,5 +1,6 @@
 //! Headless output.
 
+pub mod ipfix;
 pub mod json;
 
 use crate::pipeline::{Records, add_stats};

@@ -3,6 +3,7 @@
 //! follow their datagram's first fragment, see `route`) always go to the
 //! same worker, in order.
 
+pub mod ipfix_tap;
 pub mod notes;
 mod route;
 #[cfg(test)]
@@ -77,6 +78,8 @@ pub struct PipelineConfig {
     pub notes: Option<notes::Annotator>,
     /// Workers enter the sandbox (src/sys/sandbox.rs) before their first packet.
     pub sandbox: bool,
+    /// `--ipfix`: where workers send connection records for export.
+    pub ipfix: Option<ipfix_tap::IpfixTap>,
 }
 
 /// Running workers.
@@ -123,7 +126,8 @@ impl Pipeline {
             let engine = rustnet_core::Engine::new(ecfg).with_ids(i as u64 + 1, n as u64);
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
                 .live(cfg.live)
-                .notes(cfg.notes.as_ref().map(|a| a.for_worker(i)));
+                .notes(cfg.notes.as_ref().map(|a| a.for_worker(i)))
+                .ipfix(cfg.ipfix.clone());
             let sandbox = cfg.sandbox;
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
                 crate::sys::sandbox::thread_start(sandbox, "worker");

@@ -26,6 +26,7 @@ fn start(live: bool) -> (Pipeline, Receiver<Records>) {
         live,
         sandbox: false,
         notes: None,
+        ipfix: None,
     };
     let (tx, rx) = bounded(16);
     (Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx)), rx)
@@ -173,6 +174,7 @@ fn an_early_fragment_counts_on_its_flow_with_four_workers() {
         live: false,
         sandbox: false,
         notes: None,
+        ipfix: None,
     };
     let (tx, rx) = bounded(64);
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx));

@@ -1,5 +1,6 @@
 //! A worker owns one Engine and the flows routed to it.
 
+use super::ipfix_tap::{IpfixTap, WorkerIpfix};
 use super::notes::Annotator;
 use super::{Batch, Enrich, Records, View, wall_clock};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -37,6 +38,8 @@ pub struct Worker {
     live: bool,
     /// `--pcapng-export`.
     notes: Option<Annotator>,
+    /// `--ipfix`: records for the exporter.
+    ipfix: Option<WorkerIpfix>,
 }
 
 enum Next {
@@ -63,6 +66,7 @@ impl Worker {
             new_flows: Vec::new(),
             live: false,
             notes: None,
+            ipfix: None,
         }
     }
 
@@ -79,6 +83,12 @@ impl Worker {
         self
     }
 
+    /// Export finished connections and interim records of long-lived ones.
+    pub fn ipfix(mut self, tap: Option<IpfixTap>) -> Self {
+        self.ipfix = tap.map(|t| WorkerIpfix::new(t, self.live));
+        self
+    }
+
     pub fn run(mut self, rx: Receiver<ToWorker>) {
         loop {
             let msg = match self.next(&rx) {
@@ -92,18 +102,22 @@ impl Worker {
             };
             match msg {
                 ToWorker::Batch(mut b) => {
-                    match &mut self.notes {
-                        // Without --pcapng-export the loop is as it was: no test per packet.
-                        None => {
-                            for (p, quote) in b.iter_marked() {
-                                if quote {
-                                    self.engine.quote_only(p.link, p.data);
-                                } else {
-                                    self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                    if self.ipfix.is_some() {
+                        self.process_exporting(&b);
+                    } else {
+                        match &mut self.notes {
+                            // Without --pcapng-export the loop is as it was: no test per packet.
+                            None => {
+                                for (p, quote) in b.iter_marked() {
+                                    if quote {
+                                        self.engine.quote_only(p.link, p.data);
+                                    } else {
+                                        self.engine.process(p.link, p.ts, p.data, p.wire_len);
+                                    }
                                 }
                             }
+                            Some(notes) => annotated(&mut self.engine, &*self.enrich, notes, &b),
                         }
-                        Some(notes) => annotated(&mut self.engine, &*self.enrich, notes, &b),
                     }
                     b.clear();
                     let _ = self.free.try_send(b);
@@ -162,6 +176,9 @@ impl Worker {
             self.new_flows.clear();
         }
         self.engine.take_finished(&mut self.finished);
+        if self.ipfix.is_some() {
+            self.export_ipfix();
+        }
         let Some(records) = &self.records else {
             // Nobody reads them: no lookup, no filter, no send.
             self.finished.clear();
@@ -176,6 +193,64 @@ impl Worker {
         }
         out.retain(|c| self.view.shows(c));
         let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
+    }
+
+    /// `--ipfix`: the batch's packets with a look for interim records
+    /// after each one whose time passed the next scan, so that they do not
+    /// depend on where batches end. A loop of its own: without `--ipfix`,
+    /// the packet loop has no check at all.
+    #[inline(never)]
+    fn process_exporting(&mut self, b: &Batch) {
+        for (p, quote) in b.iter_marked() {
+            if quote {
+                self.engine.quote_only(p.link, p.data);
+                continue;
+            }
+            self.engine.process(p.link, p.ts, p.data, p.wire_len);
+            if let Some(notes) = &mut self.notes {
+                notes.packet(&mut self.engine, &*self.enrich, &p);
+            }
+            if self.ipfix.as_ref().is_some_and(|ix| ix.scan_due(p.ts)) {
+                self.scan_interim();
+            }
+        }
+    }
+
+    /// `--ipfix`: final records of the connections that ended (enriched,
+    /// those the view shows), and any interim records due, to the exporter.
+    #[cold]
+    fn export_ipfix(&mut self) {
+        let Some(ix) = &mut self.ipfix else { return };
+        for c in &mut self.finished {
+            self.enrich.enrich(c);
+            if self.view.shows(c) {
+                ix.finished(c);
+            } else {
+                ix.forget(c);
+            }
+        }
+        if ix.scan_due(self.engine.now()) {
+            self.scan_interim();
+        }
+        if let Some(ix) = &mut self.ipfix {
+            ix.send();
+        }
+    }
+
+    /// Interim records of open connections whose active timeout passed.
+    #[cold]
+    fn scan_interim(&mut self) {
+        let Some(ix) = &mut self.ipfix else { return };
+        let now = self.engine.now();
+        for c in self.engine.connections_mut() {
+            if now.since(c.first_seen) >= ix.active_timeout() {
+                self.enrich.enrich(c);
+                if self.view.shows(c) {
+                    ix.maybe_interim(c, now);
+                }
+            }
+        }
+        ix.scanned(now);
     }
 }
 

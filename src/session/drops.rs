@@ -86,7 +86,15 @@ mod tests {
         let stall = Arc::new(Stall { entered: entered_tx, release: Mutex::new(release_rx) });
         let mut engine = Config::default();
         engine.report_new_flows = true;
-        let cfg = PipelineConfig { workers: 1, engine, view: View::default(), live: true, sandbox: false, notes: None };
+        let cfg = PipelineConfig {
+            workers: 1,
+            engine,
+            view: View::default(),
+            live: true,
+            sandbox: false,
+            notes: None,
+            ipfix: None,
+        };
         let pipeline = Pipeline::start(&cfg, stall, None);
         let mut disp = pipeline.dispatcher(true);
         let ts = crate::pipeline::wall_clock();

@@ -25,6 +25,8 @@ use crate::capture::export::Exporter;
 use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
+use crate::output::ipfix::{self, IpfixExport};
+use crate::pipeline::ipfix_tap::IpfixTap;
 use crate::pipeline::notes::{self, NotesExport};
 use crate::pipeline::{Enrich, PipelineConfig, View};
 use crate::record::{self, Recorder, Retention};
@@ -142,9 +144,20 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         None => None,
     };
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
+    let (ipfix, ipfix_tap) = match start_ipfix(cli, live)? {
+        Some((e, t)) => (Some(e), Some(t)),
+        None => (None, None),
+    };
     let sandbox = !cli.no_sandbox;
-    let cfg =
-        PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live, sandbox, notes };
+    let cfg = PipelineConfig {
+        workers,
+        engine,
+        view: View { filter, no_localhost: cli.no_localhost },
+        live,
+        sandbox,
+        notes,
+        ipfix: ipfix_tap,
+    };
     let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
     let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
@@ -152,7 +165,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let record_code = record_outcome.map_or(0, |(o, path)| record::report(&o, path));
     // Every annotator went with the pipeline: the writer ends.
     let notes_code = notes_export.map_or(0, |e| notes::report(&e.finish()));
-    code.map(|c| c.max(export_code).max(record_code).max(notes_code))
+    // After the sink: every worker (and so every IPFIX sender) has ended.
+    let ipfix_code = ipfix.map_or(0, |e| e.finish());
+    code.map(|c| c.max(export_code).max(record_code).max(notes_code).max(ipfix_code))
 }
 
 /// `--history FILE`: the recorded connections as JSON lines.
@@ -167,6 +182,21 @@ fn history(cli: &Cli, path: &std::path::Path, view: View) -> anyhow::Result<i32>
         eprintln!("rustnet: warning: {} records of {} could not be read for the filter", st.unreadable, path.display());
     }
     Ok(0)
+}
+
+/// `--ipfix`: the exporter thread and the tap the workers send to.
+fn start_ipfix(cli: &Cli, live: bool) -> anyhow::Result<Option<(IpfixExport, IpfixTap)>> {
+    if cli.ipfix.is_empty() {
+        return Ok(None);
+    }
+    let settings = ipfix::Settings {
+        collectors: cli.ipfix.clone(),
+        active_timeout: cli.ipfix_active_timeout,
+        domain_id: cli.ipfix_domain_id,
+        mtu: usize::from(cli.ipfix_mtu),
+        live,
+    };
+    ipfix::start(settings).context("cannot start the IPFIX export").map(Some)
 }
 
 /// The flag that SIGINT, SIGTERM and SIGHUP set: each ends the session the

@@ -6,6 +6,7 @@ mod app;
 pub mod dpi;
 mod engine;
 pub mod filter;
+pub mod ipfix;
 // Entry points for the fuzz targets and the test replaying their corpus;
 // not part of the library's API (feature `fuzzing`). At the top: it drives
 // dpi, filter and the engine, which must not import each other upward.

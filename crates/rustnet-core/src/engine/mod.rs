@@ -468,11 +468,11 @@ impl Engine {
 
     fn later_fragment(&mut self, pkt: &Packet<'_>, ts: Timestamp, wire_len: u32, (link, frame): (LinkType, &[u8])) {
         let Some(f) = pkt.frag else { return };
-        if let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, wire_len)
+        if let Some(key) = self.frags.later(datagram(pkt, f.proto, f.id), ts, (wire_len, pkt.ip_len))
             && let Some(e) = self.table.map.get_mut(&key)
         {
             let from_local = e.conn.local.addr == pkt.src;
-            e.conn.count(ts, from_local, wire_len);
+            e.conn.count(ts, from_local, wire_len, pkt.ip_len);
         }
         self.reassemble(pkt, link, frame, ts);
     }
@@ -684,9 +684,9 @@ fn account(
     wire_len: u32,
 ) -> After {
     if let Some(f) = early {
-        e.conn.add(from_local, f.packets, f.bytes);
+        e.conn.add(from_local, f.packets, f.bytes, f.ip_bytes);
     }
-    e.conn.count(ts, from_local, wire_len);
+    e.conn.count(ts, from_local, wire_len, p.ip_len);
     update_state(e, p, from_local, ts)
 }
 

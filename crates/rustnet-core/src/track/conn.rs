@@ -133,6 +133,11 @@ pub struct Connection {
     pub tx_bytes: u64,
     /// Bytes on the wire received by the local side (frame length on the wire).
     pub rx_bytes: u64,
+    /// IP-layer bytes sent by the local side (the IP headers' lengths, as
+    /// IPFIX's octetDeltaCount; inner packets of a tunnel).
+    pub tx_ip_bytes: u64,
+    /// IP-layer bytes received by the local side.
+    pub rx_ip_bytes: u64,
     /// Recent throughput in each direction.
     pub rate: RateMeter,
     /// What DPI learned; None until a protocol is recognised.
@@ -178,6 +183,8 @@ impl Connection {
             rx_packets: 0,
             tx_bytes: 0,
             rx_bytes: 0,
+            tx_ip_bytes: 0,
+            rx_ip_bytes: 0,
             rate: RateMeter::default(),
             app: None,
             process: None,
@@ -226,19 +233,22 @@ impl Connection {
         self.rate.rates(now)
     }
 
-    /// Adds packets and bytes to one direction's counters.
-    pub(crate) fn add(&mut self, from_local: bool, packets: u64, bytes: u64) {
+    /// Adds packets, wire bytes and IP bytes to one direction's counters.
+    pub(crate) fn add(&mut self, from_local: bool, packets: u64, bytes: u64, ip_bytes: u64) {
         if from_local {
             self.tx_packets += packets;
             self.tx_bytes += bytes;
+            self.tx_ip_bytes += ip_bytes;
         } else {
             self.rx_packets += packets;
             self.rx_bytes += bytes;
+            self.rx_ip_bytes += ip_bytes;
         }
     }
 
-    pub(crate) fn count(&mut self, ts: Timestamp, from_local: bool, bytes: u32) {
-        self.add(from_local, 1, u64::from(bytes));
+    /// Counts one packet of `bytes` on the wire and `ip_len` at the IP layer.
+    pub(crate) fn count(&mut self, ts: Timestamp, from_local: bool, bytes: u32, ip_len: u32) {
+        self.add(from_local, 1, u64::from(bytes), u64::from(ip_len));
         if ts > self.last_seen {
             self.last_seen = ts;
         }

@@ -17,6 +17,8 @@ pub(crate) struct Pending {
     pub packets: u64,
     /// Their total wire length in bytes.
     pub bytes: u64,
+    /// Their total IP length in bytes.
+    pub ip_bytes: u64,
     /// Packet time of the last one held.
     pub last: Timestamp,
 }
@@ -46,7 +48,7 @@ impl FragTable {
     }
 
     /// The flow of a later fragment, or None (then it is held as pending).
-    pub(crate) fn later(&mut self, id: DatagramId, ts: Timestamp, bytes: u32) -> Option<FlowKey> {
+    pub(crate) fn later(&mut self, id: DatagramId, ts: Timestamp, (bytes, ip_bytes): (u32, u32)) -> Option<FlowKey> {
         if let Some((k, seen)) = self.known.get_mut(&id) {
             *seen = ts;
             return Some(*k);
@@ -55,6 +57,7 @@ impl FragTable {
             let p = self.pending.entry(id).or_default();
             p.packets += 1;
             p.bytes += u64::from(bytes);
+            p.ip_bytes += u64::from(ip_bytes);
             p.last = ts;
             self.note(ts);
         }

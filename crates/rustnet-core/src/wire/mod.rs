@@ -144,6 +144,10 @@ pub struct Packet<'a> {
     /// A tunnel this packet carries that could not be opened: the packet is
     /// then the outer one.
     pub undecoded: Option<Encap>,
+    /// Length of the IP datagram (of the flow's packet: the inner one of a
+    /// tunnel) as its header declares: IPv4 total length, IPv6 40 +
+    /// payload length; 0 for ARP. IPFIX's octetDeltaCount.
+    pub ip_len: u32,
 }
 
 /// Why a frame gave no packet.
@@ -196,7 +200,7 @@ fn snapped_bytes(ip: &[u8]) -> u32 {
 /// declares that the capture cut off (only TCP needs them).
 fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<Packet<'a>, ParseError> {
     let net = s.net.as_ref().ok_or(ParseError::Malformed)?;
-    let (src, dst, payload, frag) = match net {
+    let (src, dst, payload, frag, ip_len) = match net {
         LaxNetSlice::Arp(arp) => {
             let (spa, tpa) = (arp.sender_protocol_addr(), arp.target_protocol_addr());
             let v4 = |b: &[u8]| -> Option<IpAddr> {
@@ -207,14 +211,15 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
                 return Err(ParseError::Malformed);
             };
             let l4 = L4::Arp { op: arp.operation().0, sender_hw: arp.sender_hw_addr().try_into().ok() };
-            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None });
+            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None, ip_len: 0 });
         }
         LaxNetSlice::Ipv4(ip) => {
             let h = ip.header();
             let frag = ip
                 .is_payload_fragmented()
                 .then(|| (u32::from(h.identification()), h.fragments_offset().value(), h.more_fragments()));
-            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip.payload(), frag)
+            let len = u32::from(h.total_len());
+            (IpAddr::V4(h.source_addr()), IpAddr::V4(h.destination_addr()), ip.payload(), frag, len)
         }
         LaxNetSlice::Ipv6(ip) => {
             let h = ip.header();
@@ -228,20 +233,27 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
             } else {
                 None
             };
-            (IpAddr::V6(Ipv6Addr::from(h.source())), IpAddr::V6(Ipv6Addr::from(h.destination())), ip.payload(), frag)
+            let len = 40 + u32::from(h.payload_length());
+            (
+                IpAddr::V6(Ipv6Addr::from(h.source())),
+                IpAddr::V6(Ipv6Addr::from(h.destination())),
+                ip.payload(),
+                frag,
+                len,
+            )
         }
     };
     let proto = payload.ip_number;
     if let Some((id, offset8, more)) = frag {
         let f = Frag { id, proto: proto.0, more, offset8 };
         let l4 = if f.first() { first_fragment_l4(proto, payload.payload) } else { L4::Fragment { proto: proto.0 } };
-        return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None, undecoded: None });
+        return Ok(Packet { src, dst, l4, frag: Some(f), vlan: None, undecoded: None, ip_len });
     }
     // IP-in-IP (6in4, 4in4): the flow is the inner one.
     if proto == ip_number::IPV6 || proto == ip_number::IPV4 {
         if depth >= MAX_TUNNEL_DEPTH {
             let l4 = L4::Other { proto: proto.0 };
-            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: Some(Encap::Nested) });
+            return Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: Some(Encap::Nested), ip_len });
         }
         if let Ok(inner) = LaxSlicedPacket::from_ip(payload.payload)
             && let Ok(p) = from_sliced(&inner, depth + 1, outer)
@@ -273,18 +285,20 @@ fn from_sliced<'a>(s: &LaxSlicedPacket<'a>, depth: u8, outer: &[u8]) -> Result<P
                 frag: None,
                 vlan: None,
                 undecoded: None,
+                ip_len,
             };
             return Ok(if is_tunnel_port(sport, dport) { tunnel::udp(pkt, depth, outer) } else { pkt });
         }
         Some(TransportSlice::Icmpv4(i)) => icmp_l4(false, i.slice()),
         Some(TransportSlice::Icmpv6(i)) => icmp_l4(true, i.slice()),
         None if proto == ip_number::GRE => {
-            let pkt = Packet { src, dst, l4: L4::Other { proto: proto.0 }, frag: None, vlan: None, undecoded: None };
+            let l4 = L4::Other { proto: proto.0 };
+            let pkt = Packet { src, dst, l4, frag: None, vlan: None, undecoded: None, ip_len };
             return Ok(tunnel::gre(pkt, payload.payload, depth, outer));
         }
         _ => transport_fallback(proto, payload.payload, outer)?,
     };
-    Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None })
+    Ok(Packet { src, dst, l4, frag: None, vlan: None, undecoded: None, ip_len })
 }
 
 /// The bytes of the IP fragment in `frame` (after its IP header and, for
