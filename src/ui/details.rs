@@ -48,6 +48,9 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
     let kind = app.row_kind(c);
     field(&mut out, "state", format!("{} {}", c.state.name(), kind.marker().trim()));
+    if let Some(r) = c.end_reason {
+        field(&mut out, "ended", r.name().to_string());
+    }
     field(&mut out, "service", c.service().map_or_else(none, str::to_string));
     field(&mut out, "id", c.id.to_string());
 

@@ -62,6 +62,7 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("/", "filter"),
             ("s/S", "sort"),
             ("←→ +-", "columns"),
+            ("t", "history"),
             ("c", "copy"),
         ],
         Tab::Details => vec![("↑↓/jk", "prev/next"), ("Esc", "back"), ("c", "copy")],

@@ -24,13 +24,14 @@ const KEYS: &[(&str, &str)] = &[
     ("← →", "focus a column (highlighted header)"),
     ("+ > / - <", "widen / narrow the focused column (State never narrower than its names)"),
     ("w", "next column preset"),
+    ("t", "show / hide ended connections (history; on from the start with --read)"),
     ("c", "copy the remote address (system clipboard, else OSC 52 terminal clipboard)"),
 ];
 
 const MARKERS: &[(&str, &str)] = &[
     ("+", "new: first seen in the last few seconds (bold)"),
     ("~", "closing: FIN_WAIT*, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, QUIC_DRAINING (italic)"),
-    ("x", "closed: CLOSED, QUIC_CLOSED (dim)"),
+    ("x", "closed: CLOSED, QUIC_CLOSED, or ended (left the table: closed, idle, evicted) (dim)"),
 ];
 
 const FILTER: &[(&str, &str)] = &[

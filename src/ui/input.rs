@@ -68,6 +68,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
                 }
             };
         }
+        KeyCode::Char('t') => app.toggle_history(),
         KeyCode::Char('s') => app.cycle_sort(),
         KeyCode::Char('S') => app.flip_sort(),
         KeyCode::Left => app.columns.move_focus(false),

@@ -44,8 +44,8 @@ impl Widget for Overview<'_> {
             let style = if c == app.columns.focus { t.focused_header() } else { t.table_header() };
             Cell::from(c.title()).style(style)
         }));
-        let rows = app.rows[start..end].iter().enumerate().map(|(k, &i)| {
-            let c = &app.snapshot.connections[i];
+        let shown = app.rows.get(start..end).unwrap_or_default();
+        let rows = shown.iter().enumerate().filter_map(|(k, &i)| app.conn(i).map(|c| (k, c))).map(|(k, c)| {
             let kind = app.row_kind(c);
             let mut style = t.row(kind);
             if start + k == app.selected {
@@ -56,7 +56,7 @@ impl Widget for Overview<'_> {
         let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
         Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
         if app.rows.is_empty() && inner.height > 2 {
-            let msg = if app.snapshot.connections.is_empty() {
+            let msg = if app.snapshot.connections.is_empty() && (app.history.is_empty() || !app.show_history) {
                 "no connections yet"
             } else {
                 "no connection matches the filter (Esc clears it)"
