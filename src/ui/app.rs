@@ -173,6 +173,13 @@ pub struct App {
     pub new_window: Duration,
     /// First line shown in the help tab.
     pub help_scroll: u16,
+    /// First line shown in the details tab (clamped when drawn).
+    pub details_scroll: std::cell::Cell<u16>,
+    /// The connection Details shows after it left the view (expired, or
+    /// hidden history): kept on screen, marked ended, until the user moves.
+    pub gone: Option<Connection>,
+    /// Copy of the connection shown in Details, for when it leaves.
+    details_last: Option<Connection>,
     /// First visible row of the table; the table keeps the selection in view.
     pub scroll: std::cell::Cell<usize>,
     /// The user is watching the top of the table (at start, after `g`/Home or
@@ -203,6 +210,9 @@ impl App {
             utc: false,
             new_window: refresh.max(NEW_WINDOW),
             help_scroll: 0,
+            details_scroll: std::cell::Cell::new(0),
+            gone: None,
+            details_last: None,
             scroll: std::cell::Cell::new(0),
             top_pinned: true,
         }
@@ -236,6 +246,11 @@ impl App {
         self.conn(*self.rows.get(self.selected)?)
     }
 
+    /// What Details shows: the connection that left the view, else the selected one.
+    pub fn details_conn(&self) -> Option<&Connection> {
+        self.gone.as_ref().or_else(|| self.selected_conn())
+    }
+
     pub fn row_kind(&self, c: &Connection) -> RowKind {
         RowKind::of(c, self.snapshot.now, self.new_window)
     }
@@ -259,6 +274,7 @@ impl App {
         let at = |i: usize| pool(conns, hist, i);
         let order = sorted(&at, &keep, self.sort, self.descending, self.snapshot.now);
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
+        self.keep_details(by_id.is_none());
         self.rows.clear();
         self.rows.extend(order.iter().map(|e| e.1 as usize));
         // Only while the table is in view: details (and help) keep their connection.
@@ -267,11 +283,43 @@ impl App {
         self.place(pos);
         // A connection followed away from the top (in details) is followed from then on.
         self.top_pinned &= self.selected == 0;
+        self.sync_details();
+    }
+
+    /// Remembers what Details shows (after each rebuild and key), and forgets
+    /// an ended connection once Details is left.
+    pub fn sync_details(&mut self) {
+        if self.tab != Tab::Details {
+            self.gone = None;
+            self.details_last = None;
+        } else if self.gone.is_none() {
+            self.details_last = self.selected_conn().cloned();
+        }
+    }
+
+    /// Details keep showing their connection when it leaves the view: its
+    /// history copy (final counters, end reason), else the last one shown.
+    fn keep_details(&mut self, left: bool) {
+        if self.tab != Tab::Details {
+            return;
+        }
+        let id = self.gone.as_ref().map(|c| c.id).or(self.selected_id);
+        if self.gone.is_some() || left {
+            let last = self.details_last.take();
+            if let Some(h) = id.and_then(|id| self.history.get(id)) {
+                self.gone = Some(h.clone());
+            } else if self.gone.is_none() {
+                self.gone = last;
+            }
+        } else {
+            self.details_last = None;
+        }
     }
 
     /// Moves the selection to row `pos` (clamped), as the user asked: on the
     /// first row it stays there across refreshes, elsewhere it follows its connection.
     pub fn select(&mut self, pos: usize) {
+        self.gone = None;
         self.place(pos);
         self.top_pinned = self.selected == 0;
     }

@@ -18,6 +18,7 @@ const KEYS: &[(&str, &str)] = &[
     ("PgUp / PgDn", "move by 10 rows"),
     ("Home g / End G", "first row (stays on top) / last row"),
     ("Enter", "details of the selected connection"),
+    ("J K / PgDn PgUp", "in details: scroll the text (↑↓ jk go to the next / previous connection)"),
     ("Esc", "back to the overview; there, clear the filter"),
     ("/", "filter: type to narrow, ↑↓ move, Enter keeps, Esc clears"),
     ("s / S", "next sort column (rate, bytes, age, process, remote, state, proto) / flip direction"),

@@ -16,6 +16,12 @@ pub enum Effect {
 const PAGE: isize = 10;
 
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
+    let effect = on_key(app, key);
+    app.sync_details();
+    effect
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     if key.kind == KeyEventKind::Release {
         return Effect::None;
     }
@@ -37,6 +43,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
         return Effect::None;
     }
     if app.tab == Tab::Help && scroll_help(app, key.code) {
+        return Effect::None;
+    }
+    if app.tab == Tab::Details && scroll_details(app, key.code) {
         return Effect::None;
     }
     if navigate(app, key.code) {
@@ -92,6 +101,21 @@ fn scroll_help(app: &mut App, code: KeyCode) -> bool {
         KeyCode::Home | KeyCode::Char('g') => *s = 0,
         _ => return false,
     }
+    true
+}
+
+/// In the details tab J/K and PgDn/PgUp scroll the text (clamped when
+/// drawn); the arrows and j/k still go to the next / previous connection.
+fn scroll_details(app: &mut App, code: KeyCode) -> bool {
+    let s = app.details_scroll.get();
+    let s = match code {
+        KeyCode::Char('K') => s.saturating_sub(1),
+        KeyCode::Char('J') => s.saturating_add(1),
+        KeyCode::PageUp => s.saturating_sub(PAGE as u16),
+        KeyCode::PageDown => s.saturating_add(PAGE as u16),
+        _ => return false,
+    };
+    app.details_scroll.set(s);
     true
 }
 
@@ -423,5 +447,35 @@ mod tests {
         assert_eq!((a.selected, sel(&a)), (29, 129));
         a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
         assert_eq!((a.selected, sel(&a)), (29, 129), "and stays with it");
+    }
+
+    #[test]
+    fn details_keep_their_connection_when_it_expires() {
+        use rustnet_core::track::EndReason;
+        let mut a = app(conns(5, |i| 100 * (i as u32 + 1), |i| i as u64));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!((a.tab, sel(&a)), (Tab::Details, 103));
+        // 103 expires: gone from the table, its record in the (hidden) history.
+        let mut s = conns(5, |i| 100 * (i as u32 + 1), |i| i as u64);
+        let mut ended = s.connections.iter().find(|c| c.id == 103).cloned().expect("in the fixture");
+        s.connections.retain(|c| c.id != 103);
+        ended.end_reason = Some(EndReason::Idle);
+        ended.rx_bytes = 4242;
+        a.add_ended(vec![ended]);
+        a.set_snapshot(s);
+        let shown = a.details_conn().map(|c| (c.id, c.rx_bytes, c.end_reason));
+        assert_eq!(shown, Some((103, 4242, Some(EndReason::Idle))), "still 103, its final copy");
+        // Without a record (not yet arrived), the last copy shown stays.
+        press(&mut a, KeyCode::Char('j'));
+        let next = sel(&a);
+        assert_ne!(next, 103, "moving leaves it");
+        let mut s = conns(5, |i| 100 * (i as u32 + 1), |i| i as u64);
+        s.connections.retain(|c| c.id != next && c.id != 103);
+        a.set_snapshot(s);
+        assert_eq!(a.details_conn().map(|c| c.id), Some(next));
+        assert!(a.gone.is_some(), "marked ended");
+        press(&mut a, KeyCode::Esc);
+        assert!(a.gone.is_none());
     }
 }

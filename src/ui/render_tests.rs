@@ -356,3 +356,38 @@ fn process_column_at_80_columns() {
         key(&mut app, KeyCode::Char('w'));
     }
 }
+
+/// At 80×24 Details do not fit: PgDn/J scroll to the Traffic and Application
+/// sections (the arrows still switch connection), clamped at the last line.
+#[test]
+fn details_scroll_at_80x24() {
+    let now = super::fixture::T_END;
+    let mut snap = Snapshot { now, ..Default::default() };
+    snap.connections.push(rich_connection(7, now));
+    let mut other = rich_connection(8, now);
+    other.remote = Endpoint::new([10, 9, 9, 9].into(), 22);
+    snap.connections.push(other);
+    let mut app = app_with(snap);
+    key(&mut app, KeyCode::Enter);
+    let top = screen(&app, 80, 24);
+    assert!(!top.contains("Application"), "{top}");
+    assert!(top.contains("lines 1–"), "position shown: {top}");
+    key(&mut app, KeyCode::PageDown);
+    let mid = screen(&app, 80, 24);
+    assert!(mid.contains("Traffic") && mid.contains("81.0 kB"), "{mid}");
+    for _ in 0..5 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    let end = screen(&app, 80, 24);
+    assert_eq!(app.details_conn().map(|c| c.id), Some(7), "PgDn scrolls, it does not switch");
+    for want in ["Application", "sni", "api.github.com", "h2, http/1.1"] {
+        assert!(end.contains(want), "missing {want}:\n{end}");
+    }
+    insta::assert_snapshot!("details_scrolled_80x24", end);
+    // Clamped: one K shows one line more at the top.
+    key(&mut app, KeyCode::Char('K'));
+    let up = screen(&app, 80, 24);
+    assert_ne!(up, end);
+    key(&mut app, KeyCode::Char('J'));
+    assert_eq!(screen(&app, 80, 24), end);
+}
