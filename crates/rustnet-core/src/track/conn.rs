@@ -80,7 +80,9 @@ pub struct Connection {
     pub app: Option<AppInfo>,
     /// The owning local process, filled in by the caller (the engine sees only packets).
     pub process: Option<ProcessInfo>,
-    /// Name of the remote address (from DNS answers seen, or reverse DNS).
+    /// Name of the remote address (the flow's SNI or HTTP Host, DNS answers
+    /// seen, or reverse DNS), filled in by the caller; a leading `~` marks a
+    /// name only inferred from other traffic.
     pub hostname: Option<String>,
     /// Round-trip time: TCP handshake (SYN → ACK of the SYN-ACK), DNS
     /// query → response, ICMP echo request → reply, QUIC first client
