@@ -216,6 +216,9 @@ impl NameCache {
     /// and a later call asks again.
     pub fn request_reverse(&self, addr: IpAddr) {
         let Some(tx) = &self.tx else { return };
+        if !has_ptr(addr) {
+            return;
+        }
         let now = Instant::now();
         {
             let Ok(r) = self.inner.reverse.read() else {
@@ -263,6 +266,17 @@ impl NameCache {
             reverse_failed: l(&c.reverse_failed),
             reverse_dropped: l(&c.reverse_dropped),
         }
+    }
+}
+
+/// Whether asking for `addr`'s PTR name makes sense: not for multicast,
+/// link-local, unspecified or broadcast addresses, which have none (asking
+/// only sends queries the resolver's servers cannot answer).
+fn has_ptr(addr: IpAddr) -> bool {
+    match addr.to_canonical() {
+        IpAddr::V4(a) => !(a.is_multicast() || a.is_link_local() || a.is_unspecified() || a.is_broadcast()),
+        // fe80::/10 (is_unicast_link_local is not stable on this toolchain).
+        IpAddr::V6(a) => !(a.is_multicast() || a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80),
     }
 }
 

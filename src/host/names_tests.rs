@@ -166,3 +166,17 @@ fn names_asked_by_another_host_are_marked_inferred() {
     conn.proto = Proto::Arp;
     assert_eq!(c.name_for(&conn), None);
 }
+
+#[test]
+fn no_ptr_queries_for_addresses_without_names() {
+    let c = NameCache::new(true);
+    for a in
+        ["ff02::2", "fe80::1", "::", "0.0.0.0", "224.0.0.251", "255.255.255.255", "169.254.1.1", "::ffff:224.0.0.1"]
+    {
+        c.request_reverse(ip(a));
+    }
+    assert_eq!(c.stats().reverse_requests, 0);
+    // Loopback: answered from the hosts file, nothing leaves the machine.
+    c.request_reverse(ip("127.0.0.1"));
+    assert_eq!(c.stats().reverse_requests, 1, "a unicast address is asked");
+}

@@ -103,7 +103,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     }
     let live = source.is_live();
     // 2. The pipeline's settings; 3. the sink starts it and runs to the end.
-    let cfg = PipelineConfig { workers, engine, view: View { filter, no_localhost: cli.no_localhost }, live };
+    // rustnet's own reverse-DNS lookups are not what the user watches.
+    let hide_pid = (live && !cli.show_own_lookups).then(std::process::id);
+    let view = View { filter, no_localhost: cli.no_localhost, hide_pid };
+    let cfg = PipelineConfig { workers, engine, view, live };
     let code = sink.run(Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted }, cli);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
