@@ -78,6 +78,23 @@ impl SortKey {
         }
     }
 
+    /// Whether the overview's column `col` shows this key (marked in its header).
+    pub fn marks(self, col: super::columns::Col) -> bool {
+        use super::columns::Col;
+        matches!(
+            (self, col),
+            (SortKey::Rate, Col::Down | Col::Up)
+                | (SortKey::Bytes, Col::Bytes)
+                | (SortKey::Age, Col::Age)
+                | (SortKey::Process, Col::Process)
+                | (SortKey::Remote, Col::Remote)
+                | (SortKey::State, Col::State)
+                | (SortKey::Proto, Col::Proto)
+                | (SortKey::Rtt, Col::Rtt)
+                | (SortKey::Retrans, Col::Retrans)
+        )
+    }
+
     fn next(self) -> SortKey {
         match self {
             SortKey::Rate => SortKey::Bytes,
@@ -117,7 +134,8 @@ impl RowKind {
         match conn.state {
             Closed | QuicClosed => RowKind::Closed,
             FinWait1 | FinWait2 | CloseWait | LastAck | Closing | TimeWait | QuicDraining => RowKind::Closing,
-            _ if now.since(conn.first_seen) < new => RowKind::New,
+            // Picked up mid-stream (TCP without a SYN seen): older than it looks.
+            _ if now.since(conn.first_seen) < new && !mid_stream(conn) => RowKind::New,
             _ => RowKind::Normal,
         }
     }
@@ -130,6 +148,12 @@ impl RowKind {
             RowKind::Closed => "x",
         }
     }
+}
+
+/// A TCP connection first seen after its handshake (no SYN either way).
+fn mid_stream(conn: &Connection) -> bool {
+    const SYN: u8 = 0x02;
+    conn.tcp.is_some_and(|t| (t.tx.flags | t.rx.flags) & SYN == 0)
 }
 
 /// The filter bar: text being typed, the last filter that parsed, and its error.

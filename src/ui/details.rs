@@ -85,8 +85,9 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
 
     section(&mut out, "Traffic");
     let (tx, rx) = c.rates(now);
-    field(&mut out, "sent", format!("{} packets, {}", c.tx_packets, format::bytes(c.tx_bytes as f64)));
-    field(&mut out, "received", format!("{} packets, {}", c.rx_packets, format::bytes(c.rx_bytes as f64)));
+    let packets = |n: u64| if n == 1 { "1 packet".to_string() } else { format!("{n} packets") };
+    field(&mut out, "sent", format!("{}, {}", packets(c.tx_packets), format::bytes(c.tx_bytes as f64)));
+    field(&mut out, "received", format!("{}, {}", packets(c.rx_packets), format::bytes(c.rx_bytes as f64)));
     field(&mut out, "rate up", format!("{}/s", format::bytes(tx)));
     field(&mut out, "rate down", format!("{}/s", format::bytes(rx)));
 

@@ -99,6 +99,8 @@ fn scroll_help(app: &mut App, code: KeyCode) -> bool {
         KeyCode::PageUp => *s = s.saturating_sub(PAGE as u16),
         KeyCode::PageDown => *s = s.saturating_add(PAGE as u16),
         KeyCode::Home | KeyCode::Char('g') => *s = 0,
+        // The help widget clamps this to its last page.
+        KeyCode::End | KeyCode::Char('G') => *s = u16::MAX,
         _ => return false,
     }
     true
@@ -477,5 +479,36 @@ mod tests {
         assert!(a.gone.is_some(), "marked ended");
         press(&mut a, KeyCode::Esc);
         assert!(a.gone.is_none());
+    }
+
+    #[test]
+    fn help_end_scrolls_the_help_not_the_table() {
+        let mut a = app(conns(30, |i| i as u32, |_| 0));
+        press(&mut a, KeyCode::Char('h'));
+        press(&mut a, KeyCode::Char('G'));
+        assert_eq!((a.tab, a.selected), (Tab::Help, 0), "the selection stays");
+        assert!(a.help_scroll > 0);
+        press(&mut a, KeyCode::Char('g'));
+        assert_eq!(a.help_scroll, 0);
+    }
+
+    #[test]
+    fn a_connection_picked_up_mid_stream_is_not_new() {
+        use crate::ui::app::RowKind;
+        let mut s = conns(2, |_| 0, |_| 0);
+        for c in &mut s.connections {
+            c.first_seen = s.now;
+            let mut t = rustnet_core::track::TcpStats::default();
+            // ACK/PSH only; the second also saw the SYN.
+            t.tx.flags = 0x18;
+            if c.id == 101 {
+                t.rx.flags = 0x12;
+            }
+            c.tcp = Some(t);
+        }
+        let a = app(s);
+        let kind = |id| a.snapshot.connections.iter().find(|c| c.id == id).map(|c| a.row_kind(c));
+        assert_eq!(kind(100), Some(RowKind::Normal), "mid-stream");
+        assert_eq!(kind(101), Some(RowKind::New));
     }
 }

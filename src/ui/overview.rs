@@ -40,9 +40,11 @@ impl Widget for Overview<'_> {
         }
         block.render(area, buf);
         let cols = app.columns.layout(inner.width);
+        // The sort column carries the direction arrow first (never cut off).
         let header = Row::new(cols.iter().map(|&(c, _)| {
             let style = if c == app.columns.focus { t.focused_header() } else { t.table_header() };
-            Cell::from(c.title()).style(style)
+            let title = if app.sort.marks(c) { format!("{arrow}{}", c.title()) } else { c.title().to_string() };
+            Cell::from(title).style(style)
         }));
         let shown = app.rows.get(start..end).unwrap_or_default();
         let rows = shown.iter().enumerate().filter_map(|(k, &i)| app.conn(i).map(|c| (k, c))).map(|(k, c)| {

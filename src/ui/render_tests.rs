@@ -276,6 +276,10 @@ fn no_color_uses_no_colors() {
     let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_000, 0);
     let mut conn = rich_connection(1, now);
     conn.first_seen = now - Duration::from_secs(1);
+    // Its handshake was seen (else it was picked up mid-stream: not new).
+    if let Some(t) = conn.tcp.as_mut() {
+        t.tx.flags = 0x02;
+    }
     let snap = Snapshot { now, connections: vec![conn], ..Default::default() };
     let colored = |no_color: bool| {
         let mut app = app_with(snap.clone());
@@ -390,4 +394,22 @@ fn details_scroll_at_80x24() {
     assert_ne!(up, end);
     key(&mut app, KeyCode::Char('J'));
     assert_eq!(screen(&app, 80, 24), end);
+}
+
+/// "1 packet", not "1 packets"; the sort column is marked with its direction.
+#[test]
+fn one_packet_and_the_sort_column_marked() {
+    let now = super::fixture::T_END;
+    let mut c = rich_connection(7, now);
+    c.tx_packets = 1;
+    let mut app = app_with(Snapshot { now, connections: vec![c], ..Default::default() });
+    let table = screen(&app, 120, 10);
+    assert!(table.contains("↓Down/s") && table.contains("↓Up/s"), "{table}");
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Char('S'));
+    let table = screen(&app, 120, 10);
+    assert!(table.contains("↑Bytes") && !table.contains("↓Down/s"), "{table}");
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 100, 45);
+    assert!(text.contains("sent           1 packet, "), "{text}");
 }
