@@ -77,6 +77,8 @@ fn tui_reads_file_filters_details_help_and_quits() {
     let conv = &truth(&file)["tcp_conversations"][0];
     let client = format!("{}:{}", conv["a"].as_str().unwrap_or(""), conv["a_port"]);
     let server = format!("{}:{}", conv["b"].as_str().unwrap_or(""), conv["b_port"]);
+    // The table names the server by the SNI the client sent (tshark's).
+    let named = format!("{}:{}", truth(&file)["tls_snis"][0].as_str().unwrap_or("-"), conv["b_port"]);
     let tmux = Tmux { socket: format!("rustnet-e2e-{}", std::process::id()) };
     let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
     let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
@@ -84,7 +86,7 @@ fn tui_reads_file_filters_details_help_and_quits() {
 
     // The replay ends and the connection stays on screen, server end as remote.
     let packets = format!("packets {} ", truth(&file)["packet_count"]);
-    tmux.wait_all("the finished replay", &["(finished)", &server, "Overview", "drops kernel 0", &packets, "q quit"]);
+    tmux.wait_all("the finished replay", &["(finished)", &named, "Overview", "drops kernel 0", &packets, "q quit"]);
 
     // Filter mode: the bar shows what is typed; the footer the filter keys.
     tmux.keys(&["/"]);
@@ -92,9 +94,9 @@ fn tui_reads_file_filters_details_help_and_quits() {
     tmux.text("sni:");
     // Whether or not `sni:` alone parses, the table shows this connection
     // (it matches, or the last valid, empty, filter stays in force).
-    tmux.wait_all("typed filter", &["/sni:", &server, "Enter keep"]);
+    tmux.wait_all("typed filter", &["/sni:", &named, "Enter keep"]);
     tmux.keys(&["Enter"]);
-    tmux.wait_all("filter kept, normal mode", &["Enter details", "/sni:", &server]);
+    tmux.wait_all("filter kept, normal mode", &["Enter details", "/sni:", &named]);
 
     // Move, then open the details of the selected connection.
     tmux.keys(&["j"]);

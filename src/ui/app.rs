@@ -204,6 +204,8 @@ pub struct App {
     pub gone: Option<Connection>,
     /// Copy of the connection shown in Details, for when it leaves.
     details_last: Option<Connection>,
+    /// See [`App::settle`].
+    pub settled: bool,
     /// First visible row of the table; the table keeps the selection in view.
     pub scroll: std::cell::Cell<usize>,
     /// The user is watching the top of the table (at start, after `g`/Home or
@@ -237,6 +239,7 @@ impl App {
             details_scroll: std::cell::Cell::new(0),
             gone: None,
             details_last: None,
+            settled: false,
             scroll: std::cell::Cell::new(0),
             top_pinned: true,
         }
@@ -276,7 +279,7 @@ impl App {
     }
 
     pub fn row_kind(&self, c: &Connection) -> RowKind {
-        RowKind::of(c, self.snapshot.now, self.new_window)
+        RowKind::of(c, self.rate_now(), self.new_window)
     }
 
     /// Filters and sorts the snapshot's connections into `rows`, keeping the
@@ -296,7 +299,7 @@ impl App {
             keep.extend(ended.into_iter().map(|i| conns.len() + i));
         }
         let at = |i: usize| pool(conns, hist, i);
-        let order = sorted(&at, &keep, self.sort, self.descending, self.snapshot.now);
+        let order = sorted(&at, &keep, self.sort, self.descending, self.rate_now());
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
         self.keep_details(by_id.is_none());
         self.rows.clear();
@@ -319,6 +322,23 @@ impl App {
         } else if self.gone.is_none() {
             self.details_last = self.selected_conn().cloned();
         }
+    }
+
+    /// A `--read` replay ended a while ago: nothing flows any more, so rates
+    /// read 0 and nothing is new (they once stayed frozen at the file's last
+    /// second). The run loop calls this a few seconds after the end.
+    pub fn settle(&mut self) {
+        if self.snapshot.finished && !self.settled {
+            self.settled = true;
+            self.rebuild();
+        }
+    }
+
+    /// The time rates and the `+` marker are taken at: the snapshot's, or
+    /// long after it once [`settle`](Self::settle)d.
+    pub fn rate_now(&self) -> rustnet_core::Timestamp {
+        const LATER: Duration = Duration::from_secs(3600);
+        if self.settled { self.snapshot.now + LATER } else { self.snapshot.now }
     }
 
     /// Details keep showing their connection when it leaves the view: its

@@ -84,7 +84,7 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "idle", format::duration(now.since(c.last_seen)));
 
     section(&mut out, "Traffic");
-    let (tx, rx) = c.rates(now);
+    let (tx, rx) = c.rates(app.rate_now());
     let packets = |n: u64| if n == 1 { "1 packet".to_string() } else { format!("{n} packets") };
     field(&mut out, "sent", format!("{}, {}", packets(c.tx_packets), format::bytes(c.tx_bytes as f64)));
     field(&mut out, "received", format!("{}, {}", packets(c.rx_packets), format::bytes(c.rx_bytes as f64)));

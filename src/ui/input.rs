@@ -511,4 +511,21 @@ mod tests {
         assert_eq!(kind(100), Some(RowKind::Normal), "mid-stream");
         assert_eq!(kind(101), Some(RowKind::New));
     }
+
+    #[test]
+    fn a_finished_replay_settles_rates_and_new_markers() {
+        use crate::ui::app::RowKind;
+        let mut s = conns(3, |i| 1000 * (i as u32 + 1), |_| 0);
+        s.finished = true;
+        for c in &mut s.connections {
+            c.first_seen = s.now;
+            c.tcp = None;
+        }
+        let mut a = app(s);
+        let first = |a: &App| a.selected_conn().map(|c| (c.rates(a.rate_now()).1, a.row_kind(c)));
+        let (rate, kind) = first(&a).expect("a row");
+        assert!(rate > 0.0 && kind == RowKind::New, "at the end: the last second's rate, new");
+        a.settle();
+        assert_eq!(first(&a), Some((0.0, RowKind::Normal)), "then quiet");
+    }
 }

@@ -174,6 +174,11 @@ fn event_loop(
             dirty = true;
             ended_new = false;
         }
+        // A replay that ended a while ago goes quiet, as a live capture would.
+        if app.snapshot.finished && !app.settled && last_apply.is_some_and(|t| t.elapsed() >= app.new_window) {
+            app.settle();
+            dirty = true;
+        }
         match (&app.status, status_since) {
             (Some(_), None) => status_since = Some(Instant::now()),
             (Some(_), Some(t)) if t.elapsed() >= STATUS_FOR => {
