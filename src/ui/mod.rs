@@ -56,11 +56,12 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Draws one frame from the state.
 pub fn draw(frame: &mut Frame, app: &App) {
-    let bar = filter_bar::FilterBar::visible(app);
+    let bar_height = filter_bar::FilterBar::height(app, frame.area().width);
+    let bar = bar_height > 0;
     let [head, main, filter, foot] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),
-        Constraint::Length(u16::from(bar)),
+        Constraint::Length(bar_height),
         Constraint::Length(1),
     ])
     .areas(frame.area());

@@ -240,9 +240,11 @@ fn filter_with_error() {
     type_text(&mut app, ":tcp");
     let e = rustnet_core::filter::Filter::parse(&app.filter.text).expect_err("prot: is not a keyword");
     let text = screen(&app, 120, 30);
-    // The bar shows the parser's message (cut to the terminal's width).
+    // The bar shows the parser's message whole (on a second line if need be).
     let head: String = format!("error: {}", e.message).chars().take(60).collect();
     assert!(text.contains(&head), "{text}");
+    let tail: String = e.message.chars().skip(e.message.chars().count().saturating_sub(25)).collect();
+    assert!(text.contains(&tail), "the end of the message, {tail:?}: {text}");
     assert_eq!(app.filter.applied_text, "tcp prot", "keeps the last valid filter");
     insta::assert_snapshot!("filter_error_120x30", text);
     // An error message drawn as the parser would give it, independent of it.
