@@ -87,6 +87,31 @@ fn refresh(c: &mut Criterion) {
             )
         });
     }
+    // With a full history shown (10 000 ended connections beside the table).
+    let mut app = App::new(Duration::from_secs(1), false);
+    app.show_history = true;
+    let ended: Vec<Connection> = snap.connections[..10_000]
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c.id += 10 * N as u64;
+            c
+        })
+        .collect();
+    app.add_ended(ended);
+    app.set_snapshot(snap.clone());
+    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
+    group.bench_function("sort_rate_history_10k", |b| {
+        b.iter_batched(
+            || snap.clone(),
+            |s| {
+                let old = app.set_snapshot(s);
+                term.draw(|f| draw(f, &app)).expect("test backend cannot fail");
+                old
+            },
+            BatchSize::LargeInput,
+        )
+    });
     // The parts: rebuilding the view (filter + sort) and drawing one frame.
     let mut app = App::new(Duration::from_secs(1), false);
     app.set_snapshot(snap.clone());

@@ -170,6 +170,11 @@ pub struct Cli {
     #[arg(long)]
     pub no_sandbox: bool,
 
+    /// Show rustnet's own reverse-DNS lookups (connections of its own
+    /// process), hidden by default
+    #[arg(long)]
+    pub show_own_lookups: bool,
+
     /// Capture filter in tcpdump syntax (compiled by libpcap), applied in the
     /// kernel for live capture and to --read files
     #[arg(short = 'f', long, value_name = "EXPR")]

@@ -77,6 +77,8 @@ fn tui_reads_file_filters_details_help_and_quits() {
     let conv = &truth(&file)["tcp_conversations"][0];
     let client = format!("{}:{}", conv["a"].as_str().unwrap_or(""), conv["a_port"]);
     let server = format!("{}:{}", conv["b"].as_str().unwrap_or(""), conv["b_port"]);
+    // The table names the server by the SNI the client sent (tshark's).
+    let named = format!("{}:{}", truth(&file)["tls_snis"][0].as_str().unwrap_or("-"), conv["b_port"]);
     let tmux = Tmux { socket: format!("rustnet-e2e-{}", std::process::id()) };
     let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
     let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
@@ -84,7 +86,7 @@ fn tui_reads_file_filters_details_help_and_quits() {
 
     // The replay ends and the connection stays on screen, server end as remote.
     let packets = format!("packets {} ", truth(&file)["packet_count"]);
-    tmux.wait_all("the finished replay", &["(finished)", &server, "Overview", "drops kernel 0", &packets, "q quit"]);
+    tmux.wait_all("the finished replay", &["(finished)", &named, "Overview", "drops kernel 0", &packets, "q quit"]);
 
     // Filter mode: the bar shows what is typed; the footer the filter keys.
     tmux.keys(&["/"]);
@@ -92,9 +94,9 @@ fn tui_reads_file_filters_details_help_and_quits() {
     tmux.text("sni:");
     // Whether or not `sni:` alone parses, the table shows this connection
     // (it matches, or the last valid, empty, filter stays in force).
-    tmux.wait_all("typed filter", &["/sni:", &server, "Enter keep"]);
+    tmux.wait_all("typed filter", &["/sni:", &named, "Enter keep"]);
     tmux.keys(&["Enter"]);
-    tmux.wait_all("filter kept, normal mode", &["Enter details", "/sni:", &server]);
+    tmux.wait_all("filter kept, normal mode", &["Enter details", "/sni:", &named]);
 
     // Move, then open the details of the selected connection.
     tmux.keys(&["j"]);
@@ -251,4 +253,63 @@ fn tui_survives_the_file_shrinking_while_it_replays() {
     assert!(after.contains("RUSTNET_EXIT=2"), "exit status (135 was SIGBUS):\n{after}\nstderr: {stderr}");
     assert!(after.contains("icanon echo") && !after.contains("-icanon"), "terminal restored:\n{after}");
     assert!(stderr.contains("capture file damaged") && stderr.contains("shrank"), "stderr: {stderr}");
+}
+
+/// Fixtures from real programs, one after another with 10 minutes of
+/// silence between them: by the end of the file most connections have
+/// expired in packet time (issue 13: the screen once kept 2 of 35).
+const IDLE_GAP_PARTS: &[&str] =
+    &["dns_udp", "http_curl", "ssh", "tls13_curl", "tcp_rst", "ping", "ntp_chrony", "mqtt_mosquitto", "arp"];
+
+/// Writes the fixtures above as one pcap, each shifted to start 600 s after
+/// the previous one's start.
+fn write_idle_gap_capture(path: &std::path::Path) {
+    use pcap_file::pcap::{PcapReader, PcapWriter};
+    let out = std::fs::File::create(path).expect("temp file");
+    let mut w: Option<PcapWriter<std::fs::File>> = None;
+    let base = Duration::from_secs(1_700_000_000);
+    for (k, part) in IDLE_GAP_PARTS.iter().enumerate() {
+        let f = std::fs::File::open(common::fixture(&format!("{part}.pcap"))).expect("fixture");
+        let mut r = PcapReader::new(f).expect("pcap fixture");
+        let w = w.get_or_insert_with(|| PcapWriter::with_header(out.try_clone().expect("dup"), r.header()).expect("w"));
+        let mut first = None;
+        while let Some(p) = r.next_packet() {
+            let mut p = p.expect("fixture packet");
+            let t0 = *first.get_or_insert(p.timestamp);
+            p.timestamp = base + Duration::from_secs(600 * k as u64) + (p.timestamp - t0);
+            w.write_packet(&p).expect("write");
+        }
+    }
+}
+
+/// `--read` of a capture with long idle gaps: once the replay ends, the
+/// overview lists every connection that `--json` reports for the file,
+/// those that expired during the replay marked `x` (history).
+#[test]
+fn tui_read_keeps_every_connection_of_the_file() {
+    if !common::testenv::tools_ready(&["tmux"]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rustnet-e2e-gaps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("idle_gaps.pcap");
+    write_idle_gap_capture(&file);
+    let n = common::run_json(&file, &[]).records.iter().filter(|r| r.get("proto").is_some()).count();
+    assert!(n >= 20, "{n} connections in the merged fixtures");
+    let tmux = Tmux { socket: format!("rustnet-e2e-gaps-{}", std::process::id()) };
+    let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
+    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    // The position title counts the rows listed: all of them (40 lines hold them).
+    let all = format!("1–{n} of {n}");
+    let s = tmux.wait_all("every connection listed", &["(finished)", &all]);
+    assert!(s.contains("ended "), "the header counts the ended connections: {s}");
+    assert!(s.lines().any(|l| l.starts_with(" x ") || l.starts_with("x ")), "expired rows marked x: {s}");
+    // `t` hides the history: only what is still in the table.
+    tmux.keys(&["t"]);
+    let s = tmux.wait_for("history hidden", |s| !s.contains(&all) && !s.contains("ended "));
+    assert!(s.contains("(finished)"), "{s}");
+    tmux.keys(&["q", "q"]);
+    tmux.wait_all("exit", &["RUSTNET_EXIT=0"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

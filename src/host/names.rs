@@ -1,13 +1,19 @@
 //! Host names of remote addresses.
 //!
 //! Passive: names learned from DNS answers seen on the wire (A/AAAA data →
-//! the name the client asked for, following CNAME chains back to it).
+//! the name the client asked for, following CNAME chains back to it), with
+//! who asked and when. A flow is named by what it asked for itself: its TLS
+//! or QUIC SNI, its HTTP Host, else the latest answer its own host asked for
+//! before the flow began; a name only seen in other traffic (another host's
+//! query, a later one) is marked `~name`. ARP rows get no DNS name.
 //! Active (optional): reverse DNS (PTR) through libc's getnameinfo on a
 //! small pool of background threads, with positive and negative caching.
 //! Callers never block: `get` reads a map, `request_reverse` is a try_send.
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use rustnet_core::dpi::DnsInfo;
+use rustnet_core::Timestamp;
+use rustnet_core::dpi::{AppInfo, DnsInfo};
+use rustnet_core::track::{Connection, Proto};
 use std::collections::{HashMap, VecDeque};
 use std::ffi::CStr;
 use std::net::{IpAddr, SocketAddr};
@@ -33,9 +39,28 @@ enum Reverse {
     Failed(Instant),
 }
 
+/// Answers kept per address (the latest).
+const NAMES_PER_ADDR: usize = 4;
+
+/// Who asked a DNS question and when (the querying flow's local address
+/// and first packet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asked {
+    pub by: IpAddr,
+    pub at: Timestamp,
+}
+
+/// One name learned for an address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Learned {
+    name: String,
+    asked: Asked,
+}
+
 #[derive(Default)]
 struct Passive {
-    map: HashMap<IpAddr, String>,
+    /// Oldest first, at most NAMES_PER_ADDR.
+    map: HashMap<IpAddr, Vec<Learned>>,
     order: VecDeque<IpAddr>,
 }
 
@@ -101,23 +126,35 @@ impl NameCache {
         NameCache { inner, tx }
     }
 
-    /// Records the names of the addresses in a DNS response.
-    pub fn learn_from_dns(&self, dns: &DnsInfo) {
-        let learned = names_from_answers(dns);
+    /// Records the names of the addresses in a DNS response `asked` by a host.
+    pub fn learn_from_dns(&self, dns: &DnsInfo, asked: Asked) {
+        let learned: Vec<(IpAddr, Learned)> =
+            names_from_answers(dns).into_iter().map(|(a, name)| (a, Learned { name, asked })).collect();
         if learned.is_empty() {
             return;
         }
         // Snapshots enrich every connection again: a response already learned
         // costs a read lock, not the write lock every reader would wait on.
-        let known = |p: &Passive| learned.iter().all(|(a, n)| p.map.get(a) == Some(n));
+        let known = |p: &Passive| learned.iter().all(|(a, l)| p.map.get(a).is_some_and(|v| v.contains(l)));
         if self.inner.passive.read().is_ok_and(|p| known(&p)) {
             return;
         }
         let Ok(mut p) = self.inner.passive.write() else {
             return;
         };
-        for (addr, name) in learned {
-            if p.map.insert(addr, name).is_none() {
+        for (addr, l) in learned {
+            let names = p.map.entry(addr).or_default();
+            if names.contains(&l) {
+                continue;
+            }
+            let fresh = names.is_empty();
+            names.push(l);
+            // Latest asked last (responses are learned in no particular order).
+            names.sort_by_key(|l| l.asked.at);
+            if names.len() > NAMES_PER_ADDR {
+                names.remove(0);
+            }
+            if fresh {
                 p.order.push_back(addr);
                 self.inner.counters.learned.fetch_add(1, Ordering::Relaxed);
             }
@@ -132,15 +169,46 @@ impl NameCache {
         }
     }
 
-    /// The name of `addr`: from DNS seen on the wire first, else from reverse DNS.
+    /// The name of `addr`: the latest DNS answer seen on the wire, else
+    /// reverse DNS.
     pub fn get(&self, addr: &IpAddr) -> Option<String> {
-        if let Some(n) = self.inner.passive.read().ok()?.map.get(addr) {
-            return Some(n.clone());
+        if let Some(n) = self.inner.passive.read().ok()?.map.get(addr).and_then(|v| v.last()) {
+            return Some(n.name.clone());
         }
+        self.reverse_name(addr)
+    }
+
+    fn reverse_name(&self, addr: &IpAddr) -> Option<String> {
         match self.inner.reverse.read().ok()?.get(addr) {
             Some(Reverse::Found(n, _)) => Some(n.clone()),
             _ => None,
         }
+    }
+
+    /// The name of `c`'s remote end, as that flow knows it: its own SNI or
+    /// HTTP Host; else (not for a DNS flow) the latest DNS answer for the
+    /// address that `c`'s host asked for before `c` began; else `~name`, a name only seen in
+    /// other traffic; else reverse DNS. None for ARP, and when nothing is known.
+    pub fn name_for(&self, c: &Connection) -> Option<String> {
+        if c.proto == Proto::Arp {
+            return None;
+        }
+        if let Some(n) = flow_name(c) {
+            return Some(n);
+        }
+        let addr = &c.remote.addr;
+        let p = self.inner.passive.read().ok()?;
+        if let Some(names) = p.map.get(addr) {
+            // A DNS flow asks about other names, not its server's.
+            let asks_dns = matches!(c.app, Some(AppInfo::Dns(_) | AppInfo::Mdns(_) | AppInfo::Llmnr(_)));
+            let own = names.iter().rev().find(|l| !asks_dns && l.asked.by == c.local.addr && l.asked.at < c.first_seen);
+            return Some(match own {
+                Some(l) => l.name.clone(),
+                None => format!("~{}", names.last()?.name),
+            });
+        }
+        drop(p);
+        self.reverse_name(addr)
     }
 
     /// Queues a PTR lookup unless the answer (or failure) is cached or one
@@ -148,6 +216,9 @@ impl NameCache {
     /// and a later call asks again.
     pub fn request_reverse(&self, addr: IpAddr) {
         let Some(tx) = &self.tx else { return };
+        if !has_ptr(addr) {
+            return;
+        }
         let now = Instant::now();
         {
             let Ok(r) = self.inner.reverse.read() else {
@@ -195,6 +266,17 @@ impl NameCache {
             reverse_failed: l(&c.reverse_failed),
             reverse_dropped: l(&c.reverse_dropped),
         }
+    }
+}
+
+/// Whether asking for `addr`'s PTR name makes sense: not for multicast,
+/// link-local, unspecified or broadcast addresses, which have none (asking
+/// only sends queries the resolver's servers cannot answer).
+fn has_ptr(addr: IpAddr) -> bool {
+    match addr.to_canonical() {
+        IpAddr::V4(a) => !(a.is_multicast() || a.is_link_local() || a.is_unspecified() || a.is_broadcast()),
+        // fe80::/10 (is_unicast_link_local is not stable on this toolchain).
+        IpAddr::V6(a) => !(a.is_multicast() || a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80),
     }
 }
 
@@ -304,6 +386,30 @@ fn raw_sockaddr(sa: SocketAddr) -> RawSockaddr {
             s.sin6_scope_id = a.scope_id();
             RawSockaddr::V6(s)
         }
+    }
+}
+
+/// The name a flow asked for itself: TLS/QUIC SNI or HTTP Host (without
+/// its port); not an address literal.
+fn flow_name(c: &Connection) -> Option<String> {
+    let n = match c.app.as_ref()? {
+        AppInfo::Tls(t) => t.sni.as_deref()?,
+        AppInfo::Quic(q) => q.sni.as_deref()?,
+        AppInfo::Http(h) => host_without_port(h.host.as_deref()?),
+        _ => return None,
+    };
+    let n = n.trim_end_matches('.');
+    (!n.is_empty() && n.parse::<IpAddr>().is_err()).then(|| n.to_ascii_lowercase())
+}
+
+/// `host`, `host:port`, `[v6]:port` → the host part.
+fn host_without_port(h: &str) -> &str {
+    if let Some(rest) = h.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match h.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => h,
     }
 }
 

@@ -17,6 +17,8 @@ fn response(query: Option<&str>, answers: Vec<DnsAnswer>) -> DnsInfo {
     d
 }
 
+const ASKED: Asked = Asked { by: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1)), at: Timestamp::ZERO };
+
 fn ip(s: &str) -> IpAddr {
     s.parse().expect("test address")
 }
@@ -39,7 +41,7 @@ fn cname_chain() -> DnsInfo {
 #[test]
 fn dns_answers_name_addresses_after_the_queried_name() {
     let c = NameCache::new(false);
-    c.learn_from_dns(&cname_chain());
+    c.learn_from_dns(&cname_chain(), ASKED);
     assert_eq!(c.get(&ip("192.0.2.10")).as_deref(), Some("www.example.test"));
     assert_eq!(c.get(&ip("2001:db8::10")).as_deref(), Some("www.example.test"));
     assert_eq!(c.get(&ip("192.0.2.11")), None);
@@ -52,7 +54,7 @@ fn answer_without_matching_question_keeps_its_own_name() {
     d.queries.clear();
     d.answers.retain(|a| a.rtype != "CNAME");
     let c = NameCache::new(false);
-    c.learn_from_dns(&d);
+    c.learn_from_dns(&d, ASKED);
     assert_eq!(c.get(&ip("192.0.2.10")).as_deref(), Some("e1.cdn.test"));
 }
 
@@ -68,7 +70,7 @@ fn cname_loop_and_bad_data_do_not_hang_or_panic() {
         ],
     );
     let c = NameCache::new(false);
-    c.learn_from_dns(&d);
+    c.learn_from_dns(&d, ASKED);
     let n = c.get(&ip("192.0.2.7")).expect("a name for the valid record");
     assert!(n == "a.test" || n == "b.test", "{n}");
 }
@@ -80,7 +82,7 @@ fn passive_map_is_bounded() {
         let a = std::net::Ipv4Addr::from(0x0a00_0000 + i).to_string();
         let mut d = DnsInfo::default();
         d.answers = vec![ans("h.test", "A", &a)];
-        c.learn_from_dns(&d);
+        c.learn_from_dns(&d, ASKED);
     }
     let p = c.inner.passive.read().expect("lock");
     assert_eq!(p.map.len(), PASSIVE_CAP);
@@ -136,4 +138,45 @@ fn reverse_dns_off_does_nothing() {
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(c.get(&ip("127.0.0.1")), None);
     assert_eq!(c.stats(), NameStats::default());
+}
+
+#[test]
+fn host_header_ports_are_cut() {
+    assert_eq!(host_without_port("www.example.test:8080"), "www.example.test");
+    assert_eq!(host_without_port("www.example.test"), "www.example.test");
+    assert_eq!(host_without_port("[2001:db8::1]:80"), "2001:db8::1");
+    assert_eq!(host_without_port("2001:db8::1"), "2001:db8::1");
+}
+
+#[test]
+fn names_asked_by_another_host_are_marked_inferred() {
+    let c = NameCache::new(false);
+    c.learn_from_dns(&cname_chain(), ASKED);
+    let mut conn = Connection::new(
+        1,
+        Proto::Tcp,
+        rustnet_core::track::Endpoint::new(ip("10.0.0.9"), 40000),
+        rustnet_core::track::Endpoint::new(ip("192.0.2.10"), 80),
+        Timestamp::from_nanos(1_000),
+        rustnet_core::track::State::Established,
+    );
+    assert_eq!(c.name_for(&conn).as_deref(), Some("~www.example.test"));
+    conn.local.addr = ASKED.by;
+    assert_eq!(c.name_for(&conn).as_deref(), Some("www.example.test"), "its own host asked first");
+    conn.proto = Proto::Arp;
+    assert_eq!(c.name_for(&conn), None);
+}
+
+#[test]
+fn no_ptr_queries_for_addresses_without_names() {
+    let c = NameCache::new(true);
+    for a in
+        ["ff02::2", "fe80::1", "::", "0.0.0.0", "224.0.0.251", "255.255.255.255", "169.254.1.1", "::ffff:224.0.0.1"]
+    {
+        c.request_reverse(ip(a));
+    }
+    assert_eq!(c.stats().reverse_requests, 0);
+    // Loopback: answered from the hosts file, nothing leaves the machine.
+    c.request_reverse(ip("127.0.0.1"));
+    assert_eq!(c.stats().reverse_requests, 1, "a unicast address is asked");
 }

@@ -39,11 +39,19 @@ pub trait Enrich: Send + Sync {
 pub struct View {
     pub filter: Filter,
     pub no_localhost: bool,
+    /// Hide this process's connections: rustnet's own reverse-DNS lookups
+    /// (live, unless `--show-own-lookups`).
+    pub hide_pid: Option<u32>,
 }
 
 impl View {
     pub fn shows(&self, c: &Connection) -> bool {
         if self.no_localhost && c.local.addr.is_loopback() && c.remote.addr.is_loopback() {
+            return false;
+        }
+        if let (Some(pid), Some(p)) = (self.hide_pid, &c.process)
+            && p.pid == pid
+        {
             return false;
         }
         self.filter.matches(c)

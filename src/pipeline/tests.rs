@@ -291,3 +291,25 @@ fn ftp_data_connections_follow_their_control_connection() {
     // Most of them would have gone elsewhere by their own hash.
     assert!(moved > 32, "moved {moved}");
 }
+
+/// rustnet's own reverse-DNS lookups (its own process) are hidden when the
+/// view says so; others, and unattributed ones, are shown.
+#[test]
+fn the_view_hides_the_own_process() {
+    use rustnet_core::track::{Connection, Endpoint, ProcessInfo, Proto};
+    let mut c = Connection::new(
+        1,
+        Proto::Udp,
+        Endpoint::new([10, 0, 0, 1].into(), 40000),
+        Endpoint::new([10, 0, 0, 53].into(), 53),
+        Timestamp::ZERO,
+        State::UdpActive,
+    );
+    let view = View { hide_pid: Some(4242), ..View::default() };
+    assert!(view.shows(&c), "no process known");
+    c.process = Some(Box::new(ProcessInfo { pid: 4242, name: "rustnet".into(), ..ProcessInfo::default() }));
+    assert!(!view.shows(&c));
+    assert!(View::default().shows(&c), "--show-own-lookups");
+    c.process = Some(Box::new(ProcessInfo { pid: 7, name: "dig".into(), ..ProcessInfo::default() }));
+    assert!(view.shows(&c));
+}

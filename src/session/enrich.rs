@@ -4,7 +4,7 @@
 
 use super::Source;
 use crate::host::geoip::GeoIp;
-use crate::host::names::NameCache;
+use crate::host::names::{Asked, NameCache};
 use crate::host::process::ProcessResolver;
 use crate::host::process::hints::FlowHints;
 use crate::pipeline::Enrich;
@@ -45,13 +45,10 @@ impl Enrich for HostEnrich {
         if c.process.is_none() && c.proto.has_ports() {
             c.process = self.procs.lookup(c.proto, c.local, c.remote).map(Box::new);
         }
-        // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
-        if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
-            self.names.learn_from_dns(d);
-        }
-        if c.hostname.is_none() {
-            c.hostname = self.names.get(&c.remote.addr);
-            if c.hostname.is_none() {
+        learn(&self.names, c);
+        if needs_name(c) {
+            c.hostname = self.names.name_for(c);
+            if c.hostname.is_none() && c.proto != Proto::Arp {
                 self.names.request_reverse(c.remote.addr);
             }
         }
@@ -78,12 +75,9 @@ impl Default for FileEnrich {
 
 impl Enrich for FileEnrich {
     fn enrich(&self, c: &mut Connection) {
-        // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
-        if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
-            self.names.learn_from_dns(d);
-        }
-        if c.hostname.is_none() {
-            c.hostname = self.names.get(&c.remote.addr);
+        learn(&self.names, c);
+        if needs_name(c) {
+            c.hostname = self.names.name_for(c);
         }
     }
 }
@@ -121,6 +115,20 @@ pub fn with_geoip(inner: Arc<dyn Enrich>, dir: &Path) -> Arc<dyn Enrich> {
     if geo.is_empty() { inner } else { Arc::new(GeoEnrich { inner, geo }) }
 }
 
+/// Learns the names a DNS flow's answers give, with who asked and when.
+fn learn(names: &NameCache, c: &Connection) {
+    // mDNS and LLMNR answers name hosts too (they were DNS before issue 14).
+    if let Some(AppInfo::Dns(d) | AppInfo::Mdns(d) | AppInfo::Llmnr(d)) = &c.app {
+        names.learn_from_dns(d, Asked { by: c.local.addr, at: c.first_seen });
+    }
+}
+
+/// No name yet, or one only inferred from other traffic (`~name`), which
+/// the flow's own SNI or Host may still replace.
+fn needs_name(c: &Connection) -> bool {
+    c.hostname.as_deref().is_none_or(|h| h.starts_with('~'))
+}
+
 /// The enrichment for `source`: host lookups (taking its flow hints) when
 /// live, the file's own DNS answers otherwise. The host lookups are returned
 /// too, for their statistics at the end.
@@ -152,4 +160,74 @@ pub fn log_process_stats(h: &HostEnrich) {
         q(&|x| st.latency_quantile(x)),
         q(&|x| st.request_lag_quantile(x)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::file::read_file;
+    use rustnet_core::{Config, Engine, Timestamp};
+    use std::path::Path;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    }
+
+    fn truth(name: &str) -> serde_json::Value {
+        let text = std::fs::read_to_string(fixture(&format!("{name}.json"))).expect("truth beside the fixture");
+        serde_json::from_str(&text).expect("truth JSON")
+    }
+
+    /// Every connection of the fixtures played one after another (a minute
+    /// apart) through one engine, enriched as two snapshots would.
+    fn named(files: &[&str]) -> Vec<Connection> {
+        let mut e = Engine::new(Config::default());
+        let mut base = Timestamp::from_nanos(1_700_000_000_000_000_000);
+        for f in files {
+            let mut first = None;
+            let mut last = base;
+            read_file(&fixture(f), &mut |p| {
+                let t0 = *first.get_or_insert(p.ts);
+                last = base + p.ts.since(t0);
+                e.process(p.link, last, p.data, p.wire_len);
+                true
+            })
+            .expect("fixture reads");
+            base = last + Duration::from_secs(60);
+        }
+        let mut all = Vec::new();
+        e.take_finished(&mut all);
+        all.extend(e.connections().cloned());
+        let enrich = FileEnrich::new();
+        for _ in 0..2 {
+            all.iter_mut().for_each(|c| enrich.enrich(c));
+        }
+        all
+    }
+
+    /// dig asked for www.example.test, then alias.example.test (both the
+    /// server 10.77.0.2); then curl fetched http://www.example.test/ and
+    /// https://secure.example.test/ from it (tshark's Host and SNI), and
+    /// arping asked for it. Each flow keeps the name it asked for.
+    #[test]
+    fn flows_are_named_by_what_they_asked_for() {
+        let files = ["dns_udp.pcap", "http_curl.pcap", "tls13_curl.pcap", "arp.pcap", "ssh.pcap"];
+        let conns = named(&files);
+        let host = truth("http_curl.pcap")["http_hosts"][0].as_str().expect("an HTTP host").to_string();
+        let sni = truth("tls13_curl.pcap")["tls_snis"][0].as_str().expect("an SNI").to_string();
+        let names = |port: u16, proto: Proto| -> Vec<Option<String>> {
+            conns.iter().filter(|c| c.proto == proto && c.remote.port == port).map(|c| c.hostname.clone()).collect()
+        };
+        let http = names(80, Proto::Tcp);
+        assert!(!http.is_empty() && http.iter().all(|n| n.as_deref() == Some(host.as_str())), "{http:?}");
+        assert_eq!(names(443, Proto::Tcp), [Some(sni)]);
+        let arp: Vec<_> = conns.iter().filter(|c| c.proto == Proto::Arp).map(|c| &c.hostname).collect();
+        assert!(!arp.is_empty() && arp.iter().all(|n| n.is_none()), "ARP rows: {arp:?}");
+        // ssh asked nothing itself: the latest name its host asked for before it.
+        assert_eq!(names(22, Proto::Udp).len() + names(22, Proto::Tcp).len(), 2);
+        assert!(names(22, Proto::Tcp).iter().all(|n| n.as_deref() == Some("alias.example.test")));
+        // The DNS flows began before their answers: names from them are only inferred.
+        let dns = names(53, Proto::Udp);
+        assert!(!dns.is_empty() && dns.iter().all(|n| n.as_deref().is_none_or(|n| n.starts_with('~'))), "{dns:?}");
+    }
 }

@@ -74,7 +74,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         }
     };
     if let Some(path) = &cli.history {
-        return history(cli, path, View { filter, no_localhost: cli.no_localhost });
+        return history(cli, path, View { filter, no_localhost: cli.no_localhost, hide_pid: None });
     }
     for export in [&cli.pcap_export, &cli.pcapng_export].into_iter().flatten() {
         if let Some(input) = &cli.read
@@ -149,15 +149,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         None => (None, None),
     };
     let sandbox = !cli.no_sandbox;
-    let cfg = PipelineConfig {
-        workers,
-        engine,
-        view: View { filter, no_localhost: cli.no_localhost },
-        live,
-        sandbox,
-        notes,
-        ipfix: ipfix_tap,
-    };
+    // rustnet's own reverse-DNS lookups are not what the user watches.
+    let hide_pid = (live && !cli.show_own_lookups).then(std::process::id);
+    let view = View { filter, no_localhost: cli.no_localhost, hide_pid };
+    let cfg = PipelineConfig { workers, engine, view, live, sandbox, notes, ipfix: ipfix_tap };
     let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
     let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.

@@ -17,8 +17,10 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 const NAP: Duration = Duration::from_millis(20);
 
 /// Feeds the file at the pace of its timestamps, publishing snapshots; after
-/// the last packet publishes a final one and waits for `stop` before flushing
-/// the workers (which empties their tables).
+/// the last packet publishes a final one, then flushes the workers: the
+/// connections they held back (closed TCP ones lingering for late packets)
+/// reach the screen's history with the rest, so every connection of the
+/// file is listed. Then waits for `stop`.
 pub fn replay(
     file: CaptureFile,
     mut disp: Dispatcher,
@@ -57,10 +59,10 @@ pub fn replay(
     tap.flush();
     // Blocking send: the final table must reach the screen (fails only if the UI is gone).
     let _ = snaps.send(pipeline.snapshot(source, 0, true, disp.last_packet_time()));
+    disp.finish();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(NAP);
     }
-    disp.finish();
     // After the UI has left the screen: finish may print warnings.
     counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     result

@@ -23,21 +23,27 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
         refresh: Duration::from_millis(cli.refresh_interval),
         source: label.clone(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        history: !source.is_live(),
     };
-    // Connections leaving the table are not needed by the TUI, only by --record.
+    // Connections leaving the tables go to the screen's history; the UI
+    // drains them at once (and drops the receiver when it ends). With
+    // --record they pass through the recorder's feed first.
+    let (ended_tx, ended_rx) = bounded::<Records>(64);
     let (rec_tx, recording) = match recorder {
         Some(mut rec) => {
             let (tx, rx) = bounded::<Records>(16);
             let t = std::thread::Builder::new().name("record-feed".into()).spawn(move || {
                 for r in rx.iter() {
                     crate::output::record_all(&mut rec, &r.conns);
+                    // The UI may have ended: its history no longer matters.
+                    let _ = ended_tx.send(r);
                 }
             })?;
-            (Some(tx), Some(t))
+            (tx, Some(t))
         }
-        None => (None, None),
+        None => (ended_tx, None),
     };
-    let pipeline = Pipeline::start(&cfg, enrich, rec_tx);
+    let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));
     let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
     let screen = Screen { pipeline: &pipeline, label: &label, refresh: ui.refresh, snaps: &snap_tx };
     let counters = Arc::new(SourceCounters::default());
@@ -54,7 +60,7 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
         if !publishes_itself {
             sc.spawn(|| super::publish::every_refresh(&screen, &stop, &counters));
         }
-        let ui_result = ui::run(ui, snap_rx, stop.clone());
+        let ui_result = ui::run(ui, ui::Feeds { snapshots: snap_rx, ended: ended_rx }, stop.clone());
         stop.store(true, Ordering::SeqCst);
         let end = SourceEnd::from_thread(capture.join());
         (ui_result, end)

@@ -4,9 +4,10 @@
 
 use super::columns::ColumnLayout;
 use super::format;
+use super::history::History;
 use crate::snapshot::Snapshot;
 use rustnet_core::filter::Filter;
-use rustnet_core::track::{Connection, State};
+use rustnet_core::track::{Connection, EndReason, State};
 use std::cmp::Ordering;
 use std::time::Duration;
 
@@ -77,6 +78,23 @@ impl SortKey {
         }
     }
 
+    /// Whether the overview's column `col` shows this key (marked in its header).
+    pub fn marks(self, col: super::columns::Col) -> bool {
+        use super::columns::Col;
+        matches!(
+            (self, col),
+            (SortKey::Rate, Col::Down | Col::Up)
+                | (SortKey::Bytes, Col::Bytes)
+                | (SortKey::Age, Col::Age)
+                | (SortKey::Process, Col::Process)
+                | (SortKey::Remote, Col::Remote)
+                | (SortKey::State, Col::State)
+                | (SortKey::Proto, Col::Proto)
+                | (SortKey::Rtt, Col::Rtt)
+                | (SortKey::Retrans, Col::Retrans)
+        )
+    }
+
     fn next(self) -> SortKey {
         match self {
             SortKey::Rate => SortKey::Bytes,
@@ -109,10 +127,15 @@ pub enum RowKind {
 impl RowKind {
     pub fn of(conn: &Connection, now: rustnet_core::Timestamp, new: Duration) -> Self {
         use State::*;
+        // Left the table (history): ended, whatever state it was last in.
+        if conn.end_reason.is_some_and(|r| r != EndReason::EndOfInput) {
+            return RowKind::Closed;
+        }
         match conn.state {
             Closed | QuicClosed => RowKind::Closed,
             FinWait1 | FinWait2 | CloseWait | LastAck | Closing | TimeWait | QuicDraining => RowKind::Closing,
-            _ if now.since(conn.first_seen) < new => RowKind::New,
+            // Picked up mid-stream (TCP without a SYN seen): older than it looks.
+            _ if now.since(conn.first_seen) < new && !mid_stream(conn) => RowKind::New,
             _ => RowKind::Normal,
         }
     }
@@ -125,6 +148,12 @@ impl RowKind {
             RowKind::Closed => "x",
         }
     }
+}
+
+/// A TCP connection first seen after its handshake (no SYN either way).
+fn mid_stream(conn: &Connection) -> bool {
+    const SYN: u8 = 0x02;
+    conn.tcp.is_some_and(|t| (t.tx.flags | t.rx.flags) & SYN == 0)
 }
 
 /// The filter bar: text being typed, the last filter that parsed, and its error.
@@ -142,7 +171,11 @@ pub struct FilterState {
 /// Everything the UI shows and remembers between frames.
 pub struct App {
     pub snapshot: Snapshot,
-    /// Indices into `snapshot.connections`, filtered and sorted.
+    /// Connections that left the table, kept so they stay browsable.
+    pub history: History,
+    /// Whether the overview lists `history` (`t`; on from the start for `--read`).
+    pub show_history: bool,
+    /// Indices into the view's connections (see [`App::conn`]), filtered and sorted.
     pub rows: Vec<usize>,
     /// Position of the selection in `rows`.
     pub selected: usize,
@@ -164,6 +197,15 @@ pub struct App {
     pub new_window: Duration,
     /// First line shown in the help tab.
     pub help_scroll: u16,
+    /// First line shown in the details tab (clamped when drawn).
+    pub details_scroll: std::cell::Cell<u16>,
+    /// The connection Details shows after it left the view (expired, or
+    /// hidden history): kept on screen, marked ended, until the user moves.
+    pub gone: Option<Connection>,
+    /// Copy of the connection shown in Details, for when it leaves.
+    details_last: Option<Connection>,
+    /// See [`App::settle`].
+    pub settled: bool,
     /// First visible row of the table; the table keeps the selection in view.
     pub scroll: std::cell::Cell<usize>,
     /// The user is watching the top of the table (at start, after `g`/Home or
@@ -177,6 +219,8 @@ impl App {
     pub fn new(refresh: Duration, no_color: bool) -> Self {
         App {
             snapshot: Snapshot::default(),
+            history: History::new(),
+            show_history: false,
             rows: Vec::new(),
             selected: 0,
             selected_id: None,
@@ -192,6 +236,10 @@ impl App {
             utc: false,
             new_window: refresh.max(NEW_WINDOW),
             help_scroll: 0,
+            details_scroll: std::cell::Cell::new(0),
+            gone: None,
+            details_last: None,
+            settled: false,
             scroll: std::cell::Cell::new(0),
             top_pinned: true,
         }
@@ -205,24 +253,55 @@ impl App {
         old
     }
 
+    /// Adds connections that left the table; listed from the next rebuild.
+    pub fn add_ended(&mut self, conns: Vec<Connection>) {
+        self.history.add(conns);
+    }
+
+    /// Shows or hides the ended connections (`t`).
+    pub fn toggle_history(&mut self) {
+        self.show_history = !self.show_history;
+        self.rebuild();
+    }
+
+    /// Connection `i` of the view: the snapshot's, then the history's.
+    pub fn conn(&self, i: usize) -> Option<&Connection> {
+        pool(&self.snapshot.connections, self.history.as_slice(), i)
+    }
+
     pub fn selected_conn(&self) -> Option<&Connection> {
-        let &i = self.rows.get(self.selected)?;
-        self.snapshot.connections.get(i)
+        self.conn(*self.rows.get(self.selected)?)
+    }
+
+    /// What Details shows: the connection that left the view, else the selected one.
+    pub fn details_conn(&self) -> Option<&Connection> {
+        self.gone.as_ref().or_else(|| self.selected_conn())
     }
 
     pub fn row_kind(&self, c: &Connection) -> RowKind {
-        RowKind::of(c, self.snapshot.now, self.new_window)
+        RowKind::of(c, self.rate_now(), self.new_window)
     }
 
     /// Filters and sorts the snapshot's connections into `rows`, keeping the
     /// selection on the same connection id when it is still shown.
     pub fn rebuild(&mut self) {
-        let conns = &self.snapshot.connections;
+        self.history.commit();
+        let (conns, hist) = (&self.snapshot.connections, self.history.as_slice());
         let f = &self.filter.applied;
         let mut keep = Vec::with_capacity(conns.len());
         f.select(conns, &mut keep);
-        let order = sorted(conns, &keep, self.sort, self.descending, self.snapshot.now);
+        if self.show_history && !hist.is_empty() {
+            // An ended connection may still be in a snapshot taken just before
+            // it left: its history copy (final counters, end reason) is shown.
+            keep.retain(|&i| !self.history.contains(conns[i].id));
+            let mut ended = Vec::new();
+            f.select(hist, &mut ended);
+            keep.extend(ended.into_iter().map(|i| conns.len() + i));
+        }
+        let at = |i: usize| pool(conns, hist, i);
+        let order = sorted(&at, &keep, self.sort, self.descending, self.rate_now());
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
+        self.keep_details(by_id.is_none());
         self.rows.clear();
         self.rows.extend(order.iter().map(|e| e.1 as usize));
         // Only while the table is in view: details (and help) keep their connection.
@@ -231,11 +310,60 @@ impl App {
         self.place(pos);
         // A connection followed away from the top (in details) is followed from then on.
         self.top_pinned &= self.selected == 0;
+        self.sync_details();
+    }
+
+    /// Remembers what Details shows (after each rebuild and key), and forgets
+    /// an ended connection once Details is left.
+    pub fn sync_details(&mut self) {
+        if self.tab != Tab::Details {
+            self.gone = None;
+            self.details_last = None;
+        } else if self.gone.is_none() {
+            self.details_last = self.selected_conn().cloned();
+        }
+    }
+
+    /// A `--read` replay ended a while ago: nothing flows any more, so rates
+    /// read 0 and nothing is new (they once stayed frozen at the file's last
+    /// second). The run loop calls this a few seconds after the end.
+    pub fn settle(&mut self) {
+        if self.snapshot.finished && !self.settled {
+            self.settled = true;
+            self.rebuild();
+        }
+    }
+
+    /// The time rates and the `+` marker are taken at: the snapshot's, or
+    /// long after it once [`settle`](Self::settle)d.
+    pub fn rate_now(&self) -> rustnet_core::Timestamp {
+        const LATER: Duration = Duration::from_secs(3600);
+        if self.settled { self.snapshot.now + LATER } else { self.snapshot.now }
+    }
+
+    /// Details keep showing their connection when it leaves the view: its
+    /// history copy (final counters, end reason), else the last one shown.
+    fn keep_details(&mut self, left: bool) {
+        if self.tab != Tab::Details {
+            return;
+        }
+        let id = self.gone.as_ref().map(|c| c.id).or(self.selected_id);
+        if self.gone.is_some() || left {
+            let last = self.details_last.take();
+            if let Some(h) = id.and_then(|id| self.history.get(id)) {
+                self.gone = Some(h.clone());
+            } else if self.gone.is_none() {
+                self.gone = last;
+            }
+        } else {
+            self.details_last = None;
+        }
     }
 
     /// Moves the selection to row `pos` (clamped), as the user asked: on the
     /// first row it stays there across refreshes, elsewhere it follows its connection.
     pub fn select(&mut self, pos: usize) {
+        self.gone = None;
         self.place(pos);
         self.top_pinned = self.selected == 0;
     }
@@ -329,24 +457,35 @@ impl App {
     }
 }
 
+/// Connection `i` of the snapshot's connections followed by the history's.
+fn pool<'a>(snap: &'a [Connection], hist: &'a [Connection], i: usize) -> Option<&'a Connection> {
+    match i.checked_sub(snap.len()) {
+        None => snap.get(i),
+        Some(j) => hist.get(j),
+    }
+}
+
+/// Looks a kept index up (see [`pool`]).
+type At<'x, 'a> = &'x dyn Fn(usize) -> Option<&'a Connection>;
+
 /// (id, index) of the kept connections in display order. One pass over the
 /// connections computes each key once; the sort then touches only the
 /// compact (key, id, index) entries, not the connections.
 fn sorted<'a>(
-    conns: &'a [Connection],
+    at: At<'_, 'a>,
     keep: &[usize],
     key: SortKey,
     desc: bool,
     now: rustnet_core::Timestamp,
 ) -> Vec<(u64, u32)> {
     fn by<'a, K>(
-        conns: &'a [Connection],
+        at: At<'_, 'a>,
         keep: &[usize],
         desc: bool,
         key: impl Fn(&'a Connection) -> K,
         cmp: impl Fn(&K, &K) -> Ordering,
     ) -> Vec<(u64, u32)> {
-        let mut v: Vec<(K, u64, u32)> = keep.iter().map(|&i| (key(&conns[i]), conns[i].id, i as u32)).collect();
+        let mut v: Vec<(K, u64, u32)> = keep.iter().filter_map(|&i| at(i).map(|c| (key(c), c.id, i as u32))).collect();
         // Ties keep id order so rows do not jump between refreshes.
         v.sort_unstable_by(|a, b| {
             let o = cmp(&a.0, &b.0);
@@ -357,7 +496,7 @@ fn sorted<'a>(
     let num = |a: &f64, b: &f64| a.total_cmp(b);
     match key {
         SortKey::Rate => by(
-            conns,
+            at,
             keep,
             desc,
             |c| {
@@ -366,19 +505,19 @@ fn sorted<'a>(
             },
             num,
         ),
-        SortKey::Bytes => by(conns, keep, desc, |c| c.tx_bytes.saturating_add(c.rx_bytes), u64::cmp),
+        SortKey::Bytes => by(at, keep, desc, |c| c.tx_bytes.saturating_add(c.rx_bytes), u64::cmp),
         // Ascending age: youngest (latest first_seen) first.
-        SortKey::Age => by(conns, keep, desc, |c| std::cmp::Reverse(c.first_seen), Ord::cmp),
+        SortKey::Age => by(at, keep, desc, |c| std::cmp::Reverse(c.first_seen), Ord::cmp),
         SortKey::Process => {
             let name = |c: &'a Connection| text_key(c.process.as_ref().map_or("", |p| p.name.as_str()));
-            by(conns, keep, desc, name, |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| cmp_text(a.2, b.2)))
+            by(at, keep, desc, name, |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| cmp_text(a.2, b.2)))
         }
-        SortKey::Remote => by(conns, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
-        SortKey::State => by(conns, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
-        SortKey::Proto => by(conns, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
+        SortKey::Remote => by(at, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
+        SortKey::State => by(at, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
+        SortKey::Proto => by(at, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
         // Connections without the number go after those with it, both ways.
-        SortKey::Rtt => by(conns, keep, desc, |c| (c.live_rtt().is_some() == desc, c.live_rtt()), Ord::cmp),
-        SortKey::Retrans => by(conns, keep, desc, |c| (c.tcp.is_some() == desc, c.retransmits()), Ord::cmp),
+        SortKey::Rtt => by(at, keep, desc, |c| (c.live_rtt().is_some() == desc, c.live_rtt()), Ord::cmp),
+        SortKey::Retrans => by(at, keep, desc, |c| (c.tcp.is_some() == desc, c.retransmits()), Ord::cmp),
     }
 }
 

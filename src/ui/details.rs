@@ -17,13 +17,25 @@ impl Widget for Details<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let t = Theme::new(app.no_color);
-        let block = Block::default().borders(Borders::TOP).title(Span::styled(" Connection details ", t.title()));
-        let Some(c) = app.selected_conn() else {
+        let ended = if app.gone.is_some() { "(ended) " } else { "" };
+        let title = Span::styled(format!(" Connection details {ended}"), t.title());
+        let mut block = Block::default().borders(Borders::TOP).title(title);
+        let Some(c) = app.details_conn() else {
             Paragraph::new("no connection selected").style(t.label()).block(block).render(area, buf);
             return;
         };
-        let lines = lines(app, c, t);
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: false }).render(area, buf);
+        let para = Paragraph::new(lines(app, c, t)).wrap(Wrap { trim: false });
+        // Scrolled by J/K, PgUp/PgDn; clamped so the last line stays in view.
+        let height = area.height.saturating_sub(1);
+        let total = u16::try_from(para.line_count(area.width)).unwrap_or(u16::MAX);
+        let top = app.details_scroll.get().min(total.saturating_sub(height));
+        app.details_scroll.set(top);
+        if total > height {
+            let end = (top + height).min(total);
+            let pos = format!(" lines {}–{end} of {total} (J/K PgUp/PgDn scroll) ", top + 1);
+            block = block.title(Line::styled(pos, t.label()).right_aligned());
+        }
+        para.block(block).scroll((top, 0)).render(area, buf);
     }
 }
 
@@ -56,8 +68,12 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     if c.gateway {
         field(&mut out, "gateway", "the default gateway".to_string());
     }
-    let kind = app.row_kind(c);
+    // One that left the view (expired) is marked ended, whatever its state.
+    let kind = if app.gone.is_some() { super::app::RowKind::Closed } else { app.row_kind(c) };
     field(&mut out, "state", format!("{} {}", c.state.name(), kind.marker().trim()));
+    if let Some(r) = c.end_reason {
+        field(&mut out, "ended", r.name().to_string());
+    }
     field(&mut out, "service", c.service().map_or_else(none, str::to_string));
     field(&mut out, "id", c.id.to_string());
 
@@ -97,9 +113,10 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "idle", format::duration(now.since(c.last_seen)));
 
     section(&mut out, "Traffic");
-    let (tx, rx) = c.rates(now);
-    field(&mut out, "sent", format!("{} packets, {}", c.tx_packets, format::bytes(c.tx_bytes as f64)));
-    field(&mut out, "received", format!("{} packets, {}", c.rx_packets, format::bytes(c.rx_bytes as f64)));
+    let (tx, rx) = c.rates(app.rate_now());
+    let packets = |n: u64| if n == 1 { "1 packet".to_string() } else { format!("{n} packets") };
+    field(&mut out, "sent", format!("{}, {}", packets(c.tx_packets), format::bytes(c.tx_bytes as f64)));
+    field(&mut out, "received", format!("{}, {}", packets(c.rx_packets), format::bytes(c.rx_bytes as f64)));
     field(&mut out, "rate up", format!("{}/s", format::bytes(tx)));
     field(&mut out, "rate down", format!("{}/s", format::bytes(rx)));
 

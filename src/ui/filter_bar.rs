@@ -6,7 +6,7 @@ use super::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Widget;
+use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 pub struct FilterBar<'a>(pub &'a App);
 
@@ -15,26 +15,39 @@ impl FilterBar<'_> {
     pub fn visible(app: &App) -> bool {
         app.filter.editing || !app.filter.text.is_empty()
     }
+
+    /// Lines the bar takes at `width`: one, or up to three so that a long
+    /// parse error is read whole rather than cut off.
+    pub fn height(app: &App, width: u16) -> u16 {
+        if !Self::visible(app) {
+            return 0;
+        }
+        let w = line(app).width();
+        u16::try_from(w.div_ceil(usize::from(width.max(1)))).unwrap_or(3).clamp(1, 3)
+    }
+}
+
+fn line(app: &App) -> Line<'static> {
+    let t = Theme::new(app.no_color);
+    let f = &app.filter;
+    let mut spans = vec![Span::styled(" filter ", t.key()), Span::raw("/"), Span::raw(f.text.clone())];
+    if f.editing {
+        // A block cursor drawn as text: the terminal cursor stays hidden.
+        spans.push(Span::styled(" ", t.selected()));
+    }
+    if let Some(e) = &f.error {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(format!("error: {e}"), t.error()));
+        if !f.applied_text.is_empty() {
+            spans.push(Span::styled(format!(" (using \"{}\")", f.applied_text), t.label()));
+        }
+    }
+    spans.push(Span::styled(format!("  {} match", app.rows.len()), t.label()));
+    Line::from(spans)
 }
 
 impl Widget for FilterBar<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let t = Theme::new(app.no_color);
-        let f = &app.filter;
-        let mut spans = vec![Span::styled(" filter ", t.key()), Span::raw("/"), Span::raw(f.text.clone())];
-        if f.editing {
-            // A block cursor drawn as text: the terminal cursor stays hidden.
-            spans.push(Span::styled(" ", t.selected()));
-        }
-        if let Some(e) = &f.error {
-            spans.push(Span::raw("  "));
-            spans.push(Span::styled(format!("error: {e}"), t.error()));
-            if !f.applied_text.is_empty() {
-                spans.push(Span::styled(format!(" (using \"{}\")", f.applied_text), t.label()));
-            }
-        }
-        spans.push(Span::styled(format!("  {} match", app.rows.len()), t.label()));
-        Line::from(spans).render(area, buf);
+        Paragraph::new(line(self.0)).wrap(Wrap { trim: false }).render(area, buf);
     }
 }

@@ -62,9 +62,10 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("/", "filter"),
             ("s/S", "sort"),
             ("←→ +-", "columns"),
+            ("t", "history"),
             ("c", "copy"),
         ],
-        Tab::Details => vec![("↑↓/jk", "prev/next"), ("Esc", "back"), ("c", "copy")],
+        Tab::Details => vec![("↑↓/jk", "prev/next"), ("J/K PgUp/PgDn", "scroll"), ("Esc", "back"), ("c", "copy")],
         Tab::Help => vec![("↑↓/jk", "scroll"), ("Esc", "back")],
     };
     if app.tab == Tab::Overview && !app.filter.text.is_empty() {

@@ -50,6 +50,13 @@ fn stats_line(app: &App, t: Theme) -> Line<'static> {
     spans.extend(pair("packets", format!("{} ({})", s.stats.packets, format::bytes(s.stats.bytes as f64)), t.value()));
     spans.push(Span::raw("  "));
     spans.extend(pair("conns", format!("{}{shown}", s.connections.len()), t.value()));
+    if app.show_history {
+        // The history's own count, and how many it has let go (bounded).
+        let h = &app.history;
+        let dropped = if h.dropped > 0 { format!(" (+{} dropped)", h.dropped) } else { String::new() };
+        spans.push(Span::raw("  "));
+        spans.extend(pair("ended", format!("{}{dropped}", h.len()), t.value()));
+    }
     spans.push(Span::raw("  "));
     spans.extend(pair("drops kernel", kernel.to_string(), t.warning(kernel > 0)));
     spans.extend(pair(" internal", queue.to_string(), t.warning(queue > 0)));

@@ -16,21 +16,23 @@ const KEYS: &[(&str, &str)] = &[
     ("h or ?", "toggle this help"),
     ("↑ k  ↓ j", "move the selection"),
     ("PgUp / PgDn", "move by 10 rows"),
-    ("Home g / End G", "first row (stays on top) / last row"),
+    ("Home g / End G", "first row (stays on top) / last row; in this help: top / end"),
     ("Enter", "details of the selected connection"),
+    ("J K / PgDn PgUp", "in details: scroll the text (↑↓ jk go to the next / previous connection)"),
     ("Esc", "back to the overview; there, clear the filter"),
     ("/", "filter: type to narrow, ↑↓ move, Enter keeps, Esc clears"),
-    ("s / S", "next sort column (rate, bytes, age, process, remote, state, proto) / flip direction"),
+    ("s / S", "next sort column (its header shows ↓ or ↑) / flip direction"),
     ("← →", "focus a column (highlighted header)"),
     ("+ > / - <", "widen / narrow the focused column (State never narrower than its names)"),
     ("w", "next column preset"),
+    ("t", "show / hide ended connections (history; on from the start with --read)"),
     ("c", "copy the remote address (system clipboard, else OSC 52 terminal clipboard)"),
 ];
 
 const MARKERS: &[(&str, &str)] = &[
-    ("+", "new: first seen in the last few seconds (bold)"),
+    ("+", "new: first seen in the last few seconds, handshake included (bold)"),
     ("~", "closing: FIN_WAIT*, CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, QUIC_DRAINING (italic)"),
-    ("x", "closed: CLOSED, QUIC_CLOSED (dim)"),
+    ("x", "closed: CLOSED, QUIC_CLOSED, or ended (left the table: closed, idle, evicted) (dim)"),
 ];
 
 const FILTER: &[(&str, &str)] = &[

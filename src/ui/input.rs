@@ -16,6 +16,12 @@ pub enum Effect {
 const PAGE: isize = 10;
 
 pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
+    let effect = on_key(app, key);
+    app.sync_details();
+    effect
+}
+
+fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     if key.kind == KeyEventKind::Release {
         return Effect::None;
     }
@@ -37,6 +43,9 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
         return Effect::None;
     }
     if app.tab == Tab::Help && scroll_help(app, key.code) {
+        return Effect::None;
+    }
+    if app.tab == Tab::Details && scroll_details(app, key.code) {
         return Effect::None;
     }
     if navigate(app, key.code) {
@@ -68,6 +77,7 @@ pub fn handle_key(app: &mut App, key: KeyEvent) -> Effect {
                 }
             };
         }
+        KeyCode::Char('t') => app.toggle_history(),
         KeyCode::Char('s') => app.cycle_sort(),
         KeyCode::Char('S') => app.flip_sort(),
         KeyCode::Left => app.columns.move_focus(false),
@@ -89,8 +99,25 @@ fn scroll_help(app: &mut App, code: KeyCode) -> bool {
         KeyCode::PageUp => *s = s.saturating_sub(PAGE as u16),
         KeyCode::PageDown => *s = s.saturating_add(PAGE as u16),
         KeyCode::Home | KeyCode::Char('g') => *s = 0,
+        // The help widget clamps this to its last page.
+        KeyCode::End | KeyCode::Char('G') => *s = u16::MAX,
         _ => return false,
     }
+    true
+}
+
+/// In the details tab J/K and PgDn/PgUp scroll the text (clamped when
+/// drawn); the arrows and j/k still go to the next / previous connection.
+fn scroll_details(app: &mut App, code: KeyCode) -> bool {
+    let s = app.details_scroll.get();
+    let s = match code {
+        KeyCode::Char('K') => s.saturating_sub(1),
+        KeyCode::Char('J') => s.saturating_add(1),
+        KeyCode::PageUp => s.saturating_sub(PAGE as u16),
+        KeyCode::PageDown => s.saturating_add(PAGE as u16),
+        _ => return false,
+    };
+    app.details_scroll.set(s);
     true
 }
 
@@ -425,5 +452,83 @@ mod tests {
         assert_eq!((a.selected, sel(&a)), (29, 129));
         a.set_snapshot(conns(30, |i| 100 * (30 - i as u32), |i| i as u64));
         assert_eq!((a.selected, sel(&a)), (29, 129), "and stays with it");
+    }
+
+    #[test]
+    fn details_keep_their_connection_when_it_expires() {
+        use rustnet_core::track::EndReason;
+        let mut a = app(conns(5, |i| 100 * (i as u32 + 1), |i| i as u64));
+        press(&mut a, KeyCode::Char('j'));
+        press(&mut a, KeyCode::Enter);
+        assert_eq!((a.tab, sel(&a)), (Tab::Details, 103));
+        // 103 expires: gone from the table, its record in the (hidden) history.
+        let mut s = conns(5, |i| 100 * (i as u32 + 1), |i| i as u64);
+        let mut ended = s.connections.iter().find(|c| c.id == 103).cloned().expect("in the fixture");
+        s.connections.retain(|c| c.id != 103);
+        ended.end_reason = Some(EndReason::Idle);
+        ended.rx_bytes = 4242;
+        a.add_ended(vec![ended]);
+        a.set_snapshot(s);
+        let shown = a.details_conn().map(|c| (c.id, c.rx_bytes, c.end_reason));
+        assert_eq!(shown, Some((103, 4242, Some(EndReason::Idle))), "still 103, its final copy");
+        // Without a record (not yet arrived), the last copy shown stays.
+        press(&mut a, KeyCode::Char('j'));
+        let next = sel(&a);
+        assert_ne!(next, 103, "moving leaves it");
+        let mut s = conns(5, |i| 100 * (i as u32 + 1), |i| i as u64);
+        s.connections.retain(|c| c.id != next && c.id != 103);
+        a.set_snapshot(s);
+        assert_eq!(a.details_conn().map(|c| c.id), Some(next));
+        assert!(a.gone.is_some(), "marked ended");
+        press(&mut a, KeyCode::Esc);
+        assert!(a.gone.is_none());
+    }
+
+    #[test]
+    fn help_end_scrolls_the_help_not_the_table() {
+        let mut a = app(conns(30, |i| i as u32, |_| 0));
+        press(&mut a, KeyCode::Char('h'));
+        press(&mut a, KeyCode::Char('G'));
+        assert_eq!((a.tab, a.selected), (Tab::Help, 0), "the selection stays");
+        assert!(a.help_scroll > 0);
+        press(&mut a, KeyCode::Char('g'));
+        assert_eq!(a.help_scroll, 0);
+    }
+
+    #[test]
+    fn a_connection_picked_up_mid_stream_is_not_new() {
+        use crate::ui::app::RowKind;
+        let mut s = conns(2, |_| 0, |_| 0);
+        for c in &mut s.connections {
+            c.first_seen = s.now;
+            let mut t = rustnet_core::track::TcpStats::default();
+            // ACK/PSH only; the second also saw the SYN.
+            t.tx.flags = 0x18;
+            if c.id == 101 {
+                t.rx.flags = 0x12;
+            }
+            c.tcp = Some(t);
+        }
+        let a = app(s);
+        let kind = |id| a.snapshot.connections.iter().find(|c| c.id == id).map(|c| a.row_kind(c));
+        assert_eq!(kind(100), Some(RowKind::Normal), "mid-stream");
+        assert_eq!(kind(101), Some(RowKind::New));
+    }
+
+    #[test]
+    fn a_finished_replay_settles_rates_and_new_markers() {
+        use crate::ui::app::RowKind;
+        let mut s = conns(3, |i| 1000 * (i as u32 + 1), |_| 0);
+        s.finished = true;
+        for c in &mut s.connections {
+            c.first_seen = s.now;
+            c.tcp = None;
+        }
+        let mut a = app(s);
+        let first = |a: &App| a.selected_conn().map(|c| (c.rates(a.rate_now()).1, a.row_kind(c)));
+        let (rate, kind) = first(&a).expect("a row");
+        assert!(rate > 0.0 && kind == RowKind::New, "at the end: the last second's rate, new");
+        a.settle();
+        assert_eq!(first(&a), Some((0.0, RowKind::Normal)), "then quiet");
     }
 }

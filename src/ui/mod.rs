@@ -12,6 +12,7 @@ mod footer;
 mod format;
 mod header;
 mod help;
+mod history;
 mod input;
 mod notices;
 mod overview;
@@ -25,6 +26,7 @@ mod render_tests;
 pub use app::App;
 pub use input::{Effect, handle_key};
 
+use crate::pipeline::Records;
 use crate::snapshot::Snapshot;
 use app::Tab;
 use crossbeam_channel::{Receiver, select};
@@ -42,6 +44,9 @@ pub struct UiConfig {
     pub source: String,
     /// From the `NO_COLOR` environment variable.
     pub no_color: bool,
+    /// List ended connections from the start (`--read`: the file's connections
+    /// stay browsable after they expire in packet time).
+    pub history: bool,
 }
 
 /// How long a status message (e.g. "copied …") stays in the footer.
@@ -51,11 +56,12 @@ const TICK: Duration = Duration::from_millis(100);
 
 /// Draws one frame from the state.
 pub fn draw(frame: &mut Frame, app: &App) {
-    let bar = filter_bar::FilterBar::visible(app);
+    let bar_height = filter_bar::FilterBar::height(app, frame.area().width);
+    let bar = bar_height > 0;
     let [head, main, filter, foot] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(1),
-        Constraint::Length(u16::from(bar)),
+        Constraint::Length(bar_height),
         Constraint::Length(1),
     ])
     .areas(frame.area());
@@ -71,15 +77,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
     frame.render_widget(footer::Footer(app), foot);
 }
 
-/// Runs the TUI until the user quits; `snapshots` delivers a new Snapshot at
-/// each refresh (latest wins); sets `stop` when quitting so the pipeline shuts
+/// What the pipeline sends the screen.
+pub struct Feeds {
+    /// A new Snapshot at each refresh (latest wins).
+    pub snapshots: Receiver<Snapshot>,
+    /// Connections leaving the tables, for the history. Dropped when the UI
+    /// ends, so that workers never wait on a screen that is gone.
+    pub ended: Receiver<Records>,
+}
+
+/// Runs the TUI until the user quits; `feeds` delivers snapshots and ended
+/// connections; sets `stop` when quitting so the pipeline shuts
 /// down. Restores the terminal on exit and on panic. Also returns when someone
 /// else sets `stop` (e.g. SIGTERM), so the terminal is restored then too.
 /// A panic on another thread meanwhile is logged, ends the session, and is
 /// printed on stderr once the terminal is restored (see `notices`).
-pub fn run(cfg: UiConfig, snapshots: Receiver<Snapshot>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     let mut app = App::new(cfg.refresh, cfg.no_color);
     app.snapshot.source = cfg.source.clone();
+    app.show_history = cfg.history;
     // Raw mode + alternate screen, and a panic hook that restores the terminal
     // before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
@@ -87,7 +103,7 @@ pub fn run(cfg: UiConfig, snapshots: Receiver<Snapshot>, stop: Arc<AtomicBool>) 
     let notices = notices::Notices::install(stop.clone());
     let input_done = Arc::new(AtomicBool::new(false));
     let events = spawn_input(input_done.clone());
-    let result = event_loop(&mut terminal, &mut app, &cfg, snapshots, &events, &stop);
+    let result = event_loop(&mut terminal, &mut app, &cfg, feeds, &events, &stop);
     input_done.store(true, Ordering::Relaxed);
     ratatui::restore();
     stop.store(true, Ordering::SeqCst);
@@ -121,12 +137,14 @@ fn event_loop(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     cfg: &UiConfig,
-    snapshots: Receiver<Snapshot>,
+    feeds: Feeds,
     events: &Receiver<std::io::Result<Event>>,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
-    let mut snapshots = snapshots;
+    let Feeds { mut snapshots, mut ended } = feeds;
     let mut pending: Option<Snapshot> = None;
+    // Ended connections arrived since the last rebuild.
+    let mut ended_new = false;
     let mut last_apply: Option<Instant> = None;
     let mut status_since: Option<Instant> = None;
     let mut clip = clipboard::Clipboard::default();
@@ -149,6 +167,18 @@ fn event_loop(
             }
             last_apply = Some(Instant::now());
             dirty = true;
+            ended_new = false;
+        } else if ended_new && (due || pending.is_none() && app.snapshot.finished) {
+            // No snapshot coming (the replay ended) or due: list them now.
+            app.rebuild();
+            last_apply = Some(Instant::now());
+            dirty = true;
+            ended_new = false;
+        }
+        // A replay that ended a while ago goes quiet, as a live capture would.
+        if app.snapshot.finished && !app.settled && last_apply.is_some_and(|t| t.elapsed() >= app.new_window) {
+            app.settle();
+            dirty = true;
         }
         match (&app.status, status_since) {
             (Some(_), None) => status_since = Some(Instant::now()),
@@ -169,6 +199,13 @@ fn event_loop(
                 Ok(s) => pending = Some(s),
                 // The pipeline is done: keep showing the last snapshot.
                 Err(_) => snapshots = crossbeam_channel::never(),
+            },
+            recv(ended) -> r => match r {
+                Ok(r) => {
+                    app.add_ended(r.conns);
+                    ended_new = true;
+                }
+                Err(_) => ended = crossbeam_channel::never(),
             },
             recv(events) -> e => {
                 let Ok(e) = e else { anyhow::bail!("terminal input thread ended") };

@@ -40,12 +40,14 @@ impl Widget for Overview<'_> {
         }
         block.render(area, buf);
         let cols = app.columns.layout(inner.width);
+        // The sort column carries the direction arrow first (never cut off).
         let header = Row::new(cols.iter().map(|&(c, _)| {
             let style = if c == app.columns.focus { t.focused_header() } else { t.table_header() };
-            Cell::from(c.title()).style(style)
+            let title = if app.sort.marks(c) { format!("{arrow}{}", c.title()) } else { c.title().to_string() };
+            Cell::from(title).style(style)
         }));
-        let rows = app.rows[start..end].iter().enumerate().map(|(k, &i)| {
-            let c = &app.snapshot.connections[i];
+        let shown = app.rows.get(start..end).unwrap_or_default();
+        let rows = shown.iter().enumerate().filter_map(|(k, &i)| app.conn(i).map(|c| (k, c))).map(|(k, c)| {
             let kind = app.row_kind(c);
             let mut style = t.row(kind);
             if start + k == app.selected {
@@ -56,7 +58,7 @@ impl Widget for Overview<'_> {
         let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
         Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
         if app.rows.is_empty() && inner.height > 2 {
-            let msg = if app.snapshot.connections.is_empty() {
+            let msg = if app.snapshot.connections.is_empty() && (app.history.is_empty() || !app.show_history) {
                 "no connections yet"
             } else {
                 "no connection matches the filter (Esc clears it)"
@@ -81,8 +83,8 @@ fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {
         Col::Service => format::fit(c.service().unwrap_or(""), w),
         Col::App => c.app.as_ref().map_or(String::new(), |a| format::fit(&format::app_summary(a), w)),
         Col::Process => c.process.as_ref().map_or(String::new(), |p| format::fit(&p.name, w)),
-        Col::Down => format::bytes(c.rates(app.snapshot.now).1),
-        Col::Up => format::bytes(c.rates(app.snapshot.now).0),
+        Col::Down => format::bytes(c.rates(app.rate_now()).1),
+        Col::Up => format::bytes(c.rates(app.rate_now()).0),
         Col::Bytes => format::bytes((c.tx_bytes + c.rx_bytes) as f64),
         Col::Age => app.age_of(c),
         Col::Rtt => c.live_rtt().map_or(String::new(), format::rtt),

@@ -240,9 +240,11 @@ fn filter_with_error() {
     type_text(&mut app, ":tcp");
     let e = rustnet_core::filter::Filter::parse(&app.filter.text).expect_err("prot: is not a keyword");
     let text = screen(&app, 120, 30);
-    // The bar shows the parser's message (cut to the terminal's width).
+    // The bar shows the parser's message whole (on a second line if need be).
     let head: String = format!("error: {}", e.message).chars().take(60).collect();
     assert!(text.contains(&head), "{text}");
+    let tail: String = e.message.chars().skip(e.message.chars().count().saturating_sub(25)).collect();
+    assert!(text.contains(&tail), "the end of the message, {tail:?}: {text}");
     assert_eq!(app.filter.applied_text, "tcp prot", "keeps the last valid filter");
     insta::assert_snapshot!("filter_error_120x30", text);
     // An error message drawn as the parser would give it, independent of it.
@@ -276,6 +278,10 @@ fn no_color_uses_no_colors() {
     let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_000, 0);
     let mut conn = rich_connection(1, now);
     conn.first_seen = now - Duration::from_secs(1);
+    // Its handshake was seen (else it was picked up mid-stream: not new).
+    if let Some(t) = conn.tcp.as_mut() {
+        t.tx.flags = 0x02;
+    }
     let snap = Snapshot { now, connections: vec![conn], ..Default::default() };
     let colored = |no_color: bool| {
         let mut app = app_with(snap.clone());
@@ -355,4 +361,57 @@ fn process_column_at_80_columns() {
         }
         key(&mut app, KeyCode::Char('w'));
     }
+}
+
+/// At 80×24 Details do not fit: PgDn/J scroll to the Traffic and Application
+/// sections (the arrows still switch connection), clamped at the last line.
+#[test]
+fn details_scroll_at_80x24() {
+    let now = super::fixture::T_END;
+    let mut snap = Snapshot { now, ..Default::default() };
+    snap.connections.push(rich_connection(7, now));
+    let mut other = rich_connection(8, now);
+    other.remote = Endpoint::new([10, 9, 9, 9].into(), 22);
+    snap.connections.push(other);
+    let mut app = app_with(snap);
+    key(&mut app, KeyCode::Enter);
+    let top = screen(&app, 80, 24);
+    assert!(!top.contains("Application"), "{top}");
+    assert!(top.contains("lines 1–"), "position shown: {top}");
+    key(&mut app, KeyCode::PageDown);
+    let mid = screen(&app, 80, 24);
+    assert!(mid.contains("Traffic") && mid.contains("81.0 kB"), "{mid}");
+    for _ in 0..5 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    let end = screen(&app, 80, 24);
+    assert_eq!(app.details_conn().map(|c| c.id), Some(7), "PgDn scrolls, it does not switch");
+    for want in ["Application", "sni", "api.github.com", "h2, http/1.1"] {
+        assert!(end.contains(want), "missing {want}:\n{end}");
+    }
+    insta::assert_snapshot!("details_scrolled_80x24", end);
+    // Clamped: one K shows one line more at the top.
+    key(&mut app, KeyCode::Char('K'));
+    let up = screen(&app, 80, 24);
+    assert_ne!(up, end);
+    key(&mut app, KeyCode::Char('J'));
+    assert_eq!(screen(&app, 80, 24), end);
+}
+
+/// "1 packet", not "1 packets"; the sort column is marked with its direction.
+#[test]
+fn one_packet_and_the_sort_column_marked() {
+    let now = super::fixture::T_END;
+    let mut c = rich_connection(7, now);
+    c.tx_packets = 1;
+    let mut app = app_with(Snapshot { now, connections: vec![c], ..Default::default() });
+    let table = screen(&app, 120, 10);
+    assert!(table.contains("↓Down/s") && table.contains("↓Up/s"), "{table}");
+    key(&mut app, KeyCode::Char('s'));
+    key(&mut app, KeyCode::Char('S'));
+    let table = screen(&app, 120, 10);
+    assert!(table.contains("↑Bytes") && !table.contains("↓Down/s"), "{table}");
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app, 100, 45);
+    assert!(text.contains("sent           1 packet, "), "{text}");
 }

@@ -144,7 +144,9 @@ pub struct Connection {
     pub app: Option<AppInfo>,
     /// The owning local process, filled in by the caller (the engine sees only packets).
     pub process: Option<Box<ProcessInfo>>,
-    /// Name of the remote address (from DNS answers seen, or reverse DNS).
+    /// Name of the remote address (the flow's SNI or HTTP Host, DNS answers
+    /// seen, or reverse DNS), filled in by the caller; a leading `~` marks a
+    /// name only inferred from other traffic.
     pub hostname: Option<String>,
     /// Where the remote address is, from local GeoIP databases (`--geoip`):
     /// Some once looked up, even when the databases know nothing of it.
