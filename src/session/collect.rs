@@ -6,7 +6,7 @@
 
 use super::enrich::with_geoip;
 use super::sink::Sink;
-use crate::capture::ipfix_listen::{Listener, ListenUrl, MAX_MESSAGE};
+use crate::capture::ipfix_listen::{ListenUrl, Listener, MAX_MESSAGE};
 use crate::cli::Cli;
 use crate::output;
 use crate::pipeline::{Enrich, Records, View, wall_clock};
@@ -49,7 +49,13 @@ struct Summary {
 }
 
 /// Runs collector mode; returns the exit code.
-pub fn run(cli: &Cli, url: &ListenUrl, view: View, stop: Arc<AtomicBool>, interrupted: &AtomicBool) -> anyhow::Result<i32> {
+pub fn run(
+    cli: &Cli,
+    url: &ListenUrl,
+    view: View,
+    stop: Arc<AtomicBool>,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<i32> {
     let listener = match Listener::bind(url, POLL) {
         Ok(l) => l,
         Err(e) => {
@@ -67,7 +73,16 @@ pub fn run(cli: &Cli, url: &ListenUrl, view: View, stop: Arc<AtomicBool>, interr
         ..TableConfig::default()
     };
     let label = format!("ipfix {}", url.url);
-    let mut run = Run { listener, table, view, enrich, stop: stop.clone(), duration: cli.duration, sandbox: !cli.no_sandbox, screen: None };
+    let mut run = Run {
+        listener,
+        table,
+        view,
+        enrich,
+        stop: stop.clone(),
+        duration: cli.duration,
+        sandbox: !cli.no_sandbox,
+        screen: None,
+    };
     let (rec_tx, rec_rx) = bounded::<Records>(16);
     let sum = match Sink::for_cli(cli) {
         Sink::Json => {
@@ -80,7 +95,12 @@ pub fn run(cli: &Cli, url: &ListenUrl, view: View, stop: Arc<AtomicBool>, interr
             let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
             run.screen = Some((snap_tx, refresh, label.clone()));
             let t = std::thread::Builder::new().name("collector".into()).spawn(move || receive(run, &rec_tx))?;
-            let ui = UiConfig { refresh, source: label, no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()), history: true };
+            let ui = UiConfig {
+                refresh,
+                source: label,
+                no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+                history: true,
+            };
             let r = ui::run(ui, ui::Feeds { snapshots: snap_rx, ended: rec_rx }, stop.clone());
             stop.store(true, Ordering::SeqCst);
             let sum = join(t)?;
@@ -181,7 +201,12 @@ fn receive(run: Run, records: &Sender<Records>) -> Summary {
     table.finish_all();
     table.take_finished(&mut finished);
     send(&run, records, &mut finished, true, stats(&decoder, &table));
-    Summary { decode: decoder.stats().clone(), table: table.stats().clone(), exporters: decoder.exporters(), recv_errors }
+    Summary {
+        decode: decoder.stats().clone(),
+        table: table.stats().clone(),
+        exporters: decoder.exporters(),
+        recv_errors,
+    }
 }
 
 /// Finished connections the view shows, enriched, to the writer.

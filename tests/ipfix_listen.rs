@@ -1,0 +1,218 @@
+//! Collector mode (`--ipfix-listen`): rustnet exporters on two "hosts"
+//! (their own UTS namespaces, so their observationDomainNames differ; live,
+//! also their own network namespaces) into one listener. Truth: each
+//! exporter's own `--json` of the same run (which tests/live_lab.rs and the
+//! fixture tests hold to tcpdump/tshark), and tshark's conversations of the
+//! capture files.
+
+mod common;
+
+use common::lab::{Lab, tshark_conversations, wait_thread};
+use common::testenv::{root_ready, tools_ready};
+use common::{finish, fixture, parse_lines, record_conversations};
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rustnet");
+
+/// This test run's UDP ports: 47300-47399, apart from other sessions'.
+fn port(n: u16) -> u16 {
+    47_300 + (std::process::id() % 40) as u16 * 2 + n
+}
+
+/// `rustnet ARGS` in a UTS namespace of its own whose host name is `host`.
+fn as_host(host: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["--uts", "sh", "-c", &format!("hostname {host} && exec \"$0\" \"$@\""), BIN]).args(args);
+    c
+}
+
+fn listener(args: &[&str]) -> std::process::Child {
+    let c = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the listener");
+    wait_thread(c.id(), "collector");
+    c
+}
+
+/// The fields a record carries through IPFIX, as text for comparison:
+/// RTT to the microsecond, and of `app` what IPFIX has elements for. Times
+/// apart ([`same`]).
+fn carried(r: &Value) -> String {
+    let app = &r["app"];
+    let app = match app["protocol"].as_str() {
+        None => "-".to_string(),
+        Some("HTTP") => format!("HTTP {} {} {}", app["host"], app["method"], app["path"]),
+        Some(p @ ("TLS" | "QUIC")) => format!("{p} {}", app["sni"]),
+        Some(p @ ("DNS" | "mDNS" | "LLMNR")) => format!("{p} {}", app["queries"][0]["name"]),
+        Some(p) => p.to_string(),
+    };
+    // IPFIX carries whole microseconds (truncated).
+    let rtt = r["rtt"].as_f64().map(|s| (s * 1e6 + 1e-3).floor() as u64);
+    format!(
+        "{} {} {} {} {} {} {} {} {} {:?} tcp={} icmp={} {} {}",
+        r["proto"],
+        r["local"],
+        r["remote"],
+        r["state"],
+        r["tx_packets"],
+        r["rx_packets"],
+        r["tx_bytes"],
+        r["rx_bytes"],
+        app,
+        rtt,
+        r["tcp"],
+        r["icmp"],
+        r["end_reason"],
+        r["process"]["name"],
+    )
+}
+
+/// The listener's records (left) equal the exporter's (right) in every
+/// carried field, and their first/last times are the exporter's cut to
+/// the millisecond (flowStart/EndMilliseconds).
+fn same(host: &str, listener: &[&Value], exporter: &[&Value]) {
+    let sorted = |v: &[&Value]| {
+        let mut v: Vec<(String, f64, f64)> = v
+            .iter()
+            .map(|r| (carried(r), r["first_seen"].as_f64().unwrap_or(0.0), r["last_seen"].as_f64().unwrap_or(0.0)))
+            .collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        v
+    };
+    let (l, e) = (sorted(listener), sorted(exporter));
+    let text = |v: &[(String, f64, f64)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(text(&l), text(&e), "{host}: listener (left) vs the exporter's own --json (right)");
+    for (a, b) in l.iter().zip(&e) {
+        for (x, y) in [(a.1, b.1), (a.2, b.2)] {
+            assert!(x <= y + 1e-6 && y - x < 0.001 + 1e-6, "{host}: time {x} vs {y} in {}", a.0);
+        }
+    }
+}
+
+/// Item 2 of issue 15, deterministic: two exporters replaying different
+/// captures (different host names and observation domain ids) into one
+/// listener, and into a second listener that keeps one exporter only.
+#[test]
+fn two_exporters_into_one_listener() {
+    if !(root_ready() && tools_ready(&["unshare", "tshark"])) {
+        return;
+    }
+    let (p1, p2) = (port(0), port(1));
+    let (u1, u2) = (format!("udp://127.0.0.1:{p1}"), format!("udp://127.0.0.1:{p2}"));
+    let all = listener(&["--ipfix-listen", &u1, "--json", "--duration", "6"]);
+    let beta_only = listener(&["--ipfix-listen", &u2, "--json", "--duration", "6", "--filter", "exporter:exp-beta"]);
+    let mut own = Vec::new();
+    for (host, file, domain) in [("exp-alpha", "http_curl.pcap", "11"), ("exp-beta", "mixed_ipv6.pcap", "12")] {
+        let path = fixture(file);
+        let p = path.to_string_lossy();
+        let out = as_host(host, &["--read", &p, "--json", "--ipfix", &u1, "--ipfix", &u2, "--ipfix-domain-id", domain])
+            .output()
+            .expect("run an exporter");
+        assert!(out.status.success(), "{host}: {}", String::from_utf8_lossy(&out.stderr));
+        own.push((host, path, parse_lines(&String::from_utf8_lossy(&out.stdout))));
+    }
+    let out = finish(all, Duration::from_secs(20), "the listener");
+    assert!(out.status.success(), "listener: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "nothing dropped: {}", String::from_utf8_lossy(&out.stderr));
+    let got = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    let mut total = 0;
+    for (host, path, mine) in &own {
+        // ARP is not an IP flow: IPFIX has no record for it.
+        let want: Vec<&Value> = mine.iter().filter(|r| r["proto"] != "arp").collect();
+        let theirs: Vec<&Value> = got.iter().filter(|r| r["exporter"] == *host).collect();
+        assert!(!want.is_empty());
+        same(host, &theirs, &want);
+        let theirs_owned: Vec<Value> = theirs.iter().map(|r| (*r).clone()).collect();
+        assert_eq!(record_conversations(&theirs_owned), tshark_conversations(path), "{host}: listener vs tshark");
+        total += theirs.len();
+    }
+    assert_eq!(total, got.len(), "every record has one of the two exporters: {got:#?}");
+    let out = finish(beta_only, Duration::from_secs(20), "the filtered listener");
+    let beta = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    assert!(!beta.is_empty() && beta.iter().all(|r| r["exporter"] == "exp-beta"), "{beta:#?}");
+    assert_eq!(beta.len(), own[1].2.iter().filter(|r| r["proto"] != "arp").count());
+}
+
+/// Live: an exporter in each of two network namespaces (client and server
+/// host) while curl and dig talk between them; the listener runs in the
+/// server's namespace. Each side's records reach it with its exporter, the
+/// same as that exporter's own --json.
+#[test]
+fn live_exporters_in_two_namespaces() {
+    if !(root_ready() && tools_ready(&["ip", "unshare", "curl", "dig", "dnsmasq", "python3"])) {
+        return;
+    }
+    let mut lab = Lab::up(&format!("lx{}", std::process::id() % 10000));
+    let (cli, srv) = (lab.cli_v4, lab.srv_v4);
+    let p = port(0);
+    let not_export = format!("!port:{p}");
+    let listen = format!("udp://0.0.0.0:{p}");
+    lab.spawn(true, &[BIN, "--ipfix-listen", &listen, "--json", "--duration", "14"]);
+    let listener = lab.take_last();
+    wait_thread(listener.id(), "collector");
+    lab.spawn(true, &["python3", "-m", "http.server", "8080", "--bind", srv]);
+    lab.wait_listening(8080);
+    let dns_addr = format!("--address=/www.lab.test/{srv}");
+    let dns_listen = format!("--listen-address={srv}");
+    lab.spawn(
+        true,
+        &["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--bind-interfaces", &dns_listen, &dns_addr],
+    );
+    let mut exporters = Vec::new();
+    for (server, host, iface, to) in [
+        (false, "lhost-cli", lab.cli_if.clone(), format!("udp://{srv}:{p}")),
+        (true, "lhost-srv", format!("{}-veth-s", lab.prefix), format!("udp://127.0.0.1:{p}")),
+    ] {
+        let hn = format!("hostname {host} && exec \"$0\" \"$@\"");
+        let argv = ["unshare", "--uts", "sh", "-c", &hn, BIN, "-i", &iface, "--json", "--duration", "8"];
+        let mut argv = argv.to_vec();
+        // The export's own datagrams cross the veth: not exported.
+        argv.extend(["--ipfix", &to, "--filter", &not_export, "--ipfix-active-timeout", "2"]);
+        lab.spawn(server, &argv);
+        let c = lab.take_last();
+        wait_thread(c.id(), "capture");
+        exporters.push((host, c));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let url = format!("http://{srv}:8080/");
+    for _ in 0..3 {
+        let o = lab.client(&["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", &url]);
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "200", "curl: {o:?}");
+    }
+    let at = format!("@{srv}");
+    let o = lab.client(&["dig", "+short", "+tries=1", "+time=2", &at, "www.lab.test", "A"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), srv, "dig: {o:?}");
+    let mut own = Vec::new();
+    for (host, c) in exporters {
+        let out = finish(c, Duration::from_secs(30), host);
+        assert!(out.status.success(), "{host}: {}", String::from_utf8_lossy(&out.stderr));
+        own.push((host, parse_lines(&String::from_utf8_lossy(&out.stdout))));
+    }
+    let out = finish(listener, Duration::from_secs(30), "the listener");
+    assert!(out.status.success(), "listener: {}", String::from_utf8_lossy(&out.stderr));
+    let got = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    for (host, mine) in &own {
+        let want: Vec<&Value> = mine.iter().filter(|r| r["proto"] != "arp").collect();
+        let theirs: Vec<&Value> = got.iter().filter(|r| r["exporter"] == *host).collect();
+        same(host, &theirs, &want);
+    }
+    // Each side saw the three HTTP connections and the DNS query, from its end.
+    for (host, local, remote) in [("lhost-cli", cli, format!("{srv}:8080")), ("lhost-srv", srv, format!("{cli}:"))] {
+        let http: Vec<_> = got
+            .iter()
+            .filter(|r| r["exporter"] == host && r["app"]["protocol"] == "HTTP")
+            .filter(|r| r["local"].as_str().is_some_and(|l| l.starts_with(local)))
+            .filter(|r| r["remote"].as_str().is_some_and(|x| x.starts_with(&remote)) || host == "lhost-srv")
+            .collect();
+        assert_eq!(http.len(), 3, "{host}: {got:#?}");
+        assert!(http.iter().all(|r| r["app"]["host"] == format!("{srv}:8080") && r["app"]["path"] == "/"));
+        let dns = got.iter().filter(|r| r["exporter"] == host && r["app"]["queries"][0]["name"] == "www.lab.test");
+        assert_eq!(dns.count(), 1, "{host}: {got:#?}");
+    }
+}
