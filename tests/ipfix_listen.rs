@@ -16,9 +16,9 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rustnet");
 
-/// This test run's UDP ports: 47300-47399, apart from other sessions'.
+/// This test run's UDP ports (n < 4): 47300-47399, apart from other sessions'.
 fn port(n: u16) -> u16 {
-    47_300 + (std::process::id() % 40) as u16 * 2 + n
+    47_300 + (std::process::id() % 25) as u16 * 4 + n
 }
 
 /// `rustnet ARGS` in a UTS namespace of its own whose host name is `host`.
@@ -215,4 +215,71 @@ fn live_exporters_in_two_namespaces() {
         let dns = got.iter().filter(|r| r["exporter"] == host && r["app"]["queries"][0]["name"] == "www.lab.test");
         assert_eq!(dns.count(), 1, "{host}: {got:#?}");
     }
+}
+
+/// A standard exporter: pmacct's nfprobe plugin (IPFIX v10, unidirectional
+/// flows, IANA elements only) replaying a capture into the listener. Each
+/// direction of each TCP conversation arrives as a flow of its own, with
+/// tshark's packets, IP-layer bytes (octetDeltaCount) and times.
+#[test]
+fn pmacct_nfprobe_flows_decode() {
+    if !tools_ready(&["pmacctd", "tshark"]) {
+        return;
+    }
+    let p = port(2);
+    let dir = std::env::temp_dir().join(format!("rustnet-ipfix-listen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pcap = fixture("http_curl.pcap");
+    let conf = dir.join("pmacctd.conf");
+    let text = format!(
+        "daemonize: false\npcap_savefile: {}\npcap_savefile_wait: false\nplugins: nfprobe\n\
+         nfprobe_receiver: 127.0.0.1:{p}\nnfprobe_version: 10\n\
+         aggregate: src_host, dst_host, src_port, dst_port, proto, tcpflags\n",
+        pcap.display()
+    );
+    std::fs::write(&conf, text).expect("write pmacctd.conf");
+    let url = format!("udp://127.0.0.1:{p}");
+    let l = listener(&["--ipfix-listen", &url, "--json", "--duration", "6"]);
+    let mut pm = Command::new("pmacctd");
+    pm.arg("-f").arg(&conf).stdout(Stdio::null()).stderr(Stdio::piped());
+    let out = finish(pm.spawn().expect("run pmacctd"), Duration::from_secs(20), "pmacctd");
+    assert!(out.status.success(), "pmacctd: {}", String::from_utf8_lossy(&out.stderr));
+    let out = finish(l, Duration::from_secs(20), "the listener");
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    // tshark: per direction, packets, IP bytes, first and last time (ms).
+    let t = Command::new("tshark")
+        .arg("-r")
+        .arg(&pcap)
+        .args(["-Y", "tcp", "-T", "fields", "-E", "separator=,", "-e", "ip.src", "-e", "tcp.srcport"])
+        .args(["-e", "ip.dst", "-e", "tcp.dstport", "-e", "ip.len", "-e", "frame.time_epoch"])
+        .output()
+        .expect("run tshark");
+    let mut want = std::collections::BTreeMap::<(String, String), (u64, u64, f64, f64)>::new();
+    for line in String::from_utf8_lossy(&t.stdout).lines() {
+        let f: Vec<&str> = line.split(',').collect();
+        let key = (format!("{}:{}", f[0], f[1]), format!("{}:{}", f[2], f[3]));
+        let ts: f64 = f[5].parse().expect("time");
+        let e = want.entry(key).or_insert((0, 0, ts, ts));
+        e.0 += 1;
+        e.1 += f[4].parse::<u64>().expect("ip.len");
+        e.3 = ts;
+    }
+    assert_eq!(got.len(), want.len(), "{got:#?}");
+    for r in &got {
+        let key = (r["local"].as_str().unwrap_or("").to_string(), r["remote"].as_str().unwrap_or("").to_string());
+        let (packets, bytes, first, last) = want[&key];
+        assert_eq!(
+            (r["tx_packets"].as_u64(), r["tx_bytes"].as_u64(), r["rx_packets"].as_u64()),
+            (Some(packets), Some(bytes), Some(0)),
+            "{r}"
+        );
+        for (x, y) in [(r["first_seen"].as_f64().unwrap_or(0.0), first), (r["last_seen"].as_f64().unwrap_or(0.0), last)]
+        {
+            assert!(x <= y + 1e-6 && y - x < 0.001 + 1e-6, "{x} vs tshark {y}: {r}");
+        }
+        assert_eq!(r["exporter"], "127.0.0.1", "no observationDomainName: the address");
+        assert_eq!(r["proto"], "tcp");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
