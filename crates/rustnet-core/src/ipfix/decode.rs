@@ -10,7 +10,7 @@
 //! Hostile input is counted and dropped: a bad set ends its message
 //! (counted malformed); records of unknown templates are counted; memory is
 //! bounded by [`MAX_EXPORTERS`] × [`MAX_TEMPLATES`] templates of at most
-//! [`MAX_FIELDS`] fields (4 bytes each), the least recently used dropped.
+//! [`MAX_FIELDS`] fields (6 bytes each), the least recently used dropped.
 
 use super::elements::{Kind, kind_of};
 use super::{REVERSE_PEN, VERSION};
@@ -104,7 +104,7 @@ pub struct DecodeStats {
 
 /// One field of a template, compiled: its length and meaning.
 #[derive(Clone, Copy, Debug)]
-struct Spec {
+pub(super) struct Spec {
     len: u16,
     kind: Kind,
 }

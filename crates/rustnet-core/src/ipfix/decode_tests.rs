@@ -373,3 +373,9 @@ fn standard_elements_decode() {
     assert_eq!((c.state, c.end_reason), (State::Closed, Some(EndReason::Idle)));
     assert_eq!(c.tcp.map(|t| t.tx.flags), Some(0x1b));
 }
+
+/// A compiled template field is 6 bytes: the README's 24 MiB bound.
+#[test]
+fn template_fields_are_small() {
+    assert_eq!(std::mem::size_of::<super::decode::Spec>(), 6);
+}

@@ -16,23 +16,23 @@ pub(super) enum Kind {
     DstPort,
     Protocol,
     /// Delta counters: packets, IP octets, layer-2 octets; [forward, reverse].
-    Packets(usize),
-    Octets(usize),
-    L2Octets(usize),
+    Packets(u8),
+    Octets(u8),
+    L2Octets(u8),
     /// Total counters (packetTotalCount, octetTotalCount).
-    PacketsTotal(usize),
-    OctetsTotal(usize),
+    PacketsTotal(u8),
+    OctetsTotal(u8),
     /// Times: start (0) or end (1), in the unit given.
-    Secs(usize),
-    Millis(usize),
+    Secs(u8),
+    Millis(u8),
     /// NTP-format timestamps (dateTimeMicroseconds / Nanoseconds).
-    Ntp(usize),
+    Ntp(u8),
     /// flowStart/EndSysUpTime: milliseconds since systemInitTimeMilliseconds.
-    Uptime(usize),
+    Uptime(u8),
     SysInitMs,
     /// flowStart/EndDeltaMicroseconds: before the message's export time.
-    DeltaMicros(usize),
-    TcpFlags(usize),
+    DeltaMicros(u8),
+    TcpFlags(u8),
     EndReason,
     IcmpTypeCode,
     IcmpType,
@@ -50,14 +50,14 @@ pub(super) enum Kind {
     RttUs,
     SmoothedRttUs,
     /// A TCP analysis counter: [direction][counter].
-    Tcp(usize, usize),
+    Tcp(u8, u8),
     DomainName,
 }
 
 /// The meaning of element `id` of enterprise `pen` (0: IANA), sent with
 /// length `len`; [`Kind::Ignore`] when unknown or its length does not fit.
 pub(super) fn kind_of(pen: u32, id: u16, len: u16) -> Kind {
-    let d = usize::from(is_reverse(pen));
+    let d = u8::from(is_reverse(pen));
     let int = (1..=8).contains(&len);
     let k = match (pen, id) {
         (0, 8 | 27) => Kind::Src,
@@ -73,13 +73,13 @@ pub(super) fn kind_of(pen: u32, id: u16, len: u16) -> Kind {
             85 => Kind::OctetsTotal(d),
             86 => Kind::PacketsTotal(d),
             6 => Kind::TcpFlags(d),
-            150 | 151 if d == 0 => Kind::Secs(usize::from(id - 150)),
-            152 | 153 if d == 0 => Kind::Millis(usize::from(id - 152)),
-            154..=157 if d == 0 && len == 8 => return Kind::Ntp(usize::from(id % 2 == 1)),
+            150 | 151 if d == 0 => Kind::Secs((id - 150) as u8),
+            152 | 153 if d == 0 => Kind::Millis((id - 152) as u8),
+            154..=157 if d == 0 && len == 8 => return Kind::Ntp(u8::from(id % 2 == 1)),
             22 if d == 0 => Kind::Uptime(0),
             21 if d == 0 => Kind::Uptime(1),
             160 if d == 0 => Kind::SysInitMs,
-            158 | 159 if d == 0 => Kind::DeltaMicros(usize::from(id - 158)),
+            158 | 159 if d == 0 => Kind::DeltaMicros((id - 158) as u8),
             136 if d == 0 => Kind::EndReason,
             32 | 139 if d == 0 => Kind::IcmpTypeCode,
             176 | 178 if d == 0 => Kind::IcmpType,
@@ -99,7 +99,7 @@ pub(super) fn kind_of(pen: u32, id: u16, len: u16) -> Kind {
         (RUSTNET_PEN, 102) => Kind::RttUs,
         (RUSTNET_PEN, 103) => Kind::SmoothedRttUs,
         (RUSTNET_PEN, n) if (104..=108).contains(&(n & !0x4000)) => {
-            Kind::Tcp(usize::from(n & 0x4000 != 0), usize::from((n & !0x4000) - 104))
+            Kind::Tcp(u8::from(n & 0x4000 != 0), ((n & !0x4000) - 104) as u8)
         }
         _ => Kind::Ignore,
     };
@@ -225,19 +225,19 @@ impl FlowData {
             Kind::SrcPort => self.src_port = n.map(|n| n as u16),
             Kind::DstPort => self.dst_port = n.map(|n| n as u16),
             Kind::Protocol => self.protocol = low8,
-            Kind::Packets(d) => self.counts[d & 1].packets = n,
-            Kind::Octets(d) => self.counts[d & 1].octets = n,
-            Kind::L2Octets(d) => self.counts[d & 1].l2_octets = n,
-            Kind::PacketsTotal(d) => self.counts[d & 1].packets_total = n,
-            Kind::OctetsTotal(d) => self.counts[d & 1].octets_total = n,
-            Kind::Secs(i) => self.times_ms[i & 1] = n.and_then(|s| s.checked_mul(1000)),
-            Kind::Millis(i) => self.times_ms[i & 1] = n,
-            Kind::Ntp(i) => self.times_ms[i & 1] = ntp_ms(v),
-            Kind::Uptime(i) => self.uptime_ms[i & 1] = n,
+            Kind::Packets(d) => self.counts[usize::from(d & 1)].packets = n,
+            Kind::Octets(d) => self.counts[usize::from(d & 1)].octets = n,
+            Kind::L2Octets(d) => self.counts[usize::from(d & 1)].l2_octets = n,
+            Kind::PacketsTotal(d) => self.counts[usize::from(d & 1)].packets_total = n,
+            Kind::OctetsTotal(d) => self.counts[usize::from(d & 1)].octets_total = n,
+            Kind::Secs(i) => self.times_ms[usize::from(i & 1)] = n.and_then(|s| s.checked_mul(1000)),
+            Kind::Millis(i) => self.times_ms[usize::from(i & 1)] = n,
+            Kind::Ntp(i) => self.times_ms[usize::from(i & 1)] = ntp_ms(v),
+            Kind::Uptime(i) => self.uptime_ms[usize::from(i & 1)] = n,
             Kind::SysInitMs => self.sys_init_ms = n,
-            Kind::DeltaMicros(i) => self.delta_us[i & 1] = n,
+            Kind::DeltaMicros(i) => self.delta_us[usize::from(i & 1)] = n,
             // tcpControlBits is 16 bits with the header's flags in the low byte.
-            Kind::TcpFlags(d) => self.tcp_flags[d & 1] = low8,
+            Kind::TcpFlags(d) => self.tcp_flags[usize::from(d & 1)] = low8,
             Kind::EndReason => self.end_reason = low8,
             Kind::IcmpTypeCode => {
                 if let Some(tc) = n {
@@ -260,7 +260,7 @@ impl FlowData {
             Kind::RttUs => self.rtt_us = n32,
             Kind::SmoothedRttUs => self.smoothed_rtt_us = n32,
             Kind::Tcp(d, c) => {
-                if let Some(slot) = self.tcp[d & 1].get_mut(c) {
+                if let Some(slot) = self.tcp[usize::from(d & 1)].get_mut(usize::from(c)) {
                     *slot = n32;
                 }
             }
