@@ -209,7 +209,7 @@ fn ntp_ms(b: &[u8]) -> Option<u64> {
     // Seconds since 1900 and a binary fraction (RFC 7011 §6.1.9).
     let v = uint(b)?;
     let secs = (v >> 32).checked_sub(2_208_988_800)?;
-    Some(secs * 1000 + ((v & 0xffff_ffff) * 1000 >> 32))
+    Some(secs * 1000 + (((v & 0xffff_ffff) * 1000) >> 32))
 }
 
 impl FlowData {
@@ -279,9 +279,9 @@ impl FlowData {
     /// time elements the record has; `export_time` in seconds.
     pub fn times(&self, export_time: u32) -> [Option<u64>; 2] {
         let mut t = self.times_ms;
-        for i in 0..2 {
-            if t[i].is_none() {
-                t[i] = match (self.uptime_ms[i], self.sys_init_ms, self.delta_us[i]) {
+        for (i, ti) in t.iter_mut().enumerate() {
+            if ti.is_none() {
+                *ti = match (self.uptime_ms[i], self.sys_init_ms, self.delta_us[i]) {
                     (Some(up), Some(init), _) => init.checked_add(up),
                     (_, _, Some(d)) => (u64::from(export_time) * 1000).checked_sub(d / 1000),
                     _ => None,
