@@ -283,3 +283,45 @@ fn pmacct_nfprobe_flows_decode() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// With --read (or -i) there is nothing to collect: a usage error.
+#[test]
+fn listen_with_a_capture_source_is_a_usage_error() {
+    for extra in [["--read", "x.pcap"], ["-i", "lo"]] {
+        let out = Command::new(BIN).args(["--ipfix-listen", "udp://127.0.0.1:47399", "--json"]).args(extra).output();
+        let out = out.expect("run rustnet");
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("'--ipfix-listen <URL>' cannot be used with"), "{err}");
+    }
+    let out = Command::new(BIN).args(["--ipfix-listen", "tcp://127.0.0.1:47399"]).output().expect("run rustnet");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not udp://ADDR:PORT"));
+}
+
+/// Garbage and truncated datagrams before a good export: counted on
+/// stderr, the good records still shown, no panic.
+#[test]
+fn hostile_datagrams_are_counted_and_the_rest_decoded() {
+    let p = port(3);
+    let url = format!("udp://127.0.0.1:{p}");
+    let l = listener(&["--ipfix-listen", &url, "--json", "--duration", "4"]);
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+    let garbage: [&[u8]; 4] = [
+        b"",
+        b"\x00\x0a\xff\xff",
+        b"\x00\x0a\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00",
+        &[0xff; 1500],
+    ];
+    for g in garbage {
+        s.send_to(g, ("127.0.0.1", p)).expect("send");
+    }
+    let pcap = fixture("http_curl.pcap");
+    let out = Command::new(BIN).arg("--read").arg(&pcap).args(["--json", "--ipfix", &url]).output().expect("export");
+    assert!(out.status.success());
+    let out = finish(l, Duration::from_secs(20), "the listener");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(parse_lines(&String::from_utf8_lossy(&out.stdout)).len(), 4, "http_curl's four TCP connections");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dropped: 4 malformed messages"), "{err}");
+}
