@@ -16,7 +16,8 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rustnet");
 
-/// This test run's UDP ports (n < 4): 47300-47399, apart from other sessions'.
+/// This test run's UDP ports (n < 4; +100 for a fifth): 47300-47499, apart
+/// from other sessions'.
 fn port(n: u16) -> u16 {
     47_300 + (std::process::id() % 25) as u16 * 4 + n
 }
@@ -324,4 +325,50 @@ fn hostile_datagrams_are_counted_and_the_rest_decoded() {
     assert_eq!(parse_lines(&String::from_utf8_lossy(&out.stdout)).len(), 4, "http_curl's four TCP connections");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("dropped: 4 malformed messages"), "{err}");
+}
+
+/// Interim records (active timeout 0.5 s over a 3.4 s capture of an iperf3
+/// transfer) fold into one connection each: the listener shows what the
+/// exporter's own --json shows, not one record per interim. The datagrams
+/// are also counted with tshark: more data records than connections.
+#[test]
+fn interim_records_make_one_connection() {
+    if !tools_ready(&["tshark"]) {
+        return;
+    }
+    let p = port(0) + 100;
+    let url = format!("udp://127.0.0.1:{p}");
+    let l = listener(&["--ipfix-listen", &url, "--json", "--duration", "5"]);
+    let pcap = fixture("netem_curl_iperf3.pcap");
+    let args = ["--json", "--ipfix", &url, "--ipfix-active-timeout", "0.5"];
+    let out = Command::new(BIN).arg("--read").arg(&pcap).args(args).output().expect("export");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mine = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    let out = finish(l, Duration::from_secs(20), "the listener");
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    let want: Vec<&Value> = mine.iter().filter(|r| r["proto"] != "arp").collect();
+    let got: Vec<&Value> = got.iter().collect();
+    same("interim", &got, &want);
+    // The same export once more, to a plain socket: the records really
+    // were split (flowEndReason 2, active timeout), so folding was needed.
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("socket");
+    sock.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    let to = format!("udp://{}", sock.local_addr().expect("addr"));
+    let status = Command::new(BIN)
+        .arg("--read")
+        .arg(&pcap)
+        .args(["--json", "--ipfix", &to, "--ipfix-active-timeout", "0.5"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("export");
+    assert!(status.success());
+    let mut d = rustnet_core::ipfix::decode::Decoder::new();
+    let mut recs = Vec::new();
+    let mut buf = [0u8; 65_535];
+    while let Ok((n, from)) = sock.recv_from(&mut buf) {
+        d.receive(from, &buf[..n], &mut recs);
+    }
+    let interim = recs.iter().filter(|r| r.flow.end_reason == Some(2)).count();
+    assert!(interim >= 3 && recs.len() > want.len(), "{interim} interim of {} records", recs.len());
 }
