@@ -221,7 +221,7 @@ impl Decoder {
             let gap = sequence.wrapping_sub(want);
             // A gap "behind" (reordering, a restart) is not a loss.
             if gap > 0 && gap < 1 << 31 {
-                self.stats.lost += u64::from(gap);
+                self.stats.lost = self.stats.lost.saturating_add(u64::from(gap));
             }
         }
         e.next_sequence = Some(sequence.wrapping_add(records));

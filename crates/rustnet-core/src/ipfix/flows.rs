@@ -154,8 +154,9 @@ impl FlowTable {
         e.seen = now;
         let (packets, bytes) = apply(&mut e.conn, f, ms(end_ms), now);
         self.stats.records += 1;
-        self.stats.packets += packets;
-        self.stats.bytes += bytes;
+        // Counters come from the network: any value, saturating (fuzzing found it).
+        self.stats.packets = self.stats.packets.saturating_add(packets);
+        self.stats.bytes = self.stats.bytes.saturating_add(bytes);
         // flowEndReason 2 is the active timeout: the flow goes on.
         if f.end_reason != Some(2) {
             let reason = match f.end_reason {
@@ -219,7 +220,7 @@ fn micros(us: Option<u32>) -> Option<Duration> {
 
 /// Applies one record to its connection; returns the packets and bytes it added.
 fn apply(c: &mut Connection, f: &FlowData, end: Timestamp, now: Timestamp) -> (u64, u64) {
-    let (mut packets, mut bytes) = (0, 0);
+    let (mut packets, mut bytes) = (0u64, 0u64);
     for (d, n) in f.counts.iter().enumerate() {
         let tx = d == 0;
         let (p, b, ip) = if tx {
@@ -240,8 +241,8 @@ fn apply(c: &mut Connection, f: &FlowData, end: Timestamp, now: Timestamp) -> (u
         *b = b.saturating_add(db);
         *ip = ip.saturating_add(dip);
         c.rate.add(now, tx, u32::try_from(db).unwrap_or(u32::MAX));
-        packets += dp;
-        bytes += db;
+        packets = packets.saturating_add(dp);
+        bytes = bytes.saturating_add(db);
     }
     c.last_seen = c.last_seen.max(end);
     if let Some(t) = c.tcp.as_mut() {
