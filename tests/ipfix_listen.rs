@@ -372,3 +372,34 @@ fn interim_records_make_one_connection() {
     let interim = recs.iter().filter(|r| r.flow.end_reason == Some(2)).count();
     assert!(interim >= 3 && recs.len() > want.len(), "{interim} interim of {} records", recs.len());
 }
+
+/// The receiving thread parses hostile bytes: it is sandboxed as the
+/// capture thread is (open, exec and new sockets refused by seccomp's
+/// allow list), and still receives and decodes.
+#[test]
+fn the_collector_thread_is_sandboxed_and_receives() {
+    let p = port(3) + 100;
+    let url = format!("udp://127.0.0.1:{p}");
+    let c = Command::new(BIN)
+        .args(["--ipfix-listen", &url, "--json", "--duration", "4"])
+        .env("RUSTNET_SANDBOX_PROBE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the listener");
+    wait_thread(c.id(), "collector");
+    std::thread::sleep(Duration::from_millis(200));
+    let pcap = fixture("tls13_curl.pcap");
+    let out = Command::new(BIN).arg("--read").arg(&pcap).args(["--json", "--ipfix", &url]).output().expect("export");
+    assert!(out.status.success());
+    let out = finish(c, Duration::from_secs(20), "the listener");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let probe = err.lines().find(|l| l.contains("sandbox probe (collector)")).unwrap_or_else(|| panic!("{err}"));
+    for want in ["open /etc/shadow refused (EPERM)", "exec refused (EPERM)", "socket refused (EPERM)"] {
+        assert!(probe.contains(want), "{probe}");
+    }
+    let got = parse_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(got.len(), 1, "tls13_curl's connection: {got:#?}");
+    assert_eq!(got[0]["app"]["sni"], "secure.example.test");
+}
