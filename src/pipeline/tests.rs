@@ -27,6 +27,7 @@ fn start(live: bool) -> (Pipeline, Receiver<Records>) {
         sandbox: false,
         notes: None,
         ipfix: None,
+        metrics: None,
     };
     let (tx, rx) = bounded(16);
     (Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx)), rx)
@@ -175,6 +176,7 @@ fn an_early_fragment_counts_on_its_flow_with_four_workers() {
         sandbox: false,
         notes: None,
         ipfix: None,
+        metrics: None,
     };
     let (tx, rx) = bounded(64);
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx));

@@ -1,0 +1,267 @@
+//! `--metrics ADDR` (issue 15 item 3): a real Prometheus scrapes a live
+//! capture in the namespace lab, and `promtool query instant` sums equal the
+//! totals of the same run's `--json` records; a `--read` of a FIFO held
+//! open serves the same sums, parses (`promtool check metrics`), and
+//! survives bad requests; a bad address or a port in use exits 2.
+
+mod common;
+
+use common::lab::Lab;
+use common::testenv::{lab_ready, tools_ready};
+use common::{finish, fixture, parse_lines};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rustnet-metrics-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// A loopback port nobody listens on now.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Totals of a run's JSON records (the drops line apart).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Totals {
+    tx_bytes: u64,
+    rx_bytes: u64,
+    packets: u64,
+    connections: u64,
+    retransmits: u64,
+    drops: u64,
+    by_process: BTreeMap<String, u64>,
+    by_app: BTreeMap<String, u64>,
+}
+
+fn json_totals(records: &[Value]) -> Totals {
+    let mut t = Totals::default();
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    for r in records {
+        if let Some(d) = r.get("drops") {
+            t.drops = n(&d["total"]);
+            continue;
+        }
+        let bytes = n(&r["tx_bytes"]) + n(&r["rx_bytes"]);
+        t.tx_bytes += n(&r["tx_bytes"]);
+        t.rx_bytes += n(&r["rx_bytes"]);
+        t.packets += n(&r["tx_packets"]) + n(&r["rx_packets"]);
+        t.connections += 1;
+        if r["tcp"].is_object() {
+            t.retransmits += n(&r["tcp"]["tx"]["retransmits"]) + n(&r["tcp"]["rx"]["retransmits"]);
+        }
+        let name = r["process"]["name"].as_str().unwrap_or("unknown").to_string();
+        *t.by_process.entry(name).or_default() += bytes;
+        let app = r["app"]["protocol"].as_str().unwrap_or("none").to_string();
+        *t.by_app.entry(app).or_default() += 1;
+    }
+    t
+}
+
+/// One sample of the Prometheus text format: name, labels, value.
+type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Parses the Prometheus text format (what `promtool check metrics` also
+/// reads); a line that is neither a comment nor `name{labels} value` fails.
+fn parse_text(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("no value: {line:?}"));
+        let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value: {line:?}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((n, rest)) => {
+                let body = rest.strip_suffix('}').unwrap_or_else(|| panic!("bad labels: {line:?}"));
+                let labels = body
+                    .split("\",")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once("=\"").unwrap_or_else(|| panic!("bad label: {line:?}"));
+                        (k.to_string(), v.trim_end_matches('"').to_string())
+                    })
+                    .collect();
+                (n.to_string(), labels)
+            }
+            None => (series.to_string(), BTreeMap::new()),
+        };
+        out.push((name, labels, value));
+    }
+    out
+}
+
+fn sum(samples: &[Sample], name: &str, with: Option<(&str, &str)>) -> u64 {
+    samples
+        .iter()
+        .filter(|(n, l, _)| n == name && with.is_none_or(|(k, v)| l.get(k).map(String::as_str) == Some(v)))
+        .map(|s| s.2 as u64)
+        .sum()
+}
+
+/// One HTTP exchange: the raw request bytes, the whole answer.
+fn http(addr: &str, request: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect to --metrics");
+    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    // The server may answer (and close) before all of a huge request is sent.
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET /metrics` (Prometheus text, or OpenMetrics): the body.
+fn scrape(addr: &str, openmetrics: bool) -> String {
+    let accept = if openmetrics { "Accept: application/openmetrics-text; version=1.0.0\r\n" } else { "" };
+    let answer = http(addr, format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n{accept}\r\n").as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    answer.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+/// Waits until something accepts connections on `addr`.
+fn wait_listening(addr: &str) {
+    let start = Instant::now();
+    while TcpStream::connect(addr).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The fixture with `filler` LLDP frames (no connection) appended at its
+/// last packet's time: they fill the worker's batch, so that every packet
+/// of the capture reaches the worker while the FIFO is still open.
+fn capture_with_filler(capture: &Path, filler: usize) -> Vec<u8> {
+    let mut bytes = std::fs::read(capture).expect("read fixture");
+    assert_eq!(&bytes[..4], &[0xd4, 0xc3, 0xb2, 0xa1], "a little-endian µs pcap");
+    assert_eq!(u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]), 1, "Ethernet");
+    let (mut at, mut last_ts) = (24, [0u8; 8]);
+    while at + 16 <= bytes.len() {
+        last_ts.copy_from_slice(&bytes[at..at + 8]);
+        let incl = u32::from_le_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]) as usize;
+        at += 16 + incl;
+    }
+    let mut frame = vec![0x01, 0x80, 0xc2, 0, 0, 0x0e, 0x02, 0, 0, 0, 0, 0x99, 0x88, 0xcc];
+    frame.resize(60, 0);
+    for _ in 0..filler {
+        bytes.extend_from_slice(&last_ts);
+        bytes.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&frame);
+    }
+    bytes
+}
+
+/// `--read FIFO --json --metrics`: while the writer holds the FIFO open,
+/// `/metrics` parses, answers bad requests with errors, and its sums are
+/// the totals of the records printed once the FIFO closes.
+#[test]
+fn read_from_a_fifo_serves_the_json_totals() {
+    if !tools_ready(&["promtool"]) {
+        return;
+    }
+    let dir = temp_dir("fifo");
+    let fifo = dir.join("cap");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let addr = format!("127.0.0.1:{}", free_port());
+    // One worker: the filler fills its batch.
+    let child = Command::new(env!("CARGO_BIN_EXE_rustnet"))
+        .arg("--read")
+        .arg(&fifo)
+        .args(["--json", "--workers", "1", "--metrics", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rustnet");
+    wait_listening(&addr);
+    // netem_curl_iperf3: 7 connections, 3.5 MB, TCP retransmits under loss.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the FIFO");
+    writer.write_all(&capture_with_filler(&fixture("netem_curl_iperf3.pcap"), 1200)).expect("feed the FIFO");
+
+    // Wait until the capture's last packets are in (the sums stop moving).
+    let start = Instant::now();
+    let (mut text, mut prev) = (String::new(), String::from("-"));
+    while start.elapsed() < Duration::from_secs(30) {
+        text = scrape(&addr, false);
+        let samples = parse_text(&text);
+        let now = format!("{:?}", (sum(&samples, "rustnet_process_bytes_total", None), samples.len()));
+        if now == prev && sum(&samples, "rustnet_packets_total", None) > 4_000 {
+            break;
+        }
+        prev = now;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let held = parse_text(&text);
+
+    // promtool reads the Prometheus text format without a complaint.
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    check.stdin.take().expect("piped").write_all(text.as_bytes()).expect("write to promtool");
+    let out = check.wait_with_output().expect("promtool ends");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
+    let om = scrape(&addr, true);
+    assert!(om.ends_with("# EOF\n") && om.contains("# TYPE rustnet_process_bytes counter"), "{om}");
+
+    // Bad requests: an error each, and the server goes on.
+    let answers = [
+        http(&addr, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03garbage\r\n\r\n"),
+        http(&addr, format!("GET /metrics HTTP/1.1\r\nX-Big: {}\r\n\r\n", "a".repeat(64 * 1024)).as_bytes()),
+        http(&addr, b"DELETE /metrics HTTP/1.1\r\n\r\n"),
+        http(&addr, b"GET /../../etc/passwd HTTP/1.1\r\n\r\n"),
+    ];
+    let codes: Vec<&str> = answers.iter().map(|a| a.get(9..12).unwrap_or("none")).collect();
+    assert_eq!(codes, ["400", "431", "405", "404"], "{answers:?}");
+    assert!(scrape(&addr, false).contains("rustnet_packets_total"), "served after the bad requests");
+
+    drop(writer); // end of input
+    let out = finish(child, Duration::from_secs(30), "rustnet --read FIFO");
+    assert!(out.status.success(), "rustnet: {}", String::from_utf8_lossy(&out.stderr));
+    let t = json_totals(&parse_lines(&String::from_utf8_lossy(&out.stdout)));
+    eprintln!("JSON totals {t:?}");
+    assert_eq!(t.connections, 7, "{t:?}");
+    assert!(t.retransmits > 100, "the lossy transfer retransmitted: {t:?}");
+    assert_eq!(sum(&held, "rustnet_process_bytes_total", None), t.tx_bytes + t.rx_bytes);
+    assert_eq!(sum(&held, "rustnet_process_bytes_total", Some(("direction", "tx"))), t.tx_bytes);
+    assert_eq!(sum(&held, "rustnet_process_packets_total", None), t.packets);
+    assert_eq!(sum(&held, "rustnet_process_bytes_total", Some(("process", "unknown"))), t.tx_bytes + t.rx_bytes);
+    assert_eq!(sum(&held, "rustnet_connections_total", None), t.connections);
+    assert_eq!(sum(&held, "rustnet_tcp_retransmits_total", None), t.retransmits);
+    assert_eq!(sum(&held, "rustnet_packets_dropped_total", None), t.drops);
+    assert!(sum(&held, "rustnet_connections_open", None) <= t.connections);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bad ADDR, or a port in use, is a usage error: exit 2 and a message.
+#[test]
+fn a_bad_address_or_a_busy_port_exits_2() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy_addr = busy.local_addr().expect("addr").to_string();
+    let cases = [
+        ("localhost", "is not an address and port"),
+        ("127.0.0.1:99999", "is not an address and port"),
+        (busy_addr.as_str(), "the port is already in use"),
+        ("192.0.2.1:9464", "no such local address"),
+    ];
+    for (addr, want) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_rustnet"))
+            .args(["--read", "/dev/null", "--json", "--metrics", addr])
+            .output()
+            .expect("run rustnet");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{addr}: {err}");
+        assert!(err.starts_with("rustnet: --metrics") && err.contains(want), "{addr}: {err}");
+        assert!(out.stdout.is_empty(), "{addr}: nothing on stdout");
+    }
+}
