@@ -3,8 +3,8 @@
 //! every mode: on stderr, in the log, and headless as a last JSON line.
 
 use super::live::SourceCounters;
-use crate::snapshot::CaptureStats;
 use crate::pipeline::metrics_hub::MetricsHub;
+use crate::snapshot::CaptureStats;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
