@@ -309,6 +309,19 @@ fn promql_by(lab: &Lab, url: &str, expr: &str, label: &str) -> BTreeMap<String, 
     promql(lab, url, expr).into_iter().filter(|r| r.1 > 0.0).map(|(l, v)| (l[label].clone(), v as u64)).collect()
 }
 
+/// Each thread of `pid`: its name and its Seccomp mode (/proc status).
+fn thread_seccomp(pid: u32) -> Vec<(String, String)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten();
+    tasks
+        .filter_map(|t| {
+            let name = std::fs::read_to_string(t.path().join("comm")).ok()?.trim().to_string();
+            let status = std::fs::read_to_string(t.path().join("status")).ok()?;
+            let mode = status.lines().find_map(|l| l.strip_prefix("Seccomp:"))?.trim().to_string();
+            Some((name, mode))
+        })
+        .collect()
+}
+
 fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
@@ -375,6 +388,17 @@ fn prometheus_scrapes_a_live_capture_and_sums_match_json() {
         assert!(start.elapsed() < Duration::from_secs(60), "Prometheus never scraped rustnet up");
         std::thread::sleep(Duration::from_millis(250));
     }
+
+    // The sandbox is on (seccomp filter mode 2 on the packet threads) and
+    // the HTTP thread, outside it, serves.
+    let seccomp = thread_seccomp(rustnet.id());
+    for kind in ["capture", "worker-0", "metrics-http"] {
+        assert!(seccomp.iter().any(|(n, _)| n == kind), "no {kind} thread: {seccomp:?}");
+    }
+    assert!(
+        seccomp.iter().filter(|(n, _)| n == "capture" || n.starts_with("worker-")).all(|t| t.1 == "2"),
+        "{seccomp:?}"
+    );
 
     // The traffic.
     let page = format!("http://{srv}:8080/");
