@@ -114,6 +114,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
+    crate::sys::sandbox::enable(!cli.no_sandbox);
     let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     if let Some(dir) = &cli.geoip {
         enrich = enrich::with_geoip(enrich, dir);
@@ -124,6 +125,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             log::warn!("privileges: {}", errors.join("; "));
         }
     }
+    // This thread and every one it starts from here on: no exec, ptrace,
+    // mounts, modules or set*id (the packet threads add their own limits).
+    crate::sys::sandbox::helper_thread("main");
     let mut export_outcome = None;
     if let Some(path) = &cli.pcap_export {
         let name = source.interface().map(str::to_string);
