@@ -13,6 +13,7 @@ mod format;
 mod header;
 mod help;
 mod history;
+pub use history::HISTORY_CAP;
 mod input;
 mod notices;
 mod overview;
