@@ -389,14 +389,17 @@ fn prometheus_scrapes_a_live_capture_and_sums_match_json() {
         std::thread::sleep(Duration::from_millis(250));
     }
 
-    // The sandbox is on (seccomp filter mode 2 on the packet threads) and
-    // the HTTP thread, outside it, serves.
+    // The sandbox is on (seccomp filter mode 2 on the packet threads and
+    // the HTTP thread's deny list) and the HTTP thread serves.
     let seccomp = thread_seccomp(rustnet.id());
     for kind in ["capture", "worker-0", "metrics-http"] {
         assert!(seccomp.iter().any(|(n, _)| n == kind), "no {kind} thread: {seccomp:?}");
     }
     assert!(
-        seccomp.iter().filter(|(n, _)| n == "capture" || n.starts_with("worker-")).all(|t| t.1 == "2"),
+        seccomp
+            .iter()
+            .filter(|(n, _)| n == "capture" || n.starts_with("worker-") || n == "metrics-http")
+            .all(|t| t.1 == "2"),
         "{seccomp:?}"
     );
 

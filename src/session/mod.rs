@@ -89,6 +89,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
     }
+    // Threads started from here on by lower layers sandbox themselves.
+    crate::sys::sandbox::enable(!cli.no_sandbox);
     // Bound before anything starts: a bad address or a port in use is a
     // usage error, and a privileged port is still allowed to root.
     let metrics = match cli.metrics.as_deref().map(Metrics::start).transpose() {
@@ -114,7 +116,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
-    crate::sys::sandbox::enable(!cli.no_sandbox);
     let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     if let Some(dir) = &cli.geoip {
         enrich = enrich::with_geoip(enrich, dir);

@@ -41,7 +41,12 @@ impl Server {
         let page: Arc<Page> = Arc::new(page);
         std::thread::Builder::new()
             .name("metrics-http".into())
-            .spawn(move || serve(listener, page))
+            .spawn(move || {
+                // It parses requests from the network: the deny list (no
+                // exec, ptrace, mounts …); it keeps accept and its clients.
+                crate::sys::sandbox::helper_thread("metrics");
+                serve(listener, page)
+            })
             .map_err(|e| format!("--metrics: cannot start the server thread: {e}"))?;
         log::info!("metrics: serving http://{addr}/metrics");
         Ok(Server { addr })
