@@ -48,12 +48,17 @@ fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     if app.tab == Tab::Details && scroll_details(app, key.code) {
         return Effect::None;
     }
+    if app.tab == Tab::Activity && activity_key(app, key.code) {
+        return Effect::None;
+    }
     if navigate(app, key.code) {
         return Effect::None;
     }
     match key.code {
         KeyCode::Char('q') => app.quit_pending = true,
         KeyCode::Tab => app.next_tab(true),
+        KeyCode::Char(d @ '1'..='4') => app.set_tab(Tab::ALL[usize::from(d as u8 - b'1')]),
+        KeyCode::Char(' ') => app.paused = !app.paused,
         KeyCode::BackTab => app.next_tab(false),
         KeyCode::Char('h') | KeyCode::Char('?') => app.toggle_help(),
         KeyCode::Enter if app.tab == Tab::Overview => app.tab = Tab::Details,
@@ -118,6 +123,25 @@ fn scroll_details(app: &mut App, code: KeyCode) -> bool {
         _ => return false,
     };
     app.details_scroll.set(s);
+    true
+}
+
+/// In the Activity tab the movement keys move its selection, `s` sorts by
+/// egress / ingress / total and Enter filters the overview to the process.
+fn activity_key(app: &mut App, code: KeyCode) -> bool {
+    let v = &mut app.activity;
+    let last = v.order.len().saturating_sub(1);
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => v.move_to(v.selected.saturating_sub(1)),
+        KeyCode::Down | KeyCode::Char('j') => v.move_to(v.selected + 1),
+        KeyCode::PageUp => v.move_to(v.selected.saturating_sub(PAGE as usize)),
+        KeyCode::PageDown => v.move_to(v.selected + PAGE as usize),
+        KeyCode::Home | KeyCode::Char('g') => v.move_to(0),
+        KeyCode::End | KeyCode::Char('G') => v.move_to(last),
+        KeyCode::Char('s') => v.cycle_sort(&app.agg),
+        KeyCode::Enter => app.filter_to_selected_process(),
+        _ => return false,
+    }
     true
 }
 
@@ -303,14 +327,18 @@ mod tests {
         assert_eq!(a.tab, Tab::Details, "help returns where it was opened");
         press(&mut a, KeyCode::Esc);
         assert_eq!(a.tab, Tab::Overview);
-        press(&mut a, KeyCode::Tab);
-        assert_eq!(a.tab, Tab::Details);
-        press(&mut a, KeyCode::Tab);
-        assert_eq!(a.tab, Tab::Help);
-        press(&mut a, KeyCode::Tab);
-        assert_eq!(a.tab, Tab::Overview);
+        for want in [Tab::Details, Tab::Activity, Tab::Graph, Tab::Help, Tab::Overview] {
+            press(&mut a, KeyCode::Tab);
+            assert_eq!(a.tab, want);
+        }
         press(&mut a, KeyCode::BackTab);
         assert_eq!(a.tab, Tab::Help);
+        press(&mut a, KeyCode::BackTab);
+        assert_eq!(a.tab, Tab::Graph);
+        for (k, want) in [('3', Tab::Activity), ('1', Tab::Overview), ('4', Tab::Graph), ('2', Tab::Details)] {
+            press(&mut a, KeyCode::Char(k));
+            assert_eq!(a.tab, want, "key {k}");
+        }
     }
 
     #[test]
