@@ -103,6 +103,11 @@ impl ActivityView {
         agg.rows().get(*self.order.get(self.selected)? as usize)
     }
 
+    /// Index of the first row shown (as last drawn).
+    pub fn first_shown(&self) -> usize {
+        self.scroll.get()
+    }
+
     /// First row shown: moves only as far as needed to keep the selection in view.
     fn viewport(&self, height: usize) -> std::ops::Range<usize> {
         let len = self.order.len();

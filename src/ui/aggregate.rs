@@ -310,6 +310,10 @@ impl Aggregate {
         }
         let mut idle: Vec<(Timestamp, usize)> =
             self.rows.iter().enumerate().filter(|(_, r)| r.open.conns == 0).map(|(i, r)| (r.last_active, i)).collect();
+        if idle.is_empty() {
+            // Every row has something open: nothing may go.
+            return;
+        }
         idle.sort_unstable();
         let excess = self.rows.len() - PROCESS_CAP * 3 / 4;
         let mut gone = vec![false; self.rows.len()];

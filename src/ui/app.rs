@@ -230,6 +230,8 @@ pub struct App {
     pub paused: bool,
     /// A new snapshot since the last pass: the pass also takes a sample.
     tick: bool,
+    /// When and on which overview row the last click was (double-click).
+    pub last_click: Option<(std::time::Instant, usize)>,
 }
 
 impl App {
@@ -265,6 +267,7 @@ impl App {
             interfaces: Vec::new(),
             paused: false,
             tick: false,
+            last_click: None,
         }
     }
 

@@ -13,11 +13,27 @@ use ratatui::widgets::Widget;
 
 pub struct Header<'a>(pub &'a App);
 
+const BRAND: &str = " RustNet ";
+
+/// The tab drawn at column `x` of the first line (for mouse clicks).
+pub fn tab_at(x: u16) -> Option<Tab> {
+    let mut at = BRAND.len();
+    for tab in Tab::ALL {
+        // One space, then " Title ".
+        let start = at + 1;
+        at = start + tab.title().len() + 2;
+        if (start..at).contains(&usize::from(x)) {
+            return Some(tab);
+        }
+    }
+    None
+}
+
 impl Widget for Header<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let t = Theme::new(app.no_color);
-        let mut tabs = vec![Span::styled(" RustNet ", t.title())];
+        let mut tabs = vec![Span::styled(BRAND, t.title())];
         for tab in Tab::ALL {
             let style = if tab == app.tab { t.tab_active() } else { t.label() };
             tabs.push(Span::raw(" "));

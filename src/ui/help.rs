@@ -29,6 +29,7 @@ const KEYS: &[(&str, &str)] = &[
     ("w", "next column preset"),
     ("t", "show / hide ended connections (history; on from the start with --read)"),
     ("c", "copy the remote address (system clipboard, else OSC 52 terminal clipboard)"),
+    ("mouse", "click a tab; click a row to select, twice to open details; wheel moves / scrolls"),
     ("Activity: s", "sort processes by egress rate / ingress rate / total bytes"),
     ("Activity: Enter", "show the selected process's connections (overview filter process:NAME)"),
 ];

@@ -30,7 +30,7 @@ mod render_tests;
 mod tab_tests;
 
 pub use app::App;
-pub use input::{Effect, handle_key};
+pub use input::{Effect, handle_key, handle_mouse};
 
 use crate::pipeline::Records;
 use crate::snapshot::Snapshot;
@@ -109,12 +109,21 @@ pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result
     // Raw mode + alternate screen, and a panic hook that restores the terminal
     // before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
+    // Mouse reporting on (clicks, wheel), and off again before a panic's
+    // message, as ratatui's hook does for the rest of the terminal.
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        hook(info);
+    }));
     // Then panics on other threads are queued, not written over the screen.
     let notices = notices::Notices::install(stop.clone());
     let input_done = Arc::new(AtomicBool::new(false));
     let events = spawn_input(input_done.clone());
     let result = event_loop(&mut terminal, &mut app, &cfg, feeds, &events, &stop);
     input_done.store(true, Ordering::Relaxed);
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     stop.store(true, Ordering::SeqCst);
     for msg in notices.finish() {
@@ -244,6 +253,10 @@ fn event_loop(
                                 status_since = None;
                             }
                         }
+                    }
+                    Event::Mouse(m) => {
+                        handle_mouse(app, m, Instant::now());
+                        dirty = true;
                     }
                     Event::Resize(..) => dirty = true,
                     _ => {}
