@@ -19,6 +19,8 @@ pub const PROCESS_CAP: usize = 4096;
 /// Peers remembered per process: the busiest, found with a bounded list
 /// (exact while a process talks to at most this many addresses).
 const PEERS: usize = 8;
+/// Ended connections queued between passes, at most.
+const PENDING_CAP: usize = 10_000;
 /// Recent rates kept per process for its pulse bar.
 pub const PULSE: usize = 10;
 
@@ -168,6 +170,8 @@ pub struct Aggregate {
     /// Ended connections arrived since the last pass: (earlier copy of the
     /// same connection already counted, the final copy).
     pending: Vec<(Option<Connection>, Connection)>,
+    /// Where each queued connection is in `pending`, by id.
+    pending_ids: FxHashMap<u64, usize>,
     /// All ended connections' counters (every process).
     pub closed: Counts,
     pub summary: Summary,
@@ -179,6 +183,17 @@ impl Aggregate {
     /// Queues an ended connection's final counters; `earlier` is the copy
     /// already counted when the same connection ended before (replaced).
     pub fn ended(&mut self, earlier: Option<&Connection>, last: &Connection) {
+        if self.pending.len() >= PENDING_CAP {
+            // No pass for long (the display is paused): fold them in now to
+            // stay bounded (until the next pass they may also count as open).
+            self.fold_pending();
+        }
+        // The same connection twice before a pass: the later copy replaces.
+        if let Some(&i) = self.pending_ids.get(&last.id) {
+            self.pending[i].1 = last.clone();
+            return;
+        }
+        self.pending_ids.insert(last.id, self.pending.len());
         self.pending.push((earlier.cloned(), last.clone()));
     }
 
@@ -195,6 +210,14 @@ impl Aggregate {
     /// ones once (`skip` says which are already counted as ended). `tick`:
     /// a new refresh, so each row's pulse moves on.
     pub fn update(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
+        self.fold_pending();
+        self.pass(conns, now, skip, tick);
+        self.prune();
+    }
+
+    /// Adds the ended connections queued to their rows' totals.
+    fn fold_pending(&mut self) {
+        self.pending_ids.clear();
         for (earlier, last) in std::mem::take(&mut self.pending) {
             if let Some(e) = &earlier {
                 let r = self.row_of(e.process.as_deref());
@@ -214,6 +237,10 @@ impl Aggregate {
             add_peer(&mut row.closed_peers, last.remote.addr, bytes, name);
             self.closed.add(&last);
         }
+    }
+
+    /// The walk over the open connections.
+    fn pass(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
         for row in &mut self.rows {
             row.open = Counts::default();
             row.open_peers.clear();
@@ -256,7 +283,6 @@ impl Aggregate {
             }
         }
         self.summary = s;
-        self.prune();
     }
 
     /// The row of process `p`, made on first sight; fills in the owner and
@@ -419,16 +445,22 @@ mod tests {
         let r = row(&a, "curl");
         assert_eq!(r.total(), Counts { tx_bytes: 307, rx_bytes: 3070, conns: 2, retrans: 0 });
         assert_eq!((r.tx_rate, r.rx_rate, r.open.conns), (0.0, 0.0, 0));
+        // Twice before a pass: counted once, the later copy.
+        let three = conn(3, Some(10), "curl", 1, 1, [10, 0, 0, 2]);
+        a.ended(None, &three);
+        a.ended(None, &conn(3, Some(10), "curl", 2, 2, [10, 0, 0, 2]));
+        a.update(&[], T_END, NONE, false);
+        assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 309, rx_bytes: 3072, conns: 3, retrans: 0 });
         // A later copy of connection 1 replaces the earlier one, not adds to it.
         let again = conn(1, Some(10), "curl", 310, 3100, [10, 0, 0, 1]);
         a.ended(Some(&one), &again);
         a.update(&[], T_END, NONE, false);
-        assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 317, rx_bytes: 3170, conns: 2, retrans: 0 });
-        assert_eq!(a.closed.tx_bytes + a.closed.rx_bytes, 317 + 3170);
+        assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 319, rx_bytes: 3172, conns: 3, retrans: 0 });
+        assert_eq!(a.closed.tx_bytes + a.closed.rx_bytes, 319 + 3172);
         // Peers: both addresses, the busiest first, named.
         let peers = row(&a, "curl").top_peers(&[], 3);
         let names: Vec<_> = peers.iter().map(|p| (p.name.as_deref(), p.bytes)).collect();
-        assert_eq!(names, [(Some("host-1"), 3410), (Some("host-2"), 77)]);
+        assert_eq!(names, [(Some("host-1"), 3410), (Some("host-2"), 81)]);
     }
 
     #[test]
