@@ -120,6 +120,8 @@ fn refresh(c: &mut Criterion) {
     let mut app = App::new(Duration::from_secs(1), false);
     app.set_snapshot(snap.clone());
     group.bench_function("rebuild_only", |b| b.iter(|| app.rebuild()));
+    // The per-process aggregation alone (its one walk over the table).
+    group.bench_function("aggregate_only", |b| b.iter(|| app.aggregate()));
     let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
     group.bench_function("draw_only", |b| b.iter(|| term.draw(|f| draw(f, &app)).map(|_| ())));
     group.bench_function("drop_snapshot", |b| b.iter_batched(|| snap.clone(), drop, BatchSize::LargeInput));

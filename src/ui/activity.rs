@@ -70,16 +70,18 @@ impl ActivityView {
             let t = r.total();
             t.tx_bytes + t.rx_bytes
         };
-        self.order.clear();
-        self.order.extend(0..rows.len() as u32);
-        self.order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&rows[a as usize], &rows[b as usize]);
-            key(b)
-                .total_cmp(&key(a))
-                .then(bytes(b).cmp(&bytes(a)))
-                .then_with(|| a.name.cmp(&b.name))
-                .then(a.pid.cmp(&b.pid))
+        // Keys computed once per row; the sort compares them, and the rows'
+        // names only on ties.
+        let mut keyed: Vec<(f64, u64, u32)> =
+            rows.iter().enumerate().map(|(i, r)| (key(r), bytes(r), i as u32)).collect();
+        keyed.sort_unstable_by(|a, b| {
+            b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then_with(|| {
+                let (ra, rb) = (&rows[a.2 as usize], &rows[b.2 as usize]);
+                ra.name.cmp(&rb.name).then(ra.pid.cmp(&rb.pid))
+            })
         });
+        self.order.clear();
+        self.order.extend(keyed.iter().map(|k| k.2));
         if let Some((pid, name)) = was
             && let Some(p) =
                 self.order.iter().position(|&i| rows[i as usize].pid == pid && rows[i as usize].name == name)

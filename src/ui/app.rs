@@ -291,8 +291,9 @@ impl App {
     }
 
     /// The once-per-refresh pass over all connections (see `aggregate`),
-    /// then the Graph's sample when a new snapshot came.
-    fn aggregate(&mut self) {
+    /// then the Graph's sample when a new snapshot came. `rebuild` calls it
+    /// when there is something new; public for the ui_refresh bench.
+    pub fn aggregate(&mut self) {
         let hist = &self.history;
         let skip = |id: u64| !hist.is_empty() && hist.contains(id);
         let now = self.rate_now();

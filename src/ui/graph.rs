@@ -68,30 +68,40 @@ fn count(v: f64) -> String {
     if v >= 10.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }
 
-/// Processes by current rate, then by bytes since start.
+/// Processes by current rate, then by bytes since start: the 16 first
+/// picked without sorting (or naming) every row.
 fn top_processes(app: &App) -> Vec<(String, f64, String)> {
-    let mut v: Vec<(String, f64, f64)> = app
-        .agg
-        .rows()
+    const TOP: usize = 16;
+    let rows = app.agg.rows();
+    let mut v: Vec<(f64, u64, usize)> = rows
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let t = r.total();
+            (r.tx_rate + r.rx_rate, t.tx_bytes + t.rx_bytes, i)
+        })
+        .collect();
+    let order =
+        |a: &(f64, u64, usize), b: &(f64, u64, usize)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2));
+    if v.len() > TOP {
+        v.select_nth_unstable_by(TOP, order);
+        v.truncate(TOP);
+    }
+    v.sort_by(order);
+    let by_rate = v.first().is_some_and(|p| p.0 > 0.0);
+    v.into_iter()
+        .map(|(rate, bytes, i)| {
+            let r = &rows[i];
             let name = match r.pid {
                 Some(pid) => format!("{} {pid}", r.name),
                 None => "(no process)".to_string(),
             };
-            (name, r.tx_rate + r.rx_rate, (t.tx_bytes + t.rx_bytes) as f64)
+            if by_rate {
+                (name, rate, format!("{}/s", format::bytes(rate)))
+            } else {
+                (name, bytes as f64, format::bytes(bytes as f64))
+            }
         })
-        .collect();
-    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.total_cmp(&a.2)).then(a.0.cmp(&b.0)));
-    let by_rate = v.first().is_some_and(|p| p.1 > 0.0);
-    v.into_iter()
-        .take(16)
-        .map(
-            |(n, rate, bytes)| {
-                if by_rate { (n, rate, format!("{}/s", format::bytes(rate))) } else { (n, bytes, format::bytes(bytes)) }
-            },
-        )
         .collect()
 }
 
