@@ -198,11 +198,18 @@ fn processes(app: &App, area: Rect, buf: &mut Buffer) {
         let title = if marked { format!("↓{}", c.title()) } else { c.title().to_string() };
         Cell::from(title).style(t.table_header())
     }));
-    let conns = &app.snapshot.connections;
-    let rows = v.order[range.clone()].iter().enumerate().map(|(k, &i)| {
+    let shown = &v.order[range.clone()];
+    // Peers only for the rows drawn, and only when their column is.
+    let peers = if cols.iter().any(|c| c.0 == PCol::Peers) {
+        agg.top_peers(shown, &app.snapshot.connections, 3)
+    } else {
+        Vec::new()
+    };
+    let rows = shown.iter().enumerate().map(|(k, &i)| {
         let r = &agg.rows()[i as usize];
         let style = if range.start + k == v.selected { t.selected() } else { t.value() };
-        Row::new(cols.iter().map(|&(c, w)| Cell::from(cell(r, c, usize::from(w), conns)))).style(style)
+        let peers = peers.get(k).map_or(&[][..], Vec::as_slice);
+        Row::new(cols.iter().map(|&(c, w)| Cell::from(cell(r, c, usize::from(w), peers)))).style(style)
     });
     let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
     Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
@@ -288,7 +295,7 @@ fn columns(width: u16) -> Vec<(PCol, u16)> {
     cols
 }
 
-fn cell(r: &ProcRow, c: PCol, w: usize, conns: &[rustnet_core::track::Connection]) -> String {
+fn cell(r: &ProcRow, c: PCol, w: usize, peers: &[super::aggregate::Peer]) -> String {
     let total = r.total();
     match c {
         PCol::Pid => r.pid.map_or_else(|| "-".into(), |p| p.to_string()),
@@ -302,7 +309,6 @@ fn cell(r: &ProcRow, c: PCol, w: usize, conns: &[rustnet_core::track::Connection
         PCol::Conns => format!("{}/{}", r.open.conns, total.conns),
         PCol::Pulse => pulse(&r.pulse),
         PCol::Peers => {
-            let peers = r.top_peers(conns, 3);
             let names: Vec<String> =
                 peers.iter().map(|p| p.name.clone().unwrap_or_else(|| p.addr.to_string())).collect();
             format::fit(&names.join(", "), w)

@@ -94,7 +94,6 @@ pub struct ProcRow {
     /// The last [`PULSE`] refreshes' rates (both ways), oldest first.
     pub pulse: [f32; PULSE],
     closed_peers: Vec<Tally<Option<String>>>,
-    open_peers: Vec<Tally<u32>>,
     /// Packet time it last had something open.
     last_active: Timestamp,
     /// Next row with the same pid (pid reused by another program).
@@ -114,7 +113,6 @@ impl ProcRow {
             rx_rate: 0.0,
             pulse: [0.0; PULSE],
             closed_peers: Vec::new(),
-            open_peers: Vec::new(),
             last_active: Timestamp::default(),
             next: None,
         }
@@ -123,25 +121,6 @@ impl ProcRow {
     /// Since start: open connections' counters plus those that ended.
     pub fn total(&self) -> Counts {
         self.open.plus(self.closed)
-    }
-
-    /// The busiest peers, open and ended connections together, busiest first.
-    pub fn top_peers(&self, conns: &[Connection], n: usize) -> Vec<Peer> {
-        let mut all: Vec<Peer> =
-            self.closed_peers.iter().map(|p| Peer { addr: p.addr, bytes: p.bytes, name: p.name.clone() }).collect();
-        for p in &self.open_peers {
-            let name = conns.get(p.name as usize).and_then(peer_name);
-            match all.iter_mut().find(|q| q.addr == p.addr) {
-                Some(q) => {
-                    q.bytes += p.bytes;
-                    q.name = q.name.take().or(name);
-                }
-                None => all.push(Peer { addr: p.addr, bytes: p.bytes, name }),
-            }
-        }
-        all.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.addr.cmp(&b.addr)));
-        all.truncate(n);
-        all
     }
 }
 
@@ -164,7 +143,11 @@ pub struct Summary {
 #[derive(Default)]
 pub struct Aggregate {
     rows: Vec<ProcRow>,
-    by_pid: FxHashMap<u32, u32>,
+    /// pid → (first row with it, its name packed by [`name_key`]).
+    by_pid: FxHashMap<u32, (u32, u128)>,
+    /// Row of each snapshot connection in the last pass (`u32::MAX`:
+    /// skipped): the busiest peers of the rows drawn are found from it.
+    conn_rows: Vec<u32>,
     /// Row of the connections without a process.
     unknown: Option<u32>,
     /// Ended connections arrived since the last pass: (earlier copy of the
@@ -195,6 +178,38 @@ impl Aggregate {
         }
         self.pending_ids.insert(last.id, self.pending.len());
         self.pending.push((earlier.cloned(), last.clone()));
+    }
+
+    /// The `n` busiest peers of each of `rows` (indices into [`Aggregate::rows`]),
+    /// open and ended connections together: one look at the pass's
+    /// row-per-connection list, then only those rows' connections.
+    pub fn top_peers(&self, rows: &[u32], conns: &[Connection], n: usize) -> Vec<Vec<Peer>> {
+        let mut out: Vec<Vec<Peer>> = rows
+            .iter()
+            .map(|&r| {
+                let closed = self.rows.get(r as usize).map_or(&[][..], |row| &row.closed_peers[..]);
+                closed.iter().map(|p| Peer { addr: p.addr, bytes: p.bytes, name: p.name.clone() }).collect()
+            })
+            .collect();
+        let wanted: FxHashMap<u32, usize> = rows.iter().enumerate().map(|(k, &r)| (r, k)).collect();
+        for (c, r) in conns.iter().zip(&self.conn_rows) {
+            let Some(&k) = wanted.get(r) else { continue };
+            let bytes = c.tx_bytes + c.rx_bytes;
+            match out[k].iter_mut().find(|q| q.addr == c.remote.addr) {
+                Some(q) => {
+                    q.bytes += bytes;
+                    if q.name.is_none() {
+                        q.name = peer_name(c);
+                    }
+                }
+                None => out[k].push(Peer { addr: c.remote.addr, bytes, name: peer_name(c) }),
+            }
+        }
+        for peers in &mut out {
+            peers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.addr.cmp(&b.addr)));
+            peers.truncate(n);
+        }
+        out
     }
 
     /// Ended connections wait to be folded in by the next pass.
@@ -243,12 +258,13 @@ impl Aggregate {
     fn pass(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
         for row in &mut self.rows {
             row.open = Counts::default();
-            row.open_peers.clear();
             (row.tx_rate, row.rx_rate) = (0.0, 0.0);
         }
+        self.conn_rows.clear();
         let mut s = Summary { states: vec![0; State::ALL.len()], ..Default::default() };
-        for (i, c) in conns.iter().enumerate() {
+        for c in conns {
             if skip(c.id) {
+                self.conn_rows.push(u32::MAX);
                 continue;
             }
             let (tx, rx) = c.rates(now);
@@ -269,12 +285,12 @@ impl Aggregate {
                 }
             }
             let r = self.row_of(c.process.as_deref());
+            self.conn_rows.push(r as u32);
             let row = &mut self.rows[r];
             row.open.add(c);
             row.tx_rate += tx;
             row.rx_rate += rx;
             row.last_active = now;
-            add_peer(&mut row.open_peers, c.remote.addr, bytes, i as u32);
         }
         if tick {
             for row in &mut self.rows {
@@ -296,7 +312,16 @@ impl Aggregate {
             self.unknown = Some(r);
             return r as usize;
         };
-        let mut at = self.by_pid.get(&p.pid).copied();
+        let key = name_key(&p.name);
+        let first = self.by_pid.get(&p.pid).copied();
+        // The usual case: decided in the map's entry, no row read.
+        if let Some((r, k)) = first
+            && k != 0
+            && k == key
+        {
+            return r as usize;
+        }
+        let mut at = first.map(|f| f.0);
         let mut last = None;
         while let Some(r) = at {
             let row = &mut self.rows[r as usize];
@@ -316,7 +341,7 @@ impl Aggregate {
         match last {
             Some(l) => self.rows[l as usize].next = Some(r),
             None => {
-                self.by_pid.insert(p.pid, r);
+                self.by_pid.insert(p.pid, (r, key));
             }
         }
         r as usize
@@ -360,9 +385,9 @@ impl Aggregate {
                 None => self.unknown = Some(i as u32),
                 Some(pid) => {
                     let i = i as u32;
-                    match self.by_pid.get(&pid).copied() {
+                    match self.by_pid.get(&pid).map(|f| f.0) {
                         None => {
-                            self.by_pid.insert(pid, i);
+                            self.by_pid.insert(pid, (i, name_key(&self.rows[i as usize].name)));
                         }
                         Some(mut r) => {
                             while let Some(n) = self.rows[r as usize].next {
@@ -389,6 +414,17 @@ fn add_peer<T>(peers: &mut Vec<Tally<T>>, addr: IpAddr, bytes: u64, name: T) {
     {
         *min = Tally { addr, bytes, name };
     }
+}
+
+/// A name of up to 15 bytes packed with its length (0: longer, compare the text).
+fn name_key(s: &str) -> u128 {
+    if s.len() > 15 {
+        return 0;
+    }
+    let mut b = [0u8; 16];
+    b[..s.len()].copy_from_slice(s.as_bytes());
+    b[15] = s.len() as u8 + 1;
+    u128::from_le_bytes(b)
 }
 
 /// The remote's name as the overview shows it (host name, else SNI / Host).
@@ -458,7 +494,8 @@ mod tests {
         assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 319, rx_bytes: 3172, conns: 3, retrans: 0 });
         assert_eq!(a.closed.tx_bytes + a.closed.rx_bytes, 319 + 3172);
         // Peers: both addresses, the busiest first, named.
-        let peers = row(&a, "curl").top_peers(&[], 3);
+        let r = a.rows().iter().position(|r| r.name == "curl").expect("curl's row") as u32;
+        let peers = a.top_peers(&[r], &[], 3).remove(0);
         let names: Vec<_> = peers.iter().map(|p| (p.name.as_deref(), p.bytes)).collect();
         assert_eq!(names, [(Some("host-1"), 3410), (Some("host-2"), 81)]);
     }
