@@ -213,8 +213,9 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", requires = "record", value_parser = parse_size)]
     pub record_max_size: Option<u64>,
 
-    /// Print the connections of a --record database as JSON lines instead
-    /// of capturing (with --since, --until, --filter, --no-localhost)
+    /// Browse the connections of a --record database instead of capturing:
+    /// in the TUI (the newest 10 000), or as JSON lines with --json or when
+    /// stdout is not a terminal (with --since, --until, --filter, --no-localhost)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration"])]
     pub history: Option<PathBuf>,
 

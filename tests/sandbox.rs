@@ -2,11 +2,11 @@
 //!
 //! - With the test hook RUSTNET_SANDBOX_PROBE, each capture and worker
 //!   thread, after entering the sandbox, tries to open /etc/shadow, to exec
-//!   and to open a socket: all refused (Landlock EACCES, seccomp EPERM);
+//!   and to open a socket: all refused by seccomp's allow list (EPERM), Landlock enforced behind it;
 //!   with `--no-sandbox` the same probe is allowed (so the probe can tell).
 //! - Live (root): the kernel's own view, /proc/PID/task/*/status, shows
-//!   seccomp filter mode (2) on the capture and worker threads and
-//!   no_new_privs on every thread.
+//!   seccomp filter mode (2) and no_new_privs on every thread, and two
+//!   stacked filters (deny list, allow list) on the capture and workers.
 //!
 //! The live lab tests (process attribution, DPI, export) run with the
 //! sandbox on, as it is by default.
@@ -45,11 +45,14 @@ fn packet_threads_are_refused_files_exec_and_sockets() {
     let lines = probe_lines(&[]);
     assert_eq!(lines.len(), 3, "one capture and two workers: {lines:?}");
     for l in &lines {
+        // seccomp's allow list has no open call: EPERM comes first; Landlock
+        // (no file system at all) stands behind it and would answer EACCES.
         assert!(l.contains("exec refused (EPERM)") && l.contains("socket refused (EPERM)"), "{l}");
+        assert!(l.contains("open /etc/shadow refused (EPERM)"), "{l}");
         if landlock_available() {
-            assert!(l.contains("open /etc/shadow refused (EACCES)"), "{l}");
+            assert!(l.contains("landlock fully enforced"), "{l}");
         } else {
-            skip("sandbox: this kernel has no Landlock; the file probe is not checked");
+            skip("sandbox: this kernel has no Landlock; its status is not checked");
         }
     }
     // The same probe without the sandbox: the file opens (as root) and the
@@ -78,15 +81,27 @@ fn kernel_shows_seccomp_and_no_new_privs_per_thread() {
     common::lab::wait_thread(pid, "capture");
     std::thread::sleep(Duration::from_millis(500));
     let mut seen = Vec::new();
+    let mut seen_all = Vec::new();
     for t in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks").flatten() {
         let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default().trim().to_string();
         let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
         let field = |k: &str| status.lines().find_map(|l| l.strip_prefix(k)).map(|v| v.trim().to_string());
         assert_eq!(field("NoNewPrivs:").as_deref(), Some("1"), "thread {name}: no_new_privs");
+        let seccomp = field("Seccomp:");
+        let filters = field("Seccomp_filters:").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        // Every thread has the deny list; the packet threads stack their
+        // allow list on it (the main thread's filter, inherited, then theirs).
+        println!("thread {name}: Seccomp {seccomp:?}, {filters} filters");
+        seen_all.push((name.clone(), seccomp.clone(), filters));
         if name == "capture" || name.starts_with("worker-") {
-            assert_eq!(field("Seccomp:").as_deref(), Some("2"), "thread {name}: seccomp filter mode");
+            assert_eq!(seccomp.as_deref(), Some("2"), "thread {name}: seccomp filter mode");
+            assert!(filters >= 2, "thread {name}: deny list and allow list, {filters} filters");
             seen.push(name);
         }
+    }
+    for (name, seccomp, filters) in &seen_all {
+        assert_eq!(seccomp.as_deref(), Some("2"), "thread {name}: seccomp filter mode ({seen_all:?})");
+        assert!(*filters >= 1, "thread {name}: {filters} filters");
     }
     let _ = rustnet.kill();
     let _ = rustnet.wait();

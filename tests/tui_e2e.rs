@@ -326,3 +326,55 @@ fn tui_read_keeps_every_connection_of_the_file() {
     tmux.wait_all("exit", &["RUSTNET_EXIT=0"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 16: `--history FILE` in a terminal browses a `--record` database
+/// in the TUI: every recorded connection listed (as many as `sqlite3`
+/// counts), and the filter narrows them to what `sqlite3` selects.
+#[test]
+fn tui_browses_a_history_database_and_filters_it() {
+    if !common::testenv::tools_ready(&["tmux", "sqlite3"]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rustnet-e2e-history-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = dir.join("h.db");
+    for f in ["tls13_curl.pcap", "http_curl.pcap", "dns_udp.pcap", "ssh.pcap", "ping.pcap"] {
+        let fixture = common::fixture(f);
+        let o = Command::new(env!("CARGO_BIN_EXE_rustnet"))
+            .arg("--read")
+            .arg(&fixture)
+            .args(["--json", "--record"])
+            .arg(&db)
+            .output()
+            .expect("rustnet runs");
+        assert!(o.status.success(), "{f}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let sqlite = |q: &str| {
+        let o = Command::new("sqlite3").arg(&db).arg(q).output().expect("sqlite3 runs");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let all = sqlite("SELECT count(*) FROM connections");
+    let ssh = sqlite("SELECT count(*) FROM connections WHERE remote LIKE '%:22'");
+    let ssh_remote = sqlite("SELECT DISTINCT remote FROM connections WHERE remote LIKE '%:22'");
+    assert!(ssh.parse::<u32>().is_ok_and(|n| n > 0), "ssh rows: {ssh}");
+
+    let tmux = Tmux { socket: format!("rustnet-e2e-hist-{}", std::process::id()) };
+    let cmd = format!("{} --history {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), db.display());
+    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let everything = format!("1–{all} of {all}");
+    tmux.wait_all("the history listed", &["(history)", &format!("ended {all}"), &everything, "secure.example"]);
+
+    tmux.keys(&["/"]);
+    tmux.text("port:22");
+    tmux.keys(&["Enter"]);
+    let s = tmux.wait_all("filtered", &[&format!("1–{ssh} of {ssh}"), "/port:22"]);
+    let rows = s.lines().filter(|l| l.contains(&ssh_remote)).count();
+    assert_eq!(rows.to_string(), ssh, "{s}");
+
+    tmux.keys(&["q"]);
+    tmux.keys(&["q"]);
+    let s = tmux.wait_all("exit", &["RUSTNET_EXIT="]);
+    assert!(s.contains("RUSTNET_EXIT=0"), "{s}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -41,6 +41,24 @@ fn json_is_the_same_for_one_and_four_workers_on_every_corpus_capture() {
     eprintln!("{} captures, {records} records alike", files.len());
 }
 
+/// Host names (not in the record, but `host:` filters on them) must not
+/// depend on which worker enriched a connection first either: a DNS flow's
+/// server once took a name from whichever answer was learnt last, and
+/// `--filter host:www.example` kept 0, 2 or 3 of dns_udp.pcap's six flows
+/// for 1, 2 or 3 workers.
+#[test]
+fn host_filter_is_the_same_for_one_to_four_workers() {
+    for f in ["dns_udp.pcap", "http_curl.pcap", "tls13_curl.pcap"] {
+        let cap = fixture(f);
+        let runs: Vec<Vec<String>> = (1..=4)
+            .map(|w| lines(&run_json(&cap, &["--workers", &w.to_string(), "--filter", "host:example"]).records))
+            .collect();
+        for (i, r) in runs.iter().enumerate() {
+            assert_eq!(r, &runs[0], "{f}: --workers {} vs 1", i + 1);
+        }
+    }
+}
+
 /// `n` TCP SYNs from 10.0.0.1 to 10.0.0.2, each on its own port pair.
 fn two_host_flows(path: &std::path::Path, n: u32) {
     let file = std::fs::File::create(path).expect("create the capture");

@@ -115,6 +115,7 @@ impl NameCache {
                     if !errors.is_empty() {
                         log::warn!("reverse DNS thread privileges: {}", errors.join("; "));
                     }
+                    crate::sys::sandbox::helper_thread("resolver");
                     reverse_worker(rx, inner)
                 });
                 if let Err(e) = spawned {
@@ -197,11 +198,13 @@ impl NameCache {
             return Some(n);
         }
         let addr = &c.remote.addr;
+        // A DNS flow's answers name other hosts, not its server: its server
+        // gets no name from them (nor from other flows' answers, which would
+        // depend on which worker enriched what first).
+        let asks_dns = matches!(c.app, Some(AppInfo::Dns(_) | AppInfo::Mdns(_) | AppInfo::Llmnr(_)));
         let p = self.inner.passive.read().ok()?;
-        if let Some(names) = p.map.get(addr) {
-            // A DNS flow asks about other names, not its server's.
-            let asks_dns = matches!(c.app, Some(AppInfo::Dns(_) | AppInfo::Mdns(_) | AppInfo::Llmnr(_)));
-            let own = names.iter().rev().find(|l| !asks_dns && l.asked.by == c.local.addr && l.asked.at < c.first_seen);
+        if let Some(names) = p.map.get(addr).filter(|_| !asks_dns) {
+            let own = names.iter().rev().find(|l| l.asked.by == c.local.addr && l.asked.at < c.first_seen);
             return Some(match own {
                 Some(l) => l.name.clone(),
                 None => format!("~{}", names.last()?.name),

@@ -80,6 +80,40 @@ pub fn write(path: &Path, q: &Query<'_>, out: &mut dyn Write) -> anyhow::Result<
     Ok(st)
 }
 
+/// The newest `max` matching connections of `path`, rebuilt from their
+/// records (oldest first), for the terminal UI; each with its row id as
+/// its connection id. Memory stays bounded by `max` however large the file.
+pub fn connections(path: &Path, q: &Query<'_>, max: usize) -> anyhow::Result<(Vec<Connection>, HistoryStats)> {
+    let conn = db::open_for_reading(path)?;
+    let mut stmt = conn.prepare(
+        "SELECT id, record, hostname FROM connections WHERE last_seen >= ?1 AND first_seen <= ?2 \
+         ORDER BY first_seen DESC, id DESC",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![q.since.unwrap_or(f64::MIN), q.until.unwrap_or(f64::MAX)])?;
+    let mut st = HistoryStats::default();
+    let mut out = Vec::new();
+    while out.len() < max
+        && let Some(row) = rows.next()?
+    {
+        let id: i64 = row.get(0)?;
+        let text: String = row.get(1)?;
+        let Some(mut c) = serde_json::from_str::<Value>(&text).ok().as_ref().and_then(connection) else {
+            st.unreadable += 1;
+            continue;
+        };
+        c.hostname = row.get(2)?;
+        c.id = u64::try_from(id).unwrap_or(0);
+        if q.shows.is_some_and(|shows| !shows(&c)) {
+            st.filtered_out += 1;
+            continue;
+        }
+        st.printed += 1;
+        out.push(c);
+    }
+    out.reverse();
+    Ok((out, st))
+}
+
 /// A connection rebuilt from its JSON record; None when the record lacks
 /// what every record has (proto, local, remote, state, times).
 pub fn connection(v: &Value) -> Option<Connection> {

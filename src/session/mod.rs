@@ -104,6 +104,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
+    crate::sys::sandbox::enable(!cli.no_sandbox);
     let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     if let Some(dir) = &cli.geoip {
         enrich = enrich::with_geoip(enrich, dir);
@@ -114,6 +115,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
             log::warn!("privileges: {}", errors.join("; "));
         }
     }
+    // This thread and every one it starts from here on: no exec, ptrace,
+    // mounts, modules or set*id (the packet threads add their own limits).
+    crate::sys::sandbox::helper_thread("main");
     let mut export_outcome = None;
     if let Some(path) = &cli.pcap_export {
         let name = source.interface().map(str::to_string);
@@ -170,11 +174,45 @@ fn history(cli: &Cli, path: &std::path::Path, view: View) -> anyhow::Result<i32>
     let shows = |c: &rustnet_core::track::Connection| view.shows(c);
     let filtering = !view.filter.is_empty() || view.no_localhost;
     let q = record::history::Query { since: cli.since, until: cli.until, shows: filtering.then_some(&shows as _) };
+    if !cli.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return history_tui(cli, path, &q);
+    }
     let st = record::history::write(path, &q, &mut std::io::BufWriter::new(std::io::stdout().lock()))
         .with_context(|| format!("cannot read the history database {}", path.display()))?;
     log::info!("history: {st:?}");
     if st.unreadable > 0 {
         eprintln!("rustnet: warning: {} records of {} could not be read for the filter", st.unreadable, path.display());
+    }
+    Ok(0)
+}
+
+/// `--history FILE` in a terminal (without `--json`): the newest
+/// connections of the file, as many as the screen's history keeps, in the
+/// TUI with nothing captured; filters, sorting and Details work as live.
+fn history_tui(cli: &Cli, path: &std::path::Path, q: &record::history::Query<'_>) -> anyhow::Result<i32> {
+    let (conns, st) = record::history::connections(path, q, crate::ui::HISTORY_CAP)
+        .with_context(|| format!("cannot read the history database {}", path.display()))?;
+    log::info!("history: {st:?}");
+    let source = format!("{} (history)", path.display());
+    let now = conns.iter().map(|c| c.last_seen).max().unwrap_or_default();
+    let (snap_tx, snapshots) = crossbeam_channel::bounded(1);
+    let (ended_tx, ended) = crossbeam_channel::bounded(1);
+    let snap = crate::snapshot::Snapshot { now, source: source.clone(), finished: true, ..Default::default() };
+    // Both fit their one-slot channels; the UI keeps showing them once the
+    // senders are gone.
+    let _ = snap_tx.send(snap);
+    let _ = ended_tx.send(crate::pipeline::Records { conns, last: true, stats: Default::default() });
+    drop((snap_tx, ended_tx));
+    let ui = crate::ui::UiConfig {
+        refresh: std::time::Duration::from_millis(cli.refresh_interval),
+        source,
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        history: true,
+    };
+    let (stop, _) = install_stop_signals()?;
+    crate::ui::run(ui, crate::ui::Feeds { snapshots, ended }, stop)?;
+    if st.unreadable > 0 {
+        eprintln!("rustnet: warning: {} records of {} could not be read", st.unreadable, path.display());
     }
     Ok(0)
 }

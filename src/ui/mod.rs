@@ -16,6 +16,7 @@ mod graph;
 mod header;
 mod help;
 mod history;
+pub use history::HISTORY_CAP;
 mod input;
 mod notices;
 mod overview;

@@ -73,6 +73,8 @@ impl FlowHints {
                 let _ = ready.send((raised, dropped));
                 drop(ready);
                 if let Ok(resolver) = rx.recv() {
+                    // It also looks processes up (/proc, sock_diag): the deny list only.
+                    crate::sys::sandbox::helper_thread("hints");
                     feed(socket, &resolver);
                 }
             };

@@ -182,7 +182,10 @@ impl ProcessResolver {
             unowned: HashSet::new(),
             next_reconcile: Instant::now(),
         };
-        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || run(&mut worker, &rx));
+        let spawned = std::thread::Builder::new().name("rustnet-procs".into()).spawn(move || {
+            crate::sys::sandbox::helper_thread("processes");
+            run(&mut worker, &rx)
+        });
         if let Err(e) = spawned {
             log::error!("cannot start the process lookup thread: {e}");
         }

@@ -50,7 +50,13 @@ pub fn fill(p: &PidDir, info: &mut ProcessInfo, users: &mut Users) {
     info.parents = parents(ppid);
     let cgroup = p.read(c"cgroup").ok().map(|b| String::from_utf8_lossy(&b).into_owned());
     info.container = cgroup.as_deref().and_then(container_of_cgroup).map(|mut c| {
-        c.name = container_name(Path::new("/"), &c);
+        let root = Path::new("/");
+        c.name = container_name(root, &c);
+        if let Some(uid) = &c.pod {
+            let (name, namespace) = kube_pod(root, uid);
+            c.pod = name.or(c.pod.take());
+            c.namespace = namespace;
+        }
         c
     });
 }
@@ -178,6 +184,47 @@ pub fn container_name(root: &Path, c: &ContainerInfo) -> Option<String> {
     }
 }
 
+/// A Kubernetes pod's name and namespace from the kubelet's own pod
+/// directory (no API server, no CRI socket): the name is the hostname of
+/// the kubelet-managed `etc-hosts` (the pod name unless the spec sets
+/// `hostname`), the namespace the `namespace` file of the service-account
+/// volume the kubelet projects into every pod by default.
+pub fn kube_pod(root: &Path, uid: &str) -> (Option<String>, Option<String>) {
+    let dir = root.join("var/lib/kubelet/pods").join(uid);
+    let hosts = read_small(&dir.join("etc-hosts")).map(|b| String::from_utf8_lossy(&b).into_owned());
+    let name = hosts.as_deref().and_then(pod_hostname);
+    let projected = dir.join("volumes/kubernetes.io~projected");
+    let namespace = std::fs::read_dir(projected).ok().and_then(|entries| {
+        entries.flatten().take(64).find_map(|e| {
+            let b = read_small(&e.path().join("namespace"))?;
+            let ns = String::from_utf8_lossy(&b).trim().to_string();
+            // A DNS-1123 label, as Kubernetes requires of namespace names.
+            let ok = !ns.is_empty()
+                && ns.len() <= 63
+                && ns.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+            ok.then_some(ns)
+        })
+    });
+    (name, namespace)
+}
+
+/// The pod's own line of a kubelet-managed hosts file: the first entry
+/// after the fixed localhost/ip6-* lines and before the host aliases.
+fn pod_hostname(hosts: &str) -> Option<String> {
+    hosts
+        .lines()
+        .take_while(|l| !l.starts_with("# Entries added by HostAliases"))
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let _ip = f.next()?;
+            let names: Vec<&str> = f.collect();
+            let first = *names.first()?;
+            (first != "localhost" && !first.starts_with("ip6-")).then(|| names.last().map(|n| n.to_string()))?
+        })
+        .next()
+}
+
 /// A metadata file, if it is at most 16 MiB (a hostile or corrupt one is not read whole).
 fn read_small(path: &Path) -> Option<Vec<u8>> {
     let meta = std::fs::metadata(path).ok()?;
@@ -277,6 +324,36 @@ mod tests {
         // Corrupt metadata: no name, no panic.
         std::fs::write(docker.join("config.v2.json"), b"{\"Name\": [").expect("write");
         assert_eq!(container_name(&root, &c("docker")), None);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn kubernetes_pod_name_and_namespace_from_the_kubelet_directory() {
+        let root = std::env::temp_dir().join(format!("rustnet-kube-{}", std::process::id()));
+        let uid = "6e3a1b2c-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+        let pod = root.join("var/lib/kubelet/pods").join(uid);
+        let sa = pod.join("volumes/kubernetes.io~projected/kube-api-access-x7k2p");
+        std::fs::create_dir_all(&sa).expect("dir");
+        // As the kubelet writes them (managedHostsFileContent), with a
+        // subdomain and a host alias.
+        let hosts = "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+                     fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n\
+                     10.244.1.7\tweb-0.web.shop.svc.cluster.local\tweb-0\n\n\
+                     # Entries added by HostAliases.\n10.0.0.9\tdb.internal\n";
+        std::fs::write(pod.join("etc-hosts"), hosts).expect("write");
+        std::fs::write(sa.join("namespace"), "shop").expect("write");
+        std::fs::write(sa.join("token"), "x").expect("write");
+        assert_eq!(kube_pod(&root, uid), (Some("web-0".into()), Some("shop".into())));
+        // Plain pod line; a namespace that is no DNS label is not taken.
+        std::fs::write(
+            pod.join("etc-hosts"),
+            "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n10.244.1.8\tapi-7d9f\n",
+        )
+        .expect("write");
+        std::fs::write(sa.join("namespace"), "../etc\n").expect("write");
+        assert_eq!(kube_pod(&root, uid), (Some("api-7d9f".into()), None));
+        // Not on this host: nothing.
+        assert_eq!(kube_pod(&root, "00000000-0000-0000-0000-000000000000"), (None, None));
         let _ = std::fs::remove_dir_all(&root);
     }
 
