@@ -256,8 +256,12 @@ fn event_loop(
                         }
                     }
                     Event::Mouse(m) => {
-                        handle_mouse(app, m, Instant::now());
-                        dirty = true;
+                        use crossterm::event::MouseEventKind as K;
+                        // Motion is reported too: only clicks and the wheel redraw.
+                        if matches!(m.kind, K::Down(_) | K::ScrollUp | K::ScrollDown) {
+                            handle_mouse(app, m, Instant::now());
+                            dirty = true;
+                        }
                     }
                     Event::Resize(..) => dirty = true,
                     _ => {}
