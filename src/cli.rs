@@ -216,7 +216,7 @@ pub struct Cli {
     /// Browse the connections of a --record database instead of capturing:
     /// in the TUI (the newest 10 000), or as JSON lines with --json or when
     /// stdout is not a terminal (with --since, --until, --filter, --no-localhost)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration", "metrics"])]
     pub history: Option<PathBuf>,
 
     /// With --history: connections active at or after TIME (Unix seconds,
@@ -243,6 +243,12 @@ pub struct Cli {
     /// IPFIX: largest message in bytes (UDP payload; keep below the path MTU)
     #[arg(long, value_name = "BYTES", default_value_t = 1400, value_parser = clap::value_parser!(u16).range(1200..))]
     pub ipfix_mtu: u16,
+
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9464): traffic by process, connections by protocol, state
+    /// and application, drops, retransmits (see README: Prometheus metrics)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

@@ -26,6 +26,7 @@ use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
 use crate::output::ipfix::{self, IpfixExport};
+use crate::output::metrics::Metrics;
 use crate::pipeline::ipfix_tap::IpfixTap;
 use crate::pipeline::notes::{self, NotesExport};
 use crate::pipeline::{Enrich, PipelineConfig, View};
@@ -88,6 +89,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
     }
+    // Threads started from here on by lower layers sandbox themselves.
+    crate::sys::sandbox::enable(!cli.no_sandbox);
+    // Bound before anything starts: a bad address or a port in use is a
+    // usage error, and a privileged port is still allowed to root.
+    let metrics = match cli.metrics.as_deref().map(Metrics::start).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("rustnet: {e}");
+            return Ok(2);
+        }
+    };
     let (stop, interrupted) = install_stop_signals()?;
     let sink = Sink::for_cli(cli);
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
@@ -104,7 +116,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
-    crate::sys::sandbox::enable(!cli.no_sandbox);
     let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     if let Some(dir) = &cli.geoip {
         enrich = enrich::with_geoip(enrich, dir);
@@ -156,7 +167,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // rustnet's own reverse-DNS lookups are not what the user watches.
     let hide_pid = (live && !cli.show_own_lookups).then(std::process::id);
     let view = View { filter, no_localhost: cli.no_localhost, hide_pid };
-    let cfg = PipelineConfig { workers, engine, view, live, sandbox, notes, ipfix: ipfix_tap };
+    let metrics_hub = metrics.as_ref().map(|m| m.hub.clone());
+    let cfg = PipelineConfig { workers, engine, view, live, sandbox, notes, ipfix: ipfix_tap, metrics: metrics_hub };
     let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
     let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
