@@ -220,6 +220,8 @@ fn history_tui(cli: &Cli, path: &std::path::Path, q: &record::history::Query<'_>
         source,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         history: true,
+        // Recorded connections: this host's interface counters say nothing of them.
+        interfaces: false,
     };
     let (stop, _) = install_stop_signals()?;
     crate::ui::run(ui, crate::ui::Feeds { snapshots, ended }, stop)?;

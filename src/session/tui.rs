@@ -24,6 +24,7 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
         source: label.clone(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         history: !source.is_live(),
+        interfaces: source.is_live(),
     };
     // Connections leaving the tables go to the screen's history; the UI
     // drains them at once (and drops the receiver when it ends). With
