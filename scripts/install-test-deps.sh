@@ -11,4 +11,4 @@ apt-get install -y -qq --no-install-recommends \
   iproute2 iputils-ping arping tcpdump tshark curl nginx dnsmasq \
   openssh-server openssh-client dnsutils tmux python3 ca-certificates openssl ethtool libpcap-dev libcap2-bin \
   man-db sqlite3 vsftpd mosquitto mosquitto-clients snmpd snmp chrony sntp \
-  mmdb-bin ieee-data nfdump pmacct >/dev/null
+  mmdb-bin ieee-data nfdump pmacct prometheus nftables >/dev/null

@@ -216,7 +216,7 @@ pub struct Cli {
     /// Browse the connections of a --record database instead of capturing:
     /// in the TUI (the newest 10 000), or as JSON lines with --json or when
     /// stdout is not a terminal (with --since, --until, --filter, --no-localhost)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["read", "interface", "record", "pcap_export", "pcapng_export", "duration", "metrics"])]
     pub history: Option<PathBuf>,
 
     /// With --history: connections active at or after TIME (Unix seconds,
@@ -247,8 +247,13 @@ pub struct Cli {
     /// Collector mode: show the connections other hosts export as IPFIX
     /// to udp://ADDR:PORT (e.g. udp://0.0.0.0:4739) instead of capturing
     #[arg(long, value_name = "URL", value_parser = crate::capture::ipfix_listen::parse_url,
-          conflicts_with_all = ["read", "interface", "history", "bpf_filter", "pcap_export", "pcapng_export", "ipfix", "record"])]
+          conflicts_with_all = ["read", "interface", "history", "bpf_filter", "pcap_export", "pcapng_export", "ipfix", "record", "metrics"])]
     pub ipfix_listen: Option<crate::capture::ipfix_listen::ListenUrl>,
+    /// Serve Prometheus metrics on http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9464): traffic by process, connections by protocol, state
+    /// and application, drops, retransmits (see README: Prometheus metrics)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

@@ -115,6 +115,19 @@ fn tui_reads_file_filters_details_help_and_quits() {
         ],
     );
 
+    // Tab goes on to Activity: a file names no process, so its one row
+    // holds every byte of the file (tshark's conversation), 1 connection.
+    tmux.keys(&["Tab"]);
+    let total = |k: &str| conv[k].as_f64().map(|b| format!("{:.1} kB", b / 1000.0)).unwrap_or_default();
+    let wants = [total("bytes_a_to_b"), total("bytes_b_to_a"), "0/1".into()];
+    tmux.wait_all("activity", &["Processes", "Open/All", "Enter filter overview"]);
+    tmux.wait_for("the file's totals in the activity row", |s| {
+        let row = s.lines().find(|l| l.contains("(no process)")).unwrap_or("");
+        wants.iter().all(|w| row.contains(w.as_str()))
+    });
+    // `4`: the Graph tab draws its charts.
+    tmux.keys(&["4"]);
+    tmux.wait_all("graph", &["Traffic", "Packets", "Retransmits, drops", "Connections by state", "now"]);
     // Tab goes on to help.
     tmux.keys(&["Tab"]);
     tmux.wait_all("help", &["Row markers", "a second q confirms", "Esc back"]);

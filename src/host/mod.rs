@@ -2,6 +2,7 @@
 
 pub mod gateway;
 pub mod geoip;
+pub mod ifstats;
 pub mod names;
 pub mod oui;
 pub mod privileges;

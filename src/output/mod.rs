@@ -2,6 +2,7 @@
 
 pub mod ipfix;
 pub mod json;
+pub mod metrics;
 
 use crate::pipeline::{Records, add_stats};
 use crate::record::Recorder;

@@ -4,8 +4,10 @@
 //! same worker, in order.
 
 pub mod ipfix_tap;
+pub mod metrics_hub;
 pub mod notes;
 mod route;
+pub mod tally;
 #[cfg(test)]
 mod tests;
 mod worker;
@@ -88,6 +90,8 @@ pub struct PipelineConfig {
     pub sandbox: bool,
     /// `--ipfix`: where workers send connection records for export.
     pub ipfix: Option<ipfix_tap::IpfixTap>,
+    /// `--metrics`: where scrapes ask the workers for their tallies.
+    pub metrics: Option<Arc<metrics_hub::MetricsHub>>,
 }
 
 /// Running workers.
@@ -96,6 +100,7 @@ pub struct Pipeline {
     handles: Vec<JoinHandle<()>>,
     queue_drops: Arc<AtomicU64>,
     free: Receiver<Batch>,
+    metrics: Option<Arc<metrics_hub::MetricsHub>>,
 }
 
 /// The capture thread's end: routes packets to workers.
@@ -135,7 +140,8 @@ impl Pipeline {
             let w = worker::Worker::new(engine, cfg.view.clone(), enrich.clone(), records.clone(), free_tx.clone())
                 .live(cfg.live)
                 .notes(cfg.notes.as_ref().map(|a| a.for_worker(i)))
-                .ipfix(cfg.ipfix.clone());
+                .ipfix(cfg.ipfix.clone())
+                .metrics(cfg.metrics.clone().map(|h| (h, i)));
             let sandbox = cfg.sandbox;
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
                 crate::sys::sandbox::thread_start(sandbox, "worker");
@@ -147,7 +153,11 @@ impl Pipeline {
             }
             senders.push(tx);
         }
-        Pipeline { senders, handles, queue_drops: Arc::new(AtomicU64::new(0)), free: free_rx }
+        let queue_drops = Arc::new(AtomicU64::new(0));
+        if let Some(hub) = &cfg.metrics {
+            hub.attach(&senders, queue_drops.clone());
+        }
+        Pipeline { senders, handles, queue_drops, free: free_rx, metrics: cfg.metrics.clone() }
     }
 
     pub fn dispatcher(&self, live: bool) -> Dispatcher {
@@ -194,6 +204,9 @@ impl Pipeline {
 
     /// Waits for the workers to drain (after the dispatcher finished).
     pub fn join(self) {
+        if let Some(hub) = &self.metrics {
+            hub.detach();
+        }
         drop(self.senders);
         for h in self.handles {
             if h.join().is_err() {

@@ -27,6 +27,7 @@ fn start(live: bool) -> (Pipeline, Receiver<Records>) {
         sandbox: false,
         notes: None,
         ipfix: None,
+        metrics: None,
     };
     let (tx, rx) = bounded(16);
     (Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx)), rx)
@@ -175,6 +176,7 @@ fn an_early_fragment_counts_on_its_flow_with_four_workers() {
         sandbox: false,
         notes: None,
         ipfix: None,
+        metrics: None,
     };
     let (tx, rx) = bounded(64);
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx));
@@ -312,4 +314,42 @@ fn the_view_hides_the_own_process() {
     assert!(View::default().shows(&c), "--show-own-lookups");
     c.process = Some(Box::new(ProcessInfo { pid: 7, name: "dig".into(), ..ProcessInfo::default() }));
     assert!(view.shows(&c));
+}
+
+/// `--metrics`: a scrape while the workers run counts the open flows; once
+/// the pipeline has ended, the workers' last tallies answer, the same
+/// totals with nothing open. Without a records reader the ended ones count.
+#[test]
+fn metrics_answer_while_running_and_after_the_end() {
+    let hub = Arc::new(metrics_hub::MetricsHub::default());
+    let cfg = PipelineConfig {
+        workers: 2,
+        engine: Config::default(),
+        view: View::default(),
+        live: false,
+        sandbox: false,
+        notes: None,
+        ipfix: None,
+        metrics: Some(hub.clone()),
+    };
+    let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), None);
+    let mut disp = pipeline.dispatcher(false);
+    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);
+    let mut f = udp_frame();
+    for i in 0..10u8 {
+        f[33] = i; // another destination: another flow
+        disp.push(&Packet { ts: t0, data: &f, wire_len: f.len() as u32, link: LinkType::Ethernet });
+    }
+    disp.flush();
+    let running = hub.collect();
+    assert_eq!(running.tally.open.values().sum::<u64>(), 10);
+    assert_eq!(running.tally.traffic().tx_bytes, 10 * f.len() as u64);
+    assert_eq!(running.tally.stats.packets, 10);
+    disp.finish();
+    pipeline.join();
+    let ended = hub.collect();
+    assert!(ended.tally.open.is_empty(), "{:?}", ended.tally.open);
+    assert_eq!(ended.tally.traffic(), running.tally.traffic());
+    assert_eq!(ended.tally.seen, running.tally.seen);
+    assert_eq!(ended.tally.stats.packets, 10);
 }

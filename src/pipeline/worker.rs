@@ -1,7 +1,9 @@
 //! A worker owns one Engine and the flows routed to it.
 
 use super::ipfix_tap::{IpfixTap, WorkerIpfix};
+use super::metrics_hub::MetricsHub;
 use super::notes::Annotator;
+use super::tally::Tally;
 use super::{Batch, Enrich, Records, View, wall_clock};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rustnet_core::track::Connection;
@@ -17,6 +19,8 @@ pub enum ToWorker {
     Snapshot(Sender<WorkerSnapshot>, Timestamp),
     /// End of input at this time: emit everything left.
     Finish(Timestamp),
+    /// `--metrics`: reply with the tally of every connection so far.
+    Metrics(Sender<Tally>),
 }
 
 pub struct WorkerSnapshot {
@@ -40,6 +44,8 @@ pub struct Worker {
     notes: Option<Annotator>,
     /// `--ipfix`: records for the exporter.
     ipfix: Option<WorkerIpfix>,
+    /// `--metrics`: the hub, this worker's number, and the connections ended so far.
+    metrics: Option<(Arc<MetricsHub>, usize, Tally)>,
 }
 
 enum Next {
@@ -67,6 +73,7 @@ impl Worker {
             live: false,
             notes: None,
             ipfix: None,
+            metrics: None,
         }
     }
 
@@ -86,6 +93,12 @@ impl Worker {
     /// Export finished connections and interim records of long-lived ones.
     pub fn ipfix(mut self, tap: Option<IpfixTap>) -> Self {
         self.ipfix = tap.map(|t| WorkerIpfix::new(t, self.live));
+        self
+    }
+
+    /// `--metrics`: tally ended connections; answer scrapes.
+    pub fn metrics(mut self, hub: Option<(Arc<MetricsHub>, usize)>) -> Self {
+        self.metrics = hub.map(|(h, i)| (h, i, Tally::default()));
         self
     }
 
@@ -135,7 +148,16 @@ impl Worker {
                 ToWorker::Finish(end) => {
                     self.engine.finish_all_at(end);
                     self.after_work(true);
+                    if self.metrics.is_some() {
+                        let t = self.tally();
+                        if let Some((hub, i, _)) = &self.metrics {
+                            hub.worker_ended(*i, t);
+                        }
+                    }
                     return;
+                }
+                ToWorker::Metrics(reply) => {
+                    let _ = reply.send(self.tally());
                 }
             }
         }
@@ -179,11 +201,11 @@ impl Worker {
         if self.ipfix.is_some() {
             self.export_ipfix();
         }
-        let Some(records) = &self.records else {
+        if self.records.is_none() && self.metrics.is_none() {
             // Nobody reads them: no lookup, no filter, no send.
             self.finished.clear();
             return;
-        };
+        }
         if self.finished.is_empty() && !last {
             return;
         }
@@ -192,7 +214,37 @@ impl Worker {
             self.enrich.enrich(c);
         }
         out.retain(|c| self.view.shows(c));
-        let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
+        if let Some((_, _, ended)) = &mut self.metrics {
+            for c in &out {
+                ended.add(c, false);
+            }
+        }
+        if let Some(records) = &self.records {
+            let _ = records.send(Records { conns: out, last, stats: self.engine.stats().clone() });
+        }
+    }
+
+    /// `--metrics`: the connections ended so far, those open (and the
+    /// closed ones held back for late packets), as the view shows them,
+    /// and the engine's counters. Per scrape, never per packet.
+    #[cold]
+    fn tally(&mut self) -> Tally {
+        let mut t = self.metrics.as_ref().map(|m| m.2.clone()).unwrap_or_default();
+        let (enrich, view) = (&self.enrich, &self.view);
+        for c in self.engine.connections_mut() {
+            enrich.enrich(c);
+            if view.shows(c) {
+                t.add(c, true);
+            }
+        }
+        for c in self.engine.lingering_mut() {
+            enrich.enrich(c);
+            if view.shows(c) {
+                t.add(c, false);
+            }
+        }
+        t.stats = self.engine.stats().clone();
+        t
     }
 
     /// `--ipfix`: the batch's packets with a look for interim records

@@ -100,6 +100,8 @@ pub fn run(
                 source: label,
                 no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
                 history: true,
+                // This host's interface counters are not the exporters'.
+                interfaces: false,
             };
             let r = ui::run(ui, ui::Feeds { snapshots: snap_rx, ended: rec_rx }, stop.clone());
             stop.store(true, Ordering::SeqCst);

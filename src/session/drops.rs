@@ -3,8 +3,10 @@
 //! every mode: on stderr, in the log, and headless as a last JSON line.
 
 use super::live::SourceCounters;
+use crate::pipeline::metrics_hub::MetricsHub;
 use crate::snapshot::CaptureStats;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The session's losses once the capture has ended.
@@ -13,6 +15,14 @@ pub fn collect(counters: &SourceCounters, queue_drops: u64) -> CaptureStats {
         kernel_drops: counters.kernel_drops.load(Ordering::Relaxed),
         queue_drops,
         export_drops: counters.export_drops.load(Ordering::Relaxed),
+    }
+}
+
+/// `--metrics`: scrapes read the capture side's drop counters.
+pub fn share(hub: Option<&Arc<MetricsHub>>, counters: &Arc<SourceCounters>) {
+    if let Some(hub) = hub {
+        let c = counters.clone();
+        hub.set_capture(Arc::new(move || collect(&c, 0)));
     }
 }
 
@@ -52,7 +62,7 @@ mod tests {
     use etherparse::PacketBuilder;
     use rustnet_core::wire::LinkType;
     use rustnet_core::{Config, NewFlow};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
     use std::time::Duration;
 
     /// A worker that stops in its calls until released (the sender dropped): a slow worker.
@@ -94,6 +104,7 @@ mod tests {
             sandbox: false,
             notes: None,
             ipfix: None,
+            metrics: None,
         };
         let pipeline = Pipeline::start(&cfg, stall, None);
         let mut disp = pipeline.dispatcher(true);

@@ -20,6 +20,7 @@ pub fn run(s: Session) -> anyhow::Result<i32> {
     let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));
     let disp = pipeline.dispatcher(cfg.live);
     let counters = Arc::new(SourceCounters::default());
+    drops::share(cfg.metrics.as_ref(), &counters);
     let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: None };
     let sandbox = cfg.sandbox;
     let capture = std::thread::Builder::new().name("capture".into()).spawn(move || {

@@ -27,6 +27,7 @@ use crate::capture::tap::Tap;
 use crate::cli::Cli;
 use crate::logging;
 use crate::output::ipfix::{self, IpfixExport};
+use crate::output::metrics::Metrics;
 use crate::pipeline::ipfix_tap::IpfixTap;
 use crate::pipeline::notes::{self, NotesExport};
 use crate::pipeline::{Enrich, PipelineConfig, View};
@@ -89,6 +90,17 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         let path = logging::init(level.filter()).context("cannot open the log file")?;
         log::info!("rustnet {} logging to {}", env!("CARGO_PKG_VERSION"), path.display());
     }
+    // Threads started from here on by lower layers sandbox themselves.
+    crate::sys::sandbox::enable(!cli.no_sandbox);
+    // Bound before anything starts: a bad address or a port in use is a
+    // usage error, and a privileged port is still allowed to root.
+    let metrics = match cli.metrics.as_deref().map(Metrics::start).transpose() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("rustnet: {e}");
+            return Ok(2);
+        }
+    };
     let (stop, interrupted) = install_stop_signals()?;
     if let Some(url) = &cli.ipfix_listen {
         let view = View { filter, no_localhost: cli.no_localhost, hide_pid: None };
@@ -109,7 +121,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // The process lookups start here, keeping what reading /proc needs;
     // every thread started after them (capture, workers, export, UI) and
     // this one hold no capability: they handle hostile packets.
-    crate::sys::sandbox::enable(!cli.no_sandbox);
     let (mut enrich, host) = enrich::for_source(&mut source, !cli.no_resolve_dns);
     if let Some(dir) = &cli.geoip {
         enrich = enrich::with_geoip(enrich, dir);
@@ -161,7 +172,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     // rustnet's own reverse-DNS lookups are not what the user watches.
     let hide_pid = (live && !cli.show_own_lookups).then(std::process::id);
     let view = View { filter, no_localhost: cli.no_localhost, hide_pid };
-    let cfg = PipelineConfig { workers, engine, view, live, sandbox, notes, ipfix: ipfix_tap };
+    let metrics_hub = metrics.as_ref().map(|m| m.hub.clone());
+    let cfg = PipelineConfig { workers, engine, view, live, sandbox, notes, ipfix: ipfix_tap, metrics: metrics_hub };
     let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
     let code = sink.run(session, cli);
     // Reported even when the sink failed: the export's fate is news either way.
@@ -213,6 +225,8 @@ fn history_tui(cli: &Cli, path: &std::path::Path, q: &record::history::Query<'_>
         source,
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         history: true,
+        // Recorded connections: this host's interface counters say nothing of them.
+        interfaces: false,
     };
     let (stop, _) = install_stop_signals()?;
     crate::ui::run(ui, crate::ui::Feeds { snapshots, ended }, stop)?;

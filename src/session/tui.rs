@@ -24,6 +24,7 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
         source: label.clone(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         history: !source.is_live(),
+        interfaces: source.is_live(),
     };
     // Connections leaving the tables go to the screen's history; the UI
     // drains them at once (and drops the receiver when it ends). With
@@ -47,6 +48,7 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
     let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
     let screen = Screen { pipeline: &pipeline, label: &label, refresh: ui.refresh, snaps: &snap_tx };
     let counters = Arc::new(SourceCounters::default());
+    drops::share(cfg.metrics.as_ref(), &counters);
     let publishes_itself = source.publishes_itself();
     let disp = pipeline.dispatcher(cfg.live);
     let feed = Feed { stop: stop.clone(), duration, counters: counters.clone(), screen: Some(screen) };

@@ -2,9 +2,12 @@
 //! sorted row indices, computed once per refresh), selection, tabs and modes.
 //! Drawing reads this; `input` mutates it; neither does I/O.
 
+use super::activity::{ActivityView, IfRow};
+use super::aggregate::Aggregate;
 use super::columns::ColumnLayout;
 use super::format;
 use super::history::History;
+use super::samples::{Samples, Totals};
 use crate::snapshot::Snapshot;
 use rustnet_core::filter::Filter;
 use rustnet_core::track::{Connection, EndReason, State};
@@ -18,34 +21,35 @@ const NEW_WINDOW: Duration = Duration::from_secs(3);
 pub enum Tab {
     Overview,
     Details,
+    Activity,
+    Graph,
     Help,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 3] = [Tab::Overview, Tab::Details, Tab::Help];
+    /// In the order Tab cycles through and the header shows; `1`-`4` pick the first four.
+    pub const ALL: [Tab; 5] = [Tab::Overview, Tab::Details, Tab::Activity, Tab::Graph, Tab::Help];
 
     pub fn title(self) -> &'static str {
         match self {
             Tab::Overview => "Overview",
             Tab::Details => "Details",
+            Tab::Activity => "Activity",
+            Tab::Graph => "Graph",
             Tab::Help => "Help",
         }
     }
 
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|&t| t == self).unwrap_or(0)
+    }
+
     fn next(self) -> Tab {
-        match self {
-            Tab::Overview => Tab::Details,
-            Tab::Details => Tab::Help,
-            Tab::Help => Tab::Overview,
-        }
+        Tab::ALL[(self.index() + 1) % Tab::ALL.len()]
     }
 
     fn prev(self) -> Tab {
-        match self {
-            Tab::Overview => Tab::Help,
-            Tab::Details => Tab::Overview,
-            Tab::Help => Tab::Details,
-        }
+        Tab::ALL[(self.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
     }
 }
 
@@ -213,6 +217,21 @@ pub struct App {
     /// re-sorts keep the selection on the first row instead of following its
     /// connection down the table.
     pub top_pinned: bool,
+    /// Per-process activity and the whole table's summary, from the last pass.
+    pub agg: Aggregate,
+    /// The Activity tab's order and selection.
+    pub activity: ActivityView,
+    /// The Graph tab's samples, one per refresh.
+    pub samples: Samples,
+    /// Interfaces' kernel counters (live capture only; empty otherwise).
+    pub interfaces: Vec<IfRow>,
+    /// Space: the display is frozen (capture goes on); the run loop holds
+    /// snapshots back meanwhile.
+    pub paused: bool,
+    /// A new snapshot since the last pass: the pass also takes a sample.
+    tick: bool,
+    /// When and on which overview row the last click was (double-click).
+    pub last_click: Option<(std::time::Instant, usize)>,
 }
 
 impl App {
@@ -242,6 +261,13 @@ impl App {
             settled: false,
             scroll: std::cell::Cell::new(0),
             top_pinned: true,
+            agg: Aggregate::default(),
+            activity: ActivityView::default(),
+            samples: Samples::default(),
+            interfaces: Vec::new(),
+            paused: false,
+            tick: false,
+            last_click: None,
         }
     }
 
@@ -249,13 +275,63 @@ impl App {
     /// Returns the previous snapshot, so the caller can free it off the UI thread.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Snapshot {
         let old = std::mem::replace(&mut self.snapshot, snapshot);
+        self.tick = true;
         self.rebuild();
         old
     }
 
     /// Adds connections that left the table; listed from the next rebuild.
+    /// Their final counters go to the per-process totals (once: a later
+    /// copy of a connection already listed replaces it there too).
     pub fn add_ended(&mut self, conns: Vec<Connection>) {
+        for c in &conns {
+            self.agg.ended(self.history.get(c.id), c);
+        }
         self.history.add(conns);
+    }
+
+    /// The once-per-refresh pass over all connections (see `aggregate`),
+    /// then the Graph's sample when a new snapshot came. `rebuild` calls it
+    /// when there is something new; public for the ui_refresh bench.
+    pub fn aggregate(&mut self) {
+        let hist = &self.history;
+        let skip = |id: u64| !hist.is_empty() && hist.contains(id);
+        let now = self.rate_now();
+        self.agg.update(&self.snapshot.connections, now, &skip, self.tick);
+        if self.tick {
+            let s = &self.agg.summary;
+            let totals = Totals {
+                at: self.snapshot.now,
+                packets: self.snapshot.stats.packets,
+                retrans: s.retrans + self.agg.closed.retrans,
+                drops: self.snapshot.capture.kernel_drops + self.snapshot.capture.queue_drops,
+            };
+            self.samples.push(s.rx_rate, s.tx_rate, totals);
+            self.tick = false;
+        }
+        if matches!(self.tab, Tab::Activity | Tab::Graph) {
+            self.activity.sort_rows(&self.agg);
+        }
+    }
+
+    /// Shows tab `tab` (the Activity rows are sorted when it opens).
+    pub fn set_tab(&mut self, tab: Tab) {
+        self.tab = tab;
+        if tab == Tab::Activity {
+            self.activity.sort_rows(&self.agg);
+        }
+    }
+
+    /// Enter in the Activity tab: the overview filtered to the selected process.
+    pub fn filter_to_selected_process(&mut self) {
+        let Some(text) = self.activity.selected_row(&self.agg).and_then(super::activity::process_filter) else {
+            self.status = Some("no process to filter on".into());
+            return;
+        };
+        self.filter.text = text;
+        self.filter.editing = false;
+        self.update_filter();
+        self.set_tab(Tab::Overview);
     }
 
     /// Shows or hides the ended connections (`t`).
@@ -286,6 +362,9 @@ impl App {
     /// selection on the same connection id when it is still shown.
     pub fn rebuild(&mut self) {
         self.history.commit();
+        if self.tick || self.agg.has_pending() {
+            self.aggregate();
+        }
         let (conns, hist) = (&self.snapshot.connections, self.history.as_slice());
         let f = &self.filter.applied;
         let mut keep = Vec::with_capacity(conns.len());
@@ -330,6 +409,8 @@ impl App {
     pub fn settle(&mut self) {
         if self.snapshot.finished && !self.settled {
             self.settled = true;
+            // Rates read 0 from now on: a pass (and a sample) at the new time.
+            self.tick = true;
             self.rebuild();
         }
     }
@@ -403,7 +484,7 @@ impl App {
     }
 
     pub fn next_tab(&mut self, forward: bool) {
-        self.tab = if forward { self.tab.next() } else { self.tab.prev() };
+        self.set_tab(if forward { self.tab.next() } else { self.tab.prev() });
     }
 
     pub fn toggle_help(&mut self) {

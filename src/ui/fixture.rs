@@ -106,3 +106,60 @@ pub fn ranked(n: usize, rate: impl Fn(usize) -> u32, bytes: impl Fn(usize) -> u6
         .collect();
     Snapshot { now, connections, ..Default::default() }
 }
+
+/// Replays `file` through the real engine the way the live pipeline feeds
+/// the screen: a snapshot every `step` of packet time, connections handed
+/// over as they leave the table, then `linger` of packet time without
+/// packets (closed connections expire). `attribute` names the processes,
+/// as the host's lookup would live. Packet times are shifted to end at
+/// [`T_END`]. Returns the time of the last snapshot.
+pub fn replay(
+    app: &mut super::app::App,
+    path: &std::path::Path,
+    step: Duration,
+    linger: Duration,
+    attribute: &dyn Fn(&mut Connection),
+) -> Timestamp {
+    let mut frames: Vec<(LinkType, u64, Vec<u8>, u32)> = Vec::new();
+    read_file(path, &mut |p| {
+        frames.push((p.link, p.ts.as_nanos(), p.data.to_vec(), p.wire_len));
+        true
+    })
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let last = frames.iter().map(|f| f.1).max().unwrap_or(0);
+    let first = frames.iter().map(|f| f.1).min().unwrap_or(0);
+    let start = Timestamp::from_nanos(T_END.as_nanos() - (last - first));
+    let mut e = Engine::new(Config::default());
+    let mut next = start + step;
+    let publish = |e: &mut Engine, app: &mut super::app::App, now: Timestamp| {
+        e.advance(now);
+        let mut ended = Vec::new();
+        e.take_finished(&mut ended);
+        ended.iter_mut().for_each(attribute);
+        app.add_ended(ended);
+        let mut connections: Vec<Connection> = e.connections().cloned().collect();
+        connections.iter_mut().for_each(attribute);
+        let source = path.file_name().map_or(String::new(), |f| f.to_string_lossy().into_owned());
+        let mut snap = Snapshot { now, connections, source, ..Default::default() };
+        add_stats(&mut snap.stats, e.stats());
+        app.set_snapshot(snap);
+    };
+    for (link, ts, data, len) in &frames {
+        let ts = Timestamp::from_nanos(T_END.as_nanos() - (last - ts));
+        while ts >= next {
+            publish(&mut e, app, next);
+            next = next + step;
+        }
+        e.process(*link, ts, data, *len);
+    }
+    let end = T_END + linger;
+    let mut now = T_END;
+    while now < end {
+        now = (now + step).min(end);
+        publish(&mut e, app, now);
+    }
+    if linger.is_zero() {
+        publish(&mut e, app, T_END);
+    }
+    now
+}

@@ -66,11 +66,14 @@ pub fn keys_for(app: &App) -> Vec<(&'static str, &'static str)> {
             ("c", "copy"),
         ],
         Tab::Details => vec![("↑↓/jk", "prev/next"), ("J/K PgUp/PgDn", "scroll"), ("Esc", "back"), ("c", "copy")],
+        Tab::Activity => vec![("↑↓/jk", "move"), ("Enter", "filter overview"), ("s", "sort"), ("Esc", "back")],
+        Tab::Graph => vec![("Esc", "back")],
         Tab::Help => vec![("↑↓/jk", "scroll"), ("Esc", "back")],
     };
     if app.tab == Tab::Overview && !app.filter.text.is_empty() {
         keys.push(("Esc", "clear filter"));
     }
-    keys.extend([("Tab", "tabs"), ("h", "help"), ("q", "quit")]);
+    keys.push(("Space", if app.paused { "resume" } else { "pause" }));
+    keys.extend([("1-4/Tab", "tabs"), ("h", "help"), ("q", "quit")]);
     keys
 }

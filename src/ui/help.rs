@@ -12,7 +12,9 @@ pub struct Help<'a>(pub &'a App);
 
 const KEYS: &[(&str, &str)] = &[
     ("q q", "quit (q asks, a second q confirms); Ctrl+C quits at once"),
+    ("1 2 3 4", "Overview, Details, Activity (per process), Graph (traffic over time)"),
     ("Tab / Shift+Tab", "next / previous tab"),
+    ("Space", "pause / resume the display (capture goes on; the header says PAUSED)"),
     ("h or ?", "toggle this help"),
     ("↑ k  ↓ j", "move the selection"),
     ("PgUp / PgDn", "move by 10 rows"),
@@ -27,6 +29,9 @@ const KEYS: &[(&str, &str)] = &[
     ("w", "next column preset"),
     ("t", "show / hide ended connections (history; on from the start with --read)"),
     ("c", "copy the remote address (system clipboard, else OSC 52 terminal clipboard)"),
+    ("mouse", "click a tab; click a row to select, twice to open details; wheel moves / scrolls"),
+    ("Activity: s", "sort processes by egress rate / ingress rate / total bytes"),
+    ("Activity: Enter", "show the selected process's connections (overview filter process:NAME)"),
 ];
 
 const MARKERS: &[(&str, &str)] = &[

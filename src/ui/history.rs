@@ -3,8 +3,8 @@
 //! and after a `--read` replay every connection of the file is listed.
 //! Bounded: beyond [`HISTORY_CAP`] the oldest are dropped (and counted).
 
+use rustc_hash::FxHashSet;
 use rustnet_core::track::Connection;
-use std::collections::HashSet;
 
 /// Most ended connections kept.
 pub const HISTORY_CAP: usize = 10_000;
@@ -13,7 +13,7 @@ pub const HISTORY_CAP: usize = 10_000;
 pub struct History {
     /// Oldest first.
     conns: Vec<Connection>,
-    ids: HashSet<u64>,
+    ids: FxHashSet<u64>,
     /// Arrived since the last `commit`: not yet indexed by the view's rows.
     pending: Vec<Connection>,
     /// Dropped to stay within the cap.

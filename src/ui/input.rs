@@ -2,7 +2,8 @@
 //! needs the outside world comes back as an [`Effect`] for the run loop.
 
 use super::app::{App, Tab};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use std::time::{Duration, Instant};
 
 /// What the run loop must do after a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,12 +49,17 @@ fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     if app.tab == Tab::Details && scroll_details(app, key.code) {
         return Effect::None;
     }
+    if app.tab == Tab::Activity && activity_key(app, key.code) {
+        return Effect::None;
+    }
     if navigate(app, key.code) {
         return Effect::None;
     }
     match key.code {
         KeyCode::Char('q') => app.quit_pending = true,
         KeyCode::Tab => app.next_tab(true),
+        KeyCode::Char(d @ '1'..='4') => app.set_tab(Tab::ALL[usize::from(d as u8 - b'1')]),
+        KeyCode::Char(' ') => app.paused = !app.paused,
         KeyCode::BackTab => app.next_tab(false),
         KeyCode::Char('h') | KeyCode::Char('?') => app.toggle_help(),
         KeyCode::Enter if app.tab == Tab::Overview => app.tab = Tab::Details,
@@ -119,6 +125,107 @@ fn scroll_details(app: &mut App, code: KeyCode) -> bool {
     };
     app.details_scroll.set(s);
     true
+}
+
+/// In the Activity tab the movement keys move its selection, `s` sorts by
+/// egress / ingress / total and Enter filters the overview to the process.
+fn activity_key(app: &mut App, code: KeyCode) -> bool {
+    let v = &mut app.activity;
+    let last = v.order.len().saturating_sub(1);
+    match code {
+        KeyCode::Up | KeyCode::Char('k') => v.move_to(v.selected.saturating_sub(1)),
+        KeyCode::Down | KeyCode::Char('j') => v.move_to(v.selected + 1),
+        KeyCode::PageUp => v.move_to(v.selected.saturating_sub(PAGE as usize)),
+        KeyCode::PageDown => v.move_to(v.selected + PAGE as usize),
+        KeyCode::Home | KeyCode::Char('g') => v.move_to(0),
+        KeyCode::End | KeyCode::Char('G') => v.move_to(last),
+        KeyCode::Char('s') => v.cycle_sort(&app.agg),
+        KeyCode::Enter => app.filter_to_selected_process(),
+        _ => return false,
+    }
+    true
+}
+
+/// Two clicks on one row within this long open its details.
+const DOUBLE_CLICK: Duration = Duration::from_millis(500);
+/// Screen line of the first table row: tabs and counters (2), the table's
+/// title line and its column header.
+const FIRST_ROW: u16 = 4;
+/// Rows one wheel step moves.
+const WHEEL: isize = 3;
+
+/// Mouse: a click on a tab switches to it; in the overview and Activity a
+/// click selects a row, a second click on it soon after opens its details
+/// (overview); the wheel moves the selection or scrolls the text. `at` is
+/// when the event came (the run loop's clock).
+pub fn handle_mouse(app: &mut App, m: MouseEvent, at: Instant) {
+    if app.quit_pending || app.filter.editing {
+        return;
+    }
+    let down = match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => true,
+        MouseEventKind::ScrollDown => {
+            wheel(app, WHEEL);
+            return;
+        }
+        MouseEventKind::ScrollUp => {
+            wheel(app, -WHEEL);
+            return;
+        }
+        _ => false,
+    };
+    if !down {
+        return;
+    }
+    if m.row == 0 {
+        if let Some(tab) = super::header::tab_at(m.column) {
+            app.set_tab(tab);
+            app.sync_details();
+        }
+        return;
+    }
+    let Some(k) = m.row.checked_sub(FIRST_ROW).map(usize::from) else { return };
+    match app.tab {
+        Tab::Overview => {
+            let pos = app.scroll.get() + k;
+            if pos >= app.rows.len() {
+                return;
+            }
+            let double = app.last_click.is_some_and(|(t, p)| p == pos && at.duration_since(t) <= DOUBLE_CLICK);
+            app.select(pos);
+            if double {
+                app.last_click = None;
+                app.set_tab(Tab::Details);
+                app.sync_details();
+            } else {
+                app.last_click = Some((at, pos));
+            }
+        }
+        Tab::Activity => {
+            let pos = app.activity.first_shown() + k;
+            if pos < app.activity.order.len() {
+                app.activity.move_to(pos);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn wheel(app: &mut App, by: isize) {
+    let code = if by > 0 { KeyCode::Down } else { KeyCode::Up };
+    for _ in 0..by.unsigned_abs() {
+        let moved = match app.tab {
+            Tab::Help => scroll_help(app, code),
+            Tab::Details => scroll_details(app, if by > 0 { KeyCode::Char('J') } else { KeyCode::Char('K') }),
+            Tab::Activity => activity_key(app, code),
+            Tab::Overview => navigate(app, code),
+            Tab::Graph => false,
+        };
+        if !moved {
+            return;
+        }
+    }
+    app.sync_details();
 }
 
 /// Selection movement shared by normal mode (with vim keys) and filter mode.
@@ -303,14 +410,18 @@ mod tests {
         assert_eq!(a.tab, Tab::Details, "help returns where it was opened");
         press(&mut a, KeyCode::Esc);
         assert_eq!(a.tab, Tab::Overview);
-        press(&mut a, KeyCode::Tab);
-        assert_eq!(a.tab, Tab::Details);
-        press(&mut a, KeyCode::Tab);
-        assert_eq!(a.tab, Tab::Help);
-        press(&mut a, KeyCode::Tab);
-        assert_eq!(a.tab, Tab::Overview);
+        for want in [Tab::Details, Tab::Activity, Tab::Graph, Tab::Help, Tab::Overview] {
+            press(&mut a, KeyCode::Tab);
+            assert_eq!(a.tab, want);
+        }
         press(&mut a, KeyCode::BackTab);
         assert_eq!(a.tab, Tab::Help);
+        press(&mut a, KeyCode::BackTab);
+        assert_eq!(a.tab, Tab::Graph);
+        for (k, want) in [('3', Tab::Activity), ('1', Tab::Overview), ('4', Tab::Graph), ('2', Tab::Details)] {
+            press(&mut a, KeyCode::Char(k));
+            assert_eq!(a.tab, want, "key {k}");
+        }
     }
 
     #[test]
@@ -530,5 +641,48 @@ mod tests {
         assert!(rate > 0.0 && kind == RowKind::New, "at the end: the last second's rate, new");
         a.settle();
         assert_eq!(first(&a), Some((0.0, RowKind::Normal)), "then quiet");
+    }
+
+    #[test]
+    fn mouse_clicks_tabs_rows_and_wheel() {
+        use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+        let click = |a: &mut App, column, row, at| {
+            let m = MouseEvent {
+                kind: MouseEventKind::Down(MouseButton::Left),
+                column,
+                row,
+                modifiers: KeyModifiers::NONE,
+            };
+            handle_mouse(a, m, at);
+        };
+        let mut a = app(conns(30, |i| 1000 - i as u32, |_| 0));
+        let t0 = std::time::Instant::now();
+        // " RustNet " then " Overview " " Details " " Activity ": column 32 is in Activity.
+        click(&mut a, 32, 0, t0);
+        assert_eq!(a.tab, Tab::Activity);
+        click(&mut a, 12, 0, t0);
+        assert_eq!(a.tab, Tab::Overview);
+        // Table rows start on line 4: line 7 is the fourth row.
+        click(&mut a, 5, 7, t0);
+        assert_eq!((a.selected, a.tab), (3, Tab::Overview));
+        // A second click on it, soon: details of that connection.
+        click(&mut a, 5, 7, t0 + Duration::from_millis(200));
+        assert_eq!((a.tab, sel(&a)), (Tab::Details, 103));
+        press(&mut a, KeyCode::Esc);
+        // Slow second click: only selects.
+        click(&mut a, 5, 8, t0);
+        click(&mut a, 5, 8, t0 + Duration::from_secs(2));
+        assert_eq!((a.selected, a.tab), (4, Tab::Overview));
+        let wheel = |a: &mut App, kind| {
+            handle_mouse(a, MouseEvent { kind, column: 0, row: 10, modifiers: KeyModifiers::NONE }, t0);
+        };
+        wheel(&mut a, MouseEventKind::ScrollDown);
+        assert_eq!(a.selected, 7);
+        wheel(&mut a, MouseEventKind::ScrollUp);
+        wheel(&mut a, MouseEventKind::ScrollUp);
+        assert_eq!(a.selected, 1);
+        // Below the last row: nothing.
+        click(&mut a, 5, 60, t0);
+        assert_eq!(a.selected, 1);
     }
 }

@@ -3,6 +3,8 @@
 //! `app` holds state and the view model, `input` maps keys to state changes,
 //! the tab and bar modules draw from `&App`, and `run` owns the terminal.
 
+mod activity;
+mod aggregate;
 mod app;
 mod clipboard;
 mod columns;
@@ -10,6 +12,7 @@ mod details;
 mod filter_bar;
 mod footer;
 mod format;
+mod graph;
 mod header;
 mod help;
 mod history;
@@ -17,15 +20,18 @@ pub use history::HISTORY_CAP;
 mod input;
 mod notices;
 mod overview;
+mod samples;
 mod theme;
 
 #[cfg(test)]
 mod fixture;
 #[cfg(test)]
 mod render_tests;
+#[cfg(test)]
+mod tab_tests;
 
 pub use app::App;
-pub use input::{Effect, handle_key};
+pub use input::{Effect, handle_key, handle_mouse};
 
 use crate::pipeline::Records;
 use crate::snapshot::Snapshot;
@@ -48,6 +54,8 @@ pub struct UiConfig {
     /// List ended connections from the start (`--read`: the file's connections
     /// stay browsable after they expire in packet time).
     pub history: bool,
+    /// Show the interfaces' kernel counters (live capture: the counters are this host's).
+    pub interfaces: bool,
 }
 
 /// How long a status message (e.g. "copied …") stays in the footer.
@@ -70,6 +78,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.tab {
         Tab::Overview => frame.render_widget(overview::Overview(app), main),
         Tab::Details => frame.render_widget(details::Details(app), main),
+        Tab::Activity => frame.render_widget(activity::Activity(app), main),
+        Tab::Graph => frame.render_widget(graph::Graph(app), main),
         Tab::Help => frame.render_widget(help::Help(app), main),
     }
     if bar {
@@ -100,12 +110,21 @@ pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result
     // Raw mode + alternate screen, and a panic hook that restores the terminal
     // before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
+    // Mouse reporting on (clicks, wheel), and off again before a panic's
+    // message, as ratatui's hook does for the rest of the terminal.
+    crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        hook(info);
+    }));
     // Then panics on other threads are queued, not written over the screen.
     let notices = notices::Notices::install(stop.clone());
     let input_done = Arc::new(AtomicBool::new(false));
     let events = spawn_input(input_done.clone());
     let result = event_loop(&mut terminal, &mut app, &cfg, feeds, &events, &stop);
     input_done.store(true, Ordering::Relaxed);
+    let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     ratatui::restore();
     stop.store(true, Ordering::SeqCst);
     for msg in notices.finish() {
@@ -152,6 +171,7 @@ fn event_loop(
     let (reaper, old_snapshots) = crossbeam_channel::unbounded::<Snapshot>();
     std::thread::spawn(move || old_snapshots.iter().for_each(drop));
     let mut dirty = true;
+    let mut if_read: Option<Instant> = None;
     loop {
         if stop.load(Ordering::SeqCst) {
             return Ok(());
@@ -159,9 +179,18 @@ fn event_loop(
         // Apply at most one snapshot per refresh interval (the last one wins),
         // except the final one of a file, which shows at once.
         let due = last_apply.is_none_or(|t| t.elapsed() >= cfg.refresh);
-        if pending.as_ref().is_some_and(|s| due || s.finished)
+        // Paused (Space): snapshots and ended connections wait; the latest wins.
+        if !app.paused
+            && pending.as_ref().is_some_and(|s| due || s.finished)
             && let Some(s) = pending.take()
         {
+            if cfg.interfaces {
+                let at = Instant::now();
+                let now = crate::host::ifstats::read_all(std::path::Path::new("/sys/class/net"));
+                let dt = if_read.map_or(Duration::ZERO, |t: Instant| at.duration_since(t));
+                app.interfaces = activity::if_rows(&app.interfaces, now, dt);
+                if_read = Some(at);
+            }
             // Freeing 100k connections takes milliseconds: not on this thread.
             if let Err(e) = reaper.send(app.set_snapshot(s)) {
                 drop(e.into_inner());
@@ -169,7 +198,7 @@ fn event_loop(
             last_apply = Some(Instant::now());
             dirty = true;
             ended_new = false;
-        } else if ended_new && (due || pending.is_none() && app.snapshot.finished) {
+        } else if !app.paused && ended_new && (due || pending.is_none() && app.snapshot.finished) {
             // No snapshot coming (the replay ended) or due: list them now.
             app.rebuild();
             last_apply = Some(Instant::now());
@@ -177,7 +206,11 @@ fn event_loop(
             ended_new = false;
         }
         // A replay that ended a while ago goes quiet, as a live capture would.
-        if app.snapshot.finished && !app.settled && last_apply.is_some_and(|t| t.elapsed() >= app.new_window) {
+        if app.snapshot.finished
+            && !app.settled
+            && !app.paused
+            && last_apply.is_some_and(|t| t.elapsed() >= app.new_window)
+        {
             app.settle();
             dirty = true;
         }
@@ -220,6 +253,14 @@ fn event_loop(
                                 app.status = Some(clip.copy(&text, terminal.backend_mut()));
                                 status_since = None;
                             }
+                        }
+                    }
+                    Event::Mouse(m) => {
+                        use crossterm::event::MouseEventKind as K;
+                        // Motion is reported too: only clicks and the wheel redraw.
+                        if matches!(m.kind, K::Down(_) | K::ScrollUp | K::ScrollDown) {
+                            handle_mouse(app, m, Instant::now());
+                            dirty = true;
                         }
                     }
                     Event::Resize(..) => dirty = true,

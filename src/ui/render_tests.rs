@@ -39,7 +39,7 @@ fn terminal(app: &App, w: u16, h: u16) -> Terminal<TestBackend> {
 }
 
 /// The screen as text, one line per row (trailing spaces kept by insta's view).
-fn screen(app: &App, w: u16, h: u16) -> String {
+pub(super) fn screen(app: &App, w: u16, h: u16) -> String {
     let t = terminal(app, w, h);
     let buf = t.backend().buffer();
     let mut out = String::new();
@@ -51,7 +51,7 @@ fn screen(app: &App, w: u16, h: u16) -> String {
     out
 }
 
-fn key(app: &mut App, code: KeyCode) {
+pub(super) fn key(app: &mut App, code: KeyCode) {
     handle_key(app, KeyEvent::new(code, KeyModifiers::NONE));
 }
 

@@ -15,6 +15,11 @@ impl Theme {
         Theme { color: !no_color }
     }
 
+    /// False under `NO_COLOR`.
+    pub fn is_color(self) -> bool {
+        self.color
+    }
+
     fn fg(self, c: Color) -> Style {
         if self.color { Style::new().fg(c) } else { Style::new() }
     }

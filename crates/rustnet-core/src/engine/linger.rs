@@ -34,6 +34,11 @@ impl Lingering {
         self.map.is_empty()
     }
 
+    /// The connections held back.
+    pub(super) fn connections_mut(&mut self) -> impl Iterator<Item = &mut crate::track::Connection> {
+        self.map.values_mut().map(|(e, _)| &mut e.conn)
+    }
+
     /// Takes the connection held back on `key`, if any, with when its
     /// record is due (a packet at or after that time no longer revives it,
     /// whenever the last sweep ran).

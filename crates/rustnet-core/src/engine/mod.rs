@@ -231,6 +231,14 @@ impl Engine {
         })
     }
 
+    /// Closed TCP connections that left the table and whose record is held
+    /// back for late packets (`Config::closed_linger`): ended, not yet
+    /// finished. Counters summed over the table and these, plus those
+    /// finished, cover every connection once.
+    pub fn lingering_mut(&mut self) -> impl Iterator<Item = &mut Connection> {
+        self.lingering.connections_mut()
+    }
+
     /// The connection a frame belongs to, as it now is, and whether the
     /// frame was sent by its local end: for annotating frames after
     /// [`process`](Self::process) (parses the frame again, so it costs

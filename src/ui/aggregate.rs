@@ -1,0 +1,552 @@
+//! The once-per-refresh pass over all connections, for the Activity and
+//! Graph tabs and the header: per-process rates and totals, connections by
+//! state and application, rate totals.
+//!
+//! Per-process totals count each byte once: the open connections' current
+//! counters (recomputed each pass) plus the final counters of those that
+//! ended (added once, when their record arrives, and kept after the
+//! history lets them go). A connection whose record arrived is skipped in
+//! the snapshot (a snapshot taken just before it ended may still list it).
+
+use rustc_hash::FxHashMap;
+use rustnet_core::Timestamp;
+use rustnet_core::track::{Connection, ProcessInfo, State};
+use std::net::IpAddr;
+
+/// Most process rows kept. Beyond it, rows with nothing open and the
+/// oldest activity are dropped (counted in [`Aggregate::dropped`]).
+pub const PROCESS_CAP: usize = 4096;
+/// Peers remembered per process: the busiest, found with a bounded list
+/// (exact while a process talks to at most this many addresses).
+const PEERS: usize = 8;
+/// Ended connections queued between passes, at most.
+const PENDING_CAP: usize = 10_000;
+/// Recent rates kept per process for its pulse bar.
+pub const PULSE: usize = 10;
+
+/// Bytes, connections and retransmissions of one process (or all).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub tx_bytes: u64,
+    pub rx_bytes: u64,
+    pub conns: u64,
+    pub retrans: u64,
+}
+
+impl Counts {
+    fn add(&mut self, c: &Connection) {
+        self.tx_bytes += c.tx_bytes;
+        self.rx_bytes += c.rx_bytes;
+        self.conns += 1;
+        self.retrans += c.retransmits();
+    }
+
+    fn sub(&mut self, c: &Connection) {
+        self.tx_bytes = self.tx_bytes.saturating_sub(c.tx_bytes);
+        self.rx_bytes = self.rx_bytes.saturating_sub(c.rx_bytes);
+        self.conns = self.conns.saturating_sub(1);
+        self.retrans = self.retrans.saturating_sub(c.retransmits());
+    }
+
+    fn plus(self, o: Counts) -> Counts {
+        Counts {
+            tx_bytes: self.tx_bytes + o.tx_bytes,
+            rx_bytes: self.rx_bytes + o.rx_bytes,
+            conns: self.conns + o.conns,
+            retrans: self.retrans + o.retrans,
+        }
+    }
+}
+
+/// A remote address a process talked to, and the bytes both ways.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    pub addr: IpAddr,
+    pub bytes: u64,
+    /// Its name (host name or SNI) when known.
+    pub name: Option<String>,
+}
+
+/// Bytes exchanged with one address, and how to name it: `T` is the name
+/// for ended connections, the index of a connection to it in the snapshot
+/// for open ones (named when drawn, so the pass copies no strings).
+#[derive(Clone, Debug)]
+struct Tally<T> {
+    addr: IpAddr,
+    bytes: u64,
+    name: T,
+}
+
+/// One process (or the row of connections without one).
+#[derive(Clone, Debug)]
+pub struct ProcRow {
+    /// None: the connections no process was found for.
+    pub pid: Option<u32>,
+    pub name: String,
+    pub user: Option<String>,
+    pub container: Option<String>,
+    /// Of its connections that ended.
+    pub closed: Counts,
+    /// Of its connections open in the last pass.
+    pub open: Counts,
+    pub tx_rate: f64,
+    pub rx_rate: f64,
+    /// The last [`PULSE`] refreshes' rates (both ways), oldest first.
+    pub pulse: [f32; PULSE],
+    closed_peers: Vec<Tally<Option<String>>>,
+    /// Packet time it last had something open.
+    last_active: Timestamp,
+    /// Next row with the same pid (pid reused by another program).
+    next: Option<u32>,
+}
+
+impl ProcRow {
+    fn new(p: Option<&ProcessInfo>) -> Self {
+        ProcRow {
+            pid: p.map(|p| p.pid),
+            name: p.map_or_else(String::new, |p| p.name.clone()),
+            user: p.and_then(|p| p.user.clone()),
+            container: p.and_then(container_name),
+            closed: Counts::default(),
+            open: Counts::default(),
+            tx_rate: 0.0,
+            rx_rate: 0.0,
+            pulse: [0.0; PULSE],
+            closed_peers: Vec::new(),
+            last_active: Timestamp::default(),
+            next: None,
+        }
+    }
+
+    /// Since start: open connections' counters plus those that ended.
+    pub fn total(&self) -> Counts {
+        self.open.plus(self.closed)
+    }
+}
+
+/// The whole table in one pass: rates, states, applications, TCP totals.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub tx_rate: f64,
+    pub rx_rate: f64,
+    /// Open connections per state (`State::ALL` order).
+    pub states: Vec<u32>,
+    /// (protocol, open connections, bytes both ways) per application protocol.
+    pub apps: Vec<(&'static str, u32, u64)>,
+    /// Retransmitted and out-of-order segments of the open connections.
+    pub retrans: u64,
+    pub ooo: u64,
+    pub open: usize,
+}
+
+/// Per-process activity kept across refreshes, and the last pass's summary.
+#[derive(Default)]
+pub struct Aggregate {
+    rows: Vec<ProcRow>,
+    /// pid → (first row with it, its name packed by [`name_key`]).
+    by_pid: FxHashMap<u32, (u32, u128)>,
+    /// Row of each snapshot connection in the last pass (`u32::MAX`:
+    /// skipped): the busiest peers of the rows drawn are found from it.
+    conn_rows: Vec<u32>,
+    /// Row of the connections without a process.
+    unknown: Option<u32>,
+    /// Ended connections arrived since the last pass: (earlier copy of the
+    /// same connection already counted, the final copy).
+    pending: Vec<(Option<Connection>, Connection)>,
+    /// Where each queued connection is in `pending`, by id.
+    pending_ids: FxHashMap<u64, usize>,
+    /// All ended connections' counters (every process).
+    pub closed: Counts,
+    pub summary: Summary,
+    /// Process rows dropped to stay within [`PROCESS_CAP`].
+    pub dropped: u64,
+}
+
+impl Aggregate {
+    /// Queues an ended connection's final counters; `earlier` is the copy
+    /// already counted when the same connection ended before (replaced).
+    pub fn ended(&mut self, earlier: Option<&Connection>, last: &Connection) {
+        if self.pending.len() >= PENDING_CAP {
+            // No pass for long (the display is paused): fold them in now to
+            // stay bounded (until the next pass they may also count as open).
+            self.fold_pending();
+        }
+        // The same connection twice before a pass: the later copy replaces.
+        if let Some(&i) = self.pending_ids.get(&last.id) {
+            self.pending[i].1 = last.clone();
+            return;
+        }
+        self.pending_ids.insert(last.id, self.pending.len());
+        self.pending.push((earlier.cloned(), last.clone()));
+    }
+
+    /// The `n` busiest peers of each of `rows` (indices into [`Aggregate::rows`]),
+    /// open and ended connections together: one look at the pass's
+    /// row-per-connection list, then only those rows' connections.
+    pub fn top_peers(&self, rows: &[u32], conns: &[Connection], n: usize) -> Vec<Vec<Peer>> {
+        let mut out: Vec<Vec<Peer>> = rows
+            .iter()
+            .map(|&r| {
+                let closed = self.rows.get(r as usize).map_or(&[][..], |row| &row.closed_peers[..]);
+                closed.iter().map(|p| Peer { addr: p.addr, bytes: p.bytes, name: p.name.clone() }).collect()
+            })
+            .collect();
+        let wanted: FxHashMap<u32, usize> = rows.iter().enumerate().map(|(k, &r)| (r, k)).collect();
+        for (c, r) in conns.iter().zip(&self.conn_rows) {
+            let Some(&k) = wanted.get(r) else { continue };
+            let bytes = c.tx_bytes + c.rx_bytes;
+            match out[k].iter_mut().find(|q| q.addr == c.remote.addr) {
+                Some(q) => {
+                    q.bytes += bytes;
+                    if q.name.is_none() {
+                        q.name = peer_name(c);
+                    }
+                }
+                None => out[k].push(Peer { addr: c.remote.addr, bytes, name: peer_name(c) }),
+            }
+        }
+        for peers in &mut out {
+            peers.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.addr.cmp(&b.addr)));
+            peers.truncate(n);
+        }
+        out
+    }
+
+    /// Ended connections wait to be folded in by the next pass.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    pub fn rows(&self) -> &[ProcRow] {
+        &self.rows
+    }
+
+    /// The pass: folds in the ended connections queued, then walks the open
+    /// ones once (`skip` says which are already counted as ended). `tick`:
+    /// a new refresh, so each row's pulse moves on.
+    pub fn update(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
+        self.fold_pending();
+        self.pass(conns, now, skip, tick);
+        self.prune();
+    }
+
+    /// Adds the ended connections queued to their rows' totals.
+    fn fold_pending(&mut self) {
+        self.pending_ids.clear();
+        for (earlier, last) in std::mem::take(&mut self.pending) {
+            if let Some(e) = &earlier {
+                let r = self.row_of(e.process.as_deref());
+                let row = &mut self.rows[r];
+                row.closed.sub(e);
+                if let Some(p) = row.closed_peers.iter_mut().find(|p| p.addr == e.remote.addr) {
+                    p.bytes = p.bytes.saturating_sub(e.tx_bytes + e.rx_bytes);
+                }
+                self.closed.sub(e);
+            }
+            let r = self.row_of(last.process.as_deref());
+            let row = &mut self.rows[r];
+            row.closed.add(&last);
+            row.last_active = row.last_active.max(last.last_seen);
+            let bytes = last.tx_bytes + last.rx_bytes;
+            let name = peer_name(&last);
+            add_peer(&mut row.closed_peers, last.remote.addr, bytes, name);
+            self.closed.add(&last);
+        }
+    }
+
+    /// The walk over the open connections.
+    fn pass(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
+        for row in &mut self.rows {
+            row.open = Counts::default();
+            (row.tx_rate, row.rx_rate) = (0.0, 0.0);
+        }
+        self.conn_rows.clear();
+        let mut s = Summary { states: vec![0; State::ALL.len()], ..Default::default() };
+        for c in conns {
+            if skip(c.id) {
+                self.conn_rows.push(u32::MAX);
+                continue;
+            }
+            let (tx, rx) = c.rates(now);
+            s.tx_rate += tx;
+            s.rx_rate += rx;
+            s.open += 1;
+            s.states[c.state as usize] += 1;
+            if let Some(t) = &c.tcp {
+                s.retrans += t.retransmits();
+                s.ooo += u64::from(t.tx.out_of_order) + u64::from(t.rx.out_of_order);
+            }
+            let bytes = c.tx_bytes + c.rx_bytes;
+            if let Some(a) = &c.app {
+                let p = a.protocol();
+                match s.apps.iter_mut().find(|e| e.0 == p) {
+                    Some(e) => (e.1, e.2) = (e.1 + 1, e.2 + bytes),
+                    None => s.apps.push((p, 1, bytes)),
+                }
+            }
+            let r = self.row_of(c.process.as_deref());
+            self.conn_rows.push(r as u32);
+            let row = &mut self.rows[r];
+            row.open.add(c);
+            row.tx_rate += tx;
+            row.rx_rate += rx;
+            row.last_active = now;
+        }
+        if tick {
+            for row in &mut self.rows {
+                row.pulse.rotate_left(1);
+                row.pulse[PULSE - 1] = (row.tx_rate + row.rx_rate) as f32;
+            }
+        }
+        self.summary = s;
+    }
+
+    /// The row of process `p`, made on first sight; fills in the owner and
+    /// container when they are learned later.
+    fn row_of(&mut self, p: Option<&ProcessInfo>) -> usize {
+        let Some(p) = p else {
+            if let Some(r) = self.unknown {
+                return r as usize;
+            }
+            let r = self.push(ProcRow::new(None));
+            self.unknown = Some(r);
+            return r as usize;
+        };
+        let key = name_key(&p.name);
+        let first = self.by_pid.get(&p.pid).copied();
+        // The usual case: decided in the map's entry, no row read.
+        if let Some((r, k)) = first
+            && k != 0
+            && k == key
+        {
+            return r as usize;
+        }
+        let mut at = first.map(|f| f.0);
+        let mut last = None;
+        while let Some(r) = at {
+            let row = &mut self.rows[r as usize];
+            if row.name == p.name {
+                if row.user.is_none() && p.user.is_some() {
+                    row.user = p.user.clone();
+                }
+                if row.container.is_none() && p.container.is_some() {
+                    row.container = container_name(p);
+                }
+                return r as usize;
+            }
+            last = Some(r);
+            at = row.next;
+        }
+        let r = self.push(ProcRow::new(Some(p)));
+        match last {
+            Some(l) => self.rows[l as usize].next = Some(r),
+            None => {
+                self.by_pid.insert(p.pid, (r, key));
+            }
+        }
+        r as usize
+    }
+
+    fn push(&mut self, row: ProcRow) -> u32 {
+        self.rows.push(row);
+        // Bounded by PROCESS_CAP plus one pass's new rows: far below u32::MAX.
+        (self.rows.len() - 1) as u32
+    }
+
+    /// Keeps the rows within [`PROCESS_CAP`]: those with nothing open, least
+    /// recently active first, go (their bytes stay in [`Aggregate::closed`]).
+    fn prune(&mut self) {
+        if self.rows.len() <= PROCESS_CAP {
+            return;
+        }
+        let mut idle: Vec<(Timestamp, usize)> =
+            self.rows.iter().enumerate().filter(|(_, r)| r.open.conns == 0).map(|(i, r)| (r.last_active, i)).collect();
+        if idle.is_empty() {
+            // Every row has something open: nothing may go.
+            return;
+        }
+        idle.sort_unstable();
+        let excess = self.rows.len() - PROCESS_CAP * 3 / 4;
+        let mut gone = vec![false; self.rows.len()];
+        for &(_, i) in idle.iter().take(excess) {
+            gone[i] = true;
+        }
+        let mut k = 0;
+        self.rows.retain(|_| {
+            k += 1;
+            !gone[k - 1]
+        });
+        self.dropped += idle.len().min(excess) as u64;
+        self.by_pid.clear();
+        self.unknown = None;
+        for i in 0..self.rows.len() {
+            self.rows[i].next = None;
+            match self.rows[i].pid {
+                None => self.unknown = Some(i as u32),
+                Some(pid) => {
+                    let i = i as u32;
+                    match self.by_pid.get(&pid).map(|f| f.0) {
+                        None => {
+                            self.by_pid.insert(pid, (i, name_key(&self.rows[i as usize].name)));
+                        }
+                        Some(mut r) => {
+                            while let Some(n) = self.rows[r as usize].next {
+                                r = n;
+                            }
+                            self.rows[r as usize].next = Some(i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds `bytes` to `addr`'s entry, or makes one: while there is room, or in
+/// place of the smallest when this one is bigger (the busiest stay).
+fn add_peer<T>(peers: &mut Vec<Tally<T>>, addr: IpAddr, bytes: u64, name: T) {
+    if let Some(p) = peers.iter_mut().find(|p| p.addr == addr) {
+        p.bytes += bytes;
+    } else if peers.len() < PEERS {
+        peers.push(Tally { addr, bytes, name });
+    } else if let Some(min) = peers.iter_mut().min_by_key(|p| p.bytes)
+        && min.bytes < bytes
+    {
+        *min = Tally { addr, bytes, name };
+    }
+}
+
+/// A name of up to 15 bytes packed with its length (0: longer, compare the text).
+fn name_key(s: &str) -> u128 {
+    if s.len() > 15 {
+        return 0;
+    }
+    let mut b = [0u8; 16];
+    b[..s.len()].copy_from_slice(s.as_bytes());
+    b[15] = s.len() as u8 + 1;
+    u128::from_le_bytes(b)
+}
+
+/// The remote's name as the overview shows it (host name, else SNI / Host).
+fn peer_name(c: &Connection) -> Option<String> {
+    c.hostname.clone()
+}
+
+fn container_name(p: &ProcessInfo) -> Option<String> {
+    let c = p.container.as_ref()?;
+    Some(c.name.clone().unwrap_or_else(|| c.id.chars().take(12).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::fixture::{T_END, rich_connection};
+    use rustnet_core::track::Endpoint;
+
+    fn conn(id: u64, pid: Option<u32>, name: &str, tx: u64, rx: u64, peer: [u8; 4]) -> Connection {
+        let mut c = rich_connection(id, T_END);
+        c.process = pid.map(|pid| Box::new(ProcessInfo { pid, name: name.into(), ..Default::default() }));
+        (c.tx_bytes, c.rx_bytes) = (tx, rx);
+        c.remote = Endpoint::new(peer.into(), 443);
+        c.hostname = Some(format!("host-{}", peer[3]));
+        c.tcp = None;
+        c
+    }
+
+    fn row<'a>(a: &'a Aggregate, name: &str) -> &'a ProcRow {
+        a.rows().iter().find(|r| r.name == name).expect("a row for the process")
+    }
+
+    const NONE: &dyn Fn(u64) -> bool = &|_| false;
+
+    #[test]
+    fn totals_keep_ended_connections_and_count_each_byte_once() {
+        let mut a = Aggregate::default();
+        let open =
+            vec![conn(1, Some(10), "curl", 100, 1000, [10, 0, 0, 1]), conn(2, Some(10), "curl", 5, 50, [10, 0, 0, 2])];
+        a.update(&open, T_END, NONE, true);
+        assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 105, rx_bytes: 1050, conns: 2, retrans: 0 });
+        // Connection 2 ends with more bytes than the snapshot saw; the next
+        // snapshot was taken before it ended and still lists its older copy.
+        let last = conn(2, Some(10), "curl", 7, 70, [10, 0, 0, 2]);
+        a.ended(None, &last);
+        a.update(&open, T_END, &|id| id == 2, false);
+        let r = row(&a, "curl");
+        assert_eq!(r.total(), Counts { tx_bytes: 107, rx_bytes: 1070, conns: 2, retrans: 0 }, "open 1 + final 2");
+        assert_eq!((r.open.conns, r.closed.conns), (1, 1));
+        // Both end; the table is empty: the totals stay.
+        let one = conn(1, Some(10), "curl", 300, 3000, [10, 0, 0, 1]);
+        a.ended(None, &one);
+        a.update(&[], T_END, NONE, true);
+        let r = row(&a, "curl");
+        assert_eq!(r.total(), Counts { tx_bytes: 307, rx_bytes: 3070, conns: 2, retrans: 0 });
+        assert_eq!((r.tx_rate, r.rx_rate, r.open.conns), (0.0, 0.0, 0));
+        // Twice before a pass: counted once, the later copy.
+        let three = conn(3, Some(10), "curl", 1, 1, [10, 0, 0, 2]);
+        a.ended(None, &three);
+        a.ended(None, &conn(3, Some(10), "curl", 2, 2, [10, 0, 0, 2]));
+        a.update(&[], T_END, NONE, false);
+        assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 309, rx_bytes: 3072, conns: 3, retrans: 0 });
+        // A later copy of connection 1 replaces the earlier one, not adds to it.
+        let again = conn(1, Some(10), "curl", 310, 3100, [10, 0, 0, 1]);
+        a.ended(Some(&one), &again);
+        a.update(&[], T_END, NONE, false);
+        assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 319, rx_bytes: 3172, conns: 3, retrans: 0 });
+        assert_eq!(a.closed.tx_bytes + a.closed.rx_bytes, 319 + 3172);
+        // Peers: both addresses, the busiest first, named.
+        let r = a.rows().iter().position(|r| r.name == "curl").expect("curl's row") as u32;
+        let peers = a.top_peers(&[r], &[], 3).remove(0);
+        let names: Vec<_> = peers.iter().map(|p| (p.name.as_deref(), p.bytes)).collect();
+        assert_eq!(names, [(Some("host-1"), 3410), (Some("host-2"), 81)]);
+    }
+
+    #[test]
+    fn per_process_totals_are_the_sums_of_their_connections() {
+        let mut conns = Vec::new();
+        for i in 0..60u64 {
+            let (pid, name) = match i % 3 {
+                0 => (Some(1), "firefox"),
+                1 => (Some(2), "ssh"),
+                _ => (None, ""),
+            };
+            conns.push(conn(i, pid, name, i * 10, i * 100, [10, 0, 0, (i % 5) as u8]));
+        }
+        // The same pid reused by another program is another row.
+        conns.push(conn(99, Some(1), "bash", 1, 2, [10, 0, 0, 9]));
+        let mut a = Aggregate::default();
+        a.update(&conns, T_END, NONE, true);
+        for r in a.rows() {
+            let mine: Vec<&Connection> = conns
+                .iter()
+                .filter(|c| {
+                    c.process.as_ref().map(|p| (p.pid, p.name.as_str())) == r.pid.map(|pid| (pid, r.name.as_str()))
+                })
+                .collect();
+            let want = (mine.iter().map(|c| c.tx_bytes).sum::<u64>(), mine.iter().map(|c| c.rx_bytes).sum::<u64>());
+            assert_eq!((r.total().tx_bytes, r.total().rx_bytes), want, "{:?} {}", r.pid, r.name);
+            assert_eq!(r.open.conns, mine.len() as u64);
+        }
+        assert_eq!(a.rows().len(), 4, "firefox, ssh, bash and no process");
+        assert_eq!(a.summary.open, conns.len());
+        let rate: f64 = conns.iter().map(|c| c.rates(T_END).1).sum();
+        assert!((a.summary.rx_rate - rate).abs() < 1e-6);
+        assert_eq!(a.summary.apps, [("TLS", 61, conns.iter().map(|c| c.tx_bytes + c.rx_bytes).sum())]);
+    }
+
+    #[test]
+    fn process_rows_are_bounded() {
+        let mut a = Aggregate::default();
+        for i in 0..(PROCESS_CAP as u64 + 10) {
+            a.ended(None, &conn(i, Some(i as u32 + 1), "short", 1, 1, [10, 0, 0, 1]));
+        }
+        a.update(&[], T_END, NONE, true);
+        assert!(a.rows().len() <= PROCESS_CAP, "{}", a.rows().len());
+        assert!(a.dropped > 0);
+        assert_eq!(a.closed.conns, PROCESS_CAP as u64 + 10, "the totals keep every byte");
+        // Lookups still find the rows kept.
+        let kept = a.rows().len();
+        let pid = a.rows().last().and_then(|r| r.pid).expect("a process row");
+        a.update(&[conn(1, Some(pid), "short", 1, 1, [10, 0, 0, 1])], T_END, NONE, true);
+        assert_eq!(a.rows().len(), kept);
+    }
+}

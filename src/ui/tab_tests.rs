@@ -1,0 +1,154 @@
+//! The Activity and Graph tabs on a lab capture of real programs
+//! (tests/fixtures/netem_curl_iperf3.pcap: 3 curl GETs to port 8080 and an
+//! iperf3 control + data connection to 5201) replayed through the real
+//! engine as the live pipeline feeds the screen; expected totals from
+//! tshark's conversations in the fixture's truth file.
+
+use super::app::{App, Tab};
+use super::fixture::replay;
+use super::format;
+use super::render_tests::{key, screen};
+use crossterm::event::KeyCode;
+use rustnet_core::track::{Connection, ProcessInfo};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const FILE: &str = "netem_curl_iperf3.pcap";
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(FILE)
+}
+
+/// The processes the fixture's script ran, named by their server port as
+/// the host's lookup would name them live.
+fn attribute(c: &mut Connection) {
+    let (pid, name) = match c.remote.port {
+        8080 => (4101, "curl"),
+        5201 => (4202, "iperf3"),
+        _ => return,
+    };
+    c.process = Some(Box::new(ProcessInfo { pid, name: name.into(), user: Some("lab".into()), ..Default::default() }));
+}
+
+fn app() -> App {
+    let mut app = App::new(Duration::from_secs(1), false);
+    app.utc = true;
+    app
+}
+
+/// tshark's (bytes sent by the client, bytes received) per server port.
+fn truth(port: u64) -> (u64, u64, usize) {
+    let path = fixture().with_extension("pcap.json");
+    let text = std::fs::read_to_string(&path).expect("truth beside the fixture");
+    let t: serde_json::Value = serde_json::from_str(&text).expect("truth parses");
+    let convs = t["tcp_conversations"].as_array().expect("conversations");
+    let mine: Vec<_> = convs.iter().filter(|c| c["b_port"].as_u64() == Some(port)).collect();
+    let sum = |k: &str| mine.iter().map(|c| c[k].as_u64().expect("byte count")).sum::<u64>();
+    (sum("bytes_a_to_b"), sum("bytes_b_to_a"), mine.len())
+}
+
+fn row<'a>(app: &'a App, name: &str) -> &'a super::aggregate::ProcRow {
+    app.agg.rows().iter().find(|r| r.name == name).expect("a row for the process")
+}
+
+/// After every connection has ended and left the table, each process's
+/// totals are still tshark's bytes of its conversations, each counted once
+/// (every snapshot of the replay also listed them while open).
+#[test]
+fn activity_totals_equal_tshark_after_the_connections_closed() {
+    let mut app = app();
+    replay(&mut app, &fixture(), Duration::from_millis(500), Duration::from_secs(400), &attribute);
+    assert!(app.snapshot.connections.is_empty(), "all expired: {:?}", app.snapshot.connections.len());
+    for (name, port) in [("curl", 8080), ("iperf3", 5201)] {
+        let (up, down, n) = truth(port);
+        let r = row(&app, name);
+        assert_eq!((r.total().tx_bytes, r.total().rx_bytes), (up, down), "{name}");
+        assert_eq!((r.open.conns, r.closed.conns), (0, n as u64), "{name}");
+        assert_eq!((r.tx_rate, r.rx_rate), (0.0, 0.0));
+    }
+    key(&mut app, KeyCode::Char('3'));
+    let text = screen(&app, 160, 45);
+    let (up, down, _) = truth(8080);
+    let curl = text.lines().find(|l| l.contains(" curl ")).expect("a curl row");
+    for want in [format::bytes(up as f64), format::bytes(down as f64), "0/3".into(), "10.77.0.2".into()] {
+        assert!(curl.contains(&want), "{want} in {curl}");
+    }
+}
+
+/// While the replay runs, the totals are the open connections' counters
+/// plus the ended ones' (never both for one connection).
+#[test]
+fn activity_totals_are_the_sum_of_open_and_ended_connections() {
+    let mut app = app();
+    // The curls close in the first seconds and expire 5 s later; iperf3 stays.
+    replay(&mut app, &fixture(), Duration::from_millis(500), Duration::from_secs(8), &attribute);
+    let r = row(&app, "curl");
+    assert!(r.closed.conns > 0, "some curls ended");
+    let mut sum = (0, 0, 0);
+    let hist = app.history.as_slice().iter().filter(|c| !app.snapshot.connections.iter().any(|o| o.id == c.id));
+    for c in app.snapshot.connections.iter().chain(hist) {
+        if c.process.as_ref().is_some_and(|p| p.name == "curl") {
+            sum = (sum.0 + c.tx_bytes, sum.1 + c.rx_bytes, sum.2 + 1);
+        }
+    }
+    assert_eq!((r.total().tx_bytes, r.total().rx_bytes, r.total().conns), sum);
+    let (up, down, n) = truth(8080);
+    assert_eq!(sum, (up, down, n as u64), "and that is tshark's");
+}
+
+/// The screens at the end of the replay (rates still up), both sizes;
+/// Enter filters the overview to the selected process.
+#[test]
+fn activity_tab_snapshots_and_enter_filters() {
+    let mut app = app();
+    replay(&mut app, &fixture(), Duration::from_millis(250), Duration::ZERO, &attribute);
+    key(&mut app, KeyCode::Char('3'));
+    assert_eq!(app.tab, Tab::Activity);
+    let small = screen(&app, 80, 24);
+    assert!(small.contains("iperf3") && small.contains("curl"), "{small}");
+    insta::assert_snapshot!("activity_80x24", small);
+    insta::assert_snapshot!("activity_160x45", screen(&app, 160, 45));
+    // Sorted by egress, then ingress: the row under the selection changes with it.
+    let first = |a: &App| a.activity.selected_row(&a.agg).map(|r| r.name.clone());
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(first(&app).as_deref(), Some("iperf3"), "iperf3 -R receives the most");
+    key(&mut app, KeyCode::Char('g'));
+    let name = first(&app).expect("a row");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!((app.tab, app.filter.applied_text.clone()), (Tab::Overview, format!("process:{name}")));
+    let shown: Vec<_> = app.rows.iter().filter_map(|&i| app.conn(i)).map(|c| c.remote.port).collect();
+    assert!(!shown.is_empty() && shown.iter().all(|&p| p == 5201), "{shown:?}");
+}
+
+#[test]
+fn graph_tab_snapshots() {
+    let mut app = app();
+    replay(&mut app, &fixture(), Duration::from_millis(250), Duration::from_secs(2), &attribute);
+    key(&mut app, KeyCode::Char('4'));
+    assert_eq!(app.tab, Tab::Graph);
+    assert!(app.samples.len() > 10, "{}", app.samples.len());
+    let peak = app.samples.iter().map(|s| s.rx).fold(0.0, f64::max);
+    assert!(peak > 100_000.0, "the transfers show: {peak}");
+    assert!(app.samples.iter().any(|s| s.retrans > 0.0), "the lossy link's retransmissions show");
+    let small = screen(&app, 80, 24);
+    // Braille dots: the chart is drawn.
+    assert!(small.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)), "{small}");
+    insta::assert_snapshot!("graph_80x24", small);
+    let big = screen(&app, 160, 45);
+    for want in ["Traffic", "Packets", "Retransmits", "Connections by state", "Top applications", "Top processes"] {
+        assert!(big.contains(want), "{want}:\n{big}");
+    }
+    insta::assert_snapshot!("graph_160x45", big);
+}
+
+/// Space freezes the display (PAUSED in the header) until pressed again.
+#[test]
+fn space_pauses_the_display() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char(' '));
+    assert!(app.paused);
+    let text = screen(&app, 100, 10);
+    assert!(text.lines().next().is_some_and(|l| l.contains("PAUSED")), "{text}");
+    key(&mut app, KeyCode::Char(' '));
+    assert!(!screen(&app, 100, 10).contains("PAUSED"));
+}
