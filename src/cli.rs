@@ -244,6 +244,11 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = 1400, value_parser = clap::value_parser!(u16).range(1200..))]
     pub ipfix_mtu: u16,
 
+    /// Collector mode: show the connections other hosts export as IPFIX
+    /// to udp://ADDR:PORT (e.g. udp://0.0.0.0:4739) instead of capturing
+    #[arg(long, value_name = "URL", value_parser = crate::capture::ipfix_listen::parse_url,
+          conflicts_with_all = ["read", "interface", "history", "bpf_filter", "pcap_export", "pcapng_export", "ipfix", "record", "metrics"])]
+    pub ipfix_listen: Option<crate::capture::ipfix_listen::ListenUrl>,
     /// Serve Prometheus metrics on http://ADDR/metrics (e.g.
     /// 127.0.0.1:9464): traffic by process, connections by protocol, state
     /// and application, drops, retransmits (see README: Prometheus metrics)

@@ -5,6 +5,7 @@ pub mod bpf;
 pub mod export;
 pub mod file;
 pub mod fuzzing;
+pub mod ipfix_listen;
 pub mod live;
 pub mod open;
 #[cfg(any(feature = "pcap", not(target_os = "linux")))]

@@ -110,6 +110,11 @@ pub fn record_line(c: &Connection) -> io::Result<Vec<u8>> {
         gateway: c.gateway,
     });
     serde_json::to_writer(&mut line, &device).map_err(io::Error::from)?;
+    // `exporter`: collector mode only (DESIGN.md), the host that exported it.
+    if let Some(e) = &c.exporter {
+        line.extend_from_slice(b",\"exporter\":");
+        serde_json::to_writer(&mut line, &**e).map_err(io::Error::from)?;
+    }
     line.extend_from_slice(b"}\n");
     Ok(line)
 }

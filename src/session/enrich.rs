@@ -142,6 +142,12 @@ pub fn for_source(source: &mut Source, reverse_dns: bool) -> (Arc<dyn Enrich>, O
     }
 }
 
+/// Collector mode: names from the records' own SNI and HTTP hosts, as
+/// from a file (the exporting hosts' processes are in the records).
+pub fn for_collector() -> Arc<dyn Enrich> {
+    Arc::new(FileEnrich::new())
+}
+
 /// Logs how the process lookups went (at info level; free when logging is off).
 pub fn log_process_stats(h: &HostEnrich) {
     let st = h.procs.stats();

@@ -6,6 +6,7 @@
 //! A new source or sink is one module here plus one variant where they are
 //! listed (`source.rs`, `sink.rs`) and its match arms.
 
+mod collect;
 mod drops;
 mod enrich;
 mod export;
@@ -101,6 +102,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         }
     };
     let (stop, interrupted) = install_stop_signals()?;
+    if let Some(url) = &cli.ipfix_listen {
+        let view = View { filter, no_localhost: cli.no_localhost, hide_pid: None };
+        return collect::run(cli, url, view, stop, &interrupted);
+    }
     let sink = Sink::for_cli(cli);
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
     let mut engine = rustnet_core::Config::default();

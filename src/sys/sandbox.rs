@@ -1,5 +1,6 @@
 //! The sandbox of the threads that read hostile bytes: the capture thread
-//! (frames, routing headers) and the workers (engine, DPI). Entered by each
+//! (frames, routing headers), the workers (engine, DPI) and the collector
+//! (`--ipfix-listen`: IPFIX messages). Entered by each
 //! such thread once its inputs are open. The other threads (process lookup,
 //! reverse DNS, UI, export, record) need files and sockets: they get only
 //! the deny list below (no exec, ptrace, mounts, modules, BPF, set*id).
@@ -31,7 +32,7 @@ pub struct Status {
 /// The threads that parse packets get Landlock and the allow list; the
 /// others the deny list only.
 fn packet_thread(kind: &str) -> bool {
-    matches!(kind, "capture" | "worker")
+    matches!(kind, "capture" | "worker" | "collector")
 }
 
 #[cfg(target_os = "linux")]
@@ -103,7 +104,8 @@ mod imp {
             libc::SYS_fcntl,
             libc::SYS_prctl,
         ];
-        if kind == "capture" {
+        // The collector (--ipfix-listen) reads its UDP socket as capture does.
+        if matches!(kind, "capture" | "collector") {
             // Reading the open capture socket or file.
             v.extend([
                 libc::SYS_readv,

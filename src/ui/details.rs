@@ -58,6 +58,9 @@ fn lines(app: &App, c: &Connection, t: Theme) -> Vec<Line<'static>> {
     field(&mut out, "local", c.local.display(c.proto).to_string());
     field(&mut out, "remote", c.remote.display(c.proto).to_string());
     field(&mut out, "hostname", c.hostname.clone().unwrap_or_else(none));
+    if let Some(e) = &c.exporter {
+        field(&mut out, "exporter", e.to_string());
+    }
     if let Some(g) = format::geo(c) {
         field(&mut out, "geo", g);
     }

@@ -415,3 +415,24 @@ fn one_packet_and_the_sort_column_marked() {
     let text = screen(&app, 100, 45);
     assert!(text.contains("sent           1 packet, "), "{text}");
 }
+
+/// Collector mode: Details names the host that exported the connection;
+/// a captured one has no such line.
+#[test]
+fn details_show_the_exporter() {
+    let now = rustnet_core::Timestamp::from_secs_nanos(1_700_000_100, 0);
+    let mut c = rich_connection(7, now);
+    c.exporter = Some("host-b.lab".into());
+    let plain = rich_connection(8, now);
+    let mut app = app_with(Snapshot { now, connections: vec![c, plain], ..Snapshot::default() });
+    for (id, want) in [(7, true), (8, false)] {
+        let pos = app.rows.iter().position(|&i| app.snapshot.connections[i].id == id).expect("a row");
+        app.select(pos);
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(app.tab, Tab::Details);
+        let text = screen(&app, 100, 45);
+        assert!(text.lines().any(|l| l.trim() == format!("id             {id}")), "{text}");
+        assert_eq!(text.contains("exporter       host-b.lab"), want, "{text}");
+        key(&mut app, KeyCode::Esc);
+    }
+}

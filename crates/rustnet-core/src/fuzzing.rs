@@ -282,3 +282,41 @@ pub fn snmp(data: &[u8]) {
 pub fn ssdp(data: &[u8]) {
     datagram_target(ssdp::classify, (40000, ssdp::SSDP_PORT), data);
 }
+
+/// IPFIX messages into the collector (`--ipfix-listen`): the decoder and
+/// the connection table. First byte even: the rest is one message; odd:
+/// messages each preceded by a 2-byte length, from three exporters in turn.
+pub fn ipfix(data: &[u8]) {
+    use crate::ipfix::decode::Decoder;
+    use crate::ipfix::flows::{FlowTable, TableConfig};
+    use std::net::SocketAddr;
+    let Some((&mode, mut rest)) = data.split_first() else { return };
+    let mut d = Decoder::new();
+    let mut t = FlowTable::new(TableConfig { max_connections: 16, idle: std::time::Duration::from_secs(5) });
+    let mut out = Vec::new();
+    let mut finished = Vec::new();
+    let mut i = 0u8;
+    while !rest.is_empty() {
+        let msg = if mode & 1 == 0 {
+            std::mem::take(&mut rest)
+        } else {
+            let Some((len, r)) = rest.split_first_chunk::<2>() else { break };
+            let n = usize::from(u16::from_be_bytes(*len)).min(r.len());
+            let (m, r) = r.split_at(n);
+            rest = r;
+            m
+        };
+        let from = SocketAddr::from(([127, 0, 0, 1 + i % 3], 4739));
+        d.receive(from, msg, &mut out);
+        let now = Timestamp::from_secs_nanos(1_700_000_000 + u64::from(i) * 3, 0);
+        for r in out.drain(..) {
+            t.add(&r, now);
+        }
+        t.expire(now);
+        t.take_finished(&mut finished);
+        i = i.wrapping_add(1);
+    }
+    t.finish_all();
+    t.take_finished(&mut finished);
+    assert!(d.exporters() <= crate::ipfix::decode::MAX_EXPORTERS);
+}

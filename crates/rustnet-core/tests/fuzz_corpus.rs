@@ -136,3 +136,11 @@ fn dhcp_corpus() {
 fn bittorrent_corpus() {
     replay("bittorrent", fuzzing::bittorrent);
 }
+
+/// Seeds: the datagrams of `rustnet --read tests/fixtures/{tls13_curl,
+/// http_curl,dns_udp,ping,mixed_ipv6,tcp_rst}.pcap --ipfix udp://…`, one
+/// message each, and six of them back to back.
+#[test]
+fn ipfix_corpus() {
+    replay("ipfix", fuzzing::ipfix);
+}

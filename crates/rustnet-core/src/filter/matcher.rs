@@ -60,6 +60,7 @@ pub(super) fn cost(t: &Term) -> u8 {
         | Field::User
         | Field::Container
         | Field::Country
+        | Field::Exporter
         | Field::Sni
         | Field::Ssh
         | Field::App => 1,
@@ -85,6 +86,7 @@ pub(super) fn term_matches(t: &Term, c: &Connection) -> bool {
         Field::User => user(n, c),
         Field::Container => container(n, c),
         Field::Country => country(n, c),
+        Field::Exporter => opt(n, c.exporter.as_deref()),
         Field::Service => service(n, c),
         Field::State => n.states & (1 << c.state as u32) != 0,
         Field::Sni => opt(n, sni(c.app.as_ref())),
@@ -113,6 +115,7 @@ fn any_field(n: &Needle, c: &Connection) -> bool {
         || user(n, c)
         || container(n, c)
         || country(n, c)
+        || opt(n, c.exporter.as_deref())
         || opt(n, c.hostname.as_deref())
         || c.app.as_ref().is_some_and(|a| app_any(n, a))
         || endpoint(n, c, &c.local)

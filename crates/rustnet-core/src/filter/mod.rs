@@ -76,6 +76,8 @@ enum Field {
     Container,
     /// `country:` the remote address's country code, city or network (GeoIP).
     Country,
+    /// `exporter:` collector mode: the host that exported the record.
+    Exporter,
     Service,
     State,
     Sni,

@@ -6,7 +6,7 @@ use super::{Field, FilterError, Needle, PortSet, Term, matcher};
 use crate::track::all_service_names;
 
 /// Keywords in the order the error message lists them.
-const KEYWORDS: [(&str, Field); 18] = [
+const KEYWORDS: [(&str, Field); 19] = [
     ("port", Field::Port),
     ("sport", Field::Sport),
     ("dport", Field::Dport),
@@ -17,6 +17,7 @@ const KEYWORDS: [(&str, Field); 18] = [
     ("user", Field::User),
     ("container", Field::Container),
     ("country", Field::Country),
+    ("exporter", Field::Exporter),
     ("service", Field::Service),
     ("state", Field::State),
     ("sni", Field::Sni),

@@ -379,3 +379,19 @@ fn new_protocols_app_names_and_fields() {
     check("dcfcdccf", &["bt"]);
     check("UM1860", &["bt"]);
 }
+
+/// `exporter:` (collector mode) matches the exporting host's name, and a
+/// bare word finds it too; connections captured here have none.
+#[test]
+fn exporter_keyword() {
+    let mut a = tls();
+    a.exporter = Some("host-a.lab".into());
+    let mut b = dns();
+    b.exporter = Some("10.9.0.2".into());
+    let f = |s: &str| Filter::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    assert!(f("exporter:host-a").matches(&a) && !f("exporter:host-a").matches(&b));
+    assert!(f("exporter:10.9.").matches(&b) && f("EXPORTER:HOST-A.LAB").matches(&a));
+    assert!(f("host-a").matches(&a) && f("!exporter:host-a").matches(&b));
+    assert!(!f("exporter:").matches(&tls()), "no exporter outside collector mode");
+    assert!(f("exporter:").matches(&a));
+}

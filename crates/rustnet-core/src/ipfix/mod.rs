@@ -9,7 +9,12 @@
 //! The forward direction is local → remote; reverse counters use the
 //! RFC 5103 reverse PEN. Element list: `fields.rs` and the README.
 
+pub mod decode;
+#[cfg(test)]
+mod decode_tests;
+mod elements;
 mod fields;
+pub mod flows;
 #[cfg(test)]
 mod tests;
 

@@ -167,6 +167,10 @@ pub struct Connection {
     pub icmp: Option<IcmpInfo>,
     /// Why it left the table; None while it is in it.
     pub end_reason: Option<EndReason>,
+    /// Collector mode (`--ipfix-listen`): the host that exported the
+    /// record (its observationDomainName, else its address); shared by
+    /// that exporter's connections.
+    pub exporter: Option<std::sync::Arc<str>>,
 }
 
 impl Connection {
@@ -198,6 +202,7 @@ impl Connection {
             tcp: (proto == Proto::Tcp).then(TcpStats::default),
             icmp: None,
             end_reason: None,
+            exporter: None,
         }
     }
 
