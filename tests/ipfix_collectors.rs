@@ -512,3 +512,39 @@ fn tcp_export_frames_messages_by_their_length() {
         }
     }
 }
+
+/// A dead collector (nothing listens: the kernel answers ICMP port
+/// unreachable, so sends fail with ECONNREFUSED) changes nothing of the
+/// capture: the same records as without `--ipfix`; it is said once, at the
+/// end, with the count of messages lost, and the exit status is 1.
+#[test]
+fn a_dead_collector_is_said_once_and_changes_nothing_else() {
+    let port = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).map(|a| a.port()).expect("free port");
+    let capture = common::fixture("netem_curl_iperf3.pcap");
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rustnet"))
+            .arg("--read")
+            .arg(&capture)
+            .arg("--json")
+            .args(extra)
+            .output()
+            .expect("rustnet runs")
+    };
+    let url = format!("udp://127.0.0.1:{port}");
+    let dead = run(&["--ipfix", &url, "--ipfix-mtu", "1200", "--ipfix-active-timeout", "0.2"]);
+    let plain = run(&[]);
+    assert_eq!(dead.stdout, plain.stdout, "the records do not depend on the collector");
+    assert_eq!(dead.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&dead.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("ipfix")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    let lost: u32 = lines[0]
+        .split("ipfix: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    // How many sends fail depends on when the ICMP answer comes back (the
+    // first send to a connected UDP socket always goes).
+    assert!(lost >= 1 && lines[0].contains("messages not sent") && lines[0].contains("refused"), "{stderr}");
+}
