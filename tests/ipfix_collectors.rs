@@ -108,7 +108,7 @@ fn nfdump_collects_the_conversations_tshark_sees() {
     if !testenv::tools_ready(&["nfcapd", "nfdump", "tshark"]) {
         return;
     }
-    let cases: [(&str, &[&str]); 6] = [
+    let fixtures: [(&str, &[&str]); 6] = [
         ("http_curl.pcap", &[]),
         ("dns_udp.pcap", &[]),
         ("dns_tcp.pcap", &[]),
@@ -116,8 +116,17 @@ fn nfdump_collects_the_conversations_tshark_sees() {
         ("tls13_curl.pcap", &[]),
         ("netem_curl_iperf3.pcap", &["--ipfix-active-timeout", "1"]),
     ];
-    for (name, extra) in cases {
-        let capture = common::fixture(name);
+    let mut cases: Vec<(PathBuf, &[&str])> = fixtures.iter().map(|(n, e)| (common::fixture(n), *e)).collect();
+    // Public corpus captures too (TCP and UDP only, no tunnels: tshark's
+    // fields below read the outer headers).
+    if let Some(dir) = common::corpus_dir() {
+        for name in ["zeek_get.pcap", "ndpi_443-curl.pcap", "zeek_dns-two-responses.pcap", "tcpdump_ssh.pcap"] {
+            cases.push((dir.join(name), &[]));
+        }
+    }
+    for (capture, extra) in cases {
+        let name = capture.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        assert!(capture.is_file(), "{name} is missing");
         let flows = nfdump_flows(&capture, extra);
         let truth = tshark_directions(&capture);
         // Per conversation (as exported: local → remote): summed records.
@@ -152,6 +161,7 @@ fn nfdump_collects_the_conversations_tshark_sees() {
             let (t0, t1) = (fwd.first_ms.min(rev.first_ms), fwd.last_ms.max(rev.last_ms));
             assert_eq!((sum.first_ms, sum.last_ms), (t0, t1), "{name} {key:?} times");
         }
+        assert!(!truth.is_empty(), "{name}: tshark saw no TCP/UDP conversation");
         let convs: std::collections::BTreeSet<Dir> =
             truth.keys().map(|k| if k <= &reverse(k) { k.clone() } else { reverse(k) }).collect();
         assert_eq!(sums.len(), convs.len(), "{name}: nfdump flows {flows:?}");
