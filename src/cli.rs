@@ -49,6 +49,31 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
         .map_err(|_| format!("'{s}' is not a positive age up to {MAX_DURATION_SECS} s"))
 }
 
+/// `--since`/`--until`: Unix seconds (`1767225600`), a UTC date and time
+/// (`2026-12-01`, `2026-12-01T08:00`, `2026-12-01 08:00:30`), or an age
+/// before now (`90m`, `12h`, `7d`).
+pub fn parse_time(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<f64>() {
+        return if n.is_finite() && n >= 0.0 { Ok(n) } else { Err(format!("'{s}' is not a time")) };
+    }
+    let t = t.trim_end_matches('Z');
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
+            return Ok(d.and_utc().timestamp_micros() as f64 / 1e6);
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        && let Some(dt) = d.and_hms_opt(0, 0, 0)
+    {
+        return Ok(dt.and_utc().timestamp() as f64);
+    }
+    let age = parse_age(t)
+        .map_err(|_| format!("'{s}' is not a time (Unix seconds, 2026-12-01T08:00 UTC, or an age: 90m, 12h, 7d)"))?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Ok(now.saturating_sub(age).as_secs_f64())
+}
+
 /// `--record-max-size`: bytes, or a number with K, M or G (powers of 1024).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim().trim_end_matches(['b', 'B']).trim_end_matches(['i', 'I']);
@@ -221,11 +246,11 @@ pub struct Cli {
 
     /// With --history: connections active at or after TIME (Unix seconds,
     /// 2026-12-01T08:00 UTC, or an age before now: 90m, 12h, 7d)
-    #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
+    #[arg(long, value_name = "TIME", requires = "history", value_parser = parse_time)]
     pub since: Option<f64>,
 
     /// With --history: connections begun at or before TIME (as --since)
-    #[arg(long, value_name = "TIME", requires = "history", value_parser = crate::record::history::parse_time)]
+    #[arg(long, value_name = "TIME", requires = "history", value_parser = parse_time)]
     pub until: Option<f64>,
     /// Export finished and active connections as IPFIX to a collector
     /// (udp://HOST:PORT or tcp://HOST:PORT); repeatable
@@ -287,6 +312,20 @@ mod tests {
         assert_eq!(parse_size("65536"), Ok(65536));
         for bad in ["", "1K", "M", "5X", "99999999999T", "-1M", "é"] {
             assert!(parse_size(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn times_parse() {
+        assert_eq!(parse_time("1767225600"), Ok(1_767_225_600.0));
+        assert_eq!(parse_time("2026-01-01"), Ok(1_767_225_600.0));
+        assert_eq!(parse_time("2026-01-01T00:01Z"), Ok(1_767_225_660.0));
+        assert_eq!(parse_time("2026-01-01 00:00:01.5"), Ok(1_767_225_601.5));
+        let ago = parse_time("1h").expect("an age");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs_f64();
+        assert!((now - 3600.0 - ago).abs() < 5.0);
+        for bad in ["", "yesterday", "2026-13-01", "-5", "nan", "1e400"] {
+            assert!(parse_time(bad).is_err(), "{bad:?} accepted");
         }
     }
 

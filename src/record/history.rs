@@ -189,47 +189,12 @@ fn endpoint(s: &str) -> Option<Endpoint> {
     Some(Endpoint::new(sa.ip(), sa.port()))
 }
 
-/// `--since`/`--until`: Unix seconds (`1767225600`), a UTC date and time
-/// (`2026-12-01`, `2026-12-01T08:00`, `2026-12-01 08:00:30`), or an age
-/// before now (`90m`, `12h`, `7d`).
-pub fn parse_time(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    if let Ok(n) = t.parse::<f64>() {
-        return if n.is_finite() && n >= 0.0 { Ok(n) } else { Err(format!("'{s}' is not a time")) };
-    }
-    let t = t.trim_end_matches('Z');
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
-        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
-            return Ok(d.and_utc().timestamp_micros() as f64 / 1e6);
-        }
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        && let Some(dt) = d.and_hms_opt(0, 0, 0)
-    {
-        return Ok(dt.and_utc().timestamp() as f64);
-    }
-    let age = crate::cli::parse_age(t)
-        .map_err(|_| format!("'{s}' is not a time (Unix seconds, 2026-12-01T08:00 UTC, or an age: 90m, 12h, 7d)"))?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    Ok(now.saturating_sub(age).as_secs_f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn times_and_endpoints_parse() {
-        assert_eq!(parse_time("1767225600"), Ok(1_767_225_600.0));
-        assert_eq!(parse_time("2026-01-01"), Ok(1_767_225_600.0));
-        assert_eq!(parse_time("2026-01-01T00:01Z"), Ok(1_767_225_660.0));
-        assert_eq!(parse_time("2026-01-01 00:00:01.5"), Ok(1_767_225_601.5));
-        let ago = parse_time("1h").expect("an age");
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs_f64();
-        assert!((now - 3600.0 - ago).abs() < 5.0);
-        for bad in ["", "yesterday", "2026-13-01", "-5", "nan", "1e400"] {
-            assert!(parse_time(bad).is_err(), "{bad:?} accepted");
-        }
+    fn endpoints_parse() {
         assert_eq!(endpoint("[fd00::1]:443"), Some(Endpoint::new("fd00::1".parse().expect("v6"), 443)));
         assert_eq!(endpoint("10.0.0.1"), Some(Endpoint::new("10.0.0.1".parse().expect("v4"), 0)));
         assert_eq!(endpoint("10.0.0.1:x"), None);
