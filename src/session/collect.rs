@@ -95,14 +95,8 @@ pub fn run(
             let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
             run.screen = Some((snap_tx, refresh, label.clone()));
             let t = std::thread::Builder::new().name("collector".into()).spawn(move || receive(run, &rec_tx))?;
-            let ui = UiConfig {
-                refresh,
-                source: label,
-                no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-                history: true,
-                // This host's interface counters are not the exporters'.
-                interfaces: false,
-            };
+            // Other hosts' connections: this host's interface counters are not theirs.
+            let ui = UiConfig::new(refresh, label, false);
             let r = ui::run(ui, ui::Feeds { snapshots: snap_rx, ended: rec_rx }, stop.clone());
             stop.store(true, Ordering::SeqCst);
             let sum = join(t)?;

@@ -220,14 +220,8 @@ fn history_tui(cli: &Cli, path: &std::path::Path, q: &record::history::Query<'_>
     let _ = snap_tx.send(snap);
     let _ = ended_tx.send(crate::pipeline::Records { conns, last: true, stats: Default::default() });
     drop((snap_tx, ended_tx));
-    let ui = crate::ui::UiConfig {
-        refresh: std::time::Duration::from_millis(cli.refresh_interval),
-        source,
-        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-        history: true,
-        // Recorded connections: this host's interface counters say nothing of them.
-        interfaces: false,
-    };
+    // Recorded connections: this host's interface counters say nothing of them.
+    let ui = crate::ui::UiConfig::new(std::time::Duration::from_millis(cli.refresh_interval), source, false);
     let (stop, _) = install_stop_signals()?;
     crate::ui::run(ui, crate::ui::Feeds { snapshots, ended }, stop)?;
     if st.unreadable > 0 {

@@ -19,13 +19,7 @@ pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
     // In the TUI, Ctrl+C is a key (raw mode) and quitting is success.
     let Session { source, tap, cfg, enrich, host: _, stop, duration, interrupted: _, recorder } = s;
     let label = source.label();
-    let ui = UiConfig {
-        refresh: Duration::from_millis(cli.refresh_interval),
-        source: label.clone(),
-        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
-        history: !source.is_live(),
-        interfaces: source.is_live(),
-    };
+    let ui = UiConfig::new(Duration::from_millis(cli.refresh_interval), label.clone(), source.is_live());
     // Connections leaving the tables go to the screen's history; the UI
     // drains them at once (and drops the receiver when it ends). With
     // --record they pass through the recorder's feed first.

@@ -58,6 +58,22 @@ pub struct UiConfig {
     pub interfaces: bool,
 }
 
+impl UiConfig {
+    /// For a live capture (`live`: this host's interfaces, history on `t`)
+    /// or anything else — a file, a history database, other hosts' exports
+    /// (ended connections listed from the start, no interface counters);
+    /// colours as `NO_COLOR` says.
+    pub fn new(refresh: Duration, source: String, live: bool) -> Self {
+        UiConfig {
+            refresh,
+            source,
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            history: !live,
+            interfaces: live,
+        }
+    }
+}
+
 /// How long a status message (e.g. "copied …") stays in the footer.
 const STATUS_FOR: Duration = Duration::from_secs(3);
 /// Upper bound on how long the loop sleeps between checks.
