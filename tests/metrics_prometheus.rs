@@ -201,15 +201,7 @@ fn read_from_a_fifo_serves_the_json_totals() {
     let held = parse_text(&text);
 
     // promtool reads the Prometheus text format without a complaint.
-    let mut check = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run promtool");
-    check.stdin.take().expect("piped").write_all(text.as_bytes()).expect("write to promtool");
-    let out = check.wait_with_output().expect("promtool ends");
+    let out = common::run_with_stdin(Command::new("promtool").args(["check", "metrics"]), text.as_bytes());
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success() && said.trim().is_empty(), "promtool check metrics: {said}\n{text}");
     let om = scrape(&addr, true);

@@ -5,62 +5,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use common::tmux::Tmux;
+
+use std::process::Command;
+use std::time::Duration;
 
 const FILE: &str = "ndpi_443-curl.pcap";
-
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        assert!(self.cmd(&args).status.success());
-    }
-
-    /// Literal text (no key-name lookup).
-    fn text(&self, s: &str) {
-        assert!(self.cmd(&["send-keys", "-t", "e2e", "-l", s]).status.success());
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
-    }
-
-    /// Waits until the screen shows every one of `want` (a frame may be caught half drawn).
-    fn wait_all(&self, what: &str, want: &[&str]) -> String {
-        self.wait_for(what, |s| want.iter().all(|w| s.contains(w)))
-    }
-
-    /// Waits until `pred` holds for the screen; panics with the screen if it never does.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > Duration::from_secs(15) {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
 
 fn truth(path: &std::path::Path) -> serde_json::Value {
     common::truth(path).expect("truth JSON beside the capture")
@@ -79,7 +29,7 @@ fn tui_reads_file_filters_details_help_and_quits() {
     let server = format!("{}:{}", conv["b"].as_str().unwrap_or(""), conv["b_port"]);
     // The table names the server by the SNI the client sent (tshark's).
     let named = format!("{}:{}", truth(&file)["tls_snis"][0].as_str().unwrap_or("-"), conv["b_port"]);
-    let tmux = Tmux { socket: format!("rustnet-e2e-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-e2e-{}", std::process::id()), "e2e");
     let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
     let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
@@ -150,7 +100,7 @@ fn tui_restores_the_terminal_on_sighup() {
         return;
     }
     let file = std::fs::canonicalize(dir.join(FILE)).expect("corpus file exists");
-    let tmux = Tmux { socket: format!("rustnet-e2e-hup-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-e2e-hup-{}", std::process::id()), "e2e");
     let cmd = format!(
         "{} --read {}; echo RUSTNET_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\\n' ' '; echo; sleep 60",
         env!("CARGO_BIN_EXE_rustnet"),
@@ -179,7 +129,7 @@ fn tui_export_failure_is_reported_after_the_screen_is_restored() {
         return;
     }
     let file = std::fs::canonicalize(dir.join(FILE)).expect("corpus file exists");
-    let tmux = Tmux { socket: format!("rustnet-e2e-full-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-e2e-full-{}", std::process::id()), "e2e");
     let cmd = format!(
         "{} --read {} --pcap-export /dev/full; echo RUSTNET_EXIT=$?; sleep 60",
         env!("CARGO_BIN_EXE_rustnet"),
@@ -234,7 +184,7 @@ fn tui_survives_the_file_shrinking_while_it_replays() {
         w.write_packet(&PcapPacket::new(ts, 1400, &f)).expect("write packet");
     }
     drop(w);
-    let tmux = Tmux { socket: format!("rustnet-e2e-shrink-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-e2e-shrink-{}", std::process::id()), "e2e");
     let err = dir.join("stderr");
     let cmd = format!(
         "{} --read {} 2>{}; echo RUSTNET_EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -e -icanon -e icanon -e -echo -e echo | tr '\\n' ' '; echo; sleep 60",
@@ -309,7 +259,7 @@ fn tui_read_keeps_every_connection_of_the_file() {
     write_idle_gap_capture(&file);
     let n = common::run_json(&file, &[]).records.iter().filter(|r| r.get("proto").is_some()).count();
     assert!(n >= 20, "{n} connections in the merged fixtures");
-    let tmux = Tmux { socket: format!("rustnet-e2e-gaps-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-e2e-gaps-{}", std::process::id()), "e2e");
     let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
     let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
@@ -358,7 +308,7 @@ fn tui_browses_a_history_database_and_filters_it() {
     let ssh_remote = sqlite("SELECT DISTINCT remote FROM connections WHERE remote LIKE '%:22'");
     assert!(ssh.parse::<u32>().is_ok_and(|n| n > 0), "ssh rows: {ssh}");
 
-    let tmux = Tmux { socket: format!("rustnet-e2e-hist-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-e2e-hist-{}", std::process::id()), "e2e");
     let cmd = format!("{} --history {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), db.display());
     let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));

@@ -8,48 +8,8 @@
 mod common;
 
 use common::lab::{Lab, tshark_field};
-use std::process::{Command, Output};
+use common::tmux::Tmux;
 use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> Output {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().expect("tmux runs")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "live"];
-        args.extend_from_slice(keys);
-        assert!(self.cmd(&args).status.success());
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "live"]).stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, limit: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > limit {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd(&["kill-server"]);
-    }
-}
 
 /// As the TUI writes byte counts (decimal units, one decimal from kB on).
 fn si(n: u64) -> String {
@@ -86,7 +46,7 @@ fn tui_activity_shows_curl_totals_and_graph_draws() {
     lab.spawn(false, &["tcpdump", "-i", &iface, "-s", "0", "-U", "--immediate-mode", "-w", &pcap_s]);
     let tcpdump = lab.take_last();
 
-    let tmux = Tmux { socket: format!("rustnet-live-{}", std::process::id()) };
+    let tmux = Tmux::new(format!("rustnet-live-{}", std::process::id()), "live");
     let cmd = format!(
         "ip netns exec {} {} -i {iface}; echo RUSTNET_EXIT=$?; sleep 60",
         lab.cli_ns,
@@ -152,11 +112,11 @@ fn tui_activity_shows_curl_totals_and_graph_draws() {
     // The Activity tab: a curl row with tshark's totals and its 3 connections.
     tmux.keys(&["3"]);
     let (want_sent, want_recv) = (si(sent), si(recv));
-    tmux.wait_for("the curl row with tshark's totals", Duration::from_secs(15), |s| {
+    tmux.wait_within("the curl row with tshark's totals", Duration::from_secs(15), |s| {
         s.lines().any(|l| l.contains(" curl ") && l.contains(&want_sent) && l.contains(&want_recv) && l.contains("/3 "))
     });
     // They end (CLOSED, 5 s) and leave the table: the totals stay.
-    let screen = tmux.wait_for("the curl connections ended", Duration::from_secs(20), |s| {
+    let screen = tmux.wait_within("the curl connections ended", Duration::from_secs(20), |s| {
         s.lines()
             .any(|l| l.contains(" curl ") && l.contains(&want_sent) && l.contains(&want_recv) && l.contains(" 0/3 "))
     });
@@ -164,12 +124,12 @@ fn tui_activity_shows_curl_totals_and_graph_draws() {
 
     // The Graph tab: braille dots of the traffic chart.
     tmux.keys(&["4"]);
-    tmux.wait_for("the charts", Duration::from_secs(10), |s| {
+    tmux.wait_within("the charts", Duration::from_secs(10), |s| {
         s.contains("Traffic") && s.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c))
     });
     tmux.keys(&["q"]);
     tmux.keys(&["q"]);
-    let s = tmux.wait_for("exit", Duration::from_secs(15), |s| s.contains("RUSTNET_EXIT="));
+    let s = tmux.wait_within("exit", Duration::from_secs(15), |s| s.contains("RUSTNET_EXIT="));
     assert!(s.contains("RUSTNET_EXIT=0"), "{s}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,9 +18,10 @@ fn udp_frame() -> Vec<u8> {
     v
 }
 
-fn start(live: bool) -> (Pipeline, Receiver<Records>) {
-    let cfg = PipelineConfig {
-        workers: 2,
+/// `workers` workers, default engine and view, no sandbox or exports.
+fn config(workers: usize, live: bool) -> PipelineConfig {
+    PipelineConfig {
+        workers,
         engine: Config::default(),
         view: View::default(),
         live,
@@ -28,7 +29,11 @@ fn start(live: bool) -> (Pipeline, Receiver<Records>) {
         notes: None,
         ipfix: None,
         metrics: None,
-    };
+    }
+}
+
+fn start(live: bool) -> (Pipeline, Receiver<Records>) {
+    let cfg = config(2, live);
     let (tx, rx) = bounded(16);
     (Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx)), rx)
 }
@@ -168,16 +173,7 @@ fn fragments_reach_their_flows_worker_even_before_their_first_fragment() {
 
 #[test]
 fn an_early_fragment_counts_on_its_flow_with_four_workers() {
-    let cfg = PipelineConfig {
-        workers: 4,
-        engine: Config::default(),
-        view: View::default(),
-        live: false,
-        sandbox: false,
-        notes: None,
-        ipfix: None,
-        metrics: None,
-    };
+    let cfg = config(4, false);
     let (tx, rx) = bounded(64);
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), Some(tx));
     let mut disp = pipeline.dispatcher(false);
@@ -322,16 +318,7 @@ fn the_view_hides_the_own_process() {
 #[test]
 fn metrics_answer_while_running_and_after_the_end() {
     let hub = Arc::new(metrics_hub::MetricsHub::default());
-    let cfg = PipelineConfig {
-        workers: 2,
-        engine: Config::default(),
-        view: View::default(),
-        live: false,
-        sandbox: false,
-        notes: None,
-        ipfix: None,
-        metrics: Some(hub.clone()),
-    };
+    let cfg = PipelineConfig { metrics: Some(hub.clone()), ..config(2, false) };
     let pipeline = Pipeline::start(&cfg, Arc::new(NoEnrich), None);
     let mut disp = pipeline.dispatcher(false);
     let t0 = Timestamp::from_secs_nanos(1_700_000_000, 0);

@@ -4,6 +4,7 @@
 pub mod lab;
 #[path = "../../src/testenv.rs"]
 pub mod testenv;
+pub mod tmux;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -154,20 +155,25 @@ pub fn finish(mut child: std::process::Child, limit: std::time::Duration, what: 
     }
 }
 
-/// `sqlite3 DB` with `sql` on stdin (an argument starting with "--", an SQL
-/// comment, would be an option): its output lines; the command must succeed.
-pub fn sqlite(db: &Path, sql: &str) -> Vec<String> {
+/// Runs `cmd` with `input` on its stdin; its whole output.
+pub fn run_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
     use std::io::Write;
     use std::process::Stdio;
-    let mut child = Command::new("sqlite3")
-        .arg(db)
+    let what = format!("{:?}", cmd.get_program());
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run sqlite3");
-    child.stdin.take().expect("piped").write_all(sql.as_bytes()).expect("write SQL");
-    let out = child.wait_with_output().expect("sqlite3 ends");
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    child.stdin.take().expect("piped").write_all(input).unwrap_or_else(|e| panic!("write to {what}: {e}"));
+    child.wait_with_output().unwrap_or_else(|e| panic!("{what} ends: {e}"))
+}
+
+/// `sqlite3 DB` with `sql` on stdin (an argument starting with "--", an SQL
+/// comment, would be an option): its output lines; the command must succeed.
+pub fn sqlite(db: &Path, sql: &str) -> Vec<String> {
+    let out = run_with_stdin(Command::new("sqlite3").arg(db), sql.as_bytes());
     assert!(out.status.success(), "sqlite3 {sql}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
 }

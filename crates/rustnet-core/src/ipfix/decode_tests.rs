@@ -7,33 +7,18 @@ use super::flows::{FlowTable, TableConfig};
 use super::*;
 use crate::app::{DnsInfo, DnsQuestion, HttpInfo, TlsInfo};
 use crate::time::Timestamp;
-use crate::track::{Endpoint, IcmpInfo, ProcessInfo, State};
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use crate::track::{IcmpInfo, ProcessInfo, State};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 fn from(n: u8) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, n], 40_000))
 }
 
+/// The encoder tests' connection, in the state a closing one has.
 fn base(i: u16, v6: bool) -> Connection {
-    let (l, r): (IpAddr, IpAddr) = if v6 {
-        (Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).into(), Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i).into())
-    } else {
-        (Ipv4Addr::new(10, 0, 0, 5).into(), Ipv4Addr::new(192, 0, 2, (i % 250) as u8).into())
-    };
-    let t0 = Timestamp::from_secs_nanos(1_700_000_000, 123_000_000);
-    let mut c = Connection::new(
-        u64::from(i),
-        Proto::Tcp,
-        Endpoint::new(l, 40_000 + i),
-        Endpoint::new(r, 443),
-        t0,
-        State::FinWait2,
-    );
-    c.last_seen = Timestamp::from_secs_nanos(1_700_000_002, 456_000_000);
-    (c.tx_packets, c.rx_packets, c.tx_bytes, c.rx_bytes, c.tx_ip_bytes, c.rx_ip_bytes) =
-        (10, 12, 1_000, 9_000, 860, 8_832);
-    c.end_reason = Some(EndReason::Closed);
+    let mut c = super::tests::conn(i, v6);
+    c.state = State::FinWait2;
     c
 }
 

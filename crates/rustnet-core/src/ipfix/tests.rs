@@ -10,7 +10,8 @@ use crate::time::Timestamp;
 use crate::track::{Endpoint, ProcessInfo, State};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-fn conn(i: u16, v6: bool) -> Connection {
+/// A TCP connection with counters and times set; the decoder tests use it too.
+pub(super) fn conn(i: u16, v6: bool) -> Connection {
     let (l, r): (IpAddr, IpAddr) = if v6 {
         (Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 1).into(), Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i).into())
     } else {
