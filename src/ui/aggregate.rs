@@ -23,6 +23,40 @@ const PEERS: usize = 8;
 const PENDING_CAP: usize = 10_000;
 /// Recent rates kept per process for its pulse bar.
 pub const PULSE: usize = 10;
+/// Recent rates kept per connection for its overview sparkline (refreshes).
+pub const SPARK: usize = 16;
+/// Earlier connections looked at past the expected one, to step over those
+/// that left since the last pass (the snapshot keeps the tables' order).
+const LOOKAHEAD: usize = 8;
+/// Tag of a connection without a process (never a [`name_key`]).
+const NO_PROCESS: u128 = u128::MAX;
+
+/// What the pass learned of one snapshot connection, carried to the next
+/// pass while the connection stays: its row (so most connections find it
+/// without a hash lookup) and its recent rates (its sparkline). A fixed
+/// size: bounded memory per connection.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Track {
+    pub id: u64,
+    /// Its row in [`Aggregate::rows`] (`u32::MAX`: skipped, or none yet).
+    pub row: u32,
+    pid: u32,
+    /// [`name_key`] of its process name, [`NO_PROCESS`] without one
+    /// (0: a long name, looked up each pass).
+    key: u128,
+    /// Recent total rates as [`spark_level`]s, by pass number modulo [`SPARK`].
+    spark: [u8; SPARK],
+}
+
+/// Hot per-row counters of the pass, in a dense vector (a process row is
+/// large; these are what each connection adds to).
+#[derive(Clone, Copy, Debug, Default)]
+struct Hot {
+    open: Counts,
+    tx_rate: f64,
+    rx_rate: f64,
+    active: bool,
+}
 
 /// Bytes, connections and retransmissions of one process (or all).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -145,9 +179,20 @@ pub struct Aggregate {
     rows: Vec<ProcRow>,
     /// pid → (first row with it, its name packed by [`name_key`]).
     by_pid: FxHashMap<u32, (u32, u128)>,
-    /// Row of each snapshot connection in the last pass (`u32::MAX`:
-    /// skipped): the busiest peers of the rows drawn are found from it.
-    conn_rows: Vec<u32>,
+    /// Each snapshot connection in the last pass (its row, `u32::MAX`:
+    /// skipped; its sparkline): the busiest peers of the rows drawn, and
+    /// the overview's groups, are found from it.
+    tracks: Vec<Track>,
+    /// The previous pass's `tracks`, reused (no allocation per pass).
+    spare: Vec<Track>,
+    /// Total rate (both ways) of each snapshot connection in the last pass,
+    /// for the overview's sort by rate.
+    rates: Vec<f64>,
+    hot: Vec<Hot>,
+    /// Passes with a new snapshot so far (the sparklines' position).
+    ticks: u64,
+    /// Highest connection id in the last pass.
+    max_id: u64,
     /// Row of the connections without a process.
     unknown: Option<u32>,
     /// Ended connections arrived since the last pass: (earlier copy of the
@@ -192,8 +237,8 @@ impl Aggregate {
             })
             .collect();
         let wanted: FxHashMap<u32, usize> = rows.iter().enumerate().map(|(k, &r)| (r, k)).collect();
-        for (c, r) in conns.iter().zip(&self.conn_rows) {
-            let Some(&k) = wanted.get(r) else { continue };
+        for (c, t) in conns.iter().zip(&self.tracks) {
+            let Some(&k) = wanted.get(&t.row) else { continue };
             let bytes = c.tx_bytes + c.rx_bytes;
             match out[k].iter_mut().find(|q| q.addr == c.remote.addr) {
                 Some(q) => {
@@ -254,27 +299,45 @@ impl Aggregate {
         }
     }
 
-    /// The walk over the open connections.
+    /// The walk over the open connections: each is read once, in order;
+    /// its row comes from the last pass when it was there (no hash lookup).
     fn pass(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
-        for row in &mut self.rows {
-            row.open = Counts::default();
-            (row.tx_rate, row.rx_rate) = (0.0, 0.0);
+        self.hot.clear();
+        self.hot.resize(self.rows.len(), Hot::default());
+        let prev = std::mem::take(&mut self.tracks);
+        let mut next = std::mem::take(&mut self.spare);
+        next.clear();
+        next.reserve(conns.len());
+        self.rates.clear();
+        self.rates.reserve(conns.len());
+        if tick {
+            self.ticks += 1;
         }
-        self.conn_rows.clear();
+        let slot = (self.ticks % SPARK as u64) as usize;
+        let mut step = InStep { prev: &prev, at: 0, max_id: self.max_id, by_id: None };
+        let mut max_id = 0;
         let mut s = Summary { states: vec![0; State::ALL.len()], ..Default::default() };
         for c in conns {
+            let (tx, rx) = c.rates(now);
+            self.rates.push(tx + rx);
+            max_id = max_id.max(c.id);
+            let before = step.find(c.id);
+            let mut t = before.copied().unwrap_or(Track { id: c.id, row: u32::MAX, ..Track::default() });
+            if tick {
+                t.spark[slot] = spark_level(tx + rx);
+            }
             if skip(c.id) {
-                self.conn_rows.push(u32::MAX);
+                t.row = u32::MAX;
+                next.push(t);
                 continue;
             }
-            let (tx, rx) = c.rates(now);
             s.tx_rate += tx;
             s.rx_rate += rx;
             s.open += 1;
             s.states[c.state as usize] += 1;
-            if let Some(t) = &c.tcp {
-                s.retrans += t.retransmits();
-                s.ooo += u64::from(t.tx.out_of_order) + u64::from(t.rx.out_of_order);
+            if let Some(tcp) = &c.tcp {
+                s.retrans += tcp.retransmits();
+                s.ooo += u64::from(tcp.tx.out_of_order) + u64::from(tcp.rx.out_of_order);
             }
             let bytes = c.tx_bytes + c.rx_bytes;
             if let Some(a) = &c.app {
@@ -284,21 +347,60 @@ impl Aggregate {
                     None => s.apps.push((p, 1, bytes)),
                 }
             }
-            let r = self.row_of(c.process.as_deref());
-            self.conn_rows.push(r as u32);
-            let row = &mut self.rows[r];
-            row.open.add(c);
-            row.tx_rate += tx;
-            row.rx_rate += rx;
-            row.last_active = now;
+            let p = c.process.as_deref();
+            let (pid, key) = p.map_or((0, NO_PROCESS), |p| (p.pid, name_key(&p.name)));
+            // The same process as last pass: its row, unless the row went.
+            let r = if t.row != u32::MAX && key != 0 && (t.pid, t.key) == (pid, key) {
+                t.row as usize
+            } else {
+                self.row_of(p)
+            };
+            (t.row, t.pid, t.key) = (r as u32, pid, key);
+            next.push(t);
+            if self.hot.len() <= r {
+                self.hot.resize(r + 1, Hot::default());
+            }
+            let h = &mut self.hot[r];
+            h.open.add(c);
+            h.tx_rate += tx;
+            h.rx_rate += rx;
+            h.active = true;
         }
-        if tick {
-            for row in &mut self.rows {
+        drop(step);
+        self.max_id = max_id;
+        self.spare = prev;
+        self.tracks = next;
+        for (row, h) in self.rows.iter_mut().zip(&self.hot) {
+            (row.open, row.tx_rate, row.rx_rate) = (h.open, h.tx_rate, h.rx_rate);
+            if h.active {
+                row.last_active = now;
+            }
+            if tick {
                 row.pulse.rotate_left(1);
-                row.pulse[PULSE - 1] = (row.tx_rate + row.rx_rate) as f32;
+                row.pulse[PULSE - 1] = (h.tx_rate + h.rx_rate) as f32;
             }
         }
         self.summary = s;
+    }
+
+    /// What the last pass kept of snapshot connection `i` (the current
+    /// snapshot's once a pass ran on it).
+    pub fn track(&self, i: usize) -> Option<&Track> {
+        self.tracks.get(i)
+    }
+
+    /// Total rates of the snapshot's connections from the last pass (empty
+    /// before one).
+    pub fn rates(&self) -> &[f64] {
+        &self.rates
+    }
+
+    /// Connection `t`'s recent rates, oldest first, the last `n` (≤ [`SPARK`]).
+    pub fn spark(&self, t: &Track, n: usize) -> impl Iterator<Item = f64> + Clone + use<> {
+        let spark = t.spark;
+        let n = n.min(SPARK) as u64;
+        let last = self.ticks;
+        (0..n).map(move |k| spark_value(spark[((last + SPARK as u64 - (n - 1 - k)) % SPARK as u64) as usize]))
     }
 
     /// The row of process `p`, made on first sight; fills in the owner and
@@ -371,6 +473,20 @@ impl Aggregate {
         for &(_, i) in idle.iter().take(excess) {
             gone[i] = true;
         }
+        // Old row → new row (`u32::MAX`: gone), for the connections' tracks.
+        let mut moved = vec![u32::MAX; self.rows.len()];
+        let mut n = 0;
+        for (i, g) in gone.iter().enumerate() {
+            if !g {
+                moved[i] = n;
+                n += 1;
+            }
+        }
+        for t in &mut self.tracks {
+            if let Some(&m) = moved.get(t.row as usize) {
+                t.row = m;
+            }
+        }
         let mut k = 0;
         self.rows.retain(|_| {
             k += 1;
@@ -400,6 +516,58 @@ impl Aggregate {
             }
         }
     }
+}
+
+/// Finds connections of the last pass in the next: the snapshot lists the
+/// workers' tables in the same order each time (connections added or gone
+/// in between), so most are found at the expected place or a few after.
+/// One not found there is new when its id is above the last pass's (ids
+/// only grow); otherwise the order changed or many left at once, and a map
+/// by id is built (once per pass at most).
+struct InStep<'a> {
+    prev: &'a [Track],
+    at: usize,
+    max_id: u64,
+    by_id: Option<FxHashMap<u64, u32>>,
+}
+
+impl<'a> InStep<'a> {
+    fn find(&mut self, id: u64) -> Option<&'a Track> {
+        let prev = self.prev;
+        let end = (self.at + LOOKAHEAD).min(prev.len());
+        if let Some(k) = prev.get(self.at..end).and_then(|w| w.iter().position(|t| t.id == id)) {
+            self.at += k + 1;
+            return prev.get(self.at - 1);
+        }
+        if id > self.max_id {
+            return None;
+        }
+        let by_id = self.by_id.get_or_insert_with(|| prev.iter().enumerate().map(|(k, t)| (t.id, k as u32)).collect());
+        let k = *by_id.get(&id)? as usize;
+        self.at = k + 1;
+        prev.get(k)
+    }
+}
+
+/// A rate (bytes/s) on a log scale, 4 steps per doubling (0: none).
+/// Integer bit tricks, not `log2`: it runs for every connection.
+fn spark_level(rate: f64) -> u8 {
+    let r = rate as u64;
+    if r == 0 {
+        return 0;
+    }
+    let e = 63 - r.leading_zeros();
+    let frac = if e >= 2 { (r >> (e - 2)) & 3 } else { (r << (2 - e)) & 3 };
+    (1 + 4 * u64::from(e) + frac).min(255) as u8
+}
+
+/// The rate a [`spark_level`] stands for (its step's lower bound).
+fn spark_value(level: u8) -> f64 {
+    if level == 0 {
+        return 0.0;
+    }
+    let l = u32::from(level) - 1;
+    (4.0 + f64::from(l & 3)) / 4.0 * 2f64.powi((l / 4) as i32)
 }
 
 /// Adds `bytes` to `addr`'s entry, or makes one: while there is room, or in
@@ -441,7 +609,7 @@ fn container_name(p: &ProcessInfo) -> Option<String> {
 mod tests {
     use super::*;
     use crate::ui::fixture::{T_END, rich_connection};
-    use rustnet_core::track::Endpoint;
+    use rustnet_core::track::{Endpoint, RateMeter};
 
     fn conn(id: u64, pid: Option<u32>, name: &str, tx: u64, rx: u64, peer: [u8; 4]) -> Connection {
         let mut c = rich_connection(id, T_END);
@@ -548,5 +716,89 @@ mod tests {
         let pid = a.rows().last().and_then(|r| r.pid).expect("a process row");
         a.update(&[conn(1, Some(pid), "short", 1, 1, [10, 0, 0, 1])], T_END, NONE, true);
         assert_eq!(a.rows().len(), kept);
+    }
+
+    /// A connection moving `bytes` in the rate window at `T_END`: `bytes / 2` per second.
+    fn moving(id: u64, pid: u32, name: &str, bytes: u32) -> Connection {
+        let mut c = conn(id, Some(pid), name, 1, 1, [10, 0, 0, (id % 200) as u8]);
+        c.rate = RateMeter::default();
+        if bytes > 0 {
+            c.rate.add(T_END, true, bytes);
+        }
+        c
+    }
+
+    fn spark_of(a: &Aggregate, conns: &[Connection], id: u64, n: usize) -> Vec<f64> {
+        let i = conns.iter().position(|c| c.id == id).expect("listed");
+        let t = a.track(i).expect("a track per connection");
+        assert_eq!(t.id, id);
+        a.spark(t, n).collect()
+    }
+
+    #[test]
+    fn levels_are_within_a_quarter_step() {
+        let mut last = 0;
+        for x in (1..2_000_000u64).step_by(997).chain([1u64 << 40, u64::MAX >> 1]) {
+            let l = spark_level(x as f64);
+            assert!(l >= last, "monotonic at {x}");
+            last = l;
+            let v = spark_value(l);
+            assert!(v <= x as f64 && x as f64 <= v * 1.25 + 1.0, "{x} -> {l} -> {v}");
+        }
+        assert_eq!((spark_level(0.0), spark_value(0)), (0, 0.0));
+    }
+
+    #[test]
+    fn sparkline_follows_its_connection_and_keeps_the_last_refreshes() {
+        let mut a = Aggregate::default();
+        let mut conns = Vec::new();
+        for k in 1..=21u64 {
+            // Connections come and go around it (new ones in front, a block of
+            // 100 gone at refresh 10, the order reversed at 15).
+            conns = (0..k % 4).map(|j| moving(1000 + 10 * k + j, 7, "other", 40)).collect();
+            if k < 10 {
+                conns.extend((0..100).map(|j| moving(5000 + j, 8, "gone", 10)));
+            }
+            conns.push(moving(1, 10, "curl", 2000 * k as u32));
+            conns.push(moving(2, 11, "ssh", 0));
+            if k >= 15 {
+                conns.reverse();
+            }
+            a.update(&conns, T_END, NONE, true);
+        }
+        let got = spark_of(&a, &conns, 1, SPARK);
+        assert_eq!(got.len(), SPARK, "bounded: the last {SPARK} refreshes");
+        for (v, k) in got.iter().zip(21 - SPARK as u64 + 1..=21) {
+            let want = 1000.0 * k as f64;
+            assert!(*v <= want && want <= v * 1.25, "refresh {k}: {v} for {want} ({got:?})");
+        }
+        assert_eq!(spark_of(&a, &conns, 1, 3), got[SPARK - 3..], "the last few");
+        assert!(spark_of(&a, &conns, 2, SPARK).iter().all(|&v| v == 0.0), "idle: blank");
+        // A connection new in this refresh has only this refresh.
+        let newest = conns.iter().find(|c| c.id >= 1000).map(|c| c.id).expect("one");
+        let s = spark_of(&a, &conns, newest, SPARK);
+        assert!(s[..SPARK - 1].iter().all(|&v| v == 0.0) && s[SPARK - 1] > 0.0, "{s:?}");
+        // Rows still right after the reorders: the sums of their connections.
+        assert_eq!(row(&a, "curl").open.conns, 1);
+        assert_eq!(row(&a, "gone").open.conns, 0);
+        assert_eq!(row(&a, "other").open.conns, conns.iter().filter(|c| c.id >= 1000).count() as u64);
+    }
+
+    #[test]
+    fn a_connection_whose_process_changes_moves_row() {
+        let mut a = Aggregate::default();
+        a.update(&[moving(1, 10, "bash", 100)], T_END, NONE, true);
+        assert_eq!(row(&a, "bash").open.conns, 1);
+        // exec: same pid, new name; then another pid.
+        a.update(&[moving(1, 10, "curl", 100)], T_END, NONE, true);
+        assert_eq!((row(&a, "bash").open.conns, row(&a, "curl").open.conns), (0, 1));
+        a.update(&[moving(1, 12, "curl", 100)], T_END, NONE, true);
+        let curls: Vec<_> = a.rows().iter().filter(|r| r.name == "curl").map(|r| (r.pid, r.open.conns)).collect();
+        assert_eq!(curls, [(Some(10), 0), (Some(12), 1)]);
+        let mut none = moving(1, 12, "curl", 100);
+        none.process = None;
+        a.update(&[none], T_END, NONE, true);
+        let unknown = a.rows().iter().find(|r| r.pid.is_none()).expect("the row without a process");
+        assert_eq!(unknown.open.conns, 1);
     }
 }

@@ -378,7 +378,13 @@ impl App {
             keep.extend(ended.into_iter().map(|i| conns.len() + i));
         }
         let at = |i: usize| pool(conns, hist, i);
-        let order = sorted(&at, &keep, self.sort, self.descending, self.rate_now());
+        let order = match self.sort {
+            // The pass's rates: no connection read again.
+            SortKey::Rate if self.agg.rates().len() == conns.len() => {
+                by_rate(&at, &keep, &self.agg, self.descending, self.rate_now())
+            }
+            _ => sorted(&at, &keep, self.sort, self.descending, self.rate_now()),
+        };
         let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
         self.keep_details(by_id.is_none());
         self.rows.clear();
@@ -600,6 +606,33 @@ fn sorted<'a>(
         SortKey::Rtt => by(at, keep, desc, |c| (c.live_rtt().is_some() == desc, c.live_rtt()), Ord::cmp),
         SortKey::Retrans => by(at, keep, desc, |c| (c.tcp.is_some() == desc, c.retransmits()), Ord::cmp),
     }
+}
+
+/// Like [`sorted`] by rate, with the snapshot's connections' rates and ids
+/// from the aggregation pass. Rates are never negative, so their bits sort
+/// as the numbers do: plain integer keys.
+fn by_rate<'a>(
+    at: At<'_, 'a>,
+    keep: &[usize],
+    agg: &Aggregate,
+    desc: bool,
+    now: rustnet_core::Timestamp,
+) -> Vec<(u64, u32)> {
+    let rates = agg.rates();
+    let flip = |r: f64| if desc { !r.to_bits() } else { r.to_bits() };
+    let mut v: Vec<(u64, u64, u32)> = keep
+        .iter()
+        .filter_map(|&i| match (rates.get(i), agg.track(i)) {
+            (Some(&r), Some(t)) => Some((flip(r), t.id, i as u32)),
+            _ => at(i).map(|c| {
+                let (tx, rx) = c.rates(now);
+                (flip(tx + rx), c.id, i as u32)
+            }),
+        })
+        .collect();
+    // Ties keep id order so rows do not jump between refreshes.
+    v.sort_unstable();
+    v.into_iter().map(|(_, id, i)| (id, i)).collect()
 }
 
 /// (empty, lowercased 8-byte prefix, text): most comparisons end at the prefix,

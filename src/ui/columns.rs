@@ -15,6 +15,8 @@ pub enum Col {
     Process,
     Down,
     Up,
+    /// Sparkline of the row's recent rate (one refresh per cell).
+    Trend,
     Bytes,
     Age,
     Rtt,
@@ -22,7 +24,7 @@ pub enum Col {
 }
 
 /// Canonical left-to-right order.
-pub const ORDER: [Col; 14] = [
+pub const ORDER: [Col; 15] = [
     Col::Marker,
     Col::Proto,
     Col::Local,
@@ -33,6 +35,7 @@ pub const ORDER: [Col; 14] = [
     Col::Process,
     Col::Down,
     Col::Up,
+    Col::Trend,
     Col::Bytes,
     Col::Age,
     Col::Rtt,
@@ -55,6 +58,7 @@ impl Col {
             Col::Process => "Process",
             Col::Down => "Down/s",
             Col::Up => "Up/s",
+            Col::Trend => "Trend",
             Col::Bytes => "Bytes",
             Col::Age => "Age",
             Col::Rtt => "RTT",
@@ -93,9 +97,9 @@ impl Col {
 /// A preset: preferred widths (by `ORDER`) and which columns go first when space runs out.
 pub struct Preset {
     pub name: &'static str,
-    widths: [u16; 14],
+    widths: [u16; 15],
     /// Most important first; columns later in the list are dropped first.
-    priority: [Col; 14],
+    priority: [Col; 15],
 }
 
 use Col::*;
@@ -103,21 +107,28 @@ use Col::*;
 pub const PRESETS: [Preset; 3] = [
     Preset {
         name: "balanced",
-        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 16, 12, 8, 8, 8, 8, 7, 4],
+        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 16, 12, 8, 8, 8, 8, 8, 7, 4],
         // Process before the application text: at 80 columns only one fits, and
         // the process is what most people look for first (htop shows the command).
-        priority: [Marker, Proto, Remote, State, Down, Up, Process, App, Service, Local, Bytes, Age, Rtt, Retrans],
+        // The sparkline from 101 columns on.
+        priority: [
+            Marker, Proto, Remote, State, Down, Up, Process, App, Trend, Service, Local, Bytes, Age, Rtt, Retrans,
+        ],
     },
     Preset {
         name: "addresses",
-        widths: [1, 5, 24, 32, STATE_WIDTH, 8, 12, 12, 8, 8, 8, 8, 7, 4],
-        priority: [Marker, Proto, Remote, State, Local, Down, Up, Process, App, Service, Bytes, Age, Rtt, Retrans],
+        widths: [1, 5, 24, 32, STATE_WIDTH, 8, 12, 12, 8, 8, 8, 8, 8, 7, 4],
+        priority: [
+            Marker, Proto, Remote, State, Local, Down, Up, Process, App, Trend, Service, Bytes, Age, Rtt, Retrans,
+        ],
     },
     Preset {
         name: "application",
         // Application 22 + Process 12 fill 80 columns; wider, the application grows (flex).
-        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 22, 12, 8, 8, 8, 8, 7, 4],
-        priority: [Marker, Proto, Remote, State, App, Process, Down, Up, Service, Bytes, Age, Local, Rtt, Retrans],
+        widths: [1, 5, 21, 21, STATE_WIDTH, 8, 22, 12, 8, 8, 8, 8, 8, 7, 4],
+        priority: [
+            Marker, Proto, Remote, State, App, Process, Down, Up, Trend, Service, Bytes, Age, Local, Rtt, Retrans,
+        ],
     },
 ];
 
@@ -125,7 +136,7 @@ pub const PRESETS: [Preset; 3] = [
 #[derive(Clone, Debug)]
 pub struct ColumnLayout {
     pub preset: usize,
-    widths: [u16; 14],
+    widths: [u16; 15],
     /// Column that `+`/`-` resize.
     pub focus: Col,
 }

@@ -47,13 +47,13 @@ impl Widget for Overview<'_> {
             Cell::from(title).style(style)
         }));
         let shown = app.rows.get(start..end).unwrap_or_default();
-        let rows = shown.iter().enumerate().filter_map(|(k, &i)| app.conn(i).map(|c| (k, c))).map(|(k, c)| {
+        let rows = shown.iter().enumerate().filter_map(|(k, &i)| app.conn(i).map(|c| (k, i, c))).map(|(k, i, c)| {
             let kind = app.row_kind(c);
             let mut style = t.row(kind);
             if start + k == app.selected {
                 style = style.patch(t.selected());
             }
-            Row::new(cols.iter().map(|&(col, w)| Cell::from(cell_text(app, c, col, w)))).style(style)
+            Row::new(cols.iter().map(|&(col, w)| Cell::from(cell_text(app, i, c, col, w)))).style(style)
         });
         let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
         Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
@@ -69,9 +69,14 @@ impl Widget for Overview<'_> {
     }
 }
 
-fn cell_text(app: &App, c: &Connection, col: Col, width: u16) -> String {
+/// Connection `i` of the view (see [`App::conn`]) in column `col`.
+fn cell_text(app: &App, i: usize, c: &Connection, col: Col, width: u16) -> String {
     let w = usize::from(width);
     match col {
+        // Ended connections (history) have no recent rates.
+        Col::Trend => {
+            app.agg.track(i).filter(|t| t.id == c.id).map_or(String::new(), |t| format::sparkline(app.agg.spark(t, w)))
+        }
         Col::Marker => app.row_kind(c).marker().to_string(),
         Col::Proto => format::proto(c.proto).to_string(),
         Col::Local => format::fit(&c.local.display(c.proto).to_string(), w),

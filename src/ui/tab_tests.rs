@@ -152,3 +152,32 @@ fn space_pauses_the_display() {
     key(&mut app, KeyCode::Char(' '));
     assert!(!screen(&app, 100, 10).contains("PAUSED"));
 }
+
+/// The overview's sparkline column: one cell per refresh, the newest on
+/// the right; shown from 101 columns on, not at 80.
+#[test]
+fn overview_sparklines() {
+    let mut app = app();
+    replay(&mut app, &fixture(), Duration::from_millis(250), Duration::ZERO, &attribute);
+    let small = screen(&app, 80, 24);
+    assert!(!small.contains("Trend"), "{small}");
+    insta::assert_snapshot!("overview_trend_80x24", small);
+    let big = screen(&app, 160, 45);
+    let header = big.lines().find(|l| l.contains("Trend")).expect("the Trend column at 160");
+    let at = header.chars().position(|c| c == 'T').expect("found above");
+    let cell = |l: &str| l.chars().skip(at).take(8).collect::<String>();
+    let bars = |s: &str| s.chars().filter(|c| ('▁'..='█').contains(c)).count();
+    let rows: Vec<&str> = big.lines().filter(|l| l.contains("10.77.0.2:")).collect();
+    assert_eq!(rows.len(), 5, "{big}");
+    for row in rows {
+        let trend = cell(row);
+        assert!(bars(&trend) > 0, "every TCP connection moved data in the last 8 refreshes: {row}");
+        // Sorted by rate: those idle now (0 B/s) end in a blank, the newest cell.
+        if row.contains(" 0 B      0 B ") {
+            assert!(trend.ends_with(' '), "{row}");
+        } else {
+            assert!(!trend.ends_with(' '), "{row}");
+        }
+    }
+    insta::assert_snapshot!("overview_trend_160x45", big);
+}
