@@ -10,6 +10,7 @@
 
 use rustc_hash::FxHashMap;
 use rustnet_core::Timestamp;
+use rustnet_core::filter::{prefetch_process, prefetch_struct};
 use rustnet_core::track::{Connection, ProcessInfo, State};
 use std::net::IpAddr;
 
@@ -317,7 +318,16 @@ impl Aggregate {
         let mut step = InStep { prev: &prev, at: 0, max_id: self.max_id, by_id: None };
         let mut max_id = 0;
         let mut s = Summary { states: vec![0; State::ALL.len()], ..Default::default() };
-        for c in conns {
+        for (i, c) in conns.iter().enumerate() {
+            // The pass is bound by memory latency (100 000 connections are
+            // 45 MB): the connections ahead, and their process records, are
+            // asked for early (as the filter does).
+            if let Some(ahead) = conns.get(i + 8) {
+                prefetch_struct(ahead);
+            }
+            if let Some(ahead) = conns.get(i + 4) {
+                prefetch_process(ahead);
+            }
             let (tx, rx) = c.rates(now);
             self.rates.push(tx + rx);
             max_id = max_id.max(c.id);

@@ -6,6 +6,7 @@ use super::activity::{ActivityView, IfRow};
 use super::aggregate::Aggregate;
 use super::columns::ColumnLayout;
 use super::format;
+use super::groups::{self, Group, GroupKey};
 use super::history::History;
 use super::samples::{Samples, Totals};
 use crate::snapshot::Snapshot;
@@ -232,6 +233,14 @@ pub struct App {
     tick: bool,
     /// When and on which overview row the last click was (double-click).
     pub last_click: Option<(std::time::Instant, usize)>,
+    /// `a`: the overview grouped by process (`rows` holds group rows too).
+    pub grouped: bool,
+    /// The groups of the last rebuild (while grouped).
+    pub groups: Vec<Group>,
+    /// Groups whose connections are shown.
+    expanded: rustc_hash::FxHashSet<GroupKey>,
+    /// The group row selected, followed across rebuilds.
+    selected_group: Option<GroupKey>,
 }
 
 impl App {
@@ -268,6 +277,10 @@ impl App {
             paused: false,
             tick: false,
             last_click: None,
+            grouped: false,
+            groups: Vec::new(),
+            expanded: Default::default(),
+            selected_group: None,
         }
     }
 
@@ -385,10 +398,24 @@ impl App {
             }
             _ => sorted(&at, &keep, self.sort, self.descending, self.rate_now()),
         };
-        let by_id = self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id));
-        self.keep_details(by_id.is_none());
-        self.rows.clear();
-        self.rows.extend(order.iter().map(|e| e.1 as usize));
+        let by_id = if self.grouped {
+            let (groups, rows, ids) = groups::build(&order, &at, &self.expanded, self.rate_now());
+            let by_id = match &self.selected_group {
+                Some(k) => groups.iter().position(|g| &g.key == k).and_then(|g| {
+                    let row = groups::GROUP | g;
+                    rows.iter().position(|&r| r == row)
+                }),
+                None => self.selected_id.and_then(|id| ids.iter().position(|&x| x == id)),
+            };
+            (self.groups, self.rows) = (groups, rows);
+            by_id
+        } else {
+            self.groups.clear();
+            self.rows.clear();
+            self.rows.extend(order.iter().map(|e| e.1 as usize));
+            self.selected_id.and_then(|id| order.iter().position(|e| e.0 == id))
+        };
+        self.keep_details(by_id.is_none() && self.selected_group.is_none());
         // Only while the table is in view: details (and help) keep their connection.
         let pinned = self.top_pinned && self.tab == Tab::Overview;
         let pos = if pinned { 0 } else { by_id.unwrap_or(self.selected) };
@@ -459,6 +486,35 @@ impl App {
     fn place(&mut self, pos: usize) {
         self.selected = pos.min(self.rows.len().saturating_sub(1));
         self.selected_id = self.selected_conn().map(|c| c.id);
+        self.selected_group = self.selected_group_row().map(|g| g.key.clone());
+    }
+
+    /// The group row under the selection (grouped overview).
+    pub fn selected_group_row(&self) -> Option<&Group> {
+        self.groups.get(groups::group_of(*self.rows.get(self.selected)?)?)
+    }
+
+    /// `a`: groups the overview by process, or lists connections again.
+    pub fn toggle_grouped(&mut self) {
+        self.grouped = !self.grouped;
+        if !self.grouped {
+            self.selected_group = None;
+        }
+        self.rebuild();
+    }
+
+    /// Shows (`Some(true)`), hides (`Some(false)`) or flips (None) the
+    /// connections of the selected group; false when no group is selected.
+    pub fn expand_group(&mut self, show: Option<bool>) -> bool {
+        let Some(key) = self.selected_group_row().map(|g| g.key.clone()) else { return false };
+        let show = show.unwrap_or(!self.expanded.contains(&key));
+        if show {
+            self.expanded.insert(key);
+        } else {
+            self.expanded.remove(&key);
+        }
+        self.rebuild();
+        true
     }
 
     /// The rows shown in a table `height` rows high. The first one moves only as

@@ -168,6 +168,24 @@ pub fn fit_keep_port(s: &str, width: usize) -> String {
     }
 }
 
+/// A sparkline of `values` (oldest first), one block character each, scaled
+/// to their largest; a blank where nothing flowed.
+pub fn sparkline(values: impl Iterator<Item = f64> + Clone) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.clone().fold(0.0, f64::max);
+    values
+        .map(|v| {
+            if v <= 0.0 || max <= 0.0 {
+                ' '
+            } else {
+                // 1..=8 eighths of the largest, at least the lowest bar.
+                let k = ((v / max) * 8.0).ceil() as usize;
+                BARS[k.clamp(1, 8) - 1]
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,22 +222,4 @@ mod tests {
         assert_eq!(fit_keep_port("a-very-long-hostname.example:443", 16), "a-very-long…:443");
         assert_eq!(fit_keep_port("[2001:db8::1]:443", 8), "[20…:443");
     }
-}
-
-/// A sparkline of `values` (oldest first), one block character each, scaled
-/// to their largest; a blank where nothing flowed.
-pub fn sparkline(values: impl Iterator<Item = f64> + Clone) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = values.clone().fold(0.0, f64::max);
-    values
-        .map(|v| {
-            if v <= 0.0 || max <= 0.0 {
-                ' '
-            } else {
-                // 1..=8 eighths of the largest, at least the lowest bar.
-                let k = ((v / max) * 8.0).ceil() as usize;
-                BARS[k.clamp(1, 8) - 1]
-            }
-        })
-        .collect()
 }

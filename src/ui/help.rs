@@ -27,6 +27,8 @@ const KEYS: &[(&str, &str)] = &[
     ("← →", "focus a column (highlighted header)"),
     ("+ > / - <", "widen / narrow the focused column (State never narrower than its names)"),
     ("w", "next column preset"),
+    ("a", "group the overview by process (a row each: connections, rates, bytes)"),
+    ("Enter → / ←", "on a process row: show / hide its connections"),
     ("t", "show / hide ended connections (history; on from the start with --read)"),
     ("c", "copy the remote address (system clipboard, else OSC 52 terminal clipboard)"),
     ("mouse", "click a tab; click a row to select, twice to open details; wheel moves / scrolls"),

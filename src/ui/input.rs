@@ -62,7 +62,14 @@ fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         KeyCode::Char(' ') => app.paused = !app.paused,
         KeyCode::BackTab => app.next_tab(false),
         KeyCode::Char('h') | KeyCode::Char('?') => app.toggle_help(),
-        KeyCode::Enter if app.tab == Tab::Overview => app.tab = Tab::Details,
+        // Grouped overview: Enter, → and ← open and close a group row.
+        KeyCode::Enter if app.tab == Tab::Overview && !app.expand_group(None) => app.tab = Tab::Details,
+        KeyCode::Right if app.tab == Tab::Overview && app.expand_group(Some(true)) => {}
+        KeyCode::Left if app.tab == Tab::Overview && app.expand_group(Some(false)) => {}
+        KeyCode::Char('a') => {
+            app.toggle_grouped();
+            app.tab = Tab::Overview;
+        }
         KeyCode::Esc => {
             if app.tab != Tab::Overview {
                 app.tab = Tab::Overview;

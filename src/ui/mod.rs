@@ -13,6 +13,7 @@ mod filter_bar;
 mod footer;
 mod format;
 mod graph;
+mod groups;
 mod header;
 mod help;
 mod history;

@@ -4,6 +4,7 @@
 use super::app::App;
 use super::columns::Col;
 use super::format;
+use super::groups::{self, Group};
 use super::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -47,13 +48,23 @@ impl Widget for Overview<'_> {
             Cell::from(title).style(style)
         }));
         let shown = app.rows.get(start..end).unwrap_or_default();
-        let rows = shown.iter().enumerate().filter_map(|(k, &i)| app.conn(i).map(|c| (k, i, c))).map(|(k, i, c)| {
+        let rows = shown.iter().enumerate().filter_map(|(k, &i)| {
+            let selected = start + k == app.selected;
+            if let Some(g) = groups::group_of(i) {
+                let g = app.groups.get(g)?;
+                let mut style = t.section();
+                if selected {
+                    style = style.patch(t.selected());
+                }
+                return Some(Row::new(cols.iter().map(|&(col, w)| Cell::from(group_text(g, col, w)))).style(style));
+            }
+            let c = app.conn(i)?;
             let kind = app.row_kind(c);
             let mut style = t.row(kind);
-            if start + k == app.selected {
+            if selected {
                 style = style.patch(t.selected());
             }
-            Row::new(cols.iter().map(|&(col, w)| Cell::from(cell_text(app, i, c, col, w)))).style(style)
+            Some(Row::new(cols.iter().map(|&(col, w)| Cell::from(cell_text(app, i, c, col, w)))).style(style))
         });
         let widths = cols.iter().map(|&(_, w)| Constraint::Length(w));
         Table::new(rows, widths).header(header).column_spacing(1).render(inner, buf);
@@ -66,6 +77,21 @@ impl Widget for Overview<'_> {
             let r = Rect { y: inner.y + 2, height: 1, ..inner };
             Paragraph::new(msg).style(t.label()).centered().render(r, buf);
         }
+    }
+}
+
+/// A process's group row: what its connections add up to.
+fn group_text(g: &Group, col: Col, width: u16) -> String {
+    let w = usize::from(width);
+    match col {
+        Col::Marker => if g.expanded { "▾" } else { "▸" }.to_string(),
+        Col::Remote => format::fit(&g.label(), w),
+        Col::State => format!("{} connection{}", g.conns, if g.conns == 1 { "" } else { "s" }),
+        Col::Process => format::fit(g.key.as_ref().map_or("", |k| k.1.as_str()), w),
+        Col::Down => format::bytes(g.rx_rate),
+        Col::Up => format::bytes(g.tx_rate),
+        Col::Bytes => format::bytes(g.bytes as f64),
+        _ => String::new(),
     }
 }
 

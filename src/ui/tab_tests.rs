@@ -181,3 +181,52 @@ fn overview_sparklines() {
     }
     insta::assert_snapshot!("overview_trend_160x45", big);
 }
+
+/// `a` groups the overview by process: a row per process with its
+/// connections' count and bytes (tshark's totals of their conversations);
+/// Enter or → shows a group's connections, ← hides them, `a` ungroups.
+#[test]
+fn a_groups_the_overview_by_process() {
+    let mut app = app();
+    replay(&mut app, &fixture(), Duration::from_millis(250), Duration::ZERO, &attribute);
+    let flat = app.rows.len();
+    key(&mut app, KeyCode::Char('a'));
+    assert!(app.grouped);
+    let labels: Vec<String> = app.groups.iter().map(|g| g.label()).collect();
+    assert_eq!(app.rows.len(), app.groups.len(), "all collapsed: {labels:?}");
+    for (name, pid, port) in [("curl", 4101, 8080), ("iperf3", 4202, 5201)] {
+        let (up, down, n) = truth(port);
+        let g = app.groups.iter().find(|g| g.key == Some((pid, name.into()))).expect("a group");
+        assert_eq!((g.conns, g.bytes), (n, up + down), "{name}");
+    }
+    let small = screen(&app, 80, 24);
+    let (up, down, _) = truth(8080);
+    let curl = small.lines().find(|l| l.contains("curl (4101)")).expect("curl's group row");
+    assert!(curl.contains("3 connections") && curl.starts_with('▸'), "{curl}");
+    insta::assert_snapshot!("grouped_80x24", small);
+    let big = screen(&app, 160, 45);
+    let curl = big.lines().find(|l| l.contains("curl (4101)")).expect("curl's group row");
+    assert!(curl.contains(&format::bytes((up + down) as f64)), "{curl}");
+    // Open curl's group: its three connections follow it.
+    let pos = app.groups.iter().position(|g| g.label() == "curl (4101)").expect("curl");
+    let row = app.rows.iter().position(|&r| r == super::groups::GROUP | pos).expect("its row");
+    app.select(row);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.rows.len(), app.groups.len() + 3);
+    assert_eq!(app.selected_group_row().map(|g| g.label()).as_deref(), Some("curl (4101)"), "still selected");
+    let big = screen(&app, 160, 45);
+    insta::assert_snapshot!("grouped_open_160x45", big);
+    let lines: Vec<&str> = big.lines().collect();
+    let at = lines.iter().position(|l| l.contains("curl (4101)")).expect("curl's group row");
+    assert!(lines[at].starts_with('▾'), "{}", lines[at]);
+    for l in &lines[at + 1..at + 4] {
+        assert!(l.contains("10.77.0.2:8080") && l.contains("curl"), "{l}");
+    }
+    key(&mut app, KeyCode::Left);
+    assert_eq!(app.rows.len(), app.groups.len(), "closed again");
+    key(&mut app, KeyCode::Right);
+    assert_eq!(app.rows.len(), app.groups.len() + 3, "→ opens");
+    key(&mut app, KeyCode::Char('a'));
+    assert!(!app.grouped);
+    assert_eq!(app.rows.len(), flat);
+}
