@@ -1,5 +1,6 @@
 //! One TUI refresh with 100 000 connections: take the snapshot, filter, sort,
-//! the per-process aggregation (every case) and draw a 200x50 frame.
+//! the per-process aggregation (every case) and draw a 200x50 frame, with
+//! the overview's sparkline (Trend) column.
 //! Target: ≤ 16 ms. (The previous snapshot is freed
 //! off the UI thread, so not timed here; `drop_snapshot` shows that cost.)
 //!
