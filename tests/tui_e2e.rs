@@ -75,6 +75,23 @@ fn tui_reads_file_filters_details_help_and_quits() {
         let row = s.lines().find(|l| l.contains("(no process)")).unwrap_or("");
         wants.iter().all(|w| row.contains(w.as_str()))
     });
+    // `a` in the overview groups by process: the file names none, so one
+    // group row holds the connection with tshark's bytes; Enter opens it.
+    tmux.keys(&["1"]);
+    tmux.keys(&["a"]);
+    let bytes = total("bytes");
+    tmux.wait_for("the process group row", |s| {
+        s.lines().any(|l| {
+            l.starts_with('▸') && l.contains("(no process)") && l.contains("1 connection") && l.contains(&bytes)
+        })
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the group opened on its connection", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.windows(2).any(|w| w[0].starts_with('▾') && w[0].contains("(no process)") && w[1].contains(&named))
+    });
+    tmux.keys(&["a"]);
+    tmux.wait_for("ungrouped", |s| !s.contains("(no process)") && s.contains(&named));
     // `4`: the Graph tab draws its charts.
     tmux.keys(&["4"]);
     tmux.wait_all("graph", &["Traffic", "Packets", "Retransmits, drops", "Connections by state", "now"]);
