@@ -30,6 +30,8 @@ mod fixture;
 mod render_tests;
 #[cfg(test)]
 mod tab_tests;
+#[cfg(test)]
+mod theme_tests;
 
 pub use app::App;
 pub use input::{Effect, handle_key, handle_mouse};
@@ -149,11 +151,7 @@ pub struct Feeds {
 /// A panic on another thread meanwhile is logged, ends the session, and is
 /// printed on stderr once the terminal is restored (see `notices`).
 pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let mut app = App::new(cfg.refresh, false);
-    app.theme = cfg.theme;
-    app.columns = columns::ColumnLayout::with_preset(cfg.columns);
-    app.snapshot.source = cfg.source.clone();
-    app.show_history = cfg.history;
+    let mut app = app_for(&cfg);
     // Raw mode + alternate screen, and a panic hook that restores the terminal
     // before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
@@ -178,6 +176,16 @@ pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result
         eprintln!("rustnet: {msg}");
     }
     result
+}
+
+/// The state a session's screen starts with.
+fn app_for(cfg: &UiConfig) -> App {
+    let mut app = App::new(cfg.refresh, false);
+    app.theme = cfg.theme;
+    app.columns = columns::ColumnLayout::with_preset(cfg.columns);
+    app.snapshot.source = cfg.source.clone();
+    app.show_history = cfg.history;
+    app
 }
 
 /// Reads terminal events on a thread so the loop can wait on them and on
