@@ -109,11 +109,14 @@ pub fn default_path() -> Option<PathBuf> {
 /// defaults (every key unset).
 pub fn load(path: &Path) -> Result<File, ConfigError> {
     let err = |at, message: String| ConfigError { path: path.to_path_buf(), at, message };
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
+    // Checked before opening: opening a FIFO would wait for a writer.
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Err(err(None, "not a regular file".into())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(File::default()),
         Err(e) => return Err(err(None, format!("cannot read it: {e}"))),
-    };
+    }
+    let f = std::fs::File::open(path).map_err(|e| err(None, format!("cannot read it: {e}")))?;
     let mut bytes = Vec::new();
     if let Err(e) = f.take(MAX_BYTES + 1).read_to_end(&mut bytes) {
         return Err(err(None, format!("cannot read it: {e}")));

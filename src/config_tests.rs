@@ -93,7 +93,13 @@ fn a_missing_file_is_the_defaults_and_a_broken_one_names_file_and_line() {
     assert!(load(&p).expect_err("binary").message.contains("UTF-8"));
     std::fs::write(&p, "# x\n".repeat(20_000)).expect("write");
     assert!(load(&p).expect_err("large").message.contains("larger than 64 KiB"));
-    assert!(load(&dir.0).expect_err("a directory").message.starts_with("cannot read it"));
+    assert_eq!(load(&dir.0).expect_err("a directory").message, "not a regular file");
+    // A FIFO is refused without waiting for a writer.
+    let fifo = dir.0.join("fifo.toml");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("no NUL in a temp path");
+    // SAFETY: mkfifo reads a NUL-terminated path that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    assert_eq!(load(&fifo).expect_err("a FIFO").message, "not a regular file");
 }
 
 #[test]
