@@ -146,9 +146,10 @@ pub struct Cli {
     #[arg(long)]
     pub no_localhost: bool,
 
-    /// UI refresh interval in milliseconds
-    #[arg(short, long, value_name = "MS", default_value_t = 1000, value_parser = parse_refresh)]
-    pub refresh_interval: u64,
+    /// UI refresh interval in milliseconds [default: the config file's
+    /// refresh_interval, else 1000]
+    #[arg(short, long, value_name = "MS", value_parser = parse_refresh)]
+    pub refresh_interval: Option<u64>,
 
     /// Disable deep packet inspection
     #[arg(long)]
@@ -279,6 +280,18 @@ pub struct Cli {
     /// and application, drops, retransmits (see README: Prometheus metrics)
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+
+    /// Colours: dark, light (for light-background terminals), high-contrast
+    /// or mono [default: the config file's theme, else dark]. The config file
+    /// is $XDG_CONFIG_HOME/rustnet/config.toml, else
+    /// ~/.config/rustnet/config.toml (see README: Configuration file)
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<crate::ui::ThemeName>,
+
+    /// No colours (as NO_COLOR=1 or --theme mono): bold, reverse video and
+    /// row markers still tell rows apart
+    #[arg(long)]
+    pub no_color: bool,
 
     /// Worker threads [default: min(cores, 4)]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]

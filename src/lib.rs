@@ -19,6 +19,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod config;
 pub mod host;
 pub mod logging;
 pub mod output;

@@ -51,8 +51,8 @@ impl<'a> ProcessRecord<'a> {
 #[derive(Serialize)]
 struct Record<'a> {
     proto: &'static str,
-    local: String,
-    remote: String,
+    local: &'a str,
+    remote: &'a str,
     state: &'static str,
     service: Option<&'static str>,
     first_seen: f64,
@@ -73,10 +73,34 @@ pub fn write_record<W: Write>(out: &mut W, c: &Connection) -> io::Result<()> {
 
 /// One connection's JSON line, line end included.
 pub fn record_line(c: &Connection) -> io::Result<Vec<u8>> {
+    line(c).map(|l| l.bytes)
+}
+
+/// A connection's JSON line and its two endpoints as the line shows them:
+/// `--record` stores those in columns of their own, and formatting the
+/// addresses a second time cost it 4 000 instructions a record.
+pub struct Line {
+    /// The JSON line, line end included.
+    pub bytes: Vec<u8>,
+    /// `local`, as in the line.
+    pub local: String,
+    /// `remote`, as in the line.
+    pub remote: String,
+}
+
+/// One connection's JSON line, with its endpoints (see [`Line`]).
+pub fn line(c: &Connection) -> io::Result<Line> {
+    let local = c.local.display(c.proto).to_string();
+    let remote = c.remote.display(c.proto).to_string();
+    let bytes = serialize(c, &local, &remote)?;
+    Ok(Line { bytes, local, remote })
+}
+
+fn serialize(c: &Connection, local: &str, remote: &str) -> io::Result<Vec<u8>> {
     let r = Record {
         proto: c.proto.name(),
-        local: c.local.display(c.proto).to_string(),
-        remote: c.remote.display(c.proto).to_string(),
+        local,
+        remote,
         state: c.state.name(),
         service: c.service(),
         first_seen: c.first_seen.as_secs_f64(),

@@ -192,6 +192,12 @@ impl Worker {
 
     /// Hands new flows to the resolver and finished connections to the writer.
     fn after_work(&mut self, last: bool) {
+        if self.engine.take_shrunk() {
+            // The flood's buffers here go too, then the heap they were in.
+            self.finished = Vec::new();
+            self.new_flows = Vec::new();
+            crate::sys::heap::give_back();
+        }
         self.engine.take_new_flows(&mut self.new_flows);
         if !self.new_flows.is_empty() {
             self.enrich.new_flows(&self.new_flows);

@@ -94,9 +94,10 @@ impl Recorder {
         })
     }
 
-    /// Queues one finished connection; `json` is its `--json` line.
-    pub fn record(&mut self, c: &Connection, json: &[u8]) {
-        self.queue(row(c, json));
+    /// Queues one finished connection: `json` is its `--json` line, `local`
+    /// and `remote` its endpoints as that line shows them.
+    pub fn record(&mut self, c: &Connection, json: Vec<u8>, local: String, remote: String) {
+        self.queue(row(c, json, local, remote));
     }
 
     fn queue(&mut self, row: db::Row) {
@@ -144,15 +145,16 @@ impl Drop for Recorder {
 pub type RecordOutcome = Arc<OnceLock<RecordStats>>;
 
 /// The row for one connection; `json` is the `--json` line (its line end, if
-/// any, is left out).
-pub fn row(c: &Connection, json: &[u8]) -> db::Row {
-    let json = json.strip_suffix(b"\n").unwrap_or(json);
-    let remote = c.remote.display(c.proto).to_string();
+/// any, is left out), `local` and `remote` the endpoints as it shows them.
+pub fn row(c: &Connection, mut json: Vec<u8>, local: String, remote: String) -> db::Row {
+    if json.last() == Some(&b'\n') {
+        json.pop();
+    }
     db::Row {
         first_seen: c.first_seen.as_secs_f64(),
         last_seen: c.last_seen.as_secs_f64(),
         proto: c.proto.name(),
-        local: c.local.display(c.proto).to_string(),
+        local,
         // The address part of `remote`: formatting the address a second
         // time cost 1 500 instructions a record.
         remote_addr: address_of(&remote, c.proto.has_ports()).to_string(),
@@ -163,9 +165,9 @@ pub fn row(c: &Connection, json: &[u8]) -> db::Row {
         tx_bytes: c.tx_bytes,
         rx_bytes: c.rx_bytes,
         hostname: c.hostname.clone(),
-        // serde_json writes UTF-8, so the fast check passes; lossy only to
-        // avoid a panic path (Utf8Chunks cost 4 600 instructions a record).
-        record: std::str::from_utf8(json).map_or_else(|_| String::from_utf8_lossy(json).into_owned(), str::to_string),
+        // serde_json writes UTF-8, so the check passes and the line is
+        // moved, not copied; lossy only to avoid a panic path.
+        record: String::from_utf8(json).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
     }
 }
 

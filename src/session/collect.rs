@@ -51,6 +51,7 @@ struct Summary {
 /// Runs collector mode; returns the exit code.
 pub fn run(
     cli: &Cli,
+    settings: &crate::ui::Settings,
     url: &ListenUrl,
     view: View,
     stop: Arc<AtomicBool>,
@@ -91,12 +92,12 @@ pub fn run(
             join(t)?
         }
         Sink::Tui => {
-            let refresh = Duration::from_millis(cli.refresh_interval);
+            let refresh = settings.refresh;
             let (snap_tx, snap_rx) = bounded::<Snapshot>(2);
             run.screen = Some((snap_tx, refresh, label.clone()));
             let t = std::thread::Builder::new().name("collector".into()).spawn(move || receive(run, &rec_tx))?;
             // Other hosts' connections: this host's interface counters are not theirs.
-            let ui = UiConfig::new(refresh, label, false);
+            let ui = UiConfig::new(settings, label, false);
             let r = ui::run(ui, ui::Feeds { snapshots: snap_rx, ended: rec_rx }, stop.clone());
             stop.store(true, Ordering::SeqCst);
             let sum = join(t)?;

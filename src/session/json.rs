@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 /// Runs the session to the end of its input. Returns the process exit code.
 pub fn run(s: Session) -> anyhow::Result<i32> {
-    let Session { source, tap, cfg, enrich, host, stop, duration, interrupted, mut recorder } = s;
+    let Session { source, tap, cfg, enrich, host, stop, duration, interrupted, mut recorder, ui: _ } = s;
     // Bounded: a slow stdout slows the workers instead of growing memory.
     let (rec_tx, rec_rx) = bounded(16);
     let pipeline = Pipeline::start(&cfg, enrich, Some(rec_tx));

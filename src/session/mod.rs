@@ -57,10 +57,21 @@ pub struct Session {
     pub interrupted: Arc<AtomicBool>,
     /// `--record`: finished connections into the history database.
     pub recorder: Option<Recorder>,
+    /// The screen's settings (command line over the config file).
+    pub ui: crate::ui::Settings,
 }
 
 /// Runs the session the command line asks for. Returns the process exit code.
 pub fn run(cli: &Cli) -> anyhow::Result<i32> {
+    // The config file is checked whatever the sink: a mistake in it is said
+    // now, not on the next run that happens to open the screen.
+    let ui = match crate::config::settings(cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rustnet: {e}");
+            return Ok(2);
+        }
+    };
     let filter = match cli.filter.as_deref().map(Filter::parse).transpose() {
         Ok(f) => f.unwrap_or_default(),
         Err(e) => {
@@ -76,7 +87,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
         }
     };
     if let Some(path) = &cli.history {
-        return history(cli, path, View { filter, no_localhost: cli.no_localhost, hide_pid: None });
+        return history(cli, &ui, path, View { filter, no_localhost: cli.no_localhost, hide_pid: None });
     }
     for export in [&cli.pcap_export, &cli.pcapng_export].into_iter().flatten() {
         if let Some(input) = &cli.read
@@ -104,7 +115,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let (stop, interrupted) = install_stop_signals()?;
     if let Some(url) = &cli.ipfix_listen {
         let view = View { filter, no_localhost: cli.no_localhost, hide_pid: None };
-        return collect::run(cli, url, view, stop, &interrupted);
+        return collect::run(cli, &ui, url, view, stop, &interrupted);
     }
     let sink = Sink::for_cli(cli);
     let workers = cli.workers.map_or_else(default_workers, |n| n as usize);
@@ -174,8 +185,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
     let view = View { filter, no_localhost: cli.no_localhost, hide_pid };
     let metrics_hub = metrics.as_ref().map(|m| m.hub.clone());
     let cfg = PipelineConfig { workers, engine, view, live, sandbox, notes, ipfix: ipfix_tap, metrics: metrics_hub };
-    let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder };
-    let code = sink.run(session, cli);
+    let session = Session { source, tap, cfg, enrich, host, stop, duration: cli.duration, interrupted, recorder, ui };
+    let code = sink.run(session);
     // Reported even when the sink failed: the export's fate is news either way.
     let export_code = export::report(export_outcome.as_ref());
     let record_code = record_outcome.map_or(0, |(o, path)| record::report(&o, path));
@@ -187,12 +198,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<i32> {
 }
 
 /// `--history FILE`: the recorded connections as JSON lines.
-fn history(cli: &Cli, path: &std::path::Path, view: View) -> anyhow::Result<i32> {
+fn history(cli: &Cli, ui: &crate::ui::Settings, path: &std::path::Path, view: View) -> anyhow::Result<i32> {
     let shows = |c: &rustnet_core::track::Connection| view.shows(c);
     let filtering = !view.filter.is_empty() || view.no_localhost;
     let q = record::history::Query { since: cli.since, until: cli.until, shows: filtering.then_some(&shows as _) };
     if !cli.json && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        return history_tui(cli, path, &q);
+        return history_tui(ui, path, &q);
     }
     let st = record::history::write(path, &q, &mut std::io::BufWriter::new(std::io::stdout().lock()))
         .with_context(|| format!("cannot read the history database {}", path.display()))?;
@@ -206,7 +217,11 @@ fn history(cli: &Cli, path: &std::path::Path, view: View) -> anyhow::Result<i32>
 /// `--history FILE` in a terminal (without `--json`): the newest
 /// connections of the file, as many as the screen's history keeps, in the
 /// TUI with nothing captured; filters, sorting and Details work as live.
-fn history_tui(cli: &Cli, path: &std::path::Path, q: &record::history::Query<'_>) -> anyhow::Result<i32> {
+fn history_tui(
+    settings: &crate::ui::Settings,
+    path: &std::path::Path,
+    q: &record::history::Query<'_>,
+) -> anyhow::Result<i32> {
     let (conns, st) = record::history::connections(path, q, crate::ui::HISTORY_CAP)
         .with_context(|| format!("cannot read the history database {}", path.display()))?;
     log::info!("history: {st:?}");
@@ -221,7 +236,7 @@ fn history_tui(cli: &Cli, path: &std::path::Path, q: &record::history::Query<'_>
     let _ = ended_tx.send(crate::pipeline::Records { conns, last: true, stats: Default::default() });
     drop((snap_tx, ended_tx));
     // Recorded connections: this host's interface counters say nothing of them.
-    let ui = crate::ui::UiConfig::new(std::time::Duration::from_millis(cli.refresh_interval), source, false);
+    let ui = crate::ui::UiConfig::new(settings, source, false);
     let (stop, _) = install_stop_signals()?;
     crate::ui::run(ui, crate::ui::Feeds { snapshots, ended }, stop)?;
     if st.unreadable > 0 {

@@ -21,10 +21,10 @@ impl Sink {
 
     /// Starts the pipeline and runs until the input ends or the user stops.
     /// Returns the process exit code.
-    pub fn run(self, s: Session, cli: &Cli) -> anyhow::Result<i32> {
+    pub fn run(self, s: Session) -> anyhow::Result<i32> {
         match self {
             Sink::Json => json::run(s),
-            Sink::Tui => tui::run(s, cli),
+            Sink::Tui => tui::run(s),
         }
     }
 }

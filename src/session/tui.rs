@@ -5,21 +5,19 @@ use super::drops;
 use super::live::SourceCounters;
 use super::source::{Feed, Screen};
 use super::{Session, SourceEnd};
-use crate::cli::Cli;
 use crate::pipeline::{Pipeline, Records};
 use crate::snapshot::Snapshot;
 use crate::ui::{self, UiConfig};
 use crossbeam_channel::bounded;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 /// Runs the session on the screen. Returns the process exit code.
-pub fn run(s: Session, cli: &Cli) -> anyhow::Result<i32> {
+pub fn run(s: Session) -> anyhow::Result<i32> {
     // In the TUI, Ctrl+C is a key (raw mode) and quitting is success.
-    let Session { source, tap, cfg, enrich, host: _, stop, duration, interrupted: _, recorder } = s;
+    let Session { source, tap, cfg, enrich, host: _, stop, duration, interrupted: _, recorder, ui } = s;
     let label = source.label();
-    let ui = UiConfig::new(Duration::from_millis(cli.refresh_interval), label.clone(), source.is_live());
+    let ui = UiConfig::new(&ui, label.clone(), source.is_live());
     // Connections leaving the tables go to the screen's history; the UI
     // drains them at once (and drops the receiver when it ends). With
     // --record they pass through the recorder's feed first.

@@ -4,6 +4,7 @@
 //! higher layer imports another for them.
 
 pub mod fs;
+pub mod heap;
 pub mod interfaces;
 pub mod sandbox;
 pub mod signal;

@@ -5,7 +5,6 @@
 use super::aggregate::{Aggregate, PULSE, ProcRow};
 use super::app::App;
 use super::format;
-use super::theme::Theme;
 use crate::host::ifstats::IfCounters;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -175,7 +174,7 @@ impl Widget for Activity<'_> {
 }
 
 fn processes(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = Theme::new(app.no_color);
+    let t = app.theme;
     let v = &app.activity;
     let agg = &app.agg;
     let dropped = if agg.dropped > 0 { format!("  (+{} idle processes dropped)", agg.dropped) } else { String::new() };
@@ -333,7 +332,7 @@ pub fn pulse(v: &[f32]) -> String {
 }
 
 fn interfaces(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = Theme::new(app.no_color);
+    let t = app.theme;
     let block = Block::default()
         .borders(Borders::TOP)
         .title(Line::from(vec![Span::styled(" Interfaces ", t.title()), Span::styled("kernel counters ", t.label())]));

@@ -9,6 +9,7 @@ use super::format;
 use super::groups::{self, Group, GroupKey};
 use super::history::History;
 use super::samples::{Samples, Totals};
+use super::theme::Theme;
 use crate::snapshot::Snapshot;
 use rustnet_core::filter::Filter;
 use rustnet_core::track::{Connection, EndReason, State};
@@ -196,7 +197,8 @@ pub struct App {
     /// A short message in the footer (copy result…); the run loop expires it.
     pub status: Option<String>,
     pub columns: ColumnLayout,
-    pub no_color: bool,
+    /// Colours (`--theme`, `--no-color`, the config file; see `theme`).
+    pub theme: Theme,
     /// Show timestamps in UTC instead of local time (tests, or TZ-less hosts).
     pub utc: bool,
     pub new_window: Duration,
@@ -260,7 +262,7 @@ impl App {
             quit_pending: false,
             status: None,
             columns: ColumnLayout::default(),
-            no_color,
+            theme: Theme::new(no_color),
             utc: false,
             new_window: refresh.max(NEW_WINDOW),
             help_scroll: 0,

@@ -148,6 +148,12 @@ impl Default for ColumnLayout {
 }
 
 impl ColumnLayout {
+    /// Starts with preset `i` (the config file's `columns`); the first if out of range.
+    pub fn with_preset(i: usize) -> Self {
+        let preset = if i < PRESETS.len() { i } else { 0 };
+        ColumnLayout { preset, widths: PRESETS[preset].widths, ..Default::default() }
+    }
+
     pub fn preset_name(&self) -> &'static str {
         PRESETS[self.preset].name
     }

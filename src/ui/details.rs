@@ -16,7 +16,7 @@ pub struct Details<'a>(pub &'a App);
 impl Widget for Details<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let t = Theme::new(app.no_color);
+        let t = app.theme;
         let ended = if app.gone.is_some() { "(ended) " } else { "" };
         let title = Span::styled(format!(" Connection details {ended}"), t.title());
         let mut block = Block::default().borders(Borders::TOP).title(title);

@@ -2,7 +2,6 @@
 //! force, and the parse error (the table keeps the last valid filter meanwhile).
 
 use super::app::App;
-use super::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -28,7 +27,7 @@ impl FilterBar<'_> {
 }
 
 fn line(app: &App) -> Line<'static> {
-    let t = Theme::new(app.no_color);
+    let t = app.theme;
     let f = &app.filter;
     let mut spans = vec![Span::styled(" filter ", t.key()), Span::raw("/"), Span::raw(f.text.clone())];
     if f.editing {

@@ -1,7 +1,6 @@
 //! Bottom line: the quit prompt, a status message, or the keys that apply now.
 
 use super::app::{App, Tab};
-use super::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -12,7 +11,7 @@ pub struct Footer<'a>(pub &'a App);
 impl Widget for Footer<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let t = Theme::new(app.no_color);
+        let t = app.theme;
         if app.quit_pending {
             Line::from(Span::styled(" press q again to quit (any other key cancels) ", t.prompt())).render(area, buf);
             return;

@@ -5,10 +5,9 @@
 use super::app::App;
 use super::format;
 use super::samples::Sample;
-use super::theme::Theme;
+use super::theme::{Series, Theme};
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Widget};
@@ -21,23 +20,23 @@ impl Widget for Graph<'_> {
         let app = self.0;
         let [traffic, rates, lists] =
             Layout::vertical([Constraint::Percentage(42), Constraint::Percentage(28), Constraint::Min(4)]).areas(area);
-        let t = Theme::new(app.no_color);
+        let t = app.theme;
         let s: Vec<&Sample> = app.samples.iter().collect();
         chart(
             t,
             " Traffic ",
-            &[("in", Color::Green, &|s| s.rx), ("out", Color::Blue, &|s| s.tx)],
+            &[("in", Series::Rx, &|s| s.rx), ("out", Series::Tx, &|s| s.tx)],
             &s,
             &|v| format!("{}/s", format::bytes(v)),
             traffic,
             buf,
         );
         let [pkts, loss] = Layout::horizontal([Constraint::Percentage(50); 2]).areas(rates);
-        chart(t, " Packets ", &[("pkt/s", Color::Cyan, &|s| s.packets)], &s, &count, pkts, buf);
+        chart(t, " Packets ", &[("pkt/s", Series::Packets, &|s| s.packets)], &s, &count, pkts, buf);
         chart(
             t,
             " Retransmits, drops ",
-            &[("retrans/s", Color::Yellow, &|s| s.retrans), ("drops/s", Color::Red, &|s| s.drops)],
+            &[("retrans/s", Series::Retrans, &|s| s.retrans), ("drops/s", Series::Drops, &|s| s.drops)],
             &s,
             &count,
             loss,
@@ -105,14 +104,14 @@ fn top_processes(app: &App) -> Vec<(String, f64, String)> {
         .collect()
 }
 
-type Series<'a> = (&'a str, Color, &'a dyn Fn(&Sample) -> f64);
+type Plot<'a> = (&'a str, Series, &'a dyn Fn(&Sample) -> f64);
 
 /// A braille line chart of `series` over the samples; x is seconds before
 /// the latest sample.
 fn chart(
     t: Theme,
     title: &str,
-    series: &[Series<'_>],
+    series: &[Plot<'_>],
     samples: &[&Sample],
     unit: &dyn Fn(f64) -> String,
     area: Rect,
@@ -131,7 +130,7 @@ fn chart(
         .zip(&points)
         .flat_map(|((name, color, _), p)| {
             let v = p.last().map_or(0.0, |p| p.1);
-            [Span::styled(format!("{name} "), style(t, *color)), Span::styled(format!("{}  ", unit(v)), t.value())]
+            [Span::styled(format!("{name} "), t.series(*color)), Span::styled(format!("{}  ", unit(v)), t.value())]
         })
         .collect();
     let mut block =
@@ -145,7 +144,7 @@ fn chart(
         .iter()
         .zip(&points)
         .map(|((_, color, _), p)| {
-            Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(style(t, *color)).data(p)
+            Dataset::default().marker(Marker::Braille).graph_type(GraphType::Line).style(t.series(*color)).data(p)
         })
         .collect();
     let x = Axis::default()
@@ -161,10 +160,6 @@ fn chart(
     } else {
         chart.render(area, buf);
     }
-}
-
-fn style(t: Theme, c: Color) -> Style {
-    if t.is_color() { Style::new().fg(c) } else { Style::new() }
 }
 
 /// "name ▇▇▇▇ value" lines, bars scaled to the largest.
@@ -185,7 +180,7 @@ fn bars(t: Theme, title: &str, items: &[(String, f64, String)], area: Rect, buf:
             let n = if max > 0.0 { ((v / max) * bar_w as f64).ceil() as usize } else { 0 };
             Line::from(vec![
                 Span::raw(format!("{:<name_w$} ", format::fit(name, name_w))),
-                Span::styled("▇".repeat(n.min(bar_w)), t.key()),
+                Span::styled("▇".repeat(n.min(bar_w)), t.bar()),
                 Span::raw(format!("{} {label}", " ".repeat(bar_w - n.min(bar_w)))),
             ])
         })

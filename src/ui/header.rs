@@ -32,7 +32,7 @@ pub fn tab_at(x: u16) -> Option<Tab> {
 impl Widget for Header<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let t = Theme::new(app.no_color);
+        let t = app.theme;
         let mut tabs = vec![Span::styled(BRAND, t.title())];
         for tab in Tab::ALL {
             let style = if tab == app.tab { t.tab_active() } else { t.label() };

@@ -2,7 +2,6 @@
 
 use super::app::App;
 use super::columns::PRESETS;
-use super::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -52,7 +51,7 @@ const FILTER: &[(&str, &str)] = &[
 
 impl Widget for Help<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let t = Theme::new(self.0.no_color);
+        let t = self.0.theme;
         let mut lines = Vec::new();
         let mut table = |title: &str, rows: &[(&str, &str)]| {
             if !lines.is_empty() {

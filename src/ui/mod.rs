@@ -23,6 +23,7 @@ mod notices;
 mod overview;
 mod samples;
 mod theme;
+pub use theme::{Theme, ThemeName};
 
 #[cfg(test)]
 mod fixture;
@@ -30,6 +31,8 @@ mod fixture;
 mod render_tests;
 #[cfg(test)]
 mod tab_tests;
+#[cfg(test)]
+mod theme_tests;
 
 pub use app::App;
 pub use input::{Effect, handle_key, handle_mouse};
@@ -45,13 +48,41 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// The screen's settings that the user chooses: `crate::config` resolves
+/// them from the command line, the config file and `NO_COLOR`.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub refresh: Duration,
+    /// Colours (`mono` when colour is off).
+    pub theme: Theme,
+    /// The overview's column preset at start (index into the `w` cycle).
+    pub columns: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { refresh: Duration::from_millis(1000), theme: Theme::default(), columns: 0 }
+    }
+}
+
+/// The overview's column presets (`w` cycles them), by name: index or None.
+pub fn column_preset(name: &str) -> Option<usize> {
+    columns::PRESETS.iter().position(|p| p.name == name)
+}
+
+/// The names of the column presets, in `w` order.
+pub fn column_preset_names() -> Vec<&'static str> {
+    columns::PRESETS.iter().map(|p| p.name).collect()
+}
+
 /// How the session configures the TUI.
 pub struct UiConfig {
     pub refresh: Duration,
     /// Interface name or capture file, shown until the first snapshot names it.
     pub source: String,
-    /// From the `NO_COLOR` environment variable.
-    pub no_color: bool,
+    pub theme: Theme,
+    /// Index of the column preset to start with.
+    pub columns: usize,
     /// List ended connections from the start (`--read`: the file's connections
     /// stay browsable after they expire in packet time).
     pub history: bool,
@@ -62,13 +93,13 @@ pub struct UiConfig {
 impl UiConfig {
     /// For a live capture (`live`: this host's interfaces, history on `t`)
     /// or anything else — a file, a history database, other hosts' exports
-    /// (ended connections listed from the start, no interface counters);
-    /// colours as `NO_COLOR` says.
-    pub fn new(refresh: Duration, source: String, live: bool) -> Self {
+    /// (ended connections listed from the start, no interface counters).
+    pub fn new(settings: &Settings, source: String, live: bool) -> Self {
         UiConfig {
-            refresh,
+            refresh: settings.refresh,
             source,
-            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            theme: settings.theme,
+            columns: settings.columns,
             history: !live,
             interfaces: live,
         }
@@ -121,9 +152,7 @@ pub struct Feeds {
 /// A panic on another thread meanwhile is logged, ends the session, and is
 /// printed on stderr once the terminal is restored (see `notices`).
 pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let mut app = App::new(cfg.refresh, cfg.no_color);
-    app.snapshot.source = cfg.source.clone();
-    app.show_history = cfg.history;
+    let mut app = app_for(&cfg);
     // Raw mode + alternate screen, and a panic hook that restores the terminal
     // before the panic message is printed.
     let mut terminal = ratatui::try_init()?;
@@ -148,6 +177,16 @@ pub fn run(cfg: UiConfig, feeds: Feeds, stop: Arc<AtomicBool>) -> anyhow::Result
         eprintln!("rustnet: {msg}");
     }
     result
+}
+
+/// The state a session's screen starts with.
+fn app_for(cfg: &UiConfig) -> App {
+    let mut app = App::new(cfg.refresh, false);
+    app.theme = cfg.theme;
+    app.columns = columns::ColumnLayout::with_preset(cfg.columns);
+    app.snapshot.source = cfg.source.clone();
+    app.show_history = cfg.history;
+    app
 }
 
 /// Reads terminal events on a thread so the loop can wait on them and on

@@ -5,7 +5,6 @@ use super::app::App;
 use super::columns::Col;
 use super::format;
 use super::groups::{self, Group};
-use super::theme::Theme;
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -17,7 +16,7 @@ pub struct Overview<'a>(pub &'a App);
 impl Widget for Overview<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let t = Theme::new(app.no_color);
+        let t = app.theme;
         let arrow = if app.descending { "↓" } else { "↑" };
         let title = Line::from(vec![
             Span::styled(" Connections ", t.title()),

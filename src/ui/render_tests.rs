@@ -285,7 +285,7 @@ fn no_color_uses_no_colors() {
     let snap = Snapshot { now, connections: vec![conn], ..Default::default() };
     let colored = |no_color: bool| {
         let mut app = app_with(snap.clone());
-        app.no_color = no_color;
+        app.theme = super::theme::Theme::new(no_color);
         let t = terminal(&app, 120, 10);
         let buf = t.backend().buffer().clone();
         let any_color = buf.content.iter().any(|c| c.fg != Color::Reset || c.bg != Color::Reset);

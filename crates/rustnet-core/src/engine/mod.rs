@@ -147,6 +147,8 @@ pub struct Engine {
     dpi_holders: BinaryHeap<Reverse<Queued>>,
     /// FTP data connections announced on control connections.
     ftp_expect: ftp_expect::FtpExpect,
+    /// The table gave memory back since `take_shrunk` last asked.
+    shrunk: bool,
 }
 
 impl Engine {
@@ -169,6 +171,7 @@ impl Engine {
             now: Timestamp::ZERO,
             next_sweep: Timestamp::ZERO,
             earliest_expiry: Timestamp::MAX,
+            shrunk: false,
         }
     }
 
@@ -256,12 +259,12 @@ impl Engine {
     /// Connections that left the table since the last call, each with its
     /// state as of when it left.
     pub fn take_finished(&mut self, out: &mut Vec<Connection>) {
-        out.append(&mut self.finished);
+        take_into(out, &mut self.finished);
     }
 
     /// Flows created since the last call (if `report_new_flows`).
     pub fn take_new_flows(&mut self, out: &mut Vec<NewFlow>) {
-        out.append(&mut self.new_flows);
+        take_into(out, &mut self.new_flows);
     }
 
     /// Moves every remaining connection to the finished list (end of input),
@@ -337,11 +340,20 @@ impl Engine {
         }
         self.release_lingering(now, false);
         self.table.compact();
+        if self.table.shrink() {
+            self.shrunk = true;
+        }
         self.earliest_expiry = earliest;
         self.stats.orphan_fragments += self.frags.sweep(now);
         self.defrag.sweep(now);
         self.ftp_expect.sweep(now);
         self.release_idle_dpi();
+    }
+
+    /// True once after the table gave memory back (most of a flood
+    /// expired): the host may then return freed heap to the system.
+    pub fn take_shrunk(&mut self) -> bool {
+        std::mem::take(&mut self.shrunk)
     }
 
     /// Processes one captured frame. `wire_len` is its length on the wire;
@@ -797,5 +809,17 @@ fn shown_state(e: &Entry) -> State {
             }
         }
         _ => e.app_state.unwrap_or(State::UdpActive),
+    }
+}
+
+/// Moves `from`'s items to the end of `out`. An empty `out` takes `from`'s
+/// buffer whole: a flood's worth of finished connections leaves the engine
+/// with its buffer (and is freed where it is consumed) instead of keeping
+/// its capacity here for good.
+fn take_into<T>(out: &mut Vec<T>, from: &mut Vec<T>) {
+    if out.is_empty() {
+        std::mem::swap(out, from);
+    } else {
+        out.append(from);
     }
 }

@@ -92,6 +92,9 @@ impl Ord for Queued {
 
 /// Slack of stale places kept before the eviction order is rebuilt.
 const COMPACT_SLACK: usize = 1024;
+/// Capacity (connections) below which the table never shrinks: small
+/// tables are not worth giving back.
+const SHRINK_FLOOR: usize = 4096;
 
 /// Connections by flow key.
 #[derive(Debug)]
@@ -144,6 +147,21 @@ impl Table {
             .map(|(k, e)| Reverse(Queued { at: e.conn.last_seen.as_nanos(), id: e.conn.id, key: *k }))
             .collect();
         self.idle = BinaryHeap::from(places);
+    }
+
+    /// Gives memory back once the table is at most a quarter full (a flood
+    /// has expired): capacity down to twice what is left. O(table), and only
+    /// when it at least halves the capacity, so O(1) amortised. True when it
+    /// shrank.
+    pub(super) fn shrink(&mut self) -> bool {
+        let cap = self.map.capacity();
+        if cap <= SHRINK_FLOOR || self.map.len() * 4 > cap {
+            return false;
+        }
+        self.map.shrink_to(self.map.len() * 2);
+        self.compact();
+        self.idle.shrink_to(self.map.len().max(COMPACT_SLACK) * 2);
+        true
     }
 
     /// Evicts the longest-idle connections (least `last_seen`; ties: the

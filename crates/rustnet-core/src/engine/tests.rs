@@ -188,6 +188,33 @@ fn the_eviction_order_forgets_expired_connections() {
     }
 }
 
+/// A flood that expired gives its memory back: the table's capacity falls to
+/// what is left, the host is told once, and a small table never shrinks.
+#[test]
+fn an_expired_flood_shrinks_the_table_once() {
+    let mut e = capped(100_000);
+    for port in 1..=10_000 {
+        send(&mut e, port, T0);
+    }
+    let full = e.table.map.capacity();
+    e.advance(T0 + Duration::from_secs(60));
+    assert!(!e.take_shrunk(), "nothing expired yet");
+    send(&mut e, 10_001, T0 + Duration::from_secs(100));
+    // UDP leaves the table 120 s after its last packet.
+    e.advance(T0 + Duration::from_secs(150));
+    assert_eq!(e.len(), 1);
+    assert!(e.take_shrunk());
+    assert!(!e.take_shrunk(), "said once");
+    assert!(e.table.map.capacity() < full / 100, "{} of {full}", e.table.map.capacity());
+    let mut out = Vec::new();
+    e.take_finished(&mut out);
+    assert_eq!(out.len(), 10_000);
+    // A small table is left as it is.
+    e.advance(T0 + Duration::from_secs(400));
+    assert_eq!(e.len(), 0);
+    assert!(!e.take_shrunk());
+}
+
 /// One TCP segment between 10.0.0.`a`:`sport` and 10.0.0.`b`:`dport`.
 fn seg(a: u8, sport: u16, b: u8, dport: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
     let p = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4([10, 0, 0, a], [10, 0, 0, b], 64);
