@@ -44,7 +44,7 @@ pub fn dns(data: &[u8]) {
 pub fn tls(data: &[u8]) {
     let _ = tls::sniff(data);
     if data.len() > 4 {
-        let _ = tls::parse_client_hello(&data[4..]);
+        let _ = tls::parse_client_hello(&data[4..], tls::Ja4::Tcp);
         let _ = tls::parse_server_hello(&data[4..]);
     }
     let mut r = Reassembler::default();

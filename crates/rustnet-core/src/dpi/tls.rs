@@ -21,6 +21,9 @@ const MAX_RECORD: usize = 16384 + 2048;
 const HS_CLIENT_HELLO: u8 = 1;
 const HS_SERVER_HELLO: u8 = 2;
 const EXT_ECH: u16 = 0xfe0d;
+pub(crate) const EXT_SNI: u16 = 0x0000;
+pub(crate) const EXT_ALPN: u16 = 0x0010;
+pub(crate) const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
 
 /// Whether a stream's first bytes look like TLS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,20 +107,35 @@ pub(crate) struct ClientHello {
     /// Highest offered version (supported_versions, else the legacy field).
     pub version: u16,
     pub ech: bool,
-    /// JA4 fingerprint, with "t" (TLS over TCP) as its transport.
-    pub ja4: String,
+    /// JA4 fingerprint, when asked for (TLS over TCP: QUIC's record has none).
+    pub ja4: Option<String>,
+}
+
+/// Whether [`parse_client_hello`] computes the JA4 fingerprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ja4 {
+    /// With "t" (TLS over TCP) as its transport.
+    Tcp,
+    /// Not wanted: two SHA-256 digests saved.
+    Skip,
 }
 
 /// Parses a ClientHello body (after the 4-byte handshake header).
-pub(crate) fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
+pub(crate) fn parse_client_hello(body: &[u8], ja4: Ja4) -> Option<ClientHello> {
     let (_, ch) = parse_tls_handshake_client_hello(body).ok()?;
     let ext_block = ch.ext.unwrap_or(&[]);
-    let ciphers: Vec<u16> = ch.ciphers.iter().map(|c| c.0).collect();
-    let ja4 = super::ja4::fingerprint('t', ch.version.0, &ciphers, ext_block);
+    let ja4 = match ja4 {
+        Ja4::Tcp => Some(super::ja4::fingerprint('t', ch.version.0, ch.ciphers.iter().map(|c| c.0), ext_block)),
+        Ja4::Skip => None,
+    };
     let mut out = ClientHello { version: ch.version.0, ja4, ..ClientHello::default() };
     for (typ, ext) in extensions(ext_block) {
         if typ == EXT_ECH {
             out.ech = true;
+            continue;
+        }
+        // Only these are read: tls-parser is not asked to decode the rest.
+        if !matches!(typ, EXT_SNI | EXT_ALPN | EXT_SUPPORTED_VERSIONS) {
             continue;
         }
         // One broken extension must not hide the others.
@@ -312,11 +330,11 @@ impl Inspector for TlsState {
 fn read_hello(side: Side, typ: u8, body: &[u8], info: &mut TlsInfo) {
     let client = side == Side::Client;
     if client && typ == HS_CLIENT_HELLO {
-        if let Some(ch) = parse_client_hello(body) {
+        if let Some(ch) = parse_client_hello(body, Ja4::Tcp) {
             info.sni = ch.sni;
             info.alpn = ch.alpn;
             info.ech = ch.ech;
-            info.ja4 = Some(ch.ja4);
+            info.ja4 = ch.ja4;
             info.version = Some(version_name(ch.version));
         }
     } else if !client
@@ -484,7 +502,7 @@ pub(crate) mod tests {
         ch.extend_from_slice(&extra);
         let body_len = (ch.len() - 4) as u32;
         ch[1..4].copy_from_slice(&body_len.to_be_bytes()[1..]);
-        let ch = parse_client_hello(&ch[4..]).expect("valid hello");
+        let ch = parse_client_hello(&ch[4..], Ja4::Tcp).expect("valid hello");
         assert!(ch.ech);
         // ServerHello 1.3: legacy 0x0303 + supported_versions 0x0304.
         let mut sh = vec![3, 3];

@@ -2,10 +2,11 @@
 //! from the client's first Destination Connection ID, header protection
 //! removal and AES-128-GCM opening, all through `ring`.
 
-use super::header::{InitialProtection, decode_pn};
+use super::header::{InitialProtection, PROTECTIONS, decode_pn};
 use ring::aead::quic::{AES_128, HeaderProtectionKey};
 use ring::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::hkdf::{HKDF_SHA256, KeyType, Prk, Salt};
+use std::sync::OnceLock;
 
 /// Packet protection keys of one direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,13 +16,34 @@ pub(super) struct Keys {
     pub hp: [u8; 16],
 }
 
-/// Both directions' Initial keys, for one version and client DCID.
+/// Initial keys for one version and client DCID: the client's, derived at
+/// once, and the server's, derived from the kept initial secret only when a
+/// server Initial is to be opened (a capture of one direction, or a client
+/// nobody answers, never pays for them).
 #[derive(Clone, Debug)]
 pub(super) struct InitialKeys {
     pub version: u32,
     pub dcid: Vec<u8>,
+    /// The protection (salt and labels) they were derived with.
+    pub prot: InitialProtection,
     pub client: Keys,
-    pub server: Keys,
+    initial: Prk,
+    server: Option<Keys>,
+}
+
+impl InitialKeys {
+    /// The keys of the client's (`client`) or the server's packets.
+    pub(super) fn of(&mut self, client: bool) -> Option<&Keys> {
+        if client {
+            return Some(&self.client);
+        }
+        if self.server.is_none() {
+            let mut secret = [0u8; 32];
+            expand_label(&self.initial, b"server in", &mut secret)?;
+            self.server = Some(keys_from_secret(&secret, self.prot.v2_labels)?);
+        }
+        self.server.as_ref()
+    }
 }
 
 /// An output length for ring's HKDF.
@@ -52,18 +74,26 @@ fn keys_from_secret(secret: &[u8; 32], v2_labels: bool) -> Option<Keys> {
     Some(k)
 }
 
-/// Derives both directions' Initial keys (RFC 9001 §5.2).
+/// The HKDF salt of a protection, keyed once per process: keying HMAC with
+/// it costs two SHA-256 blocks per connection otherwise (of 26).
+fn salt(prot: InitialProtection) -> &'static Salt {
+    static SALTS: [OnceLock<Salt>; PROTECTIONS] = [const { OnceLock::new() }; PROTECTIONS];
+    SALTS[prot.id % PROTECTIONS].get_or_init(|| Salt::new(HKDF_SHA256, prot.salt))
+}
+
+/// Derives the Initial keys (RFC 9001 §5.2): the client's now, the server's
+/// when first asked for ([`InitialKeys::of`]).
 pub(super) fn initial_keys(version: u32, prot: InitialProtection, dcid: &[u8]) -> Option<InitialKeys> {
-    let initial = Salt::new(HKDF_SHA256, prot.salt).extract(dcid);
+    let initial = salt(prot).extract(dcid);
     let mut client = [0u8; 32];
-    let mut server = [0u8; 32];
     expand_label(&initial, b"client in", &mut client)?;
-    expand_label(&initial, b"server in", &mut server)?;
     Some(InitialKeys {
         version,
         dcid: dcid.to_vec(),
+        prot,
         client: keys_from_secret(&client, prot.v2_labels)?,
-        server: keys_from_secret(&server, prot.v2_labels)?,
+        initial,
+        server: None,
     })
 }
 
@@ -136,25 +166,27 @@ pub(super) mod tests {
     // RFC 9001 §A.1.
     #[test]
     fn rfc9001_initial_keys() {
-        let k = keys(V1);
+        let mut k = keys(V1);
         assert_eq!(k.client.key.to_vec(), hex("1f369613dd76d5467730efcbe3b1a22d"));
         assert_eq!(k.client.iv.to_vec(), hex("fa044b2f42a3fd3b46fb255c"));
         assert_eq!(k.client.hp.to_vec(), hex("9f50449e04a0e810283a1e9933adedd2"));
-        assert_eq!(k.server.key.to_vec(), hex("cf3a5331653c364c88f0f379b6067e37"));
-        assert_eq!(k.server.iv.to_vec(), hex("0ac1493ca1905853b0bba03e"));
-        assert_eq!(k.server.hp.to_vec(), hex("c206b8d9b9f0f37644430b490eeaa314"));
+        let server = k.of(false).expect("server keys").clone();
+        assert_eq!(server.key.to_vec(), hex("cf3a5331653c364c88f0f379b6067e37"));
+        assert_eq!(server.iv.to_vec(), hex("0ac1493ca1905853b0bba03e"));
+        assert_eq!(server.hp.to_vec(), hex("c206b8d9b9f0f37644430b490eeaa314"));
     }
 
     // RFC 9369 §A.1.
     #[test]
     fn rfc9369_initial_keys() {
-        let k = keys(V2);
+        let mut k = keys(V2);
         assert_eq!(k.client.key.to_vec(), hex("8b1a0bc121284290a29e0971b5cd045d"));
         assert_eq!(k.client.iv.to_vec(), hex("91f73e2351d8fa91660e909f"));
         assert_eq!(k.client.hp.to_vec(), hex("45b95e15235d6f45a6b19cbcb0294ba9"));
-        assert_eq!(k.server.key.to_vec(), hex("82db637861d55e1d011f19ea71d5d2a7"));
-        assert_eq!(k.server.iv.to_vec(), hex("dd13c276499c0249d3310652"));
-        assert_eq!(k.server.hp.to_vec(), hex("edf6d05c83121201b436e16877593c3a"));
+        let server = k.of(false).expect("server keys").clone();
+        assert_eq!(server.key.to_vec(), hex("82db637861d55e1d011f19ea71d5d2a7"));
+        assert_eq!(server.iv.to_vec(), hex("dd13c276499c0249d3310652"));
+        assert_eq!(server.hp.to_vec(), hex("edf6d05c83121201b436e16877593c3a"));
     }
 
     /// The CRYPTO frame of the client Initial in RFC 9001 §A.2 (same in RFC 9369 §A.2).
@@ -189,14 +221,18 @@ pub(super) mod tests {
         assert_eq!(&plain[..crypto.len()], &crypto[..]);
         assert!(plain[crypto.len()..].iter().all(|&b| b == 0), "PADDING");
         // The server's keys must not open it.
-        assert!(open(&keys(version).server, &packet, h.pn_offset, None, &mut scratch).is_none());
+        let mut k = keys(version);
+        let server = k.of(false).expect("server keys");
+        assert!(open(server, &packet, h.pn_offset, None, &mut scratch).is_none());
     }
 
     fn check_server(version: u32, packet_hex: &str) {
         let packet = hex(packet_hex);
         let h = parse_long(&packet).expect("header");
         let mut scratch = Vec::new();
-        let o = open(&keys(version).server, &packet, h.pn_offset, None, &mut scratch).expect("opens");
+        let mut k = keys(version);
+        let server = k.of(false).expect("server keys");
+        let o = open(server, &packet, h.pn_offset, None, &mut scratch).expect("opens");
         assert_eq!(o.pn, 1);
         assert_eq!(&scratch[o.start..o.end], &hex(SERVER_PAYLOAD)[..]);
     }

@@ -28,7 +28,7 @@ pub(super) fn walk<'a>(payload: &'a [u8], mut f: impl FnMut(Frame<'a>)) {
         // Runs of PADDING (0x00) fill most of a client Initial (~1000 of
         // 1200 bytes): skipped in one scan, not one frame at a time.
         if payload[pos] == 0 {
-            pos = payload[pos..].iter().position(|&b| b != 0).map_or(payload.len(), |n| pos + n);
+            pos += zeros(&payload[pos..]);
             continue;
         }
         let Some(ty) = varint(payload, &mut pos) else {
@@ -62,6 +62,13 @@ pub(super) fn walk<'a>(payload: &'a [u8], mut f: impl FnMut(Frame<'a>)) {
             return;
         }
     }
+}
+
+/// Length of the run of zero bytes `d` starts with, eight bytes at a time
+/// (a byte at a time was a twentieth of QUIC's cost).
+fn zeros(d: &[u8]) -> usize {
+    let words = d.chunks_exact(8).take_while(|c| c.iter().fold(0, |a, b| a | b) == 0).count() * 8;
+    words + d[words..].iter().position(|&b| b != 0).unwrap_or(d.len() - words)
 }
 
 fn skip_ack(p: &[u8], pos: &mut usize, ecn: bool) -> Option<()> {
@@ -168,7 +175,7 @@ pub(super) fn client_hello(stream: &[u8]) -> Hello {
     let Some(msg) = stream.get(..len) else {
         return Hello::Incomplete;
     };
-    match tls::parse_client_hello(&msg[4..]) {
+    match tls::parse_client_hello(&msg[4..], tls::Ja4::Skip) {
         Some(ch) => Hello::Parsed { sni: ch.sni, alpn: ch.alpn },
         None => Hello::Invalid,
     }
@@ -189,6 +196,19 @@ mod tests {
         // Truncated frames stop the walk without a panic.
         for n in 0..p.len() {
             walk(&p[..n], |_| {});
+        }
+    }
+
+    #[test]
+    fn zero_runs() {
+        assert_eq!(zeros(&[]), 0);
+        assert_eq!(zeros(&[1]), 0);
+        assert_eq!(zeros(&[0; 7]), 7);
+        assert_eq!(zeros(&[0; 8]), 8);
+        for n in 0..40 {
+            let mut d = vec![0; n];
+            d.extend_from_slice(&[5, 0, 0]);
+            assert_eq!(zeros(&d), n);
         }
     }
 

@@ -44,15 +44,19 @@ const SALT_D23: [u8; 20] = [
 /// How a version's Initial packets are protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct InitialProtection {
+    /// Which of the four salts (an index for caches of things made from it).
+    pub id: usize,
     pub salt: &'static [u8; 20],
     /// RFC 9369 labels ("quicv2 key" …) instead of v1's ("quic key" …).
     pub v2_labels: bool,
 }
 
-const P_V1: InitialProtection = InitialProtection { salt: &SALT_V1, v2_labels: false };
-const P_V2: InitialProtection = InitialProtection { salt: &SALT_V2, v2_labels: true };
-const P_D23: InitialProtection = InitialProtection { salt: &SALT_D23, v2_labels: false };
-const P_D29: InitialProtection = InitialProtection { salt: &SALT_D29, v2_labels: false };
+/// How many `InitialProtection`s there are (their `id`s are below it).
+pub(super) const PROTECTIONS: usize = 4;
+const P_V1: InitialProtection = InitialProtection { id: 0, salt: &SALT_V1, v2_labels: false };
+const P_V2: InitialProtection = InitialProtection { id: 1, salt: &SALT_V2, v2_labels: true };
+const P_D23: InitialProtection = InitialProtection { id: 2, salt: &SALT_D23, v2_labels: false };
+const P_D29: InitialProtection = InitialProtection { id: 3, salt: &SALT_D29, v2_labels: false };
 
 /// Candidate Initial protections of a version, most likely first; empty
 /// when unknown.

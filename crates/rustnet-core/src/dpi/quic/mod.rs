@@ -273,13 +273,10 @@ fn on_initial(inner: &mut Inner, from: Side, h: &header::LongHeader<'_>, packet:
     }
     inner.decrypts += 1;
     let from_client = from == Side::Client;
-    let try_open = |keys: &crypto::InitialKeys, scratch: &mut Vec<u8>| {
-        let k = if from_client { &keys.client } else { &keys.server };
-        crypto::open(k, packet, h.pn_offset, inner.largest_pn[from], scratch)
-    };
+    let largest = inner.largest_pn[from];
     let mut opened = None;
-    if let Some(keys) = inner.keys.as_ref().filter(|k| k.version == h.version) {
-        opened = try_open(keys, &mut inner.scratch);
+    if let Some(keys) = inner.keys.as_mut().filter(|k| k.version == h.version) {
+        opened = keys.of(from_client).and_then(|k| crypto::open(k, packet, h.pn_offset, largest, &mut inner.scratch));
     }
     if opened.is_none() {
         // New connection attempt (first packet, after Retry or Version
@@ -287,11 +284,18 @@ fn on_initial(inner: &mut Inner, from: Side, h: &header::LongHeader<'_>, packet:
         // Initial uses the keys of the client's DCID, in its new version.
         let dcid = if from_client { Some(h.dcid) } else { inner.keys.as_ref().map(|k| k.dcid.as_slice()) };
         for &prot in prots {
-            let fresh = dcid.and_then(|d| crypto::initial_keys(h.version, prot, d));
-            let Some(keys) = fresh else {
+            let Some(d) = dcid else {
+                break;
+            };
+            // The keys just tried would be derived again, to the same bytes.
+            if inner.keys.as_ref().is_some_and(|k| k.version == h.version && k.prot == prot && k.dcid == d) {
+                continue;
+            }
+            let Some(mut keys) = crypto::initial_keys(h.version, prot, d) else {
                 continue;
             };
-            opened = try_open(&keys, &mut inner.scratch);
+            opened =
+                keys.of(from_client).and_then(|k| crypto::open(k, packet, h.pn_offset, largest, &mut inner.scratch));
             if opened.is_some() {
                 if inner.crypto_version != h.version {
                     // A new version restarts the handshake from offset 0.

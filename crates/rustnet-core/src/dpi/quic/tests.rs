@@ -41,8 +41,8 @@ fn protect_keyed(
     payload: &[u8],
 ) -> Vec<u8> {
     let prot = header::initial_protection(version).expect("known version");
-    let keys = crypto::initial_keys(version, prot, key_dcid).expect("keys");
-    let k = if from_client { keys.client } else { keys.server };
+    let mut keys = crypto::initial_keys(version, prot, key_dcid).expect("keys");
+    let k = keys.of(from_client).expect("keys of the side").clone();
     seal(version, &k, dcid, scid, pn, payload)
 }
 
