@@ -103,12 +103,21 @@ const REFRESH_MS: std::ops::RangeInclusive<u64> = 10..=3_600_000;
 /// file, the error says `--read`.
 pub fn parse_refresh(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
-        Ok(ms) if REFRESH_MS.contains(&ms) => Ok(ms),
-        Ok(ms) => Err(format!("{ms} is outside {}..={} milliseconds", REFRESH_MS.start(), REFRESH_MS.end())),
+        Ok(ms) => check_refresh(ms),
         Err(_) if std::path::Path::new(s).exists() => {
             Err(format!("'{s}' is not a number of milliseconds (-r is the refresh interval); did you mean --read {s}?"))
         }
         Err(_) => Err(format!("'{s}' is not a number of milliseconds")),
+    }
+}
+
+/// A refresh interval within the allowed range (the flag's and the config
+/// file's).
+pub fn check_refresh(ms: u64) -> Result<u64, String> {
+    if REFRESH_MS.contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(format!("{ms} is outside {}..={} milliseconds", REFRESH_MS.start(), REFRESH_MS.end()))
     }
 }
 

@@ -66,7 +66,7 @@ fn preset<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
 
 fn refresh<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let ms = u64::deserialize(d)?;
-    crate::cli::parse_refresh(&ms.to_string()).map(Some).map_err(serde::de::Error::custom)
+    crate::cli::check_refresh(ms).map(Some).map_err(serde::de::Error::custom)
 }
 
 /// A config file that cannot be used.

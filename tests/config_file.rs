@@ -155,8 +155,7 @@ fn tui_screen(home: &Home, name: &str, extra: &str) -> String {
         env!("CARGO_BIN_EXE_rustnet"),
         file.display()
     );
-    let started = tmux.cmd(&["new-session", "-d", "-s", "cfg", "-x", "180", "-y", "30", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(180, 30, &cmd);
     tmux.wait_all("the finished replay", &["(finished)", "q quit"]);
     let out = tmux.cmd(&["capture-pane", "-p", "-e", "-t", "cfg"]);
     let screen = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -194,7 +193,7 @@ fn the_tui_draws_the_files_theme_and_no_color_draws_none() {
         env!("CARGO_BIN_EXE_rustnet"),
         common::fixture("http_curl.pcap").display()
     );
-    assert!(tmux.cmd(&["new-session", "-d", "-s", "cfg", "-x", "150", "-y", "30", &cmd]).status.success());
+    tmux.start(150, 30, &cmd);
     let s = tmux.wait_all("the error", &["RUSTNET_EXIT=2"]);
     assert!(s.contains("line 2 column 20: invalid type: string \"1s\", expected u64"), "{s}");
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use etherparse::PacketBuilder;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,36 +27,20 @@ fn pcap_header() -> Vec<u8> {
 
 /// One Ethernet/IPv4/TCP SYN from 10.7.x.y:sport to 10.9.0.1:80 at `secs`.
 fn syn(out: &mut Vec<u8>, secs: u32, i: u32) {
-    let mut f = Vec::with_capacity(54);
-    f.extend_from_slice(&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
     let src = [10, 7, (i >> 8) as u8, i as u8];
-    let mut ip = [0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 0, 0, 0, 0, 10, 9, 0, 1];
-    ip[12..16].copy_from_slice(&src);
-    let sum = checksum(&ip);
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&ip);
     let sport = 1024 + (i >> 16) as u16;
-    let mut tcp = [0u8; 20];
-    tcp[0..2].copy_from_slice(&sport.to_be_bytes());
-    tcp[2..4].copy_from_slice(&80u16.to_be_bytes());
-    tcp[4..8].copy_from_slice(&i.to_be_bytes());
-    tcp[12] = 0x50;
-    tcp[13] = 0x02;
-    tcp[14..16].copy_from_slice(&64_240u16.to_be_bytes());
-    f.extend_from_slice(&tcp);
+    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, [10, 9, 0, 1], 64)
+        .tcp(sport, 80, i, 64_240)
+        .syn();
+    let mut f = Vec::with_capacity(54);
+    // Writing into a Vec cannot fail.
+    b.write(&mut f, &[]).expect("vec write");
     out.extend_from_slice(&secs.to_le_bytes());
     out.extend_from_slice(&(i % 1_000_000).to_le_bytes());
     out.extend_from_slice(&(f.len() as u32).to_le_bytes());
     out.extend_from_slice(&(f.len() as u32).to_le_bytes());
     out.extend_from_slice(&f);
-}
-
-fn checksum(b: &[u8]) -> u16 {
-    let mut s: u32 = b.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum();
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 /// (VmRSS, VmHWM) of `pid` in KiB.

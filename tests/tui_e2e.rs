@@ -31,8 +31,7 @@ fn tui_reads_file_filters_details_help_and_quits() {
     let named = format!("{}:{}", truth(&file)["tls_snis"][0].as_str().unwrap_or("-"), conv["b_port"]);
     let tmux = Tmux::new(format!("rustnet-e2e-{}", std::process::id()), "e2e");
     let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
-    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(120, 40, &cmd);
 
     // The replay ends and the connection stays on screen, server end as remote.
     let packets = format!("packets {} ", truth(&file)["packet_count"]);
@@ -123,8 +122,7 @@ fn tui_restores_the_terminal_on_sighup() {
         env!("CARGO_BIN_EXE_rustnet"),
         file.display()
     );
-    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(120, 40, &cmd);
     tmux.wait_all("the finished replay", &["(finished)", "q quit"]);
     let out = tmux.cmd(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]);
     let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -152,8 +150,7 @@ fn tui_export_failure_is_reported_after_the_screen_is_restored() {
         env!("CARGO_BIN_EXE_rustnet"),
         file.display()
     );
-    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(120, 40, &cmd);
     let during = tmux.wait_all("the finished replay", &["(finished)", "q quit"]);
     // Give the export writer time to fail while the UI is still up.
     std::thread::sleep(Duration::from_millis(1500));
@@ -209,8 +206,7 @@ fn tui_survives_the_file_shrinking_while_it_replays() {
         path.display(),
         err.display()
     );
-    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(120, 40, &cmd);
     let replaying = tmux.wait_all("the replay to start", &["10.0.0.2:9", "q quit"]);
     assert!(!replaying.contains("(finished)"), "the replay ended before the file was cut:\n{replaying}");
     std::fs::OpenOptions::new()
@@ -278,8 +274,7 @@ fn tui_read_keeps_every_connection_of_the_file() {
     assert!(n >= 20, "{n} connections in the merged fixtures");
     let tmux = Tmux::new(format!("rustnet-e2e-gaps-{}", std::process::id()), "e2e");
     let cmd = format!("{} --read {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), file.display());
-    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(120, 40, &cmd);
     // The position title counts the rows listed: all of them (40 lines hold them).
     let all = format!("1–{n} of {n}");
     let s = tmux.wait_all("every connection listed", &["(finished)", &all]);
@@ -327,8 +322,7 @@ fn tui_browses_a_history_database_and_filters_it() {
 
     let tmux = Tmux::new(format!("rustnet-e2e-hist-{}", std::process::id()), "e2e");
     let cmd = format!("{} --history {}; echo RUSTNET_EXIT=$?; sleep 60", env!("CARGO_BIN_EXE_rustnet"), db.display());
-    let started = tmux.cmd(&["new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(120, 40, &cmd);
     let everything = format!("1–{all} of {all}");
     tmux.wait_all("the history listed", &["(history)", &format!("ended {all}"), &everything, "secure.example"]);
 

@@ -52,8 +52,7 @@ fn tui_activity_shows_curl_totals_and_graph_draws() {
         lab.cli_ns,
         env!("CARGO_BIN_EXE_rustnet")
     );
-    let started = tmux.cmd(&["new-session", "-d", "-s", "live", "-x", "160", "-y", "45", &cmd]);
-    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    tmux.start(160, 45, &cmd);
     // The pane runs a shell whose child is `ip netns exec`, which execs rustnet.
     let out = tmux.cmd(&["display-message", "-p", "-t", "live", "#{pane_pid}"]);
     let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
