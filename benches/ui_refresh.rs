@@ -6,7 +6,8 @@
 //!
 //! `cargo bench --bench ui_refresh`
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -19,8 +20,9 @@ use std::time::Duration;
 
 const N: usize = 100_000;
 
-/// Varied connections: mixed protocols, states, rates, and DPI/process on some.
-fn snapshot() -> Snapshot {
+/// Varied connections: mixed protocols, states, rates, and DPI/process on
+/// some; the named half belong to `procs` processes (pids).
+fn snapshot(procs: usize) -> Snapshot {
     let now = Timestamp::from_secs_nanos(1_700_000_000, 0);
     let states = [State::Established, State::TimeWait, State::Closed, State::UdpActive, State::SynSent];
     let connections = (0..N)
@@ -45,7 +47,11 @@ fn snapshot() -> Snapshot {
                 AppInfo::Tls(t)
             });
             c.process = (i % 2 == 0).then(|| {
-                Box::new(ProcessInfo { pid: i as u32, name: format!("proc{}", i % 97), ..ProcessInfo::default() })
+                Box::new(ProcessInfo {
+                    pid: (i % procs) as u32,
+                    name: format!("proc{}", i % 97),
+                    ..ProcessInfo::default()
+                })
             });
             c.hostname = (i % 7 == 0).then(|| format!("name-{i}.example.net"));
             c
@@ -54,11 +60,31 @@ fn snapshot() -> Snapshot {
     Snapshot { now, connections, source: "bench".into(), ..Default::default() }
 }
 
+/// Times one refresh of `app`: a new snapshot (a clone of `snap`, made
+/// outside the timing) taken, then a 200x50 frame drawn.
+fn bench_refresh(group: &mut BenchmarkGroup<'_, WallTime>, name: &str, app: &mut App, snap: &Snapshot) {
+    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
+    group.bench_function(name, |b| {
+        b.iter_batched(
+            || snap.clone(),
+            |s| {
+                let old = app.set_snapshot(s);
+                term.draw(|f| draw(f, app)).expect("test backend cannot fail");
+                // Returned so criterion frees it outside the timing, as the
+                // UI frees it on another thread.
+                old
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
 fn refresh(c: &mut Criterion) {
-    let snap = snapshot();
+    // 50 000 processes: the aggregation's and grouping's worst case.
+    let snap = snapshot(N);
     let mut group = c.benchmark_group("ui_refresh_100k");
     group.sample_size(30);
-    let cases: [(&str, &[KeyCode]); 5] = [
+    let cases: [(&str, &[KeyCode]); 6] = [
         ("sort_rate", &[]),
         ("sort_process", &[KeyCode::Char('s'), KeyCode::Char('s'), KeyCode::Char('s')]),
         (
@@ -68,6 +94,8 @@ fn refresh(c: &mut Criterion) {
         // The Activity tab shown: its rows (50 000 processes here) sorted and drawn.
         ("activity_tab", &[KeyCode::Char('3')]),
         ("graph_tab", &[KeyCode::Char('4')]),
+        // `a`: the overview grouped by process (a row per process, collapsed).
+        ("grouped_by_process", &[KeyCode::Char('a')]),
     ];
     for (name, keys) in cases {
         let mut app = App::new(Duration::from_secs(1), false);
@@ -77,21 +105,16 @@ fn refresh(c: &mut Criterion) {
         // Somewhere in the middle, so the table scrolls.
         app.set_snapshot(snap.clone());
         app.select(N / 2);
-        let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
-        group.bench_function(name, |b| {
-            b.iter_batched(
-                || snap.clone(),
-                |s| {
-                    let old = app.set_snapshot(s);
-                    term.draw(|f| draw(f, &app)).expect("test backend cannot fail");
-                    // Returned so criterion frees it outside the timing, as the
-                    // UI frees it on another thread.
-                    old
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        bench_refresh(&mut group, name, &mut app, &snap);
     }
+    // Grouped with 97 processes (a busy server's count, not the worst case).
+    let few = snapshot(97);
+    let mut app = App::new(Duration::from_secs(1), false);
+    handle_key(&mut app, KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE));
+    app.set_snapshot(few.clone());
+    app.select(N / 2);
+    bench_refresh(&mut group, "grouped_97_processes", &mut app, &few);
+    drop(few);
     // With a full history shown (10 000 ended connections beside the table).
     let mut app = App::new(Duration::from_secs(1), false);
     app.show_history = true;
@@ -105,18 +128,7 @@ fn refresh(c: &mut Criterion) {
         .collect();
     app.add_ended(ended);
     app.set_snapshot(snap.clone());
-    let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
-    group.bench_function("sort_rate_history_10k", |b| {
-        b.iter_batched(
-            || snap.clone(),
-            |s| {
-                let old = app.set_snapshot(s);
-                term.draw(|f| draw(f, &app)).expect("test backend cannot fail");
-                old
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    bench_refresh(&mut group, "sort_rate_history_10k", &mut app, &snap);
     // The parts: rebuilding the view (filter + sort) and drawing one frame.
     let mut app = App::new(Duration::from_secs(1), false);
     app.set_snapshot(snap.clone());

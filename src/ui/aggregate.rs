@@ -49,6 +49,15 @@ pub struct Track {
     spark: [u8; SPARK],
 }
 
+impl Track {
+    /// Its process name packed (equal tags: equal names; [`NO_PROCESS`]:
+    /// none), when the last pass read it: not for a skipped connection nor a
+    /// name too long to pack.
+    pub fn name_tag(&self) -> Option<u128> {
+        (self.row != u32::MAX && self.key != 0).then_some(self.key)
+    }
+}
+
 /// Hot per-row counters of the pass, in a dense vector (a process row is
 /// large; these are what each connection adds to).
 #[derive(Clone, Copy, Debug, Default)]

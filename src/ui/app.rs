@@ -398,10 +398,15 @@ impl App {
             SortKey::Rate if self.agg.rates().len() == conns.len() => {
                 by_rate(&at, &keep, &self.agg, self.descending, self.rate_now())
             }
+            SortKey::Process => {
+                let agg = (self.agg.rates().len() == conns.len()).then_some(&self.agg);
+                by_process(&at, &keep, agg, self.descending)
+            }
             _ => sorted(&at, &keep, self.sort, self.descending, self.rate_now()),
         };
         let by_id = if self.grouped {
-            let (groups, rows, ids) = groups::build(&order, &at, &self.expanded, self.rate_now());
+            let agg = (self.agg.rates().len() == conns.len()).then_some(&self.agg);
+            let (groups, rows, ids) = groups::build(&order, &at, agg, &self.expanded, self.rate_now());
             let by_id = match &self.selected_group {
                 Some(k) => groups.iter().position(|g| &g.key == k).and_then(|g| {
                     let row = groups::GROUP | g;
@@ -653,10 +658,7 @@ fn sorted<'a>(
         SortKey::Bytes => by(at, keep, desc, |c| c.tx_bytes.saturating_add(c.rx_bytes), u64::cmp),
         // Ascending age: youngest (latest first_seen) first.
         SortKey::Age => by(at, keep, desc, |c| std::cmp::Reverse(c.first_seen), Ord::cmp),
-        SortKey::Process => {
-            let name = |c: &'a Connection| text_key(c.process.as_ref().map_or("", |p| p.name.as_str()));
-            by(at, keep, desc, name, |a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)).then_with(|| cmp_text(a.2, b.2)))
-        }
+        SortKey::Process => by_process(at, keep, None, desc),
         SortKey::Remote => by(at, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
         SortKey::State => by(at, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
         SortKey::Proto => by(at, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
@@ -693,14 +695,63 @@ fn by_rate<'a>(
     v.into_iter().map(|(_, id, i)| (id, i)).collect()
 }
 
-/// (empty, lowercased 8-byte prefix, text): most comparisons end at the prefix,
-/// without reading the strings, which lie scattered on the heap.
-fn text_key(s: &str) -> (bool, u64, &str) {
-    let mut p = [0u8; 8];
-    for (d, b) in p.iter_mut().zip(s.bytes()) {
-        *d = b.to_ascii_lowercase();
+/// Like [`sorted`] by process name. Names are few beside connections (97
+/// for the bench's 100 000), so each distinct name is ranked once and the
+/// sort compares integers. The aggregation pass's packed names (`agg`, when
+/// it ran on this snapshot) spare reading each connection's name: comparing
+/// the names themselves, scattered on the heap, made a 100 000-row refresh
+/// take 25.5 ms.
+fn by_process<'a>(at: At<'_, 'a>, keep: &[usize], agg: Option<&Aggregate>, desc: bool) -> Vec<(u64, u32)> {
+    let name_of = |c: &'a Connection| c.process.as_ref().map_or("", |p| p.name.as_str());
+    let mut by_tag: rustc_hash::FxHashMap<u128, u32> = rustc_hash::FxHashMap::default();
+    let mut by_name: rustc_hash::FxHashMap<&'a str, u32> = rustc_hash::FxHashMap::default();
+    let mut names: Vec<&'a str> = Vec::new();
+    let mut intern = |name: &'a str| {
+        *by_name.entry(name).or_insert_with(|| {
+            names.push(name);
+            names.len() as u32 - 1
+        })
+    };
+    let mut v: Vec<(u32, u64, u32)> = Vec::with_capacity(keep.len());
+    for &i in keep {
+        let track = agg.and_then(|a| a.track(i)).and_then(|t| Some((t.id, t.name_tag()?)));
+        let (id, slot) = match track {
+            Some((id, tag)) => match by_tag.get(&tag) {
+                Some(&s) => (id, s),
+                None => {
+                    let Some(c) = at(i) else { continue };
+                    let s = intern(name_of(c));
+                    by_tag.insert(tag, s);
+                    (id, s)
+                }
+            },
+            None => {
+                let Some(c) = at(i) else { continue };
+                (c.id, intern(name_of(c)))
+            }
+        };
+        v.push((slot, id, i as u32));
     }
-    (s.is_empty(), u64::from_be_bytes(p), s)
+    // Rank of each distinct name; names equal but for case share one.
+    let mut order: Vec<u32> = (0..names.len() as u32).collect();
+    let name = |s: u32| names.get(s as usize).copied().unwrap_or_default();
+    order.sort_unstable_by(|&a, &b| cmp_text(name(a), name(b)));
+    let mut rank = vec![0u32; names.len()];
+    let mut r = 0u32;
+    for (k, &s) in order.iter().enumerate() {
+        if k > 0 && cmp_text(name(order[k - 1]), name(s)) != Ordering::Equal {
+            r += 1;
+        }
+        // In bounds: `order` holds each slot 0..names.len() once.
+        rank[s as usize] = if desc { u32::MAX - r } else { r };
+    }
+    for e in &mut v {
+        // In bounds: every slot pushed came from `intern`.
+        e.0 = rank[e.0 as usize];
+    }
+    // Ties keep id order so rows do not jump between refreshes.
+    v.sort_unstable();
+    v.into_iter().map(|(_, id, i)| (id, i)).collect()
 }
 
 /// Case-insensitive, empty last (a missing process sorts after named ones).

@@ -398,12 +398,13 @@ mod tests {
         while a.sort != SortKey::Process {
             press(&mut a, KeyCode::Char('s'));
         }
-        let shown: Vec<&str> = a
-            .rows
-            .iter()
-            .map(|&i| a.snapshot.connections[i].process.as_ref().map_or("", |p| p.name.as_str()))
-            .collect();
-        assert_eq!(shown, ["Alpha", "alpha2", "beta", "gamma_long_name_a", "gamma_long_name_x", ""]);
+        let shown = |a: &App| -> Vec<String> {
+            let name = |i: usize| a.snapshot.connections[i].process.as_ref().map_or("", |p| p.name.as_str());
+            a.rows.iter().map(|&i| name(i).to_string()).collect()
+        };
+        assert_eq!(shown(&a), ["Alpha", "alpha2", "beta", "gamma_long_name_a", "gamma_long_name_x", ""]);
+        press(&mut a, KeyCode::Char('S'));
+        assert_eq!(shown(&a), ["", "gamma_long_name_x", "gamma_long_name_a", "beta", "alpha2", "Alpha"], "reversed");
     }
 
     #[test]

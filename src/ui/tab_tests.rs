@@ -230,3 +230,30 @@ fn a_groups_the_overview_by_process() {
     assert!(!app.grouped);
     assert_eq!(app.rows.len(), flat);
 }
+
+/// Groups count the connections the table would list, wherever they come
+/// from: with `t`, ended connections (history, found by name) join their
+/// process's group, a filter narrows the groups, and the sums stay tshark's.
+#[test]
+fn groups_sum_what_the_table_lists_with_history_and_filter() {
+    for linger in [Duration::ZERO, Duration::from_secs(400)] {
+        let mut app = app();
+        replay(&mut app, &fixture(), Duration::from_millis(250), linger, &attribute);
+        key(&mut app, KeyCode::Char('t'));
+        key(&mut app, KeyCode::Char('a'));
+        for (name, pid, port) in [("curl", 4101, 8080), ("iperf3", 4202, 5201)] {
+            let (up, down, n) = truth(port);
+            let g = app.groups.iter().find(|g| g.key == Some((pid, name.into())));
+            let g = g.unwrap_or_else(|| panic!("{name} after {linger:?}: {:?}", app.groups));
+            assert_eq!((g.conns, g.bytes), (n, up + down), "{name} after {linger:?}");
+        }
+        key(&mut app, KeyCode::Char('/'));
+        for ch in "port:8080".chars() {
+            key(&mut app, KeyCode::Char(ch));
+        }
+        key(&mut app, KeyCode::Enter);
+        let (up, down, n) = truth(8080);
+        let shown: Vec<_> = app.groups.iter().map(|g| (g.label(), g.conns, g.bytes)).collect();
+        assert_eq!(shown, [("curl (4101)".to_string(), n, up + down)], "after {linger:?}");
+    }
+}
