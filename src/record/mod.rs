@@ -26,6 +26,12 @@ use std::time::{Duration, Instant};
 const QUEUE: usize = 8192;
 /// Most records in one transaction.
 const BATCH: usize = 4096;
+/// How long the writer gathers records before it commits them (unless a
+/// whole batch came first). Committing what had arrived at once made
+/// thousands of tiny transactions, each writing its 64 KiB pages to the
+/// WAL again: 8 661 writes (about 280 MB) for 23 121 records on the bench
+/// capture. A `kill -9` loses at most this much.
+const COMMIT_EVERY: Duration = Duration::from_millis(500);
 /// How often retention runs (and once at the end).
 const RETAIN_EVERY: Duration = Duration::from_secs(10);
 
@@ -206,9 +212,11 @@ impl Writer {
         self.retain();
         while let Ok(first) = rx.recv() {
             batch.push(first);
+            let until = Instant::now() + COMMIT_EVERY;
             while batch.len() < BATCH {
-                match rx.try_recv() {
+                match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
                     Ok(r) => batch.push(r),
+                    // Timeout, or the session ended (the rest is committed below).
                     Err(_) => break,
                 }
             }
