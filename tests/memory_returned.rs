@@ -5,43 +5,12 @@
 
 mod common;
 
-use etherparse::PacketBuilder;
+use common::frames::{pcap_header, spawn_reading_stdin, syn};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FLOWS: u32 = 60_000;
 const LATE: u32 = 1_000;
-
-/// A pcap global header (Ethernet, microseconds).
-fn pcap_header() -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    v.extend_from_slice(&2u16.to_le_bytes());
-    v.extend_from_slice(&4u16.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&65_535u32.to_le_bytes());
-    v.extend_from_slice(&1u32.to_le_bytes());
-    v
-}
-
-/// One Ethernet/IPv4/TCP SYN from 10.7.x.y:sport to 10.9.0.1:80 at `secs`.
-fn syn(out: &mut Vec<u8>, secs: u32, i: u32) {
-    let src = [10, 7, (i >> 8) as u8, i as u8];
-    let sport = 1024 + (i >> 16) as u16;
-    let b = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
-        .ipv4(src, [10, 9, 0, 1], 64)
-        .tcp(sport, 80, i, 64_240)
-        .syn();
-    let mut f = Vec::with_capacity(54);
-    // Writing into a Vec cannot fail.
-    b.write(&mut f, &[]).expect("vec write");
-    out.extend_from_slice(&secs.to_le_bytes());
-    out.extend_from_slice(&(i % 1_000_000).to_le_bytes());
-    out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(f.len() as u32).to_le_bytes());
-    out.extend_from_slice(&f);
-}
 
 /// (VmRSS, VmHWM) of `pid` in KiB.
 fn rss(pid: u32) -> (u64, u64) {
@@ -58,16 +27,8 @@ fn rss(pid: u32) -> (u64, u64) {
 
 #[test]
 fn resident_memory_falls_back_after_a_flood_expires() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rustnet"))
-        .args(["--read", "-", "--json", "--workers", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rustnet");
+    let (mut child, mut stdin, stdout) = spawn_reading_stdin();
     let pid = child.id();
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let stdout = child.stdout.take().expect("stdout is piped");
     // Count the records as they come: all of the flood's once it expired
     // (the writer flushes whenever it has nothing more to write).
     let (tx, rx) = std::sync::mpsc::channel();
@@ -87,9 +48,9 @@ fn resident_memory_falls_back_after_a_flood_expires() {
     for i in 0..FLOWS {
         syn(&mut flood, 1_700_000_000, i);
     }
-    // More flows a day later: every flood flow is long expired by then. A
-    // thousand of them, so that every worker gets full batches (a partial
-    // batch of a file waits for more packets) and its clock moves.
+    // More flows a day later: every flood flow is long expired by then
+    // (the pause after them hands them to the workers and moves every
+    // worker's clock: tests/stream_pause.rs).
     for i in FLOWS..FLOWS + LATE {
         syn(&mut flood, 1_700_086_400, i);
     }

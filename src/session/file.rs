@@ -2,8 +2,9 @@
 
 use super::SourceEnd;
 use super::live::SourceCounters;
+use crate::capture::Packet;
 use crate::capture::bpf::UserFilter;
-use crate::capture::file::{CaptureFile, FileError};
+use crate::capture::file::{CaptureFile, FileError, Sink};
 use crate::capture::open::file_filter;
 use crate::capture::tap::Tap;
 use crate::pipeline::Dispatcher;
@@ -49,18 +50,40 @@ pub fn exit_code(e: &FileError) -> i32 {
 /// Replays a capture file as fast as it reads.
 pub fn run_file(
     file: CaptureFile,
-    mut disp: Dispatcher,
+    disp: Dispatcher,
     stop: Arc<AtomicBool>,
     mut tap: Tap,
     counters: &SourceCounters,
 ) -> SourceEnd {
-    let r = file.read(&mut |p| {
-        if tap.pass(p) {
-            disp.push(p);
-        }
-        !stop.load(Ordering::Relaxed)
-    });
-    disp.finish();
+    let mut feed = Feed { disp, tap: &mut tap, stop: &stop };
+    let r = file.read_into(&mut feed);
+    feed.disp.finish();
     counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     r.into()
+}
+
+/// The file's packets into the pipeline.
+struct Feed<'a> {
+    disp: Dispatcher,
+    tap: &'a mut Tap,
+    stop: &'a AtomicBool,
+}
+
+impl Sink for Feed<'_> {
+    fn packet(&mut self, p: &Packet<'_>) -> bool {
+        if self.tap.pass(p) {
+            self.disp.push(p);
+        }
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    /// A stream that pauses (`tcpdump -w - | rustnet --read -`): the
+    /// partial batches go to the workers now, not when more packets come,
+    /// and every worker's clock moves to the latest packet's time, so flows
+    /// that time has expired end even on a worker that got no packet.
+    fn idle(&mut self) {
+        self.disp.flush();
+        self.disp.advance(self.disp.last_packet_time());
+        self.tap.flush();
+    }
 }

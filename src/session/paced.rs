@@ -4,7 +4,8 @@
 
 use super::live::SourceCounters;
 use super::source::Screen;
-use crate::capture::file::{CaptureFile, FileError};
+use crate::capture::Packet;
+use crate::capture::file::{CaptureFile, FileError, Sink};
 use crate::pipeline::Dispatcher;
 use rustnet_core::Timestamp;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,38 +24,16 @@ const NAP: Duration = Duration::from_millis(20);
 /// file is listed. Then waits for `stop`.
 pub fn replay(
     file: CaptureFile,
-    mut disp: Dispatcher,
+    disp: Dispatcher,
     screen: &Screen<'_>,
     stop: &AtomicBool,
-    mut tap: crate::capture::tap::Tap,
+    tap: crate::capture::tap::Tap,
     counters: &SourceCounters,
 ) -> Result<u64, FileError> {
-    let Screen { pipeline, label: source, refresh, snaps } = *screen;
-    let mut clock = ReplayClock::default();
-    let mut last_snap = Instant::now();
-    let result = file.read(&mut |p| {
-        while let Some(wait) = clock.wait_for(p.ts) {
-            if stop.load(Ordering::Relaxed) {
-                return false;
-            }
-            std::thread::sleep(wait.min(NAP));
-            if last_snap.elapsed() >= refresh {
-                disp.flush();
-                disp.advance(clock.now());
-                let _ = snaps.try_send(pipeline.snapshot(source, 0, false, clock.now()));
-                last_snap = Instant::now();
-            }
-        }
-        if tap.pass(p) {
-            disp.push(p);
-        }
-        if last_snap.elapsed() >= refresh {
-            disp.flush();
-            let _ = snaps.try_send(pipeline.snapshot(source, 0, false, clock.now()));
-            last_snap = Instant::now();
-        }
-        !stop.load(Ordering::Relaxed)
-    });
+    let mut feed = Paced { disp, tap, screen, stop, clock: ReplayClock::default(), last_snap: Instant::now() };
+    let result = file.read_into(&mut feed);
+    let Paced { mut disp, mut tap, .. } = feed;
+    let Screen { pipeline, label: source, snaps, .. } = *screen;
     disp.flush();
     tap.flush();
     // Blocking send: the final table must reach the screen (fails only if the UI is gone).
@@ -66,6 +45,57 @@ pub fn replay(
     // After the UI has left the screen: finish may print warnings.
     counters.export_drops.store(tap.finish(), Ordering::Relaxed);
     result
+}
+
+/// The file's packets into the pipeline at their pace, with snapshots.
+struct Paced<'a, 's> {
+    disp: Dispatcher,
+    tap: crate::capture::tap::Tap,
+    screen: &'a Screen<'s>,
+    stop: &'a AtomicBool,
+    clock: ReplayClock,
+    last_snap: Instant,
+}
+
+impl Paced<'_, '_> {
+    /// Hands the workers what is queued and publishes a snapshot at `now`
+    /// (packet time).
+    fn publish(&mut self, now: Timestamp) {
+        let s = self.screen;
+        self.disp.flush();
+        let _ = s.snaps.try_send(s.pipeline.snapshot(s.label, 0, false, now));
+        self.last_snap = Instant::now();
+    }
+}
+
+impl Sink for Paced<'_, '_> {
+    fn packet(&mut self, p: &Packet<'_>) -> bool {
+        while let Some(wait) = self.clock.wait_for(p.ts) {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(wait.min(NAP));
+            if self.last_snap.elapsed() >= self.screen.refresh {
+                self.disp.flush();
+                self.disp.advance(self.clock.now());
+                self.publish(self.clock.now());
+            }
+        }
+        if self.tap.pass(p) {
+            self.disp.push(p);
+        }
+        if self.last_snap.elapsed() >= self.screen.refresh {
+            self.publish(self.clock.now());
+        }
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    /// A stream that pauses: what came so far is shown now, not when the
+    /// next packet comes.
+    fn idle(&mut self) {
+        self.tap.flush();
+        self.publish(self.clock.now());
+    }
 }
 
 /// Maps packet time to wall time: the first packet plays now, each next one

@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: run the binary, read truth JSONs.
 #![allow(dead_code)]
 
+pub mod frames;
 pub mod lab;
 #[path = "../../src/testenv.rs"]
 pub mod testenv;

@@ -35,6 +35,11 @@ pub struct Input {
     stop: Arc<AtomicBool>,
     /// A read gave up because `stop` was set (what follows is not truncation).
     stopped: bool,
+    /// A stream had no bytes ready: `peek` returned short so the reader can
+    /// pass the pause on (see `take_idle`) before it waits.
+    idle: bool,
+    /// The current pause was reported (until bytes come again).
+    idle_said: bool,
 }
 
 enum Kind {
@@ -52,12 +57,19 @@ impl Input {
         let file = if path.as_os_str() == "-" { stdin_file()? } else { open_nonblocking(path)? };
         let regular = file.metadata()?.is_file();
         let kind = Kind::Read { file, regular, buf: Vec::new(), pos: 0, len: 0, eof: false };
-        Ok(Input { kind, offset: 0, stop, stopped: false })
+        Ok(Input { kind, offset: 0, stop, stopped: false, idle: false, idle_said: false })
     }
 
     /// An input over bytes already in memory (tests, fuzzing).
     pub fn from_bytes(bytes: Vec<u8>) -> Input {
-        Input { kind: Kind::Memory { bytes, at: 0 }, offset: 0, stop: Arc::default(), stopped: false }
+        Input {
+            kind: Kind::Memory { bytes, at: 0 },
+            offset: 0,
+            stop: Arc::default(),
+            stopped: false,
+            idle: false,
+            idle_said: false,
+        }
     }
 
     /// The unread bytes: at least `n` of them unless the input ends (or the
@@ -93,6 +105,13 @@ impl Input {
             if buf.len() < n.max(CHUNK) {
                 buf.resize(n.max(CHUNK), 0);
             }
+            // A stream with nothing ready after its first record: said
+            // once per pause (a short peek), then waited for.
+            if !*regular && self.offset > 0 && !self.idle_said && !poll_in(file, 0)? {
+                self.idle_said = true;
+                self.idle = true;
+                break;
+            }
             if !*regular && !wait_readable(file, &self.stop)? {
                 self.stopped = true;
                 *eof = true;
@@ -106,7 +125,10 @@ impl Input {
                         shrunk(file, read)?;
                     }
                 }
-                Ok(k) => *len += k,
+                Ok(k) => {
+                    *len += k;
+                    self.idle_said = false;
+                }
                 Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {}
                 Err(e) => return Err(e),
             }
@@ -127,6 +149,12 @@ impl Input {
     /// Bytes consumed so far: where in the file the next record starts.
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// Whether the last short `peek` was a stream's pause, not its end
+    /// (then cleared): the caller may pass it on and peek again.
+    pub fn take_idle(&mut self) -> bool {
+        std::mem::take(&mut self.idle)
     }
 
     /// Whether a read ended early because the session was stopped.
@@ -189,25 +217,34 @@ fn open_nonblocking(path: &Path) -> io::Result<File> {
 /// A FIFO opened before its writer reports neither until a writer has come.
 #[cfg(unix)]
 fn wait_readable(file: &File, stop: &AtomicBool) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
     let ms = i32::try_from(STOP_CHECK.as_millis()).unwrap_or(100);
     loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
         }
-        let mut pfd = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd, and its count is 1.
-        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
-        if rc > 0 {
+        if poll_in(file, ms)? {
             return Ok(true);
         }
-        if rc < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e);
-            }
-        }
     }
+}
+
+/// Whether `file` has data or its end within `ms` milliseconds.
+#[cfg(unix)]
+fn poll_in(file: &File, ms: i32) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd { fd: file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd, and its count is 1.
+    let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(e) };
+    }
+    Ok(rc > 0)
+}
+
+#[cfg(not(unix))]
+fn poll_in(_: &File, _: i32) -> io::Result<bool> {
+    Ok(true)
 }
 
 #[cfg(not(unix))]

@@ -72,12 +72,34 @@ impl CaptureFile {
     /// Reads every packet, calling `f` for each until it returns false.
     /// Returns the packet count. A damaged file ends with
     /// `FileError::Corrupt` after its good packets have been handed out.
-    pub fn read(mut self, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+    pub fn read(self, mut f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+        self.read_into(&mut f)
+    }
+
+    /// [`read`](Self::read), and `sink.idle()` whenever a stream (pipe,
+    /// FIFO, socket) has no more bytes for now, before the read waits.
+    pub fn read_into(mut self, sink: &mut dyn Sink) -> Result<u64, FileError> {
         match self.format {
-            Some(Format::Pcap) => pcap::read_pcap(&mut self.input, f),
-            Some(Format::PcapNg) => pcapng::read_pcapng(&mut self.input, f),
+            Some(Format::Pcap) => pcap::read_pcap(&mut self.input, sink),
+            Some(Format::PcapNg) => pcapng::read_pcapng(&mut self.input, sink),
             None => Ok(0),
         }
+    }
+}
+
+/// Where a capture file's packets go.
+pub trait Sink {
+    /// One packet; false stops the read.
+    fn packet(&mut self, p: &Packet<'_>) -> bool;
+    /// The input has nothing more for now (a stream that pauses, as
+    /// `tcpdump -w - | rustnet --read -` does between packets): what is
+    /// held back for more packets should go on. Once per pause.
+    fn idle(&mut self) {}
+}
+
+impl<F: FnMut(&Packet<'_>) -> bool> Sink for F {
+    fn packet(&mut self, p: &Packet<'_>) -> bool {
+        self(p)
     }
 }
 

@@ -57,7 +57,7 @@ pub(super) fn first_link(input: &mut Input) -> Option<LinkType> {
 /// inside the bytes the input has buffered, and only a record cut by the end
 /// of the buffer makes the input read on (a `peek` per record cost 48
 /// instructions a packet, callgrind on mixed-100k).
-pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+pub(super) fn read_pcap(input: &mut Input, f: &mut dyn super::Sink) -> Result<u64, FileError> {
     let hdr = input.peek(24).map_err(|e| FileError::Format(format!("pcap header: {e}")))?;
     let hdr: &[u8; 24] = hdr
         .get(..24)
@@ -76,8 +76,12 @@ pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> boo
             Err(e) => return damaged(n, at, format!("read error: {e}")),
         };
         if bytes.len() < need {
-            // The input ended inside a record (or between two: then it is done).
             let got = bytes.len();
+            if input.take_idle() {
+                f.idle();
+                continue;
+            }
+            // The input ended inside a record (or between two: then it is done).
             return match got {
                 0 => Ok(n),
                 _ if input.stopped() => Ok(n),
@@ -102,7 +106,7 @@ pub(super) fn read_pcap(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> boo
             };
             n += 1;
             pos += 16 + incl;
-            if !f(&Packet { ts, data, wire_len: orig, link: h.link }) {
+            if !f.packet(&Packet { ts, data, wire_len: orig, link: h.link }) {
                 input.consume(pos);
                 return Ok(n);
             }

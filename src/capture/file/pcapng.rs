@@ -148,7 +148,7 @@ pub(super) fn first_link(input: &mut Input) -> Option<LinkType> {
 }
 
 /// Reads every block, handing each packet to `f` (in place, in the input's buffer).
-pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> bool) -> Result<u64, FileError> {
+pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn super::Sink) -> Result<u64, FileError> {
     // A section header was read (blocks before one make no sense).
     let mut section = false;
     let mut big = false;
@@ -170,9 +170,15 @@ pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> b
                     Err(why) => return damaged(why),
                 }
             }
-            Ok([]) => return Ok(n),
             Ok(b) => {
                 let got = b.len();
+                if input.take_idle() {
+                    f.idle();
+                    continue;
+                }
+                if got == 0 {
+                    return Ok(n);
+                }
                 return if input.stopped() {
                     Ok(n)
                 } else {
@@ -185,6 +191,10 @@ pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> b
             Ok(b) if b.len() >= len => &b[..len],
             Ok(b) => {
                 let got = b.len();
+                if input.take_idle() {
+                    f.idle();
+                    continue;
+                }
                 return if input.stopped() {
                     Ok(n)
                 } else {
@@ -249,7 +259,7 @@ pub(super) fn read_pcapng(input: &mut Input, f: &mut dyn FnMut(&Packet<'_>) -> b
         };
         if let Some((ts, data, wire_len, link)) = packet {
             n += 1;
-            let more = f(&Packet { ts, data, wire_len, link });
+            let more = f.packet(&Packet { ts, data, wire_len, link });
             if !more {
                 return Ok(n);
             }
