@@ -233,8 +233,8 @@ pub struct App {
     pub paused: bool,
     /// A new snapshot since the last pass: the pass also takes a sample.
     tick: bool,
-    /// When and on which overview row the last click was (double-click).
-    pub last_click: Option<(std::time::Instant, usize)>,
+    /// When, in which tab and on which row the last click was (double-click).
+    pub last_click: Option<(std::time::Instant, Tab, usize)>,
     /// `a`: the overview grouped by process (`rows` holds group rows too).
     pub grouped: bool,
     /// The groups of the last rebuild (while grouped).

@@ -162,9 +162,11 @@ const FIRST_ROW: u16 = 4;
 const WHEEL: isize = 3;
 
 /// Mouse: a click on a tab switches to it; in the overview and Activity a
-/// click selects a row, a second click on it soon after opens its details
-/// (overview); the wheel moves the selection or scrolls the text. `at` is
-/// when the event came (the run loop's clock).
+/// click selects a row, and a second click on it soon after does what
+/// Enter does there (overview: a connection's details, a group opened or
+/// closed; Activity: the overview filtered to that process); the wheel
+/// moves the selection or scrolls the text. `at` is when the event came
+/// (the run loop's clock).
 pub fn handle_mouse(app: &mut App, m: MouseEvent, at: Instant) {
     if app.quit_pending || app.filter.editing {
         return;
@@ -192,29 +194,32 @@ pub fn handle_mouse(app: &mut App, m: MouseEvent, at: Instant) {
         return;
     }
     let Some(k) = m.row.checked_sub(FIRST_ROW).map(usize::from) else { return };
-    match app.tab {
+    let tab = app.tab;
+    let pos = match tab {
+        Tab::Overview => app.scroll.get() + k,
+        Tab::Activity => app.activity.first_shown() + k,
+        _ => return,
+    };
+    let rows = if tab == Tab::Overview { app.rows.len() } else { app.activity.order.len() };
+    if pos >= rows {
+        return;
+    }
+    let double = app.last_click.is_some_and(|(t, tb, p)| (tb, p) == (tab, pos) && at.duration_since(t) <= DOUBLE_CLICK);
+    app.last_click = if double { None } else { Some((at, tab, pos)) };
+    match tab {
         Tab::Overview => {
-            let pos = app.scroll.get() + k;
-            if pos >= app.rows.len() {
-                return;
-            }
-            let double = app.last_click.is_some_and(|(t, p)| p == pos && at.duration_since(t) <= DOUBLE_CLICK);
             app.select(pos);
-            if double {
-                app.last_click = None;
+            if double && !app.expand_group(None) {
                 app.set_tab(Tab::Details);
                 app.sync_details();
-            } else {
-                app.last_click = Some((at, pos));
             }
         }
-        Tab::Activity => {
-            let pos = app.activity.first_shown() + k;
-            if pos < app.activity.order.len() {
-                app.activity.move_to(pos);
+        _ => {
+            app.activity.move_to(pos);
+            if double {
+                app.filter_to_selected_process();
             }
         }
-        _ => {}
     }
 }
 
@@ -692,5 +697,22 @@ mod tests {
         // Below the last row: nothing.
         click(&mut a, 5, 60, t0);
         assert_eq!(a.selected, 1);
+        // Grouped: a double click on a group row opens it, again closes it.
+        press(&mut a, KeyCode::Char('a'));
+        let groups = a.rows.len();
+        click(&mut a, 5, 4, t0);
+        click(&mut a, 5, 4, t0 + Duration::from_millis(100));
+        assert_eq!((a.tab, a.rows.len()), (Tab::Overview, groups + 30), "opened");
+        click(&mut a, 5, 4, t0 + Duration::from_millis(300));
+        click(&mut a, 5, 4, t0 + Duration::from_millis(400));
+        assert_eq!(a.rows.len(), groups, "closed");
+        press(&mut a, KeyCode::Char('a'));
+        // Activity (one process, curl): a double click on it filters the
+        // overview to it.
+        a.set_tab(Tab::Activity);
+        click(&mut a, 5, 4, t0);
+        assert_eq!(a.tab, Tab::Activity, "one click selects");
+        click(&mut a, 5, 4, t0 + Duration::from_millis(100));
+        assert_eq!((a.tab, a.filter.applied_text.as_str(), a.rows.len()), (Tab::Overview, "process:curl", 30));
     }
 }
