@@ -7,7 +7,7 @@
 use super::tally::Tally;
 use super::worker::ToWorker;
 use crate::snapshot::CaptureStats;
-use crossbeam_channel::{Sender, bounded};
+use crossbeam_channel::bounded;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -28,7 +28,7 @@ pub struct Collected {
 #[derive(Default)]
 struct Inner {
     /// Each worker's queue while it runs (emptied when the pipeline ends).
-    workers: Vec<Sender<ToWorker>>,
+    workers: Vec<super::inbox::WorkerTx>,
     /// Each worker's last tally, left when it ended.
     last: Vec<Option<Tally>>,
     queue_drops: Option<Arc<AtomicU64>>,
@@ -54,7 +54,7 @@ impl MetricsHub {
     }
 
     /// The pipeline's workers (index = worker number) and its queue-drop counter.
-    pub(super) fn attach(&self, workers: &[Sender<ToWorker>], queue_drops: Arc<AtomicU64>) {
+    pub(super) fn attach(&self, workers: &[super::inbox::WorkerTx], queue_drops: Arc<AtomicU64>) {
         let mut g = self.lock();
         g.workers = workers.to_vec();
         g.last = vec![None; workers.len()];
@@ -99,7 +99,7 @@ impl MetricsHub {
 }
 
 /// One worker's tally now, or None if it has ended or does not answer in time.
-fn ask(worker: &Sender<ToWorker>) -> Option<Tally> {
+fn ask(worker: &super::inbox::WorkerTx) -> Option<Tally> {
     let (tx, rx) = bounded(1);
     worker.send_timeout(ToWorker::Metrics(tx), ASK_TIMEOUT).ok()?;
     rx.recv_timeout(ASK_TIMEOUT).ok()

@@ -3,6 +3,7 @@
 //! follow their datagram's first fragment, see `route`) always go to the
 //! same worker, in order.
 
+mod inbox;
 pub mod ipfix_tap;
 pub mod metrics_hub;
 pub mod notes;
@@ -96,7 +97,7 @@ pub struct PipelineConfig {
 
 /// Running workers.
 pub struct Pipeline {
-    senders: Vec<Sender<ToWorker>>,
+    senders: Vec<inbox::WorkerTx>,
     handles: Vec<JoinHandle<()>>,
     queue_drops: Arc<AtomicU64>,
     free: Receiver<Batch>,
@@ -105,7 +106,7 @@ pub struct Pipeline {
 
 /// The capture thread's end: routes packets to workers.
 pub struct Dispatcher {
-    senders: Vec<Sender<ToWorker>>,
+    senders: Vec<inbox::WorkerTx>,
     current: Vec<Batch>,
     free: Receiver<Batch>,
     live: bool,
@@ -126,7 +127,7 @@ impl Pipeline {
         let mut senders = Vec::with_capacity(n);
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {
-            let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
+            let (tx, rx) = inbox::inbox(QUEUE_BATCHES);
             // The table cap and DPI's reassembly budget are shared out: each worker holds its part.
             let mut ecfg = cfg.engine.clone();
             ecfg.max_connections = cfg.engine.max_connections.div_ceil(n);
@@ -145,6 +146,7 @@ impl Pipeline {
             let sandbox = cfg.sandbox;
             let h = std::thread::Builder::new().name(format!("worker-{i}")).spawn(move || {
                 crate::sys::sandbox::thread_start(sandbox, "worker");
+                rx.register();
                 w.run(rx)
             });
             match h {

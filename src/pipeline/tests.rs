@@ -234,7 +234,7 @@ fn the_fast_path_routes_as_the_full_parser_does() {
 #[test]
 fn hand_offs_to_a_gone_worker_are_counted() {
     for live in [true, false] {
-        let (tx, rx) = bounded::<ToWorker>(QUEUE_BATCHES);
+        let (tx, rx) = inbox::inbox(QUEUE_BATCHES);
         drop(rx);
         let (_free_tx, free) = bounded::<Batch>(1);
         let queue_drops = Arc::new(AtomicU64::new(0));

@@ -1,15 +1,16 @@
 //! A worker owns one Engine and the flows routed to it.
 
+use super::inbox::WorkerRx;
 use super::ipfix_tap::{IpfixTap, WorkerIpfix};
 use super::metrics_hub::MetricsHub;
 use super::notes::Annotator;
 use super::tally::Tally;
 use super::{Batch, Enrich, Records, View, wall_clock};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{RecvTimeoutError, Sender};
 use rustnet_core::track::Connection;
 use rustnet_core::{Engine, NewFlow, Stats, Timestamp};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub enum ToWorker {
     Batch(Batch),
@@ -102,7 +103,7 @@ impl Worker {
         self
     }
 
-    pub fn run(mut self, rx: Receiver<ToWorker>) {
+    pub fn run(mut self, rx: WorkerRx) {
         loop {
             let msg = match self.next(&rx) {
                 Next::Msg(m) => m,
@@ -164,12 +165,11 @@ impl Worker {
     }
 
     /// The next message; live, or the engine's deadline if that comes first.
-    fn next(&self, rx: &Receiver<ToWorker>) -> Next {
+    fn next(&self, rx: &WorkerRx) -> Next {
         let deadline = if self.live { self.engine.next_deadline() } else { None };
-        let r = match deadline {
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-            Some(d) => rx.recv_timeout(Duration::from_nanos(d.as_nanos().saturating_sub(wall_clock().as_nanos()))),
-        };
+        let until = deadline
+            .map(|d| Instant::now() + Duration::from_nanos(d.as_nanos().saturating_sub(wall_clock().as_nanos())));
+        let r = rx.recv_until(until);
         match r {
             Ok(m) => Next::Msg(m),
             Err(RecvTimeoutError::Timeout) => Next::Deadline,
