@@ -207,8 +207,7 @@ fn process(n: &Needle, c: &Connection) -> bool {
 
 fn user(n: &Needle, c: &Connection) -> bool {
     // A uid is matched whole: `user:0` is root, not every uid with a 0 in it.
-    let uid = n.text.parse::<u32>().ok();
-    c.process.as_ref().is_some_and(|p| opt(n, p.user.as_deref()) || (uid.is_some() && p.uid == uid))
+    c.process.as_ref().is_some_and(|p| opt(n, p.user.as_deref()) || (n.uid.is_some() && p.uid == n.uid))
 }
 
 fn container(n: &Needle, c: &Connection) -> bool {

@@ -111,6 +111,8 @@ struct Needle {
     /// Digits and 1–3 dots: the pieces between the dots, for matching IPv4
     /// text octet by octet instead of formatting it.
     v4: Option<Box<[Box<[u8]>]>>,
+    /// The needle read as a uid (`user:0`), parsed once, not per connection.
+    uid: Option<u32>,
 }
 
 /// One bit per port number.

@@ -161,7 +161,19 @@ fn needle(text: String) -> Needle {
     let dots = text.bytes().filter(|&b| b == b'.').count();
     let v4 = ((1..=3).contains(&dots) && text.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
         .then(|| text.split('.').map(|p| p.as_bytes().into()).collect());
-    Needle { ports, addr, dotted: text.contains('.'), states, protos, apps, service, v4, text: text.into_boxed_str() }
+    let uid = text.parse::<u32>().ok();
+    Needle {
+        ports,
+        addr,
+        dotted: text.contains('.'),
+        states,
+        protos,
+        apps,
+        service,
+        v4,
+        uid,
+        text: text.into_boxed_str(),
+    }
 }
 
 /// The ports whose decimal text contains `digits` (ASCII digits only).
