@@ -1,30 +1,7 @@
 //! The config file: parsing, its mistakes, where it is, and precedence.
 
 use super::*;
-
-/// A fresh directory under the system temp dir (removed at the end).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("rustnet-config-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn write(&self, text: &str) -> PathBuf {
-        let p = self.0.join("config.toml");
-        std::fs::write(&p, text).expect("write config");
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::testenv::TempDir;
 
 #[test]
 fn a_good_file_sets_every_key() {
@@ -78,9 +55,9 @@ fn wrong_types_and_values_name_their_line() {
 fn a_missing_file_is_the_defaults_and_a_broken_one_names_file_and_line() {
     let dir = TempDir::new("load");
     assert_eq!(load(&dir.0.join("none.toml")), Ok(File::default()));
-    let p = dir.write("theme = \"light\"\nrefresh_interval = 300\n");
+    let p = dir.write("config.toml", "theme = \"light\"\nrefresh_interval = 300\n");
     assert_eq!(load(&p).expect("valid").refresh_interval, Some(300));
-    let p = dir.write("theme = \"light\"\n\n  bogus = 1\n");
+    let p = dir.write("config.toml", "theme = \"light\"\n\n  bogus = 1\n");
     let e = load(&p).expect_err("unknown key");
     assert_eq!(e.at, Some((3, 3)));
     let text = e.to_string();

@@ -125,3 +125,31 @@ pub fn libpcap_ready() -> bool {
     let found = cached || dirs.any(|d| names.iter().any(|n| d.join(n).exists()));
     found || skip("libpcap is not installed (apt install libpcap0.8, or scripts/install-test-deps.sh)")
 }
+
+/// A fresh directory of the test's own under the system temp dir, removed
+/// when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("rustnet-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    /// Writes `text` to `rel` under the directory (making its parents);
+    /// returns its path.
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().expect("a file in a directory")).expect("parent dir");
+        std::fs::write(&p, text).expect("write file");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -6,35 +6,10 @@
 
 mod common;
 
+use common::testenv::TempDir as Home;
 use common::tmux::Tmux;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-/// A directory of the test's own (removed at the end), standing for $HOME.
-struct Home(PathBuf);
-
-impl Home {
-    fn new(name: &str) -> Home {
-        let dir = std::env::temp_dir().join(format!("rustnet-cfgtest-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Home(dir)
-    }
-
-    /// Writes `text` to `rel` under the home directory; returns its path.
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().expect("a file in a directory")).expect("config dir");
-        std::fs::write(&p, text).expect("write config");
-        p
-    }
-}
-
-impl Drop for Home {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const DEFAULT: &str = ".config/rustnet/config.toml";
 

@@ -27,10 +27,11 @@ const QUEUE: usize = 8192;
 /// Most records in one transaction.
 const BATCH: usize = 4096;
 /// How long the writer gathers records before it commits them (unless a
-/// whole batch came first). Committing what had arrived at once made
-/// thousands of tiny transactions, each writing its 64 KiB pages to the
-/// WAL again: 8 661 writes (about 280 MB) for 23 121 records on the bench
-/// capture. A `kill -9` loses at most this much.
+/// whole batch came first): live, where records trickle in, a transaction
+/// (and its 64 KiB pages written to the WAL) per half second rather than
+/// per record. A `kill -9` loses at most this much. (The bench capture's
+/// 8 661 writes were the statement journal, see `db::insert_sql`, not
+/// this.)
 const COMMIT_EVERY: Duration = Duration::from_millis(500);
 /// How often retention runs (and once at the end).
 const RETAIN_EVERY: Duration = Duration::from_secs(10);

@@ -58,11 +58,14 @@ struct Paced<'a, 's> {
 }
 
 impl Paced<'_, '_> {
-    /// Hands the workers what is queued and publishes a snapshot at `now`
-    /// (packet time).
-    fn publish(&mut self, now: Timestamp) {
+    /// Hands the workers what is queued (then, with `advance`, moves their
+    /// clocks to `now`) and publishes a snapshot at `now` (packet time).
+    fn publish(&mut self, now: Timestamp, advance: bool) {
         let s = self.screen;
         self.disp.flush();
+        if advance {
+            self.disp.advance(now);
+        }
         let _ = s.snaps.try_send(s.pipeline.snapshot(s.label, 0, false, now));
         self.last_snap = Instant::now();
     }
@@ -76,16 +79,14 @@ impl Sink for Paced<'_, '_> {
             }
             std::thread::sleep(wait.min(NAP));
             if self.last_snap.elapsed() >= self.screen.refresh {
-                self.disp.flush();
-                self.disp.advance(self.clock.now());
-                self.publish(self.clock.now());
+                self.publish(self.clock.now(), true);
             }
         }
         if self.tap.pass(p) {
             self.disp.push(p);
         }
         if self.last_snap.elapsed() >= self.screen.refresh {
-            self.publish(self.clock.now());
+            self.publish(self.clock.now(), false);
         }
         !self.stop.load(Ordering::Relaxed)
     }
@@ -94,7 +95,7 @@ impl Sink for Paced<'_, '_> {
     /// next packet comes.
     fn idle(&mut self) {
         self.tap.flush();
-        self.publish(self.clock.now());
+        self.publish(self.clock.now(), false);
     }
 }
 
