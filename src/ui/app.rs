@@ -32,6 +32,11 @@ impl Tab {
     /// In the order Tab cycles through and the header shows; `1`-`4` pick the first four.
     pub const ALL: [Tab; 5] = [Tab::Overview, Tab::Details, Tab::Activity, Tab::Graph, Tab::Help];
 
+    /// Activity and Graph: the table is not drawn, so a refresh need not sort it.
+    pub fn hides_table(self) -> bool {
+        matches!(self, Tab::Activity | Tab::Graph)
+    }
+
     pub fn title(self) -> &'static str {
         match self {
             Tab::Overview => "Overview",
@@ -181,8 +186,14 @@ pub struct App {
     pub history: History,
     /// Whether the overview lists `history` (`t`; on from the start for `--read`).
     pub show_history: bool,
-    /// Indices into the view's connections (see [`App::conn`]), filtered and sorted.
+    /// Indices into the view's connections (see [`App::conn`]), filtered and
+    /// sorted; from an older snapshot while `stale` (use [`App::fresh`]).
     pub rows: Vec<usize>,
+    /// The table was not rebuilt for the latest snapshot: the tab shown
+    /// (Activity, Graph) does not show it. See [`App::rebuild`].
+    stale: bool,
+    /// Connections the filter passes, counted while `stale` (the header's "shown").
+    stale_shown: usize,
     /// Position of the selection in `rows`.
     pub selected: usize,
     selected_id: Option<u64>,
@@ -252,6 +263,8 @@ impl App {
             history: History::new(),
             show_history: false,
             rows: Vec::new(),
+            stale: false,
+            stale_shown: 0,
             selected: 0,
             selected_id: None,
             tab: Tab::Overview,
@@ -329,11 +342,15 @@ impl App {
         }
     }
 
-    /// Shows tab `tab` (the Activity rows are sorted when it opens).
+    /// Shows tab `tab` (the Activity rows are sorted when it opens, the
+    /// table brought up to date when it shows it).
     pub fn set_tab(&mut self, tab: Tab) {
         self.tab = tab;
         if tab == Tab::Activity {
             self.activity.sort_rows(&self.agg);
+        }
+        if !tab.hides_table() {
+            self.fresh();
         }
     }
 
@@ -373,13 +390,41 @@ impl App {
         RowKind::of(c, self.rate_now(), self.new_window)
     }
 
-    /// Filters and sorts the snapshot's connections into `rows`, keeping the
-    /// selection on the same connection id when it is still shown.
+    /// The per-process pass when something is new, then the table: filters
+    /// and sorts the snapshot's connections into `rows`, keeping the
+    /// selection on the same connection id when it is still shown. While
+    /// Activity or Graph is shown the table's sort and grouping wait (they
+    /// were 5–6 ms of a 20 ms refresh at 100 000 connections, ui_refresh
+    /// bench) until a tab or key needs the table ([`App::fresh`]).
     pub fn rebuild(&mut self) {
         self.history.commit();
         if self.tick || self.agg.has_pending() {
             self.aggregate();
         }
+        if self.tab.hides_table() {
+            self.stale = true;
+            // The header says how many the filter passes: counted, not sorted.
+            self.stale_shown = if self.filter.applied.is_empty() { 0 } else { self.filtered().len() };
+            return;
+        }
+        self.rebuild_table();
+    }
+
+    /// Brings the table up to date if [`App::rebuild`] left it for later:
+    /// call it before anything reads or moves `rows`.
+    pub fn fresh(&mut self) {
+        if self.stale {
+            self.rebuild_table();
+        }
+    }
+
+    /// How many connections the table lists (the header's "shown").
+    pub fn shown(&self) -> usize {
+        if self.stale { self.stale_shown } else { self.rows.len() }
+    }
+
+    /// Positions in the view's pool (see [`App::conn`]) that the filter passes.
+    fn filtered(&self) -> Vec<usize> {
         let (conns, hist) = (&self.snapshot.connections, self.history.as_slice());
         let f = &self.filter.applied;
         let mut keep = Vec::with_capacity(conns.len());
@@ -392,6 +437,13 @@ impl App {
             f.select(hist, &mut ended);
             keep.extend(ended.into_iter().map(|i| conns.len() + i));
         }
+        keep
+    }
+
+    fn rebuild_table(&mut self) {
+        self.stale = false;
+        let keep = self.filtered();
+        let (conns, hist) = (&self.snapshot.connections, self.history.as_slice());
         let at = |i: usize| pool(conns, hist, i);
         let order = match self.sort {
             // The pass's rates: no connection read again.
@@ -558,7 +610,7 @@ impl App {
 
     pub fn toggle_help(&mut self) {
         if self.tab == Tab::Help {
-            self.tab = self.help_return;
+            self.set_tab(self.help_return);
         } else {
             self.help_return = self.tab;
             self.tab = Tab::Help;

@@ -62,7 +62,7 @@ impl Widget for Header<'_> {
 
 fn stats_line(app: &App, t: Theme) -> Line<'static> {
     let s = &app.snapshot;
-    let shown = if app.filter.applied.is_empty() { String::new() } else { format!(" ({} shown)", app.rows.len()) };
+    let shown = if app.filter.applied.is_empty() { String::new() } else { format!(" ({} shown)", app.shown()) };
     let kernel = s.capture.kernel_drops;
     let queue = s.capture.queue_drops;
     let pair =

@@ -52,6 +52,8 @@ fn on_key(app: &mut App, key: KeyEvent) -> Effect {
     if app.tab == Tab::Activity && activity_key(app, key.code) {
         return Effect::None;
     }
+    // Every key below may read or move the table's selection.
+    app.fresh();
     if navigate(app, key.code) {
         return Effect::None;
     }
@@ -63,23 +65,23 @@ fn on_key(app: &mut App, key: KeyEvent) -> Effect {
         KeyCode::BackTab => app.next_tab(false),
         KeyCode::Char('h') | KeyCode::Char('?') => app.toggle_help(),
         // Grouped overview: Enter, → and ← open and close a group row.
-        KeyCode::Enter if app.tab == Tab::Overview && !app.expand_group(None) => app.tab = Tab::Details,
+        KeyCode::Enter if app.tab == Tab::Overview && !app.expand_group(None) => app.set_tab(Tab::Details),
         KeyCode::Right if app.tab == Tab::Overview && app.expand_group(Some(true)) => {}
         KeyCode::Left if app.tab == Tab::Overview && app.expand_group(Some(false)) => {}
         KeyCode::Char('a') => {
+            app.set_tab(Tab::Overview);
             app.toggle_grouped();
-            app.tab = Tab::Overview;
         }
         KeyCode::Esc => {
             if app.tab != Tab::Overview {
-                app.tab = Tab::Overview;
+                app.set_tab(Tab::Overview);
             } else if !app.filter.text.is_empty() {
                 app.clear_filter();
             }
         }
         KeyCode::Char('/') => {
             app.filter.editing = true;
-            app.tab = Tab::Overview;
+            app.set_tab(Tab::Overview);
         }
         KeyCode::Char('c') => {
             return match app.selected_remote() {
@@ -186,6 +188,7 @@ pub fn handle_mouse(app: &mut App, m: MouseEvent, at: Instant) {
     if !down {
         return;
     }
+    app.fresh();
     if m.row == 0 {
         if let Some(tab) = super::header::tab_at(m.column) {
             app.set_tab(tab);

@@ -257,3 +257,45 @@ fn groups_sum_what_the_table_lists_with_history_and_filter() {
         assert_eq!(shown, [("curl (4101)".to_string(), n, up + down)], "after {linger:?}");
     }
 }
+
+/// Refreshes while Activity or Graph is shown leave the hidden table's sort
+/// for later; the header's count, and the table once a tab or key needs
+/// it, are those of an app that watched the overview all along.
+#[test]
+fn the_table_behind_activity_and_graph_is_current_when_it_returns() {
+    for tab in ['3', '4'] {
+        let filtered = || {
+            let mut app = app();
+            key(&mut app, KeyCode::Char('/'));
+            for ch in "port:8080".chars() {
+                key(&mut app, KeyCode::Char(ch));
+            }
+            key(&mut app, KeyCode::Enter);
+            key(&mut app, KeyCode::Char('G'));
+            app
+        };
+        let (mut watched, mut hidden) = (filtered(), filtered());
+        key(&mut hidden, KeyCode::Char(tab));
+        for a in [&mut watched, &mut hidden] {
+            replay(a, &fixture(), Duration::from_millis(250), Duration::from_secs(2), &attribute);
+        }
+        let (up, down, n) = truth(8080);
+        let ids = |a: &App| a.rows.iter().filter_map(|&i| a.conn(i)).map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(watched.shown(), n, "tshark's curl conversations, open or lingering");
+        assert_eq!(hidden.shown(), watched.shown(), "the header's count behind tab {tab}");
+        let text = screen(&hidden, 120, 24);
+        assert!(text.contains(&format!("({n} shown)")), "{text}");
+        // A key that reads the table's selection, pressed behind the tab.
+        let mut copied = Vec::new();
+        for a in [&mut watched, &mut hidden] {
+            copied.push(super::input::handle_key(a, crossterm::event::KeyEvent::from(KeyCode::Char('c'))));
+        }
+        assert!(matches!(copied[0], super::input::Effect::Copy(_)), "{copied:?}");
+        assert_eq!(copied[0], copied[1], "c behind tab {tab}");
+        key(&mut hidden, KeyCode::Char('1'));
+        assert_eq!(ids(&hidden), ids(&watched), "the table once shown again");
+        assert_eq!(hidden.selected, watched.selected);
+        let bytes: u64 = hidden.rows.iter().filter_map(|&i| hidden.conn(i)).map(|c| c.tx_bytes + c.rx_bytes).sum();
+        assert!(bytes > 0 && bytes <= up + down, "{bytes}");
+    }
+}
