@@ -449,13 +449,15 @@ impl Worker {
                 None => retry.push(p),
             }
         }
-        self.shared.cache.insert_all(answers);
+        // Counted before they are published: whoever reads an answer also
+        // finds it in the stats (a test read them in between, on a loaded CI).
         let answered = Instant::now();
         for p in hits {
             if let Some(asked) = p.asked {
                 self.record_hit(p.seen, asked, answered);
             }
         }
+        self.shared.cache.insert_all(answers);
         for mut p in retry {
             match RETRIES.get(p.tries) {
                 Some(d) => {
@@ -508,8 +510,8 @@ impl Worker {
             }
         }
         let n = answers.len() as u64;
-        self.shared.cache.insert_all(answers);
         self.shared.counters.reconciled.fetch_add(n, Ordering::Relaxed);
+        self.shared.cache.insert_all(answers);
         self.shared.cache.expire(KEEP);
     }
 
