@@ -10,7 +10,7 @@
 
 use rustc_hash::FxHashMap;
 use rustnet_core::Timestamp;
-use rustnet_core::filter::{prefetch_process, prefetch_struct};
+use rustnet_core::filter::{prefetch_process, prefetch_process_rest, prefetch_struct};
 use rustnet_core::track::{Connection, ProcessInfo, State};
 use std::net::IpAddr;
 
@@ -336,6 +336,9 @@ impl Aggregate {
             }
             if let Some(ahead) = conns.get(i + 4) {
                 prefetch_process(ahead);
+            }
+            if let Some(ahead) = conns.get(i + 2) {
+                prefetch_process_rest(ahead);
             }
             let (tx, rx) = c.rates(now);
             self.rates.push(tx + rx);

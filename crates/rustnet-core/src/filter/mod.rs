@@ -225,6 +225,17 @@ pub fn prefetch_process(c: &Connection) {
     }
 }
 
+/// Asks the CPU for the rest of a process record that a per-connection
+/// pass reads: the line holding the pid (248 bytes in) and the name's
+/// bytes. Call it a few connections after [`prefetch_process`], whose line
+/// holds the name's pointer read here.
+pub fn prefetch_process_rest(c: &Connection) {
+    if let Some(p) = &c.process {
+        prefetch((&raw const p.pid).cast::<u8>());
+        prefetch(p.name.as_ptr());
+    }
+}
+
 /// Asks the CPU to load a connection's cache lines (see [`prefetch_process`]).
 pub fn prefetch_struct(c: &Connection) {
     let p = (c as *const Connection).cast::<u8>();
