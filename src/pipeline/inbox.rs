@@ -78,22 +78,23 @@ impl WorkerTx {
         self.tx.as_ref().expect("a sender lives until dropped")
     }
 
-    pub fn send(&self, m: ToWorker) -> Result<(), SendError<ToWorker>> {
-        self.sender().send(m)?;
+    /// Wakes the worker after a send that queued its message.
+    fn rung<E>(&self, sent: Result<(), E>) -> Result<(), E> {
+        sent?;
         self.bell.ring();
         Ok(())
+    }
+
+    pub fn send(&self, m: ToWorker) -> Result<(), SendError<ToWorker>> {
+        self.rung(self.sender().send(m))
     }
 
     pub fn try_send(&self, m: ToWorker) -> Result<(), TrySendError<ToWorker>> {
-        self.sender().try_send(m)?;
-        self.bell.ring();
-        Ok(())
+        self.rung(self.sender().try_send(m))
     }
 
     pub fn send_timeout(&self, m: ToWorker, d: Duration) -> Result<(), SendTimeoutError<ToWorker>> {
-        self.sender().send_timeout(m, d)?;
-        self.bell.ring();
-        Ok(())
+        self.rung(self.sender().send_timeout(m, d))
     }
 }
 

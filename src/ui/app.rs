@@ -189,11 +189,11 @@ pub struct App {
     /// Indices into the view's connections (see [`App::conn`]), filtered and
     /// sorted; from an older snapshot while `stale` (use [`App::fresh`]).
     pub rows: Vec<usize>,
-    /// The table was not rebuilt for the latest snapshot: the tab shown
-    /// (Activity, Graph) does not show it. See [`App::rebuild`].
-    stale: bool,
-    /// Connections the filter passes, counted while `stale` (the header's "shown").
-    stale_shown: usize,
+    /// Set when the table was not rebuilt for the latest snapshot, because
+    /// the tab shown (Activity, Graph) does not show it (see
+    /// [`App::rebuild`]): how many connections the filter passes, for the
+    /// header's "shown" (counted only under a filter).
+    stale: Option<usize>,
     /// Position of the selection in `rows`.
     pub selected: usize,
     selected_id: Option<u64>,
@@ -263,8 +263,7 @@ impl App {
             history: History::new(),
             show_history: false,
             rows: Vec::new(),
-            stale: false,
-            stale_shown: 0,
+            stale: None,
             selected: 0,
             selected_id: None,
             tab: Tab::Overview,
@@ -402,9 +401,8 @@ impl App {
             self.aggregate();
         }
         if self.tab.hides_table() {
-            self.stale = true;
             // The header says how many the filter passes: counted, not sorted.
-            self.stale_shown = if self.filter.applied.is_empty() { 0 } else { self.filtered().len() };
+            self.stale = Some(if self.filter.applied.is_empty() { 0 } else { self.filtered().len() });
             return;
         }
         self.rebuild_table();
@@ -413,14 +411,14 @@ impl App {
     /// Brings the table up to date if [`App::rebuild`] left it for later:
     /// call it before anything reads or moves `rows`.
     pub fn fresh(&mut self) {
-        if self.stale {
+        if self.stale.is_some() {
             self.rebuild_table();
         }
     }
 
     /// How many connections the table lists (the header's "shown").
     pub fn shown(&self) -> usize {
-        if self.stale { self.stale_shown } else { self.rows.len() }
+        self.stale.unwrap_or(self.rows.len())
     }
 
     /// Positions in the view's pool (see [`App::conn`]) that the filter passes.
@@ -441,7 +439,7 @@ impl App {
     }
 
     fn rebuild_table(&mut self) {
-        self.stale = false;
+        self.stale = None;
         let keep = self.filtered();
         let (conns, hist) = (&self.snapshot.connections, self.history.as_slice());
         let at = |i: usize| pool(conns, hist, i);

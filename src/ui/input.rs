@@ -188,7 +188,8 @@ pub fn handle_mouse(app: &mut App, m: MouseEvent, at: Instant) {
     if !down {
         return;
     }
-    app.fresh();
+    // No `fresh()` here: a click on a tab goes through `set_tab`, and the
+    // table is only clicked while shown, when it is never stale.
     if m.row == 0 {
         if let Some(tab) = super::header::tab_at(m.column) {
             app.set_tab(tab);
