@@ -2,7 +2,9 @@
 //! the per-process aggregation (every case) and draw a 200x50 frame, with
 //! the overview's sparkline (Trend) column.
 //! Target: ≤ 16 ms. (The previous snapshot is freed
-//! off the UI thread, so not timed here; `drop_snapshot` shows that cost.)
+//! off the UI thread, so not timed here; `drop_snapshot` shows that cost.
+//! The snapshot's briefs are made by the thread that publishes it, so not
+//! timed here either; `make_briefs` shows that cost.)
 //!
 //! `cargo bench --bench ui_refresh`
 
@@ -57,7 +59,10 @@ fn snapshot(procs: usize) -> Snapshot {
             c
         })
         .collect();
-    Snapshot { now, connections, source: "bench".into(), ..Default::default() }
+    let mut snap = Snapshot { now, connections, source: "bench".into(), ..Default::default() };
+    // As the publishing thread makes them.
+    snap.ensure_briefs();
+    snap
 }
 
 /// Times one refresh of `app`: a new snapshot (a clone of `snap`, made
@@ -137,6 +142,21 @@ fn refresh(c: &mut Criterion) {
     group.bench_function("aggregate_only", |b| b.iter(|| app.aggregate()));
     let mut term = Terminal::new(TestBackend::new(200, 50)).expect("test backend cannot fail");
     group.bench_function("draw_only", |b| b.iter(|| term.draw(|f| draw(f, &app)).map(|_| ())));
+    // Making the briefs, as the publishing thread does (not the UI's cost).
+    group.bench_function("make_briefs", |b| {
+        b.iter_batched(
+            || {
+                let mut s = snap.clone();
+                s.briefs.clear();
+                s
+            },
+            |mut s| {
+                s.ensure_briefs();
+                s
+            },
+            BatchSize::LargeInput,
+        )
+    });
     group.bench_function("drop_snapshot", |b| b.iter_batched(|| snap.clone(), drop, BatchSize::LargeInput));
     group.finish();
 }

@@ -185,13 +185,14 @@ fn receive(run: Run, records: &Sender<Records>) -> Summary {
                 run.enrich.enrich(c);
                 run.view.shows(c)
             });
-            let snap = Snapshot {
+            let mut snap = Snapshot {
                 now: wall_clock(),
                 connections: conns,
                 stats: stats(&decoder, &table),
                 source: label.clone(),
                 ..Snapshot::default()
             };
+            snap.ensure_briefs();
             let _ = snaps.try_send(snap);
         }
     }

@@ -8,9 +8,9 @@
 //! history lets them go). A connection whose record arrived is skipped in
 //! the snapshot (a snapshot taken just before it ended may still list it).
 
+use crate::snapshot::{Brief, name_key};
 use rustc_hash::FxHashMap;
 use rustnet_core::Timestamp;
-use rustnet_core::filter::{prefetch_process, prefetch_process_rest, prefetch_struct};
 use rustnet_core::track::{Connection, ProcessInfo, State};
 use std::net::IpAddr;
 
@@ -29,8 +29,6 @@ pub const SPARK: usize = 16;
 /// Earlier connections looked at past the expected one, to step over those
 /// that left since the last pass (the snapshot keeps the tables' order).
 const LOOKAHEAD: usize = 8;
-/// Tag of a connection without a process (never a [`name_key`]).
-const NO_PROCESS: u128 = u128::MAX;
 
 /// What the pass learned of one snapshot connection, carried to the next
 /// pass while the connection stays: its row (so most connections find it
@@ -42,7 +40,7 @@ pub struct Track {
     /// Its row in [`Aggregate::rows`] (`u32::MAX`: skipped, or none yet).
     pub row: u32,
     pid: u32,
-    /// [`name_key`] of its process name, [`NO_PROCESS`] without one
+    /// [`name_key`] of its process name, [`NO_PROCESS`](crate::snapshot::NO_PROCESS) without one
     /// (0: a long name, looked up each pass).
     key: u128,
     /// Recent total rates as [`spark_level`]s, by pass number modulo [`SPARK`].
@@ -50,7 +48,7 @@ pub struct Track {
 }
 
 impl Track {
-    /// Its process name packed (equal tags: equal names; [`NO_PROCESS`]:
+    /// Its process name packed (equal tags: equal names; [`NO_PROCESS`](crate::snapshot::NO_PROCESS):
     /// none), when the last pass read it: not for a skipped connection nor a
     /// name too long to pack.
     pub fn name_tag(&self) -> Option<u128> {
@@ -83,6 +81,13 @@ impl Counts {
         self.rx_bytes += c.rx_bytes;
         self.conns += 1;
         self.retrans += c.retransmits();
+    }
+
+    fn add_brief(&mut self, b: &Brief) {
+        self.tx_bytes += b.tx_bytes;
+        self.rx_bytes += b.rx_bytes;
+        self.conns += 1;
+        self.retrans += b.retrans;
     }
 
     fn sub(&mut self, c: &Connection) {
@@ -279,9 +284,24 @@ impl Aggregate {
     /// The pass: folds in the ended connections queued, then walks the open
     /// ones once (`skip` says which are already counted as ended). `tick`:
     /// a new refresh, so each row's pulse moves on.
-    pub fn update(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
+    /// `briefs`: one per connection, rates as of `now` (made here when not).
+    pub fn update(
+        &mut self,
+        conns: &[Connection],
+        briefs: &[Brief],
+        now: Timestamp,
+        skip: &dyn Fn(u64) -> bool,
+        tick: bool,
+    ) {
         self.fold_pending();
-        self.pass(conns, now, skip, tick);
+        let made: Vec<Brief>;
+        let briefs = if briefs.len() == conns.len() {
+            briefs
+        } else {
+            made = conns.iter().map(|c| Brief::of(c, now)).collect();
+            &made
+        };
+        self.pass(conns, briefs, now, skip, tick);
         self.prune();
     }
 
@@ -311,7 +331,7 @@ impl Aggregate {
 
     /// The walk over the open connections: each is read once, in order;
     /// its row comes from the last pass when it was there (no hash lookup).
-    fn pass(&mut self, conns: &[Connection], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
+    fn pass(&mut self, conns: &[Connection], briefs: &[Brief], now: Timestamp, skip: &dyn Fn(u64) -> bool, tick: bool) {
         self.hot.clear();
         self.hot.resize(self.rows.len(), Hot::default());
         let prev = std::mem::take(&mut self.tracks);
@@ -327,28 +347,16 @@ impl Aggregate {
         let mut step = InStep { prev: &prev, at: 0, max_id: self.max_id, by_id: None };
         let mut max_id = 0;
         let mut s = Summary { states: vec![0; State::ALL.len()], ..Default::default() };
-        for (i, c) in conns.iter().enumerate() {
-            // The pass is bound by memory latency (100 000 connections are
-            // 45 MB): the connections ahead, and their process records, are
-            // asked for early (as the filter does).
-            if let Some(ahead) = conns.get(i + 8) {
-                prefetch_struct(ahead);
-            }
-            if let Some(ahead) = conns.get(i + 4) {
-                prefetch_process(ahead);
-            }
-            if let Some(ahead) = conns.get(i + 2) {
-                prefetch_process_rest(ahead);
-            }
-            let (tx, rx) = c.rates(now);
+        for (b, c) in briefs.iter().zip(conns) {
+            let (tx, rx) = (b.tx_rate, b.rx_rate);
             self.rates.push(tx + rx);
-            max_id = max_id.max(c.id);
-            let before = step.find(c.id);
-            let mut t = before.copied().unwrap_or(Track { id: c.id, row: u32::MAX, ..Track::default() });
+            max_id = max_id.max(b.id);
+            let before = step.find(b.id);
+            let mut t = before.copied().unwrap_or(Track { id: b.id, row: u32::MAX, ..Track::default() });
             if tick {
                 t.spark[slot] = spark_level(tx + rx);
             }
-            if skip(c.id) {
+            if skip(b.id) {
                 t.row = u32::MAX;
                 next.push(t);
                 continue;
@@ -356,26 +364,23 @@ impl Aggregate {
             s.tx_rate += tx;
             s.rx_rate += rx;
             s.open += 1;
-            s.states[c.state as usize] += 1;
-            if let Some(tcp) = &c.tcp {
-                s.retrans += tcp.retransmits();
-                s.ooo += u64::from(tcp.tx.out_of_order) + u64::from(tcp.rx.out_of_order);
-            }
-            let bytes = c.tx_bytes + c.rx_bytes;
-            if let Some(a) = &c.app {
-                let p = a.protocol();
+            s.states[b.state as usize] += 1;
+            s.retrans += b.retrans;
+            s.ooo += b.ooo;
+            let bytes = b.tx_bytes + b.rx_bytes;
+            if let Some(p) = b.app {
                 match s.apps.iter_mut().find(|e| e.0 == p) {
                     Some(e) => (e.1, e.2) = (e.1 + 1, e.2 + bytes),
                     None => s.apps.push((p, 1, bytes)),
                 }
             }
-            let p = c.process.as_deref();
-            let (pid, key) = p.map_or((0, NO_PROCESS), |p| (p.pid, name_key(&p.name)));
             // The same process as last pass: its row, unless the row went.
+            // Otherwise (rare) the connection itself is read.
+            let (pid, key) = (b.pid, b.key);
             let r = if t.row != u32::MAX && key != 0 && (t.pid, t.key) == (pid, key) {
                 t.row as usize
             } else {
-                self.row_of(p)
+                self.row_of(c.process.as_deref())
             };
             (t.row, t.pid, t.key) = (r as u32, pid, key);
             next.push(t);
@@ -383,7 +388,7 @@ impl Aggregate {
                 self.hot.resize(r + 1, Hot::default());
             }
             let h = &mut self.hot[r];
-            h.open.add(c);
+            h.open.add_brief(b);
             h.tx_rate += tx;
             h.rx_rate += rx;
             h.active = true;
@@ -606,17 +611,6 @@ fn add_peer<T>(peers: &mut Vec<Tally<T>>, addr: IpAddr, bytes: u64, name: T) {
     }
 }
 
-/// A name of up to 15 bytes packed with its length (0: longer, compare the text).
-fn name_key(s: &str) -> u128 {
-    if s.len() > 15 {
-        return 0;
-    }
-    let mut b = [0u8; 16];
-    b[..s.len()].copy_from_slice(s.as_bytes());
-    b[15] = s.len() as u8 + 1;
-    u128::from_le_bytes(b)
-}
-
 /// The remote's name as the overview shows it (host name, else SNI / Host).
 fn peer_name(c: &Connection) -> Option<String> {
     c.hostname.clone()
@@ -654,20 +648,20 @@ mod tests {
         let mut a = Aggregate::default();
         let open =
             vec![conn(1, Some(10), "curl", 100, 1000, [10, 0, 0, 1]), conn(2, Some(10), "curl", 5, 50, [10, 0, 0, 2])];
-        a.update(&open, T_END, NONE, true);
+        a.update(&open, &[], T_END, NONE, true);
         assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 105, rx_bytes: 1050, conns: 2, retrans: 0 });
         // Connection 2 ends with more bytes than the snapshot saw; the next
         // snapshot was taken before it ended and still lists its older copy.
         let last = conn(2, Some(10), "curl", 7, 70, [10, 0, 0, 2]);
         a.ended(None, &last);
-        a.update(&open, T_END, &|id| id == 2, false);
+        a.update(&open, &[], T_END, &|id| id == 2, false);
         let r = row(&a, "curl");
         assert_eq!(r.total(), Counts { tx_bytes: 107, rx_bytes: 1070, conns: 2, retrans: 0 }, "open 1 + final 2");
         assert_eq!((r.open.conns, r.closed.conns), (1, 1));
         // Both end; the table is empty: the totals stay.
         let one = conn(1, Some(10), "curl", 300, 3000, [10, 0, 0, 1]);
         a.ended(None, &one);
-        a.update(&[], T_END, NONE, true);
+        a.update(&[], &[], T_END, NONE, true);
         let r = row(&a, "curl");
         assert_eq!(r.total(), Counts { tx_bytes: 307, rx_bytes: 3070, conns: 2, retrans: 0 });
         assert_eq!((r.tx_rate, r.rx_rate, r.open.conns), (0.0, 0.0, 0));
@@ -675,12 +669,12 @@ mod tests {
         let three = conn(3, Some(10), "curl", 1, 1, [10, 0, 0, 2]);
         a.ended(None, &three);
         a.ended(None, &conn(3, Some(10), "curl", 2, 2, [10, 0, 0, 2]));
-        a.update(&[], T_END, NONE, false);
+        a.update(&[], &[], T_END, NONE, false);
         assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 309, rx_bytes: 3072, conns: 3, retrans: 0 });
         // A later copy of connection 1 replaces the earlier one, not adds to it.
         let again = conn(1, Some(10), "curl", 310, 3100, [10, 0, 0, 1]);
         a.ended(Some(&one), &again);
-        a.update(&[], T_END, NONE, false);
+        a.update(&[], &[], T_END, NONE, false);
         assert_eq!(row(&a, "curl").total(), Counts { tx_bytes: 319, rx_bytes: 3172, conns: 3, retrans: 0 });
         assert_eq!(a.closed.tx_bytes + a.closed.rx_bytes, 319 + 3172);
         // Peers: both addresses, the busiest first, named.
@@ -704,7 +698,7 @@ mod tests {
         // The same pid reused by another program is another row.
         conns.push(conn(99, Some(1), "bash", 1, 2, [10, 0, 0, 9]));
         let mut a = Aggregate::default();
-        a.update(&conns, T_END, NONE, true);
+        a.update(&conns, &[], T_END, NONE, true);
         for r in a.rows() {
             let mine: Vec<&Connection> = conns
                 .iter()
@@ -729,14 +723,14 @@ mod tests {
         for i in 0..(PROCESS_CAP as u64 + 10) {
             a.ended(None, &conn(i, Some(i as u32 + 1), "short", 1, 1, [10, 0, 0, 1]));
         }
-        a.update(&[], T_END, NONE, true);
+        a.update(&[], &[], T_END, NONE, true);
         assert!(a.rows().len() <= PROCESS_CAP, "{}", a.rows().len());
         assert!(a.dropped > 0);
         assert_eq!(a.closed.conns, PROCESS_CAP as u64 + 10, "the totals keep every byte");
         // Lookups still find the rows kept.
         let kept = a.rows().len();
         let pid = a.rows().last().and_then(|r| r.pid).expect("a process row");
-        a.update(&[conn(1, Some(pid), "short", 1, 1, [10, 0, 0, 1])], T_END, NONE, true);
+        a.update(&[conn(1, Some(pid), "short", 1, 1, [10, 0, 0, 1])], &[], T_END, NONE, true);
         assert_eq!(a.rows().len(), kept);
     }
 
@@ -786,7 +780,7 @@ mod tests {
             if k >= 15 {
                 conns.reverse();
             }
-            a.update(&conns, T_END, NONE, true);
+            a.update(&conns, &[], T_END, NONE, true);
         }
         let got = spark_of(&a, &conns, 1, SPARK);
         assert_eq!(got.len(), SPARK, "bounded: the last {SPARK} refreshes");
@@ -809,17 +803,17 @@ mod tests {
     #[test]
     fn a_connection_whose_process_changes_moves_row() {
         let mut a = Aggregate::default();
-        a.update(&[moving(1, 10, "bash", 100)], T_END, NONE, true);
+        a.update(&[moving(1, 10, "bash", 100)], &[], T_END, NONE, true);
         assert_eq!(row(&a, "bash").open.conns, 1);
         // exec: same pid, new name; then another pid.
-        a.update(&[moving(1, 10, "curl", 100)], T_END, NONE, true);
+        a.update(&[moving(1, 10, "curl", 100)], &[], T_END, NONE, true);
         assert_eq!((row(&a, "bash").open.conns, row(&a, "curl").open.conns), (0, 1));
-        a.update(&[moving(1, 12, "curl", 100)], T_END, NONE, true);
+        a.update(&[moving(1, 12, "curl", 100)], &[], T_END, NONE, true);
         let curls: Vec<_> = a.rows().iter().filter(|r| r.name == "curl").map(|r| (r.pid, r.open.conns)).collect();
         assert_eq!(curls, [(Some(10), 0), (Some(12), 1)]);
         let mut none = moving(1, 12, "curl", 100);
         none.process = None;
-        a.update(&[none], T_END, NONE, true);
+        a.update(&[none], &[], T_END, NONE, true);
         let unknown = a.rows().iter().find(|r| r.pid.is_none()).expect("the row without a process");
         assert_eq!(unknown.open.conns, 1);
     }

@@ -300,8 +300,10 @@ impl App {
 
     /// Takes a new snapshot and rebuilds the view (the once-per-refresh work).
     /// Returns the previous snapshot, so the caller can free it off the UI thread.
-    pub fn set_snapshot(&mut self, snapshot: Snapshot) -> Snapshot {
+    pub fn set_snapshot(&mut self, mut snapshot: Snapshot) -> Snapshot {
+        snapshot.ensure_briefs();
         let old = std::mem::replace(&mut self.snapshot, snapshot);
+        self.settle_briefs();
         self.tick = true;
         self.rebuild();
         old
@@ -324,7 +326,8 @@ impl App {
         let hist = &self.history;
         let skip = |id: u64| !hist.is_empty() && hist.contains(id);
         let now = self.rate_now();
-        self.agg.update(&self.snapshot.connections, now, &skip, self.tick);
+        let snap = &self.snapshot;
+        self.agg.update(&snap.connections, &snap.briefs, now, &skip, self.tick);
         if self.tick {
             let s = &self.agg.summary;
             let totals = Totals {
@@ -430,7 +433,9 @@ impl App {
         if self.show_history && !hist.is_empty() {
             // An ended connection may still be in a snapshot taken just before
             // it left: its history copy (final counters, end reason) is shown.
-            keep.retain(|&i| !self.history.contains(conns[i].id));
+            // (Ids from the briefs: dense, no connection read.)
+            let briefs = &self.snapshot.briefs;
+            keep.retain(|&i| !self.history.contains(briefs.get(i).map_or(conns[i].id, |b| b.id)));
             let mut ended = Vec::new();
             f.select(hist, &mut ended);
             keep.extend(ended.into_iter().map(|i| conns.len() + i));
@@ -500,8 +505,19 @@ impl App {
         if self.snapshot.finished && !self.settled {
             self.settled = true;
             // Rates read 0 from now on: a pass (and a sample) at the new time.
+            self.settle_briefs();
             self.tick = true;
             self.rebuild();
+        }
+    }
+
+    /// Once settled, the briefs' rates are those at [`rate_now`](Self::rate_now):
+    /// none (an hour after the snapshot, beyond the 2 s rate window).
+    fn settle_briefs(&mut self) {
+        if self.settled {
+            for b in &mut self.snapshot.briefs {
+                (b.tx_rate, b.rx_rate) = (0.0, 0.0);
+            }
         }
     }
 
@@ -720,7 +736,10 @@ fn sorted<'a>(
 
 /// Like [`sorted`] by rate, with the snapshot's connections' rates and ids
 /// from the aggregation pass. Rates are never negative, so their bits sort
-/// as the numbers do: plain integer keys.
+/// as the numbers do: one integer key, the rate as an f32 (rates within one
+/// part in 16 million tie) above the id's low 32 bits (ties keep id order,
+/// so rows do not jump between refreshes), radix sorted: 100 000 rows took
+/// 4 ms with `sort_unstable` on (f64, id) and 2.5 ms with a radix sort of it.
 fn by_rate<'a>(
     at: At<'_, 'a>,
     keep: &[usize],
@@ -729,19 +748,21 @@ fn by_rate<'a>(
     now: rustnet_core::Timestamp,
 ) -> Vec<(u64, u32)> {
     let rates = agg.rates();
-    let flip = |r: f64| if desc { !r.to_bits() } else { r.to_bits() };
+    let key = |r: f64, id: u64| {
+        let r = (r as f32).to_bits();
+        (u64::from(if desc { !r } else { r }) << 32) | (id & 0xffff_ffff)
+    };
     let mut v: Vec<(u64, u64, u32)> = keep
         .iter()
         .filter_map(|&i| match (rates.get(i), agg.track(i)) {
-            (Some(&r), Some(t)) => Some((flip(r), t.id, i as u32)),
+            (Some(&r), Some(t)) => Some((key(r, t.id), t.id, i as u32)),
             _ => at(i).map(|c| {
                 let (tx, rx) = c.rates(now);
-                (flip(tx + rx), c.id, i as u32)
+                (key(tx + rx, c.id), c.id, i as u32)
             }),
         })
         .collect();
-    // Ties keep id order so rows do not jump between refreshes.
-    v.sort_unstable();
+    radsort::sort_by_key(&mut v, |e| e.0);
     v.into_iter().map(|(_, id, i)| (id, i)).collect()
 }
 
@@ -799,8 +820,9 @@ fn by_process<'a>(at: At<'_, 'a>, keep: &[usize], agg: Option<&Aggregate>, desc:
         // In bounds: every slot pushed came from `intern`.
         e.0 = rank[e.0 as usize];
     }
-    // Ties keep id order so rows do not jump between refreshes.
-    v.sort_unstable();
+    // Ties keep id order so rows do not jump between refreshes. A radix
+    // sort: 100 000 rows took 4 ms with sort_unstable.
+    radsort::sort_by_key(&mut v, |e| (e.0, e.1));
     v.into_iter().map(|(_, id, i)| (id, i)).collect()
 }
 

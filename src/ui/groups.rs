@@ -242,7 +242,7 @@ mod tests {
         let hist = [conn(4, Some((7, "curl")), 100), conn(5, Some((8, "dig")), 1)];
         let at = |i: usize| snap.get(i).or_else(|| hist.get(i.checked_sub(snap.len())?));
         let mut agg = Aggregate::default();
-        agg.update(&snap, now, &|_| false, true);
+        agg.update(&snap, &[], now, &|_| false, true);
         let order = [(4, 3), (1, 0), (5, 4), (3, 2), (2, 1)];
         for agg in [Some(&agg), None] {
             let (groups, rows, _) = build(&order, &at, agg, &FxHashSet::default(), now);

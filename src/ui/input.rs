@@ -656,8 +656,15 @@ mod tests {
         let first = |a: &App| a.selected_conn().map(|c| (c.rates(a.rate_now()).1, a.row_kind(c)));
         let (rate, kind) = first(&a).expect("a row");
         assert!(rate > 0.0 && kind == RowKind::New, "at the end: the last second's rate, new");
+        assert!(a.agg.summary.rx_rate > 0.0 && a.agg.rows().iter().any(|r| r.rx_rate > 0.0));
         a.settle();
         assert_eq!(first(&a), Some((0.0, RowKind::Normal)), "then quiet");
+        // The per-process and total rates too, and with the next snapshot.
+        assert_eq!(a.agg.summary.rx_rate, 0.0);
+        assert!(a.agg.rows().iter().all(|r| r.rx_rate == 0.0 && r.tx_rate == 0.0));
+        let again = a.snapshot.clone();
+        a.set_snapshot(again);
+        assert_eq!(a.agg.summary.rx_rate, 0.0);
     }
 
     #[test]

@@ -216,28 +216,16 @@ impl Field {
     }
 }
 
-/// Asks the CPU to load a connection's process record and name, which lie
-/// elsewhere on the heap: for a pass over many connections (the UI's
-/// per-process tally), a few connections ahead of the one it reads.
-pub fn prefetch_process(c: &Connection) {
+/// Asks the CPU to load a connection's process record, which lies
+/// elsewhere on the heap, a few connections ahead of the one a pass reads.
+fn prefetch_process(c: &Connection) {
     if let Some(p) = &c.process {
         prefetch((&raw const **p).cast::<u8>());
     }
 }
 
-/// Asks the CPU for the rest of a process record that a per-connection
-/// pass reads: the line holding the pid (248 bytes in) and the name's
-/// bytes. Call it a few connections after [`prefetch_process`], whose line
-/// holds the name's pointer read here.
-pub fn prefetch_process_rest(c: &Connection) {
-    if let Some(p) = &c.process {
-        prefetch((&raw const p.pid).cast::<u8>());
-        prefetch(p.name.as_ptr());
-    }
-}
-
 /// Asks the CPU to load a connection's cache lines (see [`prefetch_process`]).
-pub fn prefetch_struct(c: &Connection) {
+fn prefetch_struct(c: &Connection) {
     let p = (c as *const Connection).cast::<u8>();
     for off in (0..std::mem::size_of::<Connection>()).step_by(64) {
         prefetch(p.wrapping_add(off));
