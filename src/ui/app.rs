@@ -8,12 +8,12 @@ use super::columns::ColumnLayout;
 use super::format;
 use super::groups::{self, Group, GroupKey};
 use super::history::History;
+use super::order::{by_process, by_rate, select_split, sorted};
 use super::samples::{Samples, Totals};
 use super::theme::Theme;
 use crate::snapshot::Snapshot;
 use rustnet_core::filter::Filter;
 use rustnet_core::track::{Connection, EndReason, State};
-use std::cmp::Ordering;
 use std::time::Duration;
 
 /// Connections younger than this (or than one refresh, if longer) are "new".
@@ -429,7 +429,7 @@ impl App {
         let (conns, hist) = (&self.snapshot.connections, self.history.as_slice());
         let f = &self.filter.applied;
         let mut keep = Vec::with_capacity(conns.len());
-        f.select(conns, &mut keep);
+        select_split(f, conns, &mut keep);
         if self.show_history && !hist.is_empty() {
             // An ended connection may still be in a snapshot taken just before
             // it left: its history copy (final counters, end reason) is shown.
@@ -678,159 +678,5 @@ fn pool<'a>(snap: &'a [Connection], hist: &'a [Connection], i: usize) -> Option<
     match i.checked_sub(snap.len()) {
         None => snap.get(i),
         Some(j) => hist.get(j),
-    }
-}
-
-/// Looks a kept index up (see [`pool`]).
-type At<'x, 'a> = &'x dyn Fn(usize) -> Option<&'a Connection>;
-
-/// (id, index) of the kept connections in display order. One pass over the
-/// connections computes each key once; the sort then touches only the
-/// compact (key, id, index) entries, not the connections.
-fn sorted<'a>(
-    at: At<'_, 'a>,
-    keep: &[usize],
-    key: SortKey,
-    desc: bool,
-    now: rustnet_core::Timestamp,
-) -> Vec<(u64, u32)> {
-    fn by<'a, K>(
-        at: At<'_, 'a>,
-        keep: &[usize],
-        desc: bool,
-        key: impl Fn(&'a Connection) -> K,
-        cmp: impl Fn(&K, &K) -> Ordering,
-    ) -> Vec<(u64, u32)> {
-        let mut v: Vec<(K, u64, u32)> = keep.iter().filter_map(|&i| at(i).map(|c| (key(c), c.id, i as u32))).collect();
-        // Ties keep id order so rows do not jump between refreshes.
-        v.sort_unstable_by(|a, b| {
-            let o = cmp(&a.0, &b.0);
-            if desc { o.reverse() } else { o }.then(a.1.cmp(&b.1))
-        });
-        v.into_iter().map(|(_, id, i)| (id, i)).collect()
-    }
-    let num = |a: &f64, b: &f64| a.total_cmp(b);
-    match key {
-        SortKey::Rate => by(
-            at,
-            keep,
-            desc,
-            |c| {
-                let (tx, rx) = c.rates(now);
-                tx + rx
-            },
-            num,
-        ),
-        SortKey::Bytes => by(at, keep, desc, |c| c.tx_bytes.saturating_add(c.rx_bytes), u64::cmp),
-        // Ascending age: youngest (latest first_seen) first.
-        SortKey::Age => by(at, keep, desc, |c| std::cmp::Reverse(c.first_seen), Ord::cmp),
-        SortKey::Process => by_process(at, keep, None, desc),
-        SortKey::Remote => by(at, keep, desc, |c| (c.remote.addr, c.remote.port), Ord::cmp),
-        SortKey::State => by(at, keep, desc, |c| c.state.name(), |a, b| a.cmp(b)),
-        SortKey::Proto => by(at, keep, desc, |c| (c.proto, c.remote.addr, c.remote.port), Ord::cmp),
-        // Connections without the number go after those with it, both ways.
-        SortKey::Rtt => by(at, keep, desc, |c| (c.live_rtt().is_some() == desc, c.live_rtt()), Ord::cmp),
-        SortKey::Retrans => by(at, keep, desc, |c| (c.tcp.is_some() == desc, c.retransmits()), Ord::cmp),
-    }
-}
-
-/// Like [`sorted`] by rate, with the snapshot's connections' rates and ids
-/// from the aggregation pass. Rates are never negative, so their bits sort
-/// as the numbers do: one integer key, the rate as an f32 (rates within one
-/// part in 16 million tie) above the id's low 32 bits (ties keep id order,
-/// so rows do not jump between refreshes), radix sorted: 100 000 rows took
-/// 4 ms with `sort_unstable` on (f64, id) and 2.5 ms with a radix sort of it.
-fn by_rate<'a>(
-    at: At<'_, 'a>,
-    keep: &[usize],
-    agg: &Aggregate,
-    desc: bool,
-    now: rustnet_core::Timestamp,
-) -> Vec<(u64, u32)> {
-    let rates = agg.rates();
-    let key = |r: f64, id: u64| {
-        let r = (r as f32).to_bits();
-        (u64::from(if desc { !r } else { r }) << 32) | (id & 0xffff_ffff)
-    };
-    let mut v: Vec<(u64, u64, u32)> = keep
-        .iter()
-        .filter_map(|&i| match (rates.get(i), agg.track(i)) {
-            (Some(&r), Some(t)) => Some((key(r, t.id), t.id, i as u32)),
-            _ => at(i).map(|c| {
-                let (tx, rx) = c.rates(now);
-                (key(tx + rx, c.id), c.id, i as u32)
-            }),
-        })
-        .collect();
-    radsort::sort_by_key(&mut v, |e| e.0);
-    v.into_iter().map(|(_, id, i)| (id, i)).collect()
-}
-
-/// Like [`sorted`] by process name. Names are few beside connections (97
-/// for the bench's 100 000), so each distinct name is ranked once and the
-/// sort compares integers. The aggregation pass's packed names (`agg`, when
-/// it ran on this snapshot) spare reading each connection's name: comparing
-/// the names themselves, scattered on the heap, made a 100 000-row refresh
-/// take 25.5 ms.
-fn by_process<'a>(at: At<'_, 'a>, keep: &[usize], agg: Option<&Aggregate>, desc: bool) -> Vec<(u64, u32)> {
-    let name_of = |c: &'a Connection| c.process.as_ref().map_or("", |p| p.name.as_str());
-    let mut by_tag: rustc_hash::FxHashMap<u128, u32> = rustc_hash::FxHashMap::default();
-    let mut by_name: rustc_hash::FxHashMap<&'a str, u32> = rustc_hash::FxHashMap::default();
-    let mut names: Vec<&'a str> = Vec::new();
-    let mut intern = |name: &'a str| {
-        *by_name.entry(name).or_insert_with(|| {
-            names.push(name);
-            names.len() as u32 - 1
-        })
-    };
-    let mut v: Vec<(u32, u64, u32)> = Vec::with_capacity(keep.len());
-    for &i in keep {
-        let track = agg.and_then(|a| a.track(i)).and_then(|t| Some((t.id, t.name_tag()?)));
-        let (id, slot) = match track {
-            Some((id, tag)) => match by_tag.get(&tag) {
-                Some(&s) => (id, s),
-                None => {
-                    let Some(c) = at(i) else { continue };
-                    let s = intern(name_of(c));
-                    by_tag.insert(tag, s);
-                    (id, s)
-                }
-            },
-            None => {
-                let Some(c) = at(i) else { continue };
-                (c.id, intern(name_of(c)))
-            }
-        };
-        v.push((slot, id, i as u32));
-    }
-    // Rank of each distinct name; names equal but for case share one.
-    let mut order: Vec<u32> = (0..names.len() as u32).collect();
-    let name = |s: u32| names.get(s as usize).copied().unwrap_or_default();
-    order.sort_unstable_by(|&a, &b| cmp_text(name(a), name(b)));
-    let mut rank = vec![0u32; names.len()];
-    let mut r = 0u32;
-    for (k, &s) in order.iter().enumerate() {
-        if k > 0 && cmp_text(name(order[k - 1]), name(s)) != Ordering::Equal {
-            r += 1;
-        }
-        // In bounds: `order` holds each slot 0..names.len() once.
-        rank[s as usize] = if desc { u32::MAX - r } else { r };
-    }
-    for e in &mut v {
-        // In bounds: every slot pushed came from `intern`.
-        e.0 = rank[e.0 as usize];
-    }
-    // Ties keep id order so rows do not jump between refreshes. A radix
-    // sort: 100 000 rows took 4 ms with sort_unstable.
-    radsort::sort_by_key(&mut v, |e| (e.0, e.1));
-    v.into_iter().map(|(_, id, i)| (id, i)).collect()
-}
-
-/// Case-insensitive, empty last (a missing process sorts after named ones).
-fn cmp_text(a: &str, b: &str) -> Ordering {
-    match (a.is_empty(), b.is_empty()) {
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        _ => a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
     }
 }

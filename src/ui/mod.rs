@@ -20,6 +20,7 @@ mod history;
 pub use history::HISTORY_CAP;
 mod input;
 mod notices;
+mod order;
 mod overview;
 mod samples;
 mod theme;
