@@ -77,8 +77,9 @@ pub fn build<'a>(
         Some(p.pid.map(|pid| (pid, p.name.as_str())))
     };
     // Groups made from process rows are not hashed by name until a
-    // connection without a row (an ended one) needs to find its group.
-    let mut row_groups: Vec<u32> = Vec::new();
+    // connection without a row (an ended one) needs to find its group, and
+    // get their keys later, the rows read in row order (see `name_groups`).
+    let mut row_groups: Vec<(u32, u32)> = Vec::new();
     // In the sorted order: which group each connection is in, groups
     // numbered as they first appear.
     for &(_, i) in order {
@@ -87,11 +88,13 @@ pub fn build<'a>(
         let g = match by_row.get(r as usize) {
             Some(&g) if g != u32::MAX => g,
             Some(_) => {
-                let Some(k) = key_of_row(r) else { continue };
                 let g = if by_key.is_empty() {
-                    row_groups.push(r);
-                    push_group(&mut groups, k, expanded)
+                    // Named later: its row is in `rows`, as `by_row` has it.
+                    let g = push_group(&mut groups, None, expanded);
+                    row_groups.push((r, g));
+                    g
                 } else {
+                    let Some(k) = key_of_row(r) else { continue };
                     // An ended connection of this process may have made it.
                     *by_key.entry(k).or_insert_with(|| push_group(&mut groups, k, expanded))
                 };
@@ -102,10 +105,14 @@ pub fn build<'a>(
             }
             None => {
                 let Some(c) = at(i) else { continue };
-                for r in row_groups.drain(..) {
-                    if let (Some(k), Some(&g)) = (key_of_row(r), by_row.get(r as usize)) {
-                        by_key.insert(k, g);
+                if let Some(a) = agg {
+                    row_groups.sort_unstable();
+                    for &(r, g) in &row_groups {
+                        if let Some(k) = key_of_row(r) {
+                            by_key.insert(k, g);
+                        }
                     }
+                    name_groups(&mut groups, &mut row_groups, a, expanded);
                 }
                 let k = c.process.as_deref().map(|p| (p.pid, p.name.as_str()));
                 match by_key.get(&k) {
@@ -121,6 +128,9 @@ pub fn build<'a>(
         if let Some(slot) = group_at.get_mut(i) {
             *slot = g;
         }
+    }
+    if let Some(a) = agg {
+        name_groups(&mut groups, &mut row_groups, a, expanded);
     }
     // Every connection of the snapshot, in groups: each process row's sums
     // are the pass's, and only connections without a row are read.
@@ -181,6 +191,18 @@ pub fn build<'a>(
         }
     }
     (groups, rows, ids)
+}
+
+/// Gives the groups made from process rows (`(row, group)`) their keys,
+/// reading the rows in row order: in the sorted order each was a cache
+/// miss (50 000 processes: half of the grouping's time by `perf`).
+fn name_groups(groups: &mut [Group], pending: &mut Vec<(u32, u32)>, agg: &Aggregate, expanded: &FxHashSet<GroupKey>) {
+    pending.sort_unstable();
+    for (r, g) in pending.drain(..) {
+        let (Some(p), Some(group)) = (agg.rows().get(r as usize), groups.get_mut(g as usize)) else { continue };
+        group.key = p.pid.map(|pid| (pid, p.name.clone()));
+        group.expanded = !expanded.is_empty() && expanded.contains(&group.key);
+    }
 }
 
 /// Adds the group of process `k` (as yet with nothing counted).
