@@ -57,13 +57,21 @@ struct Paced<'a, 's> {
     last_snap: Instant,
 }
 
+/// Whether a snapshot first moves the workers' clocks to its time (while
+/// the replay waits out a quiet stretch), or leaves them at their packets'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Clocks {
+    Advance,
+    AsPackets,
+}
+
 impl Paced<'_, '_> {
-    /// Hands the workers what is queued (then, with `advance`, moves their
-    /// clocks to `now`) and publishes a snapshot at `now` (packet time).
-    fn publish(&mut self, now: Timestamp, advance: bool) {
+    /// Hands the workers what is queued (moving their clocks to `now` if
+    /// asked) and publishes a snapshot at `now` (packet time).
+    fn publish(&mut self, now: Timestamp, clocks: Clocks) {
         let s = self.screen;
         self.disp.flush();
-        if advance {
+        if clocks == Clocks::Advance {
             self.disp.advance(now);
         }
         let _ = s.snaps.try_send(s.pipeline.snapshot(s.label, 0, false, now));
@@ -79,14 +87,14 @@ impl Sink for Paced<'_, '_> {
             }
             std::thread::sleep(wait.min(NAP));
             if self.last_snap.elapsed() >= self.screen.refresh {
-                self.publish(self.clock.now(), true);
+                self.publish(self.clock.now(), Clocks::Advance);
             }
         }
         if self.tap.pass(p) {
             self.disp.push(p);
         }
         if self.last_snap.elapsed() >= self.screen.refresh {
-            self.publish(self.clock.now(), false);
+            self.publish(self.clock.now(), Clocks::AsPackets);
         }
         !self.stop.load(Ordering::Relaxed)
     }
@@ -95,7 +103,7 @@ impl Sink for Paced<'_, '_> {
     /// next packet comes.
     fn idle(&mut self) {
         self.tap.flush();
-        self.publish(self.clock.now(), false);
+        self.publish(self.clock.now(), Clocks::AsPackets);
     }
 }
 
