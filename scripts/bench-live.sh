@@ -20,7 +20,8 @@ cleanup() {
   ip netns del "$A" 2>/dev/null || true
   ip netns del "$B" 2>/dev/null || true
 }
-trap cleanup EXIT
+WORK=$(mktemp -d)
+trap 'cleanup; rm -rf "$WORK"' EXIT
 cleanup
 ip netns add "$A"
 ip netns add "$B"
@@ -35,6 +36,14 @@ ip netns exec "$B" iperf3 -s -D -1 >/dev/null 2>&1 || true
 
 # CPU seconds (user+sys) of process $1 so far.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
+# "thread-name seconds" for each thread of process $1 so far (names without spaces).
+threads() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    awk -v hz="$(getconf CLK_TCK)" '{sub(/^[^)]*\) /, ""); print ($12+$13)/hz}' "$t/stat" 2>/dev/null |
+      sed "s/^/$(tr ' ' _ <"$t/comm" 2>/dev/null) /"
+  done
+}
 
 # run_case NAME MONITOR-COMMAND... : one UDP and one TCP run under it.
 run_case() {
@@ -45,13 +54,17 @@ run_case() {
     pid=$!
     sleep 1.5   # the monitor's start-up is not counted
     c0=$(cpu "$pid")
+    threads "$pid" >"$WORK/t0"
   fi
   ip netns exec "$B" iperf3 -s -D -1 >/dev/null 2>&1 || true
   sleep 0.3
   local u
   u=$(ip netns exec "$A" iperf3 -c 10.231.0.2 -u -b 300M -l 64 -t "$T" -J)
   local c1=0
-  [ -n "$pid" ] && c1=$(cpu "$pid")
+  if [ -n "$pid" ]; then
+    c1=$(cpu "$pid")
+    threads "$pid" >"$WORK/t1"
+  fi
   ip netns exec "$B" iperf3 -s -D -1 >/dev/null 2>&1 || true
   sleep 0.3
   local tcp
@@ -70,6 +83,11 @@ per = (c1 - c0) / pkts * 1e6 if pkts and c1 else 0.0
 print(f"{name:10s} UDP {pkts:8d} datagrams, loss {u['lost_percent']:5.2f} %, "
       f"monitor CPU {c1 - c0:5.2f} s = {per:4.2f} us/datagram | TCP sender {t['bits_per_second'] / 1e9:5.2f} Gbit/s")
 EOF
+  if [ -n "$pid" ]; then
+    # The UDP run's CPU by thread (threads of the same name summed).
+    awk 'NR==FNR {a[$1]+=$2; next} {b[$1]+=$2} END {for (k in b) if (b[k]-a[k] > 0.005) printf "  %s %.2f s", k, b[k]-a[k]; print ""}' \
+      "$WORK/t0" "$WORK/t1"
+  fi
 }
 
 run_case "none"
