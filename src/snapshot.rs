@@ -48,7 +48,7 @@ impl Snapshot {
     /// by hand: fixtures, tests), so readers can rely on them.
     pub fn ensure_briefs(&mut self) {
         if self.briefs.len() != self.connections.len() {
-            self.briefs = self.connections.iter().map(|c| Brief::of(c, self.now)).collect();
+            self.briefs = Brief::all(&self.connections, self.now);
         }
     }
 }
@@ -81,6 +81,11 @@ pub struct Brief {
 pub const NO_PROCESS: u128 = u128::MAX;
 
 impl Brief {
+    /// A brief per connection, in order, rates taken at `now`.
+    pub fn all(conns: &[Connection], now: Timestamp) -> Vec<Brief> {
+        conns.iter().map(|c| Brief::of(c, now)).collect()
+    }
+
     /// Connection `c`'s brief, its rates taken at `now`.
     pub fn of(c: &Connection, now: Timestamp) -> Brief {
         let (tx_rate, rx_rate) = c.rates(now);

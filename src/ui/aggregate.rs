@@ -298,7 +298,7 @@ impl Aggregate {
         let briefs = if briefs.len() == conns.len() {
             briefs
         } else {
-            made = conns.iter().map(|c| Brief::of(c, now)).collect();
+            made = Brief::all(conns, now);
             &made
         };
         self.pass(conns, briefs, now, skip, tick);

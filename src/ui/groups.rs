@@ -106,13 +106,7 @@ pub fn build<'a>(
             None => {
                 let Some(c) = at(i) else { continue };
                 if let Some(a) = agg {
-                    row_groups.sort_unstable();
-                    for &(r, g) in &row_groups {
-                        if let Some(k) = key_of_row(r) {
-                            by_key.insert(k, g);
-                        }
-                    }
-                    name_groups(&mut groups, &mut row_groups, a, expanded);
+                    name_groups(&mut groups, &mut row_groups, a, expanded, Some(&mut by_key));
                 }
                 let k = c.process.as_deref().map(|p| (p.pid, p.name.as_str()));
                 match by_key.get(&k) {
@@ -130,7 +124,7 @@ pub fn build<'a>(
         }
     }
     if let Some(a) = agg {
-        name_groups(&mut groups, &mut row_groups, a, expanded);
+        name_groups(&mut groups, &mut row_groups, a, expanded, None);
     }
     // Every connection of the snapshot, in groups: each process row's sums
     // are the pass's, and only connections without a row are read.
@@ -195,12 +189,23 @@ pub fn build<'a>(
 
 /// Gives the groups made from process rows (`(row, group)`) their keys,
 /// reading the rows in row order: in the sorted order each was a cache
-/// miss (50 000 processes: half of the grouping's time by `perf`).
-fn name_groups(groups: &mut [Group], pending: &mut Vec<(u32, u32)>, agg: &Aggregate, expanded: &FxHashSet<GroupKey>) {
+/// miss (50 000 processes: half of the grouping's time by `perf`). With
+/// `by_key`, also makes them findable by key there.
+fn name_groups<'a>(
+    groups: &mut [Group],
+    pending: &mut Vec<(u32, u32)>,
+    agg: &'a Aggregate,
+    expanded: &FxHashSet<GroupKey>,
+    mut by_key: Option<&mut FxHashMap<Option<(u32, &'a str)>, u32>>,
+) {
     pending.sort_unstable();
     for (r, g) in pending.drain(..) {
         let (Some(p), Some(group)) = (agg.rows().get(r as usize), groups.get_mut(g as usize)) else { continue };
-        group.key = p.pid.map(|pid| (pid, p.name.clone()));
+        let k = p.pid.map(|pid| (pid, p.name.as_str()));
+        if let Some(m) = by_key.as_deref_mut() {
+            m.insert(k, g);
+        }
+        group.key = k.map(|(pid, name)| (pid, name.to_string()));
         group.expanded = !expanded.is_empty() && expanded.contains(&group.key);
     }
 }
